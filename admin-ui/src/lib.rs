@@ -1,0 +1,100 @@
+//! Server-rendered HTML of the operator console and the reseller console.
+//!
+//! Templates and the stylesheet are compiled into the binary so a deployment is one
+//! file and a template error shows up in `cargo test`, not on a customer's screen.
+//!
+//! Every page extends `base.html` and expects the common context: `lang`, `title`,
+//! `area` (`"operator"` | `"console"`), `brand {name, primary_color, accent_color,
+//! logo_url}`, `user {email}` or none, `csrf`, `flash [{kind, message}]`, `nav`
+//! (`"resellers"`, `"dashboard"`, `"branding"` or `"api_keys"`) and
+//! `lang_switch [{code, label, url, active}]`.
+
+mod filters;
+mod i18n;
+
+use minijinja::value::{Serde, Value};
+use minijinja::{Environment, Error, UndefinedBehavior, escape_formatter};
+use serde::Serialize;
+
+pub use i18n::t;
+
+/// The admin stylesheet, served at `/_admin/admin.css`.
+pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
+
+/// Every template by the name callers render it with.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    (
+        "partials/status_badge.html",
+        include_str!("../templates/partials/status_badge.html"),
+    ),
+    ("login.html", include_str!("../templates/login.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("api_keys.html", include_str!("../templates/api_keys.html")),
+    (
+        "operator/resellers.html",
+        include_str!("../templates/operator/resellers.html"),
+    ),
+    (
+        "operator/reseller.html",
+        include_str!("../templates/operator/reseller.html"),
+    ),
+    (
+        "console/dashboard.html",
+        include_str!("../templates/console/dashboard.html"),
+    ),
+    (
+        "console/branding.html",
+        include_str!("../templates/console/branding.html"),
+    ),
+];
+
+/// The template environment of both consoles; build once and share.
+pub struct AdminUi {
+    env: Environment<'static>,
+}
+
+impl AdminUi {
+    /// Loads all embedded templates.
+    ///
+    /// # Panics
+    ///
+    /// If an embedded template does not parse, which the tests rule out.
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        // Forms render with partial `values`/`errors`; a missing field is blank,
+        // not a 500.
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // Nullable fields (`logo_url`, `revoked_at`, …) render as nothing, not "none".
+        env.set_formatter(|out, state, value| {
+            if value.is_none() {
+                Ok(())
+            } else {
+                escape_formatter(out, state, value)
+            }
+        });
+        env.add_function("t", filters::translate);
+        env.add_filter("css_color", filters::css_color);
+        env.add_filter("on_color", filters::on_color);
+        for &(name, source) in TEMPLATES {
+            if let Err(err) = env.add_template(name, source) {
+                panic!("embedded admin template {name} does not parse: {err:#}");
+            }
+        }
+        Self { env }
+    }
+
+    /// Renders template `name` (e.g. `"operator/resellers.html"`) with `ctx`.
+    pub fn render<S: Serialize>(&self, name: &str, ctx: S) -> Result<String, Error> {
+        self.env.get_template(name)?.render(Value::from(Serde(ctx)))
+    }
+}
+
+impl Default for AdminUi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,18 @@
+//! Migrations of schema `shared`: data that belongs to the platform, not to one reseller.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+
+pub struct SharedMigrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for SharedMigrator {
+    fn migration_table_name() -> DynIden {
+        "shared_migrations".into_iden()
+    }
+
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_platform::Migration)]
+    }
+}

@@ -1,0 +1,19 @@
+//! Migrations of one tenant schema. Every tenant runs the same list; keep tables and
+//! indexes few, since each is paid once per tenant.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_tenant_base;
+
+pub struct TenantMigrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for TenantMigrator {
+    fn migration_table_name() -> DynIden {
+        "tenant_migrations".into_iden()
+    }
+
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_tenant_base::Migration)]
+    }
+}

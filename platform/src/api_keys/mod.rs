@@ -1,0 +1,225 @@
+//! API keys of resellers (tenant schema, kind `rlk`) and of operators (`shared`,
+//! kind `rlo`). Both tables have the same shape; [`Realm`] picks one.
+
+use crate::auth::api_key;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+
+macro_rules! key_entity {
+    ($name:ident, $($schema:tt)*) => {
+        pub mod $name {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm($($schema)*)]
+            pub struct Model {
+                #[sea_orm(primary_key, auto_increment = false)]
+                pub id: String,
+                pub name: String,
+                pub prefix: String,
+                pub secret_hash: String,
+                pub scopes: String,
+                pub created_by: String,
+                pub created_at: DateTimeUtc,
+                pub revoked_at: Option<DateTimeUtc>,
+            }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+key_entity!(tenant_keys, table_name = "api_keys");
+key_entity!(
+    operator_keys,
+    schema_name = "shared",
+    table_name = "operator_api_keys"
+);
+
+/// Runs `$body` with `$m` bound to the entity module of `$realm`.
+macro_rules! in_realm {
+    ($realm:expr, $m:ident => $body:expr) => {
+        match $realm {
+            Realm::Tenant => {
+                use tenant_keys as $m;
+                $body
+            }
+            Realm::Operator => {
+                use operator_keys as $m;
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Realm {
+    Tenant,
+    Operator,
+}
+
+impl Realm {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Realm::Tenant => "rlk",
+            Realm::Operator => "rlo",
+        }
+    }
+
+    /// The scopes a key of this realm may carry, with English labels.
+    pub fn scopes(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Realm::Tenant => &[
+                ("tenant:read", "Read reseller profile"),
+                ("customers:read", "Read customers"),
+                ("customers:write", "Create and change customers"),
+                ("orders:read", "Read orders"),
+                ("orders:write", "Place orders"),
+                ("domains:read", "Read domains"),
+                ("domains:write", "Manage domains"),
+                ("invoices:read", "Read invoices"),
+                ("payments:read", "Read payments"),
+            ],
+            Realm::Operator => &[
+                ("resellers:read", "Read resellers and hostnames"),
+                (
+                    "resellers:write",
+                    "Create, suspend, delete resellers; manage hostnames",
+                ),
+            ],
+        }
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("enter a name of 1 to 100 characters")]
+    Name,
+    #[error("choose at least one scope")]
+    NoScopes,
+    #[error("unknown scope {0}")]
+    UnknownScope(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+macro_rules! to_key {
+    ($m:expr) => {
+        ApiKey {
+            id: $m.id,
+            name: $m.name,
+            prefix: $m.prefix,
+            scopes: $m
+                .scopes
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            created_at: $m.created_at,
+            revoked_at: $m.revoked_at,
+        }
+    };
+}
+
+pub async fn list(db: &impl ConnectionTrait, realm: Realm) -> Result<Vec<ApiKey>, DbErr> {
+    in_realm!(realm, t => {
+        let rows = t::Entity::find().order_by_desc(t::Column::CreatedAt).all(db).await?;
+        Ok(rows.into_iter().map(|m| to_key!(m)).collect())
+    })
+}
+
+/// Creates a key; returns it with the plaintext, which is never stored.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    realm: Realm,
+    name: &str,
+    scopes: &[String],
+    created_by: &str,
+) -> Result<(ApiKey, String), ApiKeyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiKeyError::Name);
+    }
+    if scopes.is_empty() {
+        return Err(ApiKeyError::NoScopes);
+    }
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !realm.scopes().iter().any(|(v, _)| v == s))
+    {
+        return Err(ApiKeyError::UnknownScope(bad.clone()));
+    }
+    let new = api_key::generate(realm.kind());
+    let key = in_realm!(realm, t => {
+        let m = t::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().simple().to_string()),
+            name: Set(name.to_owned()),
+            prefix: Set(new.prefix.clone()),
+            secret_hash: Set(new.secret_hash.clone()),
+            scopes: Set(scopes.join(",")),
+            created_by: Set(created_by.to_owned()),
+            created_at: Set(Utc::now()),
+            revoked_at: Set(None),
+        }
+        .insert(db)
+        .await?;
+        to_key!(m)
+    });
+    Ok((key, new.plaintext))
+}
+
+/// Revokes a key; returns it as it was, or `None` if there is no such active key.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    realm: Realm,
+    id: &str,
+) -> Result<Option<ApiKey>, DbErr> {
+    in_realm!(realm, t => {
+        let Some(m) = t::Entity::find_by_id(id.to_owned())
+            .filter(t::Column::RevokedAt.is_null())
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut a: t::ActiveModel = m.clone().into();
+        a.revoked_at = Set(Some(Utc::now()));
+        a.update(db).await?;
+        Ok(Some(to_key!(m)))
+    })
+}
+
+/// Checks a presented key; returns the active key it belongs to.
+pub async fn verify(
+    db: &impl ConnectionTrait,
+    realm: Realm,
+    presented: &str,
+) -> Result<Option<ApiKey>, DbErr> {
+    let Some((prefix, secret)) = api_key::split(realm.kind(), presented) else {
+        return Ok(None);
+    };
+    in_realm!(realm, t => {
+        let found = t::Entity::find()
+            .filter(t::Column::Prefix.eq(prefix))
+            .filter(t::Column::RevokedAt.is_null())
+            .one(db)
+            .await?;
+        Ok(found.filter(|m| api_key::matches(secret, &m.secret_hash)).map(|m| to_key!(m)))
+    })
+}

@@ -1,0 +1,212 @@
+//! Application state, router assembly, startup and shutdown.
+
+use crate::auth::session_store::SessionStore;
+use crate::config::Config;
+use crate::http::{self, HostDispatch, api, console, operator, store};
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::{CatchPanic, CookieJarManager, SetHeader};
+use poem::session::{CookieConfig, ServerSession};
+use poem::web::cookie::SameSite;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use relabel_admin_ui::AdminUi;
+use relabel_tenants::Tenancy;
+use relabel_themes::Themes;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub tenancy: Tenancy,
+    pub themes: Arc<Themes>,
+    pub ui: Arc<AdminUi>,
+}
+
+impl AppState {
+    /// Connects the backend (applying shared migrations) and loads templates.
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let tenancy = Tenancy::connect(&config.tenancy()).await?;
+        Ok(Self {
+            config: Arc::new(config),
+            tenancy,
+            themes: Arc::new(Themes::new()),
+            ui: Arc::new(AdminUi::new()),
+        })
+    }
+
+    fn sessions(&self, cookie: &str) -> ServerSession<SessionStore> {
+        let config = CookieConfig::default()
+            .name(cookie)
+            .path("/")
+            .secure(self.config.secure_cookies)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(Duration::from_secs(12 * 3600));
+        let store = SessionStore::new(
+            self.tenancy.backend().redis().cloned(),
+            &self.config.redis_prefix,
+        );
+        ServerSession::new(config, store)
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
+    let platform = Route::new()
+        .at("/", get(to_operator))
+        .at("/_admin/admin.css", get(admin_css))
+        .nest(
+            "/api/v1",
+            api::routes(state.clone()).data(api::PlatformHost),
+        )
+        .nest(
+            "/operator",
+            operator::routes()
+                .with(state.sessions("relabel_op"))
+                .around(html_errors),
+        )
+        .data(state.clone());
+    let tenant = Route::new()
+        .nest("/", store::routes().around(html_errors))
+        .at("/_admin/admin.css", get(admin_css))
+        .nest("/api/v1", api::routes(state.clone()))
+        .nest(
+            "/console",
+            console::routes()
+                .with(state.sessions("relabel_console"))
+                .around(html_errors),
+        )
+        .data(state.clone());
+    HostDispatch {
+        state: state.clone(),
+        platform,
+        tenant,
+    }
+    .with(CookieJarManager::new())
+    .with(
+        SetHeader::new()
+            .overriding("X-Content-Type-Options", "nosniff")
+            .overriding("Referrer-Policy", "same-origin"),
+    )
+    .with(CatchPanic::new())
+    .map_to_response()
+}
+
+#[handler]
+fn to_operator() -> Response {
+    http::redirect("/operator")
+}
+
+#[handler]
+fn admin_css() -> Response {
+    store::css(relabel_admin_ui::ADMIN_CSS)
+}
+
+/// Turns error responses of the HTML surfaces into pages in the admin-ui style.
+async fn html_errors<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let lang = http::lang_of(&req);
+    let tenant = req.extensions().get::<http::CurrentTenant>().cloned();
+    let state = req.data::<AppState>().cloned();
+    let resp = match ep.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || status == StatusCode::UNPROCESSABLE_ENTITY
+        || status == StatusCode::UNAUTHORIZED
+    {
+        return Ok(resp);
+    }
+    if resp
+        .content_type()
+        .is_some_and(|c| c.starts_with("text/html"))
+    {
+        return Ok(resp);
+    }
+    let Some(state) = state else { return Ok(resp) };
+    let message = resp.into_body().into_string().await.unwrap_or_default();
+    let key = match status {
+        StatusCode::BAD_REQUEST => "error.bad_request",
+        StatusCode::FORBIDDEN => "error.forbidden",
+        StatusCode::NOT_FOUND => "error.not_found",
+        StatusCode::TOO_MANY_REQUESTS => "error.too_many_requests",
+        s if s.is_server_error() => "error.server",
+        _ => "error.generic",
+    };
+    let message = if message.trim().is_empty() {
+        relabel_admin_ui::t(lang.code(), key).to_owned()
+    } else {
+        message
+    };
+    let brand = match &tenant {
+        Some(t) => http::tenant_brand(t),
+        None => http::platform_brand(),
+    };
+    let ctx = serde_json::json!({
+        "lang": lang.code(),
+        "title": relabel_admin_ui::t(lang.code(), "title.error"),
+        "area": if tenant.is_some() { "console" } else { "operator" },
+        "brand": brand,
+        "user": null,
+        "csrf": "",
+        "flash": [],
+        "nav": "",
+        "lang_switch": [],
+        "status": status.as_u16(),
+        "message": message,
+        "request_id": null,
+    });
+    let html = state.ui.render("error.html", &ctx).unwrap_or(message);
+    Ok(Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to 30 s), then returns.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.handle.await;
+    }
+}
+
+/// Binds `bind` (port 0 picks a free port) and serves until shut down.
+pub async fn spawn(state: AppState, bind: &str) -> anyhow::Result<Running> {
+    let acceptor = TcpListener::bind(bind.to_owned()).into_acceptor().await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| anyhow::anyhow!("listener has no socket address"))?;
+    let app = router(&state);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async {
+                    let _ = rx.await;
+                },
+                Some(Duration::from_secs(30)),
+            )
+            .await
+    });
+    Ok(Running {
+        addr,
+        handle,
+        shutdown: Some(tx),
+    })
+}

@@ -1,0 +1,306 @@
+//! The `relabel` command line.
+
+use crate::auth::{Email, Password};
+use crate::resellers::{self, NewReseller, ResellerError, public_id};
+use crate::{AppState, Config, demo, operators};
+use clap::{Parser, Subcommand};
+use relabel_tenants::TenantStatus;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "relabel",
+    version,
+    about = "relabel: multi-tenant white-label reseller platform"
+)]
+pub struct Cli {
+    /// TOML configuration file (also RELABEL_CONFIG). Environment variables override it.
+    #[arg(long, global = true, env = "RELABEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Seed the demo operator and the resellers alpha.localhost and beta.localhost.
+        #[arg(long)]
+        demo: bool,
+        /// ADDRESS:PORT to listen on (default 127.0.0.1:8080, or RELABEL_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Data directory of the embedded backend (default ./data, or RELABEL_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply shared migrations, then migrate every tenant schema.
+    Migrate,
+    /// Manage resellers (tenants).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage operator accounts.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Load and validate the configuration, then print it (secrets masked).
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a reseller with its schema and owner account.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// First hostname, e.g. shop.example.com.
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long)]
+        owner_email: String,
+        /// Owner password (also RELABEL_OWNER_PASSWORD).
+        #[arg(long, env = "RELABEL_OWNER_PASSWORD")]
+        owner_password: String,
+    },
+    /// List resellers.
+    List,
+    /// Suspend a reseller (its hostnames answer 503).
+    Suspend { id: String },
+    /// Resume a suspended reseller.
+    Resume { id: String },
+    /// Delete a reseller (hostnames freed, data retained).
+    Delete { id: String },
+    /// Manage hostnames.
+    Host {
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HostCommand {
+    Add { id: String, hostname: String },
+    Remove { id: String, hostname: String },
+}
+
+#[derive(Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator (or reset the password of an existing one).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Also RELABEL_OPERATOR_PASSWORD.
+        #[arg(long, env = "RELABEL_OPERATOR_PASSWORD")]
+        password: String,
+    },
+}
+
+const CLI_ACTOR: &str = "cli";
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Command::Serve { bind, data_dir, .. } = &cli.command {
+        if let Some(b) = bind {
+            config.bind = b.clone();
+        }
+        if let Some(d) = data_dir {
+            config.data_dir = d.clone();
+        }
+        config.validate()?;
+    }
+    crate::telemetry::init(&config.log_format);
+    match cli.command {
+        Command::CheckConfig => {
+            println!("configuration is valid");
+            println!("  bind            {}", config.bind);
+            println!("  backend         {}", config.backend_name());
+            println!("  data_dir        {}", config.data_dir.display());
+            println!("  database_url    {}", mask(config.database_url.as_deref()));
+            println!("  redis_url       {}", mask(config.redis_url.as_deref()));
+            println!("  platform_host   {}", config.platform_host);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            demo: seed_demo, ..
+        } => serve(config, seed_demo).await,
+        Command::Migrate => {
+            let concurrency = config.migrate_concurrency;
+            let state = AppState::new(config).await?;
+            let report = state.tenancy.migrate_all(concurrency).await?;
+            let failed: Vec<_> = report.failed().collect();
+            println!(
+                "migrated {} tenants in {} ms: {} migrations applied, {} failed",
+                report.tenants.len(),
+                report.elapsed_ms,
+                report.applied(),
+                failed.len()
+            );
+            for f in &failed {
+                println!(
+                    "  FAILED {} ({}, {}): {}",
+                    f.name,
+                    public_id(&f.tenant_id),
+                    f.schema,
+                    f.error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Operator {
+            command: OperatorCommand::Create { email, password },
+        } => {
+            let email = Email::parse(&email)
+                .ok_or_else(|| anyhow::anyhow!("--email: not a valid email address"))?;
+            let password =
+                Password::parse(&password).map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            let state = AppState::new(config).await?;
+            let op = operators::upsert(state.tenancy.backend().shared(), &email, &password).await?;
+            println!("operator {} is ready", op.email);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant { command } => tenant(config, command).await,
+    }
+}
+
+fn mask(url: Option<&str>) -> String {
+    match url {
+        None => "(unset)".into(),
+        Some(u) => match (u.find("://"), u.rfind('@')) {
+            (Some(s), Some(at)) if at > s => format!("{}://***{}", &u[..s], &u[at..]),
+            _ => u.to_owned(),
+        },
+    }
+}
+
+fn show_error(e: ResellerError) -> anyhow::Error {
+    match e {
+        ResellerError::Invalid(errors) => {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, relabel_admin_ui::t("en", &e.code)))
+                .collect();
+            anyhow::anyhow!("{}", lines.join("\n"))
+        }
+        ResellerError::NotFound => anyhow::anyhow!("no such reseller"),
+        ResellerError::Other(e) => e,
+    }
+}
+
+async fn tenant(config: Config, command: TenantCommand) -> anyhow::Result<ExitCode> {
+    let state = AppState::new(config).await?;
+    let t = &state.tenancy;
+    let print = |r: &relabel_tenants::Tenant| {
+        println!(
+            "{}  {:<10} {:<30} {:<36} {}",
+            public_id(&r.id),
+            r.status.as_str(),
+            r.name,
+            r.schema,
+            r.hostnames.join(", ")
+        );
+    };
+    match command {
+        TenantCommand::Create {
+            name,
+            host,
+            owner_email,
+            owner_password,
+        } => {
+            let input = NewReseller {
+                name,
+                hostname: host,
+                owner_email,
+                owner_password,
+                ..Default::default()
+            };
+            let r = resellers::create(t, CLI_ACTOR, input)
+                .await
+                .map_err(show_error)?;
+            print(&r);
+        }
+        TenantCommand::List => {
+            for r in t.list().await? {
+                print(&r);
+            }
+        }
+        TenantCommand::Suspend { id } => {
+            let id = resellers::parse_id(&id).map_err(show_error)?;
+            print(
+                &resellers::set_status(t, CLI_ACTOR, &id, TenantStatus::Suspended)
+                    .await
+                    .map_err(show_error)?,
+            );
+        }
+        TenantCommand::Resume { id } => {
+            let id = resellers::parse_id(&id).map_err(show_error)?;
+            print(
+                &resellers::set_status(t, CLI_ACTOR, &id, TenantStatus::Active)
+                    .await
+                    .map_err(show_error)?,
+            );
+        }
+        TenantCommand::Delete { id } => {
+            let id = resellers::parse_id(&id).map_err(show_error)?;
+            let r = resellers::delete(t, CLI_ACTOR, &id)
+                .await
+                .map_err(show_error)?;
+            println!(
+                "deleted {} ({}); its data is retained in {}",
+                r.name,
+                public_id(&r.id),
+                r.schema
+            );
+        }
+        TenantCommand::Host {
+            command: HostCommand::Add { id, hostname },
+        } => {
+            let id = resellers::parse_id(&id).map_err(show_error)?;
+            print(
+                &resellers::add_host(t, CLI_ACTOR, &id, &hostname)
+                    .await
+                    .map_err(show_error)?,
+            );
+        }
+        TenantCommand::Host {
+            command: HostCommand::Remove { id, hostname },
+        } => {
+            let id = resellers::parse_id(&id).map_err(show_error)?;
+            print(
+                &resellers::remove_host(t, CLI_ACTOR, &id, &hostname)
+                    .await
+                    .map_err(show_error)?,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> {
+    let bind = config.bind.clone();
+    let concurrency = config.migrate_concurrency;
+    tracing::info!(backend = config.backend_name(), data_dir = %config.data_dir.display(), "starting relabel");
+    let state = AppState::new(config).await?;
+    let report = state.tenancy.migrate_all(concurrency).await?;
+    for f in report.failed() {
+        tracing::error!(tenant = %f.tenant_id, name = %f.name, error = ?f.error, "tenant schema is not current");
+    }
+    let running = crate::spawn(state.clone(), &bind).await?;
+    if seed_demo {
+        let summary = demo::seed(&state).await?;
+        demo::print(&summary, running.addr.port());
+    }
+    tracing::info!(addr = %running.addr, "listening");
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

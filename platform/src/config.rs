@@ -1,0 +1,142 @@
+//! Layered configuration: built-in defaults < TOML file < `RELABEL_*` environment.
+//! `DATABASE_URL` and `REDIS_URL` are read as well (the conventional names).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Embedded backend: where `shared.db` and the tenant files live.
+    pub data_dir: PathBuf,
+    /// `postgres://...`; absent = embedded SQLite.
+    pub database_url: Option<String>,
+    /// `redis://...`; absent = in-process sessions and caches.
+    pub redis_url: Option<String>,
+    /// Prefix for every Redis key of this deployment.
+    pub redis_prefix: String,
+    /// Hostname of the platform itself (operator console, operator API).
+    pub platform_host: String,
+    /// Seconds a resolved hostname is cached.
+    pub resolver_ttl_secs: u64,
+    /// Tenants migrated in parallel by `relabel migrate`.
+    pub migrate_concurrency: usize,
+    /// Postgres pool size.
+    pub db_max_connections: u32,
+    /// Mark cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+    /// Largest logo upload in bytes.
+    pub max_logo_bytes: usize,
+    /// `pretty` or `json`.
+    pub log_format: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .set_default("bind", "127.0.0.1:8080")?
+            .set_default("data_dir", "./data")?
+            .set_default("redis_prefix", "relabel")?
+            .set_default("platform_host", "localhost")?
+            .set_default("resolver_ttl_secs", 60)?
+            .set_default("migrate_concurrency", 8)?
+            .set_default("db_max_connections", 20)?
+            .set_default("secure_cookies", false)?
+            .set_default("max_logo_bytes", 512 * 1024)?
+            .set_default("log_format", "pretty")?;
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        builder = builder
+            .add_source(config::Environment::with_prefix("RELABEL").try_parsing(true))
+            .set_override_option("database_url", env_nonempty("DATABASE_URL"))?
+            .set_override_option("redis_url", env_nonempty("REDIS_URL"))?;
+        let config: Config = builder.build()?.try_deserialize()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if self.bind.parse::<SocketAddr>().is_err() {
+            return invalid("bind", "expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
+        }
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return invalid(
+                    "database_url",
+                    "expected a postgres:// URL (leave it unset for the embedded SQLite backend)",
+                );
+            }
+        }
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return invalid("redis_url", "expected a redis:// URL");
+            }
+        }
+        if self.platform_host.is_empty() || self.platform_host.contains([':', '/', ' ']) {
+            return invalid(
+                "platform_host",
+                "expected a bare hostname like admin.example.com",
+            );
+        }
+        if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
+            return invalid("redis_prefix", "must be a non-empty word");
+        }
+        if !(1..=256).contains(&self.migrate_concurrency) {
+            return invalid("migrate_concurrency", "must be between 1 and 256");
+        }
+        if !(1..=1000).contains(&self.db_max_connections) {
+            return invalid("db_max_connections", "must be between 1 and 1000");
+        }
+        if !(1024..=10 * 1024 * 1024).contains(&self.max_logo_bytes) {
+            return invalid("max_logo_bytes", "must be between 1 KiB and 10 MiB");
+        }
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            return invalid("log_format", "must be pretty or json");
+        }
+        Ok(())
+    }
+
+    pub fn tenancy(&self) -> relabel_tenants::TenancyConfig {
+        relabel_tenants::TenancyConfig {
+            database_url: self.database_url.clone(),
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            data_dir: self.data_dir.clone(),
+            resolver_ttl: std::time::Duration::from_secs(self.resolver_ttl_secs),
+            max_connections: self.db_max_connections,
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        if self.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite (embedded)"
+        }
+    }
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

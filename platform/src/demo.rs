@@ -1,0 +1,88 @@
+//! `relabel serve --demo`: an operator and two resellers with different brands.
+//! Re-running on the same data keeps what exists.
+
+use crate::auth::{Email, Password};
+use crate::resellers::{self, NewReseller, ResellerError};
+use crate::{AppState, operators};
+
+pub const OPERATOR_EMAIL: &str = "operator@relabel.example";
+pub const OPERATOR_PASSWORD: &str = "operator-demo-2026";
+
+pub struct DemoReseller {
+    pub name: &'static str,
+    pub host: &'static str,
+    pub owner_email: &'static str,
+    pub owner_password: &'static str,
+    pub primary: &'static str,
+    pub accent: &'static str,
+}
+
+pub const RESELLERS: [DemoReseller; 2] = [
+    DemoReseller {
+        name: "Alpha Hosting",
+        host: "alpha.localhost",
+        owner_email: "owner@alpha.example",
+        owner_password: "alpha-demo-2026",
+        primary: "#1f4fd8",
+        accent: "#f08c00",
+    },
+    DemoReseller {
+        name: "Beta Domains",
+        host: "beta.localhost",
+        owner_email: "owner@beta.example",
+        owner_password: "beta-demo-2026",
+        primary: "#0f766e",
+        accent: "#db2777",
+    },
+];
+
+pub struct Summary {
+    pub created: Vec<&'static str>,
+}
+
+pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
+    let shared = state.tenancy.backend().shared();
+    let email = Email::parse(OPERATOR_EMAIL).expect("valid demo email");
+    if operators::find_by_email(shared, &email).await?.is_none() {
+        let password = Password::parse(OPERATOR_PASSWORD).expect("valid demo password");
+        operators::upsert(shared, &email, &password).await?;
+    }
+    let mut created = vec![];
+    for r in &RESELLERS {
+        let input = NewReseller {
+            name: r.name.into(),
+            hostname: Some(r.host.into()),
+            owner_email: r.owner_email.into(),
+            owner_password: r.owner_password.into(),
+            primary_color: Some(r.primary.into()),
+            accent_color: Some(r.accent.into()),
+        };
+        match resellers::create(&state.tenancy, "demo", input).await {
+            Ok(_) => created.push(r.host),
+            // Already seeded on an earlier run: keep it as it is.
+            Err(ResellerError::Invalid(e)) if e.iter().any(|f| f.code == "err.hostname_taken") => {}
+            Err(e) => return Err(anyhow::anyhow!("seeding {}: {e:?}", r.host)),
+        }
+    }
+    Ok(Summary { created })
+}
+
+pub fn print(summary: &Summary, port: u16) {
+    println!();
+    println!("relabel demo is running");
+    println!(
+        "  operator console  http://localhost:{port}/operator   {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}"
+    );
+    for r in &RESELLERS {
+        let state = if summary.created.contains(&r.host) {
+            "new"
+        } else {
+            "kept"
+        };
+        println!(
+            "  {:<14} http://{}:{port}/   console: /console   {} / {}   ({state})",
+            r.name, r.host, r.owner_email, r.owner_password
+        );
+    }
+    println!();
+}

@@ -1,0 +1,116 @@
+use crate::validation::FieldErrors;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// The body of every error.
+#[derive(Object, Debug)]
+pub struct ApiErrorBody {
+    /// Stable, machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// For validation errors: one entry per invalid field.
+    pub details: Vec<ErrorDetail>,
+}
+
+#[derive(Object, Debug)]
+pub struct ErrorDetail {
+    /// JSON path of the field, e.g. `hostname`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "bad_request")]
+pub enum ApiError {
+    /// The request could not be parsed.
+    #[oai(status = 400)]
+    BadRequest(Json<ApiErrorBody>),
+    /// No valid API key.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiErrorBody>),
+    /// The key lacks the needed scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiErrorBody>),
+    /// No such resource (or not on this host).
+    #[oai(status = 404)]
+    NotFound(Json<ApiErrorBody>),
+    /// Validation failed; `details` names each field.
+    #[oai(status = 422)]
+    Unprocessable(Json<ApiErrorBody>),
+    /// Unexpected error; the message carries a request id.
+    #[oai(status = 500)]
+    Internal(Json<ApiErrorBody>),
+}
+
+fn body(code: &str, message: impl Into<String>) -> Json<ApiErrorBody> {
+    Json(ApiErrorBody {
+        code: code.to_owned(),
+        message: message.into(),
+        details: vec![],
+    })
+}
+
+fn bad_request(err: poem::Error) -> ApiError {
+    if err.status() == poem::http::StatusCode::UNAUTHORIZED {
+        return ApiError::unauthorized();
+    }
+    ApiError::BadRequest(body("bad_request", err.to_string()))
+}
+
+impl ApiError {
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized(body(
+            "unauthorized",
+            "A valid API key is required: Authorization: Bearer <key>.",
+        ))
+    }
+
+    pub fn forbidden(scope: &str) -> Self {
+        Self::Forbidden(body(
+            "forbidden",
+            format!("This API key lacks the scope {scope}."),
+        ))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(body("not_found", format!("{what} not found.")))
+    }
+
+    pub fn invalid(errors: &FieldErrors) -> Self {
+        let details = errors
+            .iter()
+            .map(|e| ErrorDetail {
+                field: e.field.clone(),
+                code: e.code.trim_start_matches("err.").to_owned(),
+                message: relabel_admin_ui::t("en", &e.code).to_owned(),
+            })
+            .collect();
+        Self::Unprocessable(Json(ApiErrorBody {
+            code: "validation_failed".into(),
+            message: "One or more fields are invalid.".into(),
+            details,
+        }))
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        let request_id = uuid::Uuid::now_v7().simple().to_string();
+        tracing::error!(%request_id, error = %e, "API internal error");
+        Self::Internal(body(
+            "internal",
+            format!("Something went wrong on our side. Request id: {request_id}"),
+        ))
+    }
+}
+
+impl From<crate::resellers::ResellerError> for ApiError {
+    fn from(e: crate::resellers::ResellerError) -> Self {
+        use crate::resellers::ResellerError;
+        match e {
+            ResellerError::Invalid(errors) => Self::invalid(&errors),
+            ResellerError::NotFound => Self::not_found("Reseller"),
+            ResellerError::Other(e) => Self::internal(e),
+        }
+    }
+}

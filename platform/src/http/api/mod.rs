@@ -1,0 +1,52 @@
+//! REST API `/api/v1` (poem-openapi). Reseller endpoints answer on the reseller's
+//! hostnames with a reseller API key; operator endpoints answer on the platform
+//! host with an operator API key. Errors are `{code, message, details}`.
+
+mod error;
+mod operator;
+mod tenant;
+
+pub use error::{ApiError, ApiErrorBody, ErrorDetail};
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+fn service() -> OpenApiService<(tenant::TenantApi, operator::OperatorApi), ()> {
+    OpenApiService::new(
+        (tenant::TenantApi, operator::OperatorApi),
+        "relabel API",
+        "1.0",
+    )
+    .description(
+        "The REST API of relabel. Reseller endpoints are served on the reseller's own \
+             hostnames and take a reseller API key (`Authorization: Bearer rlk_...`); operator \
+             endpoints are served on the platform host and take an operator key (`rlo_...`).",
+    )
+    .server("/api/v1")
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json` (and committed as
+/// `docs/openapi.json`; a test fails when the two drift apart).
+pub fn spec_json() -> String {
+    service().spec()
+}
+
+/// Marks requests that arrived on the platform host (operator endpoints only).
+#[derive(Clone, Copy)]
+pub struct PlatformHost;
+
+pub fn routes(state: crate::app::AppState) -> impl Endpoint + use<> {
+    let svc = service();
+    let ui = svc.swagger_ui();
+    let spec = svc.spec_endpoint();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", ui)
+        .nest("/", svc)
+        .data(state)
+}
+
+/// The presented bearer token.
+#[derive(poem_openapi::SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "rlk_... or rlo_...")]
+pub struct ApiKeyAuth(poem_openapi::auth::Bearer);

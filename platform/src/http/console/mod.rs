@@ -1,0 +1,171 @@
+//! The reseller console (`/console` on each reseller host).
+
+mod branding;
+mod keys;
+
+use super::{CurrentTenant, FormData, Page, internal, redirect, tenant_brand, tenant_of};
+use crate::app::AppState;
+use crate::auth::csrf;
+use crate::staff::{self, StaffMember};
+use poem::session::Session;
+use poem::web::Data;
+use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+const SESSION_KEY: &str = "staff";
+
+#[derive(Clone, Serialize, Deserialize)]
+struct StaffSession {
+    tenant_id: String,
+    member: StaffMember,
+}
+
+/// A logged-in staff member of the request's reseller. A session from another
+/// reseller's host is not accepted here, even if its cookie is replayed.
+pub struct StaffUser {
+    pub member: StaffMember,
+    pub tenant: CurrentTenant,
+}
+
+impl<'a> FromRequest<'a> for StaffUser {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let tenant = tenant_of(req)?;
+        req.extensions()
+            .get::<Session>()
+            .and_then(|s| s.get::<StaffSession>(SESSION_KEY))
+            .filter(|s| s.tenant_id == tenant.id.as_str())
+            .map(|s| StaffUser {
+                member: s.member,
+                tenant,
+            })
+            .ok_or_else(|| poem::Error::from_response(redirect("/console/login")))
+    }
+}
+
+pub fn page<'a>(
+    state: &'a AppState,
+    session: &'a Session,
+    req: &Request,
+    tenant: &CurrentTenant,
+    user: Option<&StaffMember>,
+) -> Page<'a> {
+    Page {
+        state,
+        session,
+        lang: super::lang_of(req),
+        area: "console",
+        brand: tenant_brand(tenant),
+        user: user.map(|m| m.email.clone()),
+    }
+}
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(dashboard))
+        .at("/login", get(login_form).post(login))
+        .at("/logout", post(logout))
+        .at("/branding", get(branding::show).post(branding::save))
+        .nest("/api-keys", keys::routes())
+}
+
+#[handler]
+fn dashboard(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: StaffUser,
+) -> poem::Result<Response> {
+    let t = &user.tenant;
+    let storefront_url = t
+        .hostnames
+        .first()
+        .map(|h| format!("//{h}{}/", port_suffix(req)));
+    page(state, session, req, t, Some(&user.member)).render(
+        "console/dashboard.html",
+        "title.dashboard",
+        "dashboard",
+        json!({
+            "tenant": { "name": t.name, "schema": t.schema, "status": t.status.as_str(), "hostnames": t.hostnames },
+            "storefront_url": storefront_url,
+        }),
+    )
+}
+
+/// `:8080` when the request came in on a non-default port, so links stay on it.
+fn port_suffix(req: &Request) -> String {
+    req.header("host")
+        .and_then(|h| h.rsplit_once(':'))
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(_, p)| format!(":{p}"))
+        .unwrap_or_default()
+}
+
+#[handler]
+fn login_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+) -> poem::Result<Response> {
+    let tenant = tenant_of(req)?;
+    if session
+        .get::<StaffSession>(SESSION_KEY)
+        .is_some_and(|s| s.tenant_id == tenant.id.as_str())
+    {
+        return Ok(redirect("/console"));
+    }
+    page(state, session, req, &tenant, None).render(
+        "login.html",
+        "title.login",
+        "",
+        json!({ "action": "/console/login", "error": null }),
+    )
+}
+
+#[handler]
+async fn login(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tenant = tenant_of(req)?;
+    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    let found = staff::authenticate(&tx, form.get("email"), form.get("password"))
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    match found {
+        Some(member) => {
+            session.renew();
+            session.set(
+                SESSION_KEY,
+                StaffSession {
+                    tenant_id: tenant.id.to_string(),
+                    member,
+                },
+            );
+            session.remove("csrf");
+            Ok(redirect("/console"))
+        }
+        None => {
+            let p = page(state, session, req, &tenant, None);
+            let error = p.t("login.failed");
+            p.render_status(
+                poem::http::StatusCode::UNAUTHORIZED,
+                "login.html",
+                "title.login",
+                "",
+                json!({ "action": "/console/login", "error": error, "values": { "email": form.get("email") } }),
+            )
+        }
+    }
+}
+
+#[handler]
+fn logout(session: &Session, form: FormData) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    session.purge();
+    Ok(redirect("/console/login"))
+}

@@ -1,0 +1,155 @@
+//! HTTP surfaces, by audience. The [`HostDispatch`] endpoint sends each request to
+//! the platform routes (operator console, operator API) or, resolved by `Host`, to
+//! the reseller routes (storefront, reseller console, reseller API).
+
+pub mod api;
+pub mod console;
+mod form;
+mod health;
+mod keys;
+pub mod operator;
+mod page;
+pub mod store;
+
+pub use form::FormData;
+pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
+
+use crate::app::AppState;
+use poem::http::{StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use relabel_tenants::{TenantStatus, normalize_host_header};
+use relabel_themes::Lang;
+use std::sync::Arc;
+
+/// The request's reseller, put into the request extensions by [`HostDispatch`].
+pub type CurrentTenant = Arc<relabel_tenants::Tenant>;
+
+pub struct HostDispatch<P, T> {
+    pub state: AppState,
+    pub platform: P,
+    pub tenant: T,
+}
+
+/// The language of this request: `?lang=` (remembered in a cookie), the `lang`
+/// cookie, then `Accept-Language`.
+fn request_lang(req: &Request) -> (Lang, bool) {
+    let from_query = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .and_then(Lang::parse);
+    if let Some(lang) = from_query {
+        return (lang, true);
+    }
+    let from_cookie = req
+        .cookie()
+        .get("lang")
+        .and_then(|c| Lang::parse(c.value_str()));
+    let lang = from_cookie.unwrap_or_else(|| {
+        Lang::from_accept_language(req.header(header::ACCEPT_LANGUAGE).unwrap_or_default())
+    });
+    (lang, false)
+}
+
+pub fn lang_of(req: &Request) -> Lang {
+    req.extensions().get::<Lang>().copied().unwrap_or(Lang::En)
+}
+
+impl<P: Endpoint, T: Endpoint> Endpoint for HostDispatch<P, T> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let (lang, remember) = request_lang(&req);
+        req.extensions_mut().insert(lang);
+        let path = req.uri().path();
+        let mut resp = if path == "/healthz" || path == "/readyz" {
+            health::respond(&self.state, path).await
+        } else {
+            self.route(req, lang).await?
+        };
+        if remember {
+            let cookie = format!(
+                "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                lang.code()
+            );
+            if let Ok(v) = cookie.parse() {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        Ok(resp)
+    }
+}
+
+impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
+    async fn route(&self, mut req: Request, lang: Lang) -> poem::Result<Response> {
+        let raw_host = req
+            .header(header::HOST)
+            .map(str::to_owned)
+            .or_else(|| req.uri().host().map(str::to_owned))
+            .unwrap_or_default();
+        let host = normalize_host_header(&raw_host);
+        if host.as_deref() == Some(self.state.config.platform_host.as_str()) {
+            return Ok(self
+                .platform
+                .call(req)
+                .await
+                .map(IntoResponse::into_response)
+                .unwrap_or_else(|e| e.into_response()));
+        }
+        let tenant = match self.state.tenancy.resolve(&raw_host).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "resolving host failed");
+                return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
+            }
+        };
+        match tenant {
+            None => Ok(self.not_found(lang)),
+            Some(t) if t.status == TenantStatus::Suspended => {
+                Ok(store::suspended_page(&self.state, &t, lang))
+            }
+            Some(t) if t.status == TenantStatus::Deleted => Ok(self.not_found(lang)),
+            Some(t) => {
+                req.extensions_mut().insert::<CurrentTenant>(t);
+                Ok(self
+                    .tenant
+                    .call(req)
+                    .await
+                    .map(IntoResponse::into_response)
+                    .unwrap_or_else(|e| e.into_response()))
+            }
+        }
+    }
+
+    fn not_found(&self, lang: Lang) -> Response {
+        Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .content_type("text/html; charset=utf-8")
+            .body(self.state.themes.render_not_found(lang))
+    }
+}
+
+/// Takes the current tenant out of the request (present on reseller routes only).
+pub fn tenant_of(req: &Request) -> poem::Result<CurrentTenant> {
+    req.extensions()
+        .get::<CurrentTenant>()
+        .cloned()
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))
+}
+
+/// Logs an unexpected error with a request id and returns an opaque 500.
+pub fn internal(e: impl std::fmt::Display) -> poem::Error {
+    let request_id = uuid::Uuid::now_v7().simple().to_string();
+    tracing::error!(%request_id, error = %e, "internal error");
+    poem::Error::from_string(
+        format!("Something went wrong on our side. Request id: {request_id}"),
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+}
+
+pub fn redirect(to: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, to)
+        .finish()
+}

@@ -1,0 +1,124 @@
+//! The operator console (`/operator` on the platform host).
+
+mod keys;
+mod resellers;
+
+use super::{FormData, Page, flash, platform_brand, redirect};
+use crate::app::AppState;
+use crate::auth::csrf;
+use crate::operators::{self, Operator};
+use poem::session::Session;
+use poem::web::Data;
+use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, post};
+use serde_json::json;
+
+const SESSION_KEY: &str = "operator";
+
+/// A logged-in operator. Extracting it is the access check: without a session the
+/// request is redirected to the login page.
+pub struct OperatorUser(pub Operator);
+
+impl<'a> FromRequest<'a> for OperatorUser {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        req.extensions()
+            .get::<Session>()
+            .and_then(|s| s.get::<Operator>(SESSION_KEY))
+            .map(OperatorUser)
+            .ok_or_else(|| poem::Error::from_response(redirect("/operator/login")))
+    }
+}
+
+pub fn page<'a>(
+    state: &'a AppState,
+    session: &'a Session,
+    req: &Request,
+    user: Option<&Operator>,
+) -> Page<'a> {
+    Page {
+        state,
+        session,
+        lang: super::lang_of(req),
+        area: "operator",
+        brand: platform_brand(),
+        user: user.map(|o| o.email.clone()),
+    }
+}
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(home))
+        .at("/login", get(login_form).post(login))
+        .at("/logout", post(logout))
+        .nest("/resellers", resellers::routes())
+        .nest("/api-keys", keys::routes())
+}
+
+#[handler]
+fn home() -> Response {
+    redirect("/operator/resellers")
+}
+
+#[handler]
+fn login_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+) -> poem::Result<Response> {
+    if session.get::<Operator>(SESSION_KEY).is_some() {
+        return Ok(redirect("/operator/resellers"));
+    }
+    page(state, session, req, None).render(
+        "login.html",
+        "title.login",
+        "",
+        json!({ "action": "/operator/login", "error": null }),
+    )
+}
+
+#[handler]
+async fn login(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let found = operators::authenticate(
+        state.tenancy.backend().shared(),
+        form.get("email"),
+        form.get("password"),
+    )
+    .await
+    .map_err(super::internal)?;
+    match found {
+        Some(op) => {
+            // A fresh session id on login prevents session fixation.
+            session.renew();
+            session.set(SESSION_KEY, &op);
+            session.remove("csrf");
+            Ok(redirect("/operator/resellers"))
+        }
+        None => {
+            let p = page(state, session, req, None);
+            let error = p.t("login.failed");
+            p.render_status(
+                poem::http::StatusCode::UNAUTHORIZED,
+                "login.html",
+                "title.login",
+                "",
+                json!({ "action": "/operator/login", "error": error, "values": { "email": form.get("email") } }),
+            )
+        }
+    }
+}
+
+#[handler]
+fn logout(session: &Session, form: FormData) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    session.purge();
+    Ok(redirect("/operator/login"))
+}
+
+pub(crate) fn flash_ok(session: &Session, page: &Page<'_>, key: &str) {
+    flash(session, "success", page.t(key));
+}

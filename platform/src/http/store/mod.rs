@@ -1,0 +1,100 @@
+//! The storefront on each reseller host, rendered with the `themes` crate.
+
+use super::{internal, lang_of, tenant_of};
+use crate::app::AppState;
+use chrono::Datelike;
+use poem::http::StatusCode;
+use poem::web::{Data, Path};
+use poem::{IntoResponse, Request, Response, Route, get, handler};
+use relabel_tenants::Tenant;
+use relabel_themes::{Brand, Lang, LangLink, StorePage};
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(home))
+        .at("/assets/:id", get(asset))
+        .at("/_store/store.css", get(store_css))
+}
+
+pub fn brand(t: &Tenant) -> Brand {
+    Brand {
+        name: t.name.clone(),
+        primary_color: t.brand.primary_color.clone(),
+        accent_color: t.brand.accent_color.clone(),
+        logo_url: t
+            .brand
+            .logo_asset_id
+            .as_ref()
+            .map(|id| format!("/assets/{id}")),
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+#[handler]
+fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
+    let tenant = tenant_of(req)?;
+    let lang = lang_of(req);
+    let brand = brand(&tenant);
+    let page = StorePage {
+        brand: &brand,
+        lang,
+        lang_links: LangLink::all(lang),
+        year: chrono::Utc::now().year(),
+    };
+    let body = state.themes.render_home(&page).map_err(internal)?;
+    Ok(html(StatusCode::OK, body))
+}
+
+pub fn suspended_page(state: &AppState, tenant: &Tenant, lang: Lang) -> Response {
+    let mut resp = html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        state.themes.render_suspended(&brand(tenant), lang),
+    );
+    resp.headers_mut()
+        .insert("Retry-After", poem::http::HeaderValue::from_static("3600"));
+    resp
+}
+
+/// Uploaded assets (logos). Ids are random UUIDs; content is immutable per id.
+#[handler]
+async fn asset(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    let tenant = tenant_of(req)?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    }
+    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    let found = crate::branding::load_asset(&tx, &id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(match found {
+        Some(a) => Response::builder()
+            .content_type(a.content_type)
+            .header("Cache-Control", "public, max-age=31536000, immutable")
+            .header("X-Content-Type-Options", "nosniff")
+            .body(a.bytes),
+        None => StatusCode::NOT_FOUND.into_response(),
+    })
+}
+
+#[handler]
+fn store_css() -> Response {
+    css(relabel_themes::STORE_CSS)
+}
+
+pub fn css(body: &'static str) -> Response {
+    Response::builder()
+        .content_type("text/css; charset=utf-8")
+        .header("Cache-Control", "public, max-age=3600")
+        .body(body)
+}

@@ -1,0 +1,27 @@
+//! relabel: a multi-tenant white-label reseller platform.
+//!
+//! The library behind the `relabel` binary; tests start the same app through
+//! [`app::spawn`].
+
+pub mod api_keys;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod branding;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod operators;
+pub mod resellers;
+pub mod staff;
+pub mod telemetry;
+pub mod validation;
+
+pub use app::{AppState, Running, spawn};
+pub use config::Config;
+
+/// Installs rustls' ring provider once per process (no OpenSSL anywhere).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,105 @@
+//! Operator accounts of the platform (schema `shared`).
+
+use crate::auth::{Email, Password, dummy_hash, hash_password, verify_password};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(schema_name = "shared", table_name = "operators")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub email: String,
+        pub password_hash: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Operator {
+    pub id: String,
+    pub email: String,
+}
+
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<Operator>, DbErr> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?
+        .map(|m| Operator {
+            id: m.id,
+            email: m.email,
+        }))
+}
+
+/// Creates an operator, or resets the password of an existing one with that email.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    password: &Password,
+) -> Result<Operator, DbErr> {
+    let existing = entity::Entity::find()
+        .filter(entity::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    let model = match existing {
+        Some(m) => {
+            let mut a: entity::ActiveModel = m.into();
+            a.password_hash = Set(hash_password(password));
+            a.update(db).await?
+        }
+        None => {
+            entity::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().simple().to_string()),
+                email: Set(email.to_string()),
+                password_hash: Set(hash_password(password)),
+                created_at: Set(Utc::now()),
+            }
+            .insert(db)
+            .await?
+        }
+    };
+    Ok(Operator {
+        id: model.id,
+        email: model.email,
+    })
+}
+
+/// Checks email and password. Takes the same time whether or not the email exists.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+) -> Result<Option<Operator>, DbErr> {
+    let found = match Email::parse(email) {
+        Some(e) => {
+            entity::Entity::find()
+                .filter(entity::Column::Email.eq(e.as_str()))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let hash = found
+        .as_ref()
+        .map(|m| m.password_hash.as_str())
+        .unwrap_or(dummy_hash());
+    let ok = verify_password(password, hash);
+    Ok(found.filter(|_| ok).map(|m| Operator {
+        id: m.id,
+        email: m.email,
+    }))
+}

@@ -1,0 +1,330 @@
+use crate::{TenancyConfig, TenancyError, Tenant, TenantTx};
+use relabel_migrations::sea_orm_migration::MigratorTrait;
+use relabel_migrations::{SharedMigrator, TenantMigrator};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqlxPostgresConnector,
+    SqlxSqliteConnector, Statement, TransactionTrait,
+};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema every pooled Postgres connection starts in. It stays empty, so a
+/// query that escaped its tenant scope fails instead of reading another's rows.
+pub const NO_TENANT_SCHEMA: &str = "relabel_no_tenant";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Where tenant data lives. Cheap to clone.
+#[derive(Clone)]
+pub struct Backend {
+    store: Store,
+    redis: Option<redis::aio::ConnectionManager>,
+    redis_client: Option<redis::Client>,
+    redis_prefix: String,
+}
+
+#[derive(Clone)]
+enum Store {
+    Postgres {
+        db: DatabaseConnection,
+    },
+    Sqlite {
+        data_dir: PathBuf,
+        shared: DatabaseConnection,
+        tenants: moka::future::Cache<String, DatabaseConnection>,
+    },
+}
+
+impl Backend {
+    pub async fn connect(config: &TenancyConfig) -> Result<Self, TenancyError> {
+        let store = match &config.database_url {
+            Some(url) => connect_postgres(url, config.max_connections).await?,
+            None => connect_sqlite(&config.data_dir).await?,
+        };
+        let (redis, redis_client) = match &config.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let manager = client.get_connection_manager().await?;
+                (Some(manager), Some(client))
+            }
+            None => (None, None),
+        };
+        Ok(Self {
+            store,
+            redis,
+            redis_client,
+            redis_prefix: config.redis_prefix.clone(),
+        })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self.store {
+            Store::Postgres { .. } => BackendKind::Postgres,
+            Store::Sqlite { .. } => BackendKind::Sqlite,
+        }
+    }
+
+    /// A connection for the `shared` schema only. Unqualified (tenant) tables are
+    /// not reachable through it on either backend.
+    pub fn shared(&self) -> &DatabaseConnection {
+        match &self.store {
+            Store::Postgres { db } => db,
+            Store::Sqlite { shared, .. } => shared,
+        }
+    }
+
+    pub fn redis(&self) -> Option<&redis::aio::ConnectionManager> {
+        self.redis.as_ref()
+    }
+
+    pub fn redis_client(&self) -> Option<&redis::Client> {
+        self.redis_client.as_ref()
+    }
+
+    pub fn redis_prefix(&self) -> String {
+        self.redis_prefix.clone()
+    }
+
+    pub async fn ping(&self) -> Result<(), TenancyError> {
+        self.shared().execute_unprepared("SELECT 1").await?;
+        if let Some(redis) = &self.redis {
+            let mut conn = redis.clone();
+            let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn migrate_shared(&self) -> Result<(), TenancyError> {
+        match &self.store {
+            Store::Postgres { db } => {
+                db.execute_unprepared(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS shared; CREATE SCHEMA IF NOT EXISTS {NO_TENANT_SCHEMA}"
+                ))
+                .await?;
+                let txn = db.begin().await?;
+                // One node migrates at a time; the others wait and then find nothing to do.
+                txn.execute_unprepared("SELECT pg_advisory_xact_lock(7400001)")
+                    .await?;
+                set_search_path(&txn, "shared").await?;
+                SharedMigrator::up(&txn, None).await?;
+                txn.commit().await?;
+            }
+            Store::Sqlite { data_dir, .. } => {
+                migrate_shared_sqlite(&data_dir.join("shared.db")).await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a transaction in `tenant`'s schema.
+    pub(crate) async fn begin_tenant(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
+        let txn = self.begin_schema(&tenant.schema, false).await?;
+        Ok(TenantTx::new(txn, tenant.id.clone()))
+    }
+
+    /// Begins a transaction whose unqualified names resolve to `schema`.
+    /// `create` makes the schema (or file) first; used when provisioning.
+    pub(crate) async fn begin_schema(
+        &self,
+        schema: &str,
+        create: bool,
+    ) -> Result<DatabaseTransaction, TenancyError> {
+        debug_assert!(is_tenant_schema(schema));
+        match &self.store {
+            Store::Postgres { db } => {
+                let txn = db.begin().await?;
+                if create {
+                    // `schema` is generated (`t_<hex>`), never user input.
+                    txn.execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                        .await?;
+                }
+                set_search_path(&txn, &format!("{schema},shared")).await?;
+                Ok(txn)
+            }
+            Store::Sqlite { .. } => {
+                let db = self.sqlite_tenant(schema, create).await?;
+                Ok(db.begin().await?)
+            }
+        }
+    }
+
+    async fn sqlite_tenant(
+        &self,
+        schema: &str,
+        create: bool,
+    ) -> Result<DatabaseConnection, TenancyError> {
+        let Store::Sqlite {
+            data_dir, tenants, ..
+        } = &self.store
+        else {
+            unreachable!("sqlite_tenant on Postgres");
+        };
+        let path = data_dir.join("tenants").join(format!("{schema}.db"));
+        let shared = data_dir.join("shared.db");
+        tenants
+            .try_get_with(schema.to_owned(), async move {
+                open_sqlite(&path, create, Some(&shared), 4).await
+            })
+            .await
+            .map_err(|e| TenancyError::Config(e.to_string()))
+    }
+
+    /// Forgets the pooled connection of a tenant (SQLite), e.g. after deleting it.
+    pub(crate) async fn evict(&self, schema: &str) {
+        if let Store::Sqlite { tenants, .. } = &self.store {
+            tenants.invalidate(schema).await;
+        }
+    }
+
+    /// Runs the tenant migrator in `schema`, inside one transaction.
+    /// Returns how many migrations were applied.
+    pub(crate) async fn migrate_tenant(
+        &self,
+        txn: &DatabaseTransaction,
+        schema: &str,
+    ) -> Result<usize, TenancyError> {
+        if self.kind() == BackendKind::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                [schema.into()],
+            ))
+            .await?;
+        }
+        let pending = TenantMigrator::get_pending_migrations(txn).await?.len();
+        if pending > 0 {
+            TenantMigrator::up(txn, None).await?;
+        }
+        Ok(pending)
+    }
+
+    /// Deletes the SQLite file of a tenant whose creation did not complete.
+    pub(crate) async fn discard_sqlite_tenant(&self, schema: &str) {
+        if let Store::Sqlite { data_dir, .. } = &self.store {
+            self.evict(schema).await;
+            let base = data_dir.join("tenants").join(format!("{schema}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = base.clone().into_os_string();
+                p.push(suffix);
+                let _ = tokio::fs::remove_file(PathBuf::from(p)).await;
+            }
+        }
+    }
+}
+
+pub(crate) fn is_tenant_schema(schema: &str) -> bool {
+    schema.len() <= 62
+        && schema.starts_with("t_")
+        && schema.len() > 2
+        && schema[2..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+async fn set_search_path(txn: &DatabaseTransaction, path: &str) -> Result<(), sea_orm::DbErr> {
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT set_config('search_path', $1, true)",
+        [path.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn connect_postgres(url: &str, max_connections: u32) -> Result<Store, TenancyError> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| TenancyError::Config(format!("DATABASE_URL: {e}")))?
+        .options([("search_path", NO_TENANT_SCHEMA)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| TenancyError::Config(format!("cannot connect to DATABASE_URL: {e}")))?;
+    Ok(Store::Postgres {
+        db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+    })
+}
+
+async fn connect_sqlite(data_dir: &Path) -> Result<Store, TenancyError> {
+    std::fs::create_dir_all(data_dir.join("tenants"))?;
+    // shared.db must exist and be migrated before anything ATTACHes it: a connection
+    // that attached it earlier would not see tables created later.
+    let shared_path = data_dir.join("shared.db");
+    migrate_shared_sqlite(&shared_path).await?;
+    // The shared pool's main database is an empty in-memory one: only `shared.` is real.
+    let shared = open_sqlite(Path::new(":memory:"), true, Some(&shared_path), 4).await?;
+    Ok(Store::Sqlite {
+        data_dir: data_dir.to_owned(),
+        shared,
+        tenants: moka::future::Cache::builder()
+            .max_capacity(512)
+            .time_to_idle(Duration::from_secs(600))
+            .build(),
+    })
+}
+
+async fn migrate_shared_sqlite(path: &Path) -> Result<(), TenancyError> {
+    let db = open_sqlite(path, true, None, 1).await?;
+    SharedMigrator::up(&db, None).await?;
+    db.close().await?;
+    Ok(())
+}
+
+async fn open_sqlite(
+    path: &Path,
+    create: bool,
+    attach_shared: Option<&Path>,
+    max_connections: u32,
+) -> Result<DatabaseConnection, TenancyError> {
+    let in_memory = path == Path::new(":memory:");
+    let options = if in_memory {
+        // A private in-memory database per connection (not sqlx's shared-cache one).
+        SqliteConnectOptions::new()
+    } else {
+        SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+    }
+    .busy_timeout(Duration::from_secs(10))
+    .foreign_keys(true);
+    let shared = attach_shared.map(|p| p.to_string_lossy().into_owned());
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _meta| {
+            let shared = shared.clone();
+            Box::pin(async move {
+                if let Some(shared) = shared {
+                    sea_orm::sqlx::query("ATTACH DATABASE ? AS shared")
+                        .bind(shared)
+                        .execute(&mut *conn)
+                        .await?;
+                    sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(db_err)?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+fn db_err(e: sea_orm::sqlx::Error) -> TenancyError {
+    TenancyError::Db(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+        e.into(),
+    )))
+}

@@ -1,0 +1,105 @@
+//! Tenancy for relabel: the registry of resellers and their hostnames, resolving a
+//! request's `Host` to its reseller, and [`TenantTx`], the only way to reach a
+//! reseller's data.
+//!
+//! Two backends sit behind one API (see [`Backend`]):
+//! - embedded: SQLite, `shared.db` plus one file per tenant, `shared.db` ATTACHed as
+//!   `shared` to every tenant connection;
+//! - production: PostgreSQL, schema `shared` plus one schema `t_<id>` per tenant,
+//!   and Redis for cross-node cache invalidation.
+
+mod backend;
+pub mod entity;
+mod error;
+mod hostname;
+mod id;
+mod migrate;
+mod registry;
+mod resolver;
+mod tx;
+
+pub use backend::{Backend, BackendKind};
+pub use error::TenancyError;
+pub use hostname::{Hostname, HostnameError, normalize_host_header};
+pub use id::TenantId;
+pub use migrate::{MigrationReport, TenantMigration};
+pub use registry::{Brand, NewTenant, PendingTenant, Tenant, TenantStatus};
+pub use resolver::Resolver;
+pub use tx::TenantTx;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to reach the backend.
+#[derive(Clone, Debug)]
+pub struct TenancyConfig {
+    /// `postgres://...`; `None` selects the embedded SQLite backend under `data_dir`.
+    pub database_url: Option<String>,
+    /// `redis://...`; used for cache invalidation across nodes.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel of this deployment.
+    pub redis_prefix: String,
+    pub data_dir: std::path::PathBuf,
+    /// How long a resolved hostname is trusted without asking the database.
+    pub resolver_ttl: Duration,
+    /// Connections in the Postgres pool.
+    pub max_connections: u32,
+}
+
+/// The tenancy layer: backend, registry and resolver together.
+#[derive(Clone)]
+pub struct Tenancy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    resolver: Resolver,
+}
+
+impl Tenancy {
+    /// Connects to the backend and applies the shared migrations, so the registry is
+    /// usable right away. Tenant schemas are migrated by [`Tenancy::migrate_all`].
+    pub async fn connect(config: &TenancyConfig) -> Result<Self, TenancyError> {
+        let backend = Backend::connect(config).await?;
+        backend.migrate_shared().await?;
+        let resolver = Resolver::new(config.resolver_ttl);
+        if let Some(client) = backend.redis_client() {
+            resolver.listen(client.clone(), config.redis_prefix.clone());
+        }
+        Ok(Self {
+            inner: Arc::new(Inner { backend, resolver }),
+        })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    pub fn resolver(&self) -> &Resolver {
+        &self.inner.resolver
+    }
+
+    /// Resolves a raw `Host` header (any case, optional port, optional trailing dot).
+    pub async fn resolve(&self, host: &str) -> Result<Option<Arc<Tenant>>, TenancyError> {
+        self.resolve_cached(host).await
+    }
+
+    /// Opens a transaction scoped to `tenant`'s schema.
+    pub async fn begin(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
+        self.inner.backend.begin_tenant(tenant).await
+    }
+
+    /// Drops cached resolutions here and, through Redis, on every other node.
+    pub async fn changed(&self) {
+        self.inner.resolver.invalidate_all();
+        if let Some(redis) = self.inner.backend.redis() {
+            resolver::publish_change(redis, &self.inner.backend.redis_prefix()).await;
+        }
+    }
+
+    /// Checks that the database (and Redis, when configured) answer.
+    pub async fn ping(&self) -> Result<(), TenancyError> {
+        self.inner.backend.ping().await
+    }
+}
