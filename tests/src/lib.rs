@@ -1,1 +1,271 @@
+//! Test harness: start the real app on port 0 against a fresh backend.
+//!
+//! Without `DATABASE_URL` every test gets its own SQLite data directory. With
+//! `DATABASE_URL` (and `REDIS_URL`) every test gets its own Postgres database and
+//! Redis key prefix; both are dropped when the [`TestApp`] is dropped.
 
+use rand::Rng;
+use relabel_platform::{AppState, Config, Running};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub addr: SocketAddr,
+    running: Option<Running>,
+    cleanup: Cleanup,
+}
+
+pub struct Cleanup {
+    data_dir: PathBuf,
+    pg: Option<(String, String)>,
+    redis: Option<(String, String)>,
+}
+
+fn suffix() -> String {
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// `postgres://u@h:p/db?x` -> (`postgres://u@h:p/`, `db`, `?x`)
+fn split_db_url(url: &str) -> (String, String) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[scheme_end..].find('/') {
+        Some(i) => (base[..scheme_end + i + 1].to_owned(), query),
+        None => (format!("{base}/"), query),
+    }
+}
+
+async fn admin_exec(url: &str, sql: &str) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(url).await?;
+    db.execute_unprepared(sql).await?;
+    db.close().await?;
+    Ok(())
+}
+
+/// A configuration for a fresh, isolated backend.
+pub async fn test_config() -> anyhow::Result<(Config, Cleanup)> {
+    relabel_platform::install_crypto();
+    let id = suffix();
+    let data_dir = std::env::temp_dir().join(format!("relabel-test-{id}"));
+    let mut config = Config::load(None)?;
+    config.data_dir = data_dir.clone();
+    config.bind = "127.0.0.1:0".into();
+    config.platform_host = "localhost".into();
+    config.db_max_connections = 5;
+    let mut cleanup = Cleanup {
+        data_dir,
+        pg: None,
+        redis: None,
+    };
+    if let Some(url) = config.database_url.clone() {
+        let (base, query) = split_db_url(&url);
+        let name = format!("relabel_test_{id}");
+        admin_exec(
+            &format!("{base}postgres{query}"),
+            &format!("CREATE DATABASE {name}"),
+        )
+        .await?;
+        config.database_url = Some(format!("{base}{name}{query}"));
+        cleanup.pg = Some((format!("{base}postgres{query}"), name));
+    }
+    if let Some(url) = config.redis_url.clone() {
+        config.redis_prefix = format!("relabel_test_{id}");
+        cleanup.redis = Some((url, config.redis_prefix.clone()));
+    }
+    Ok((config, cleanup))
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        let pg = self.pg.take();
+        let redis = self.redis.take();
+        if pg.is_none() && redis.is_none() {
+            return;
+        }
+        // Drop runs outside any runtime we could borrow: use a small one of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                if let Some((admin, name)) = pg {
+                    let _ = admin_exec(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await;
+                }
+                if let Some((url, prefix)) = redis {
+                    if let Ok(client) = redis::Client::open(url.as_str()) {
+                        if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                            let keys: Vec<String> = redis::cmd("KEYS")
+                                .arg(format!("{prefix}:*"))
+                                .query_async(&mut conn)
+                                .await
+                                .unwrap_or_default();
+                            if !keys.is_empty() {
+                                let _: Result<(), _> =
+                                    redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                            }
+                        }
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Starts the app on a free port with a fresh backend.
+pub async fn spawn_app() -> TestApp {
+    let (config, cleanup) = test_config().await.expect("test backend");
+    let state = AppState::new(config).await.expect("app state");
+    let running = relabel_platform::spawn(state.clone(), "127.0.0.1:0")
+        .await
+        .expect("spawn");
+    TestApp {
+        state,
+        addr: running.addr,
+        running: Some(running),
+        cleanup,
+    }
+}
+
+/// Starts only the state (no HTTP server), for tests of the tenancy layer.
+pub async fn state_only() -> (AppState, Cleanup) {
+    let (config, cleanup) = test_config().await.expect("test backend");
+    let state = AppState::new(config).await.expect("app state");
+    (state, cleanup)
+}
+
+impl TestApp {
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.addr.port())
+    }
+
+    /// A browser-like client: cookies per host, no automatic redirects, every
+    /// hostname resolving to this machine.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(Loopback))
+            .build()
+            .expect("client")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let _ = &self.cleanup;
+    }
+
+    /// Creates a reseller through the domain layer (as the operator console does).
+    pub async fn reseller(
+        &self,
+        name: &str,
+        host: &str,
+        owner_email: &str,
+        owner_password: &str,
+    ) -> relabel_tenants::Tenant {
+        relabel_platform::resellers::create(
+            &self.state.tenancy,
+            "test",
+            relabel_platform::resellers::NewReseller {
+                name: name.into(),
+                hostname: Some(host.into()),
+                owner_email: owner_email.into(),
+                owner_password: owner_password.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create reseller")
+    }
+
+    pub async fn operator(&self, email: &str, password: &str) {
+        let email = relabel_platform::auth::Email::parse(email).unwrap();
+        let password = relabel_platform::auth::Password::parse(password).unwrap();
+        relabel_platform::operators::upsert(
+            self.state.tenancy.backend().shared(),
+            &email,
+            &password,
+        )
+        .await
+        .unwrap();
+    }
+}
+
+struct Loopback;
+
+impl reqwest::dns::Resolve for Loopback {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async {
+            let addrs: reqwest::dns::Addrs =
+                Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+            Ok(addrs)
+        })
+    }
+}
+
+/// Minijinja escapes `/` in values; undo that and the other entities we check for.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// The value of `<input name="NAME" value="...">` in a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let html = unescape(html);
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    let end = tag[v..].find('"')?;
+    Some(tag[v..v + end].to_owned())
+}
+
+/// Fetches a page and returns its CSRF token.
+pub async fn csrf(client: &reqwest::Client, url: &str) -> String {
+    let html = client.get(url).send().await.unwrap().text().await.unwrap();
+    input_value(&html, "csrf").unwrap_or_else(|| panic!("no csrf field on {url}"))
+}
+
+/// Logs in through a console login form; returns the response.
+pub async fn login(
+    client: &reqwest::Client,
+    login_url: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let token = csrf(client, login_url).await;
+    client
+        .post(login_url)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}

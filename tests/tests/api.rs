@@ -1,0 +1,313 @@
+//! REST API: keys from the consoles, scopes, error shape, host separation.
+
+use relabel_tests::{TestApp, csrf, login, spawn_app, unescape};
+use serde_json::Value;
+
+/// Creates a key through a console's API key page and returns the plaintext.
+async fn key_from_console(
+    app: &TestApp,
+    client: &reqwest::Client,
+    host: &str,
+    base: &str,
+    scopes: &[&str],
+) -> String {
+    let url = app.url(host, base);
+    let token = csrf(client, &url).await;
+    let mut form = vec![("name", "integration"), ("csrf", token.as_str())];
+    for s in scopes {
+        form.push(("scopes", s));
+    }
+    let resp = client.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = unescape(&resp.text().await.unwrap());
+    let prefix = if base.starts_with("/operator") {
+        "rlo_"
+    } else {
+        "rlk_"
+    };
+    let at = body.find(prefix).expect("new key shown once");
+    body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+#[tokio::test]
+async fn reseller_key_reads_its_own_tenant_only() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let client = app.client();
+    assert_eq!(
+        login(
+            &client,
+            &app.url("alpha.test", "/console/login"),
+            "owner@alpha.test",
+            "alpha-password-1"
+        )
+        .await
+        .status(),
+        303
+    );
+    let key = key_from_console(
+        &app,
+        &client,
+        "alpha.test",
+        "/console/api-keys",
+        &["tenant:read"],
+    )
+    .await;
+    let narrow = key_from_console(
+        &app,
+        &client,
+        "alpha.test",
+        "/console/api-keys",
+        &["customers:read"],
+    )
+    .await;
+
+    let api = reqwest::Client::new();
+    let resp = api.get(app.url("127.0.0.1", "/")).send().await;
+    drop(resp);
+    let get = |host: &str, key: Option<&str>| {
+        let mut req = app.client().get(app.url(host, "/api/v1/tenant"));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send()
+    };
+    let resp = get("alpha.test", Some(&key)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["name"], "Alpha");
+    assert!(body["id"].as_str().unwrap().starts_with("ten_"));
+    assert_eq!(body["hostnames"][0], "alpha.test");
+
+    // The key is Alpha's: on Beta's host it is unknown.
+    let resp = get("beta.test", Some(&key)).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    assert!(body["message"].as_str().unwrap().contains("API key"));
+    assert!(body["details"].as_array().unwrap().is_empty());
+
+    assert_eq!(get("alpha.test", None).await.unwrap().status(), 401);
+    assert_eq!(
+        get("alpha.test", Some("rlk_xxxxxxxxxxxx_nope"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let resp = get("alpha.test", Some(&narrow)).await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "forbidden");
+
+    // Revoked keys stop working.
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let keys =
+        relabel_platform::api_keys::list(tx.conn(), relabel_platform::api_keys::Realm::Tenant)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    let full = keys
+        .iter()
+        .find(|k| k.scopes == vec!["tenant:read".to_owned()])
+        .unwrap();
+    let token = csrf(&client, &app.url("alpha.test", "/console/api-keys")).await;
+    let resp = client
+        .post(app.url(
+            "alpha.test",
+            &format!("/console/api-keys/{}/revoke", full.id),
+        ))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(get("alpha.test", Some(&key)).await.unwrap().status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn operator_api_manages_resellers_with_field_errors() {
+    let app = spawn_app().await;
+    app.operator("op@platform.test", "operator-password-1")
+        .await;
+    let client = app.client();
+    assert_eq!(
+        login(
+            &client,
+            &app.url("localhost", "/operator/login"),
+            "op@platform.test",
+            "operator-password-1"
+        )
+        .await
+        .status(),
+        303
+    );
+    let key = key_from_console(
+        &app,
+        &client,
+        "localhost",
+        "/operator/api-keys",
+        &["resellers:read", "resellers:write"],
+    )
+    .await;
+    let api = app.client();
+    let url = app.url("localhost", "/api/v1/operator/resellers");
+
+    let resp = api
+        .post(&url)
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "name": "Epsilon", "hostname": "bad host", "owner_email": "x", "owner_password": "long-enough-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "validation_failed");
+    let fields: Vec<&str> = body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["hostname", "owner_email"]);
+    assert!(
+        app.state.tenancy.list().await.unwrap().is_empty(),
+        "nothing created"
+    );
+
+    let resp = api
+        .post(&url)
+        .bearer_auth(&key)
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let fields: Vec<&str> = body["details"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+
+    let resp = api
+        .post(&url)
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "name": "Epsilon", "hostname": "epsilon.test", "owner_email": "owner@epsilon.test", "owner_password": "long-enough-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["hostnames"][0], "epsilon.test");
+    assert_eq!(
+        app.client()
+            .get(app.url("epsilon.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let resp = api
+        .post(format!("{url}/{id}/hostnames"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "hostname": "epsilon.test" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["details"][0]["code"],
+        "hostname_taken"
+    );
+
+    let list: Value = api
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let resp = api
+        .post(format!("{url}/{id}/suspend"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["status"], "suspended");
+    assert_eq!(
+        app.client()
+            .get(app.url("epsilon.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+
+    // Operator endpoints are not served on a reseller host, nor without a key.
+    let resp = api
+        .get(app.url("epsilon.test", "/api/v1/operator/resellers"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        503,
+        "suspended host answers 503 for everything"
+    );
+    assert_eq!(api.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        api.get(format!("{url}/ten_0000"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Docs and spec are served.
+    let spec = api
+        .get(app.url("localhost", "/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spec.status(), 200);
+    assert!(spec.text().await.unwrap().contains("createReseller"));
+    assert_eq!(
+        api.get(app.url("localhost", "/api/v1/docs"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}

@@ -1,0 +1,359 @@
+//! The operator console over real HTTP.
+
+use relabel_tests::{TestApp, csrf, input_value, login, spawn_app, unescape};
+
+const OP_EMAIL: &str = "op@platform.test";
+const OP_PASSWORD: &str = "operator-password-1";
+
+async fn logged_in(app: &TestApp) -> reqwest::Client {
+    app.operator(OP_EMAIL, OP_PASSWORD).await;
+    let client = app.client();
+    let resp = login(
+        &client,
+        &app.url("localhost", "/operator/login"),
+        OP_EMAIL,
+        OP_PASSWORD,
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/operator/resellers");
+    client
+}
+
+async fn create_reseller(
+    app: &TestApp,
+    client: &reqwest::Client,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let url = app.url("localhost", "/operator/resellers");
+    let token = csrf(client, &url).await;
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", &token));
+    client.post(&url).form(&form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn login_rejects_wrong_password_and_requires_csrf() {
+    let app = spawn_app().await;
+    app.operator(OP_EMAIL, OP_PASSWORD).await;
+    let client = app.client();
+    let url = app.url("localhost", "/operator/login");
+
+    let resp = login(&client, &url, OP_EMAIL, "wrong-password-1").await;
+    assert_eq!(resp.status(), 401);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("name=\"email\""), "login form shown again");
+    assert_eq!(
+        client
+            .get(app.url("localhost", "/operator/resellers"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    // A form without the session's CSRF token is refused, even with the right password.
+    let _ = client.get(&url).send().await.unwrap();
+    let resp = client
+        .post(&url)
+        .form(&[("email", OP_EMAIL), ("password", OP_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = client
+        .post(&url)
+        .form(&[
+            ("email", OP_EMAIL),
+            ("password", OP_PASSWORD),
+            ("csrf", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        client
+            .get(app.url("localhost", "/operator/resellers"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    let resp = login(&client, &url, OP_EMAIL, OP_PASSWORD).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        client
+            .get(app.url("localhost", "/operator/resellers"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // The operator console is only on the platform host.
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", "/operator/resellers"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn operator_creates_a_reseller_adds_a_hostname_and_it_serves_its_brand() {
+    let app = spawn_app().await;
+    let client = logged_in(&app).await;
+
+    let resp = create_reseller(
+        &app,
+        &client,
+        &[
+            ("name", "Gamma Web"),
+            ("hostname", "gamma.test"),
+            ("owner_email", "owner@gamma.test"),
+            ("owner_password", "gamma-password-1"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let detail = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(detail.starts_with("/operator/resellers/ten_"));
+
+    let page = client
+        .get(app.url("localhost", &detail))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let page = unescape(&page);
+    assert!(page.contains("Gamma Web"));
+    assert!(page.contains("gamma.test"));
+    assert!(page.contains("t_"), "schema shown");
+
+    // Add a second hostname (IDN in punycode form) and use it.
+    let token = input_value(&page, "csrf").unwrap();
+    let resp = client
+        .post(app.url("localhost", &format!("{detail}/hosts")))
+        .form(&[
+            ("hostname", "xn--mnchen-3ya.test"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    for host in ["gamma.test", "xn--mnchen-3ya.test"] {
+        let home = client.get(app.url(host, "/")).send().await.unwrap();
+        assert_eq!(home.status(), 200, "{host}");
+        assert!(home.text().await.unwrap().contains("Gamma Web"));
+    }
+    // The owner can log into the new reseller's console.
+    let owner = app.client();
+    let resp = login(
+        &owner,
+        &app.url("gamma.test", "/console/login"),
+        "owner@gamma.test",
+        "gamma-password-1",
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+
+    // Suspend: the storefront answers 503 in the reseller's brand; resume restores it.
+    let token = csrf(&client, &app.url("localhost", &detail)).await;
+    let resp = client
+        .post(app.url("localhost", &format!("{detail}/suspend")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let home = client.get(app.url("gamma.test", "/")).send().await.unwrap();
+    assert_eq!(home.status(), 503);
+    assert!(home.text().await.unwrap().contains("Gamma Web"));
+    let resp = client
+        .post(app.url("localhost", &format!("{detail}/resume")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        client
+            .get(app.url("gamma.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Delete needs the name typed; then the hostnames stop resolving.
+    let resp = client
+        .post(app.url("localhost", &format!("{detail}/delete")))
+        .form(&[("confirm", "wrong"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(
+        client
+            .get(app.url("gamma.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let resp = client
+        .post(app.url("localhost", &format!("{detail}/delete")))
+        .form(&[("confirm", "Gamma Web"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        client
+            .get(app.url("gamma.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Every change is in the audit log.
+    let log = relabel_platform::audit::recent_operator(app.state.tenancy.backend().shared(), 50)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "tenant.create",
+        "hostname.add",
+        "tenant.suspend",
+        "tenant.resume",
+        "tenant.delete",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    assert!(log.iter().all(|e| e.actor == OP_EMAIL));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_hostnames_are_refused_with_a_clear_error_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let client = logged_in(&app).await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+
+    let cases = [
+        ("my shop.test", "spaces"),
+        ("my_shop.test", "underscores"),
+        ("192.168.1.1", "IP address"),
+        ("alpha.test", "already belongs"),
+        ("ALPHA.test", "already belongs"),
+        ("-bad.test", "hyphens"),
+    ];
+    for (host, message) in cases {
+        let resp = create_reseller(
+            &app,
+            &client,
+            &[
+                ("name", "Delta"),
+                ("hostname", host),
+                ("owner_email", "owner@delta.test"),
+                ("owner_password", "delta-password-1"),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), 422, "{host}");
+        let body = unescape(&resp.text().await.unwrap());
+        assert!(
+            body.contains(message),
+            "{host}: expected '{message}' in the form"
+        );
+        assert!(
+            body.contains("aria-invalid=\"true\""),
+            "{host}: field marked invalid"
+        );
+    }
+    // Other fields too, all at once.
+    let resp = create_reseller(
+        &app,
+        &client,
+        &[
+            ("name", ""),
+            ("hostname", "ok.test"),
+            ("owner_email", "nope"),
+            ("owner_password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let body = unescape(&resp.text().await.unwrap());
+    assert!(body.contains("valid email address"));
+    assert!(body.contains("at least 10 characters"));
+
+    // In German, the errors are German.
+    let resp = client
+        .get(app.url("localhost", "/operator/resellers?lang=de"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = create_reseller(
+        &app,
+        &client,
+        &[
+            ("name", "Delta"),
+            ("hostname", "my_shop.test"),
+            ("owner_email", "owner@delta.test"),
+            ("owner_password", "delta-password-1"),
+        ],
+    )
+    .await;
+    assert!(unescape(&resp.text().await.unwrap()).contains("keine Unterstriche"));
+
+    let all = app.state.tenancy.list().await.unwrap();
+    assert_eq!(
+        all.len(),
+        1,
+        "nothing was created: {:?}",
+        all.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    assert!(
+        app.state
+            .tenancy
+            .resolve("ok.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.stop().await;
+}
