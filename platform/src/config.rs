@@ -80,18 +80,18 @@ impl Config {
         if self.bind.parse::<SocketAddr>().is_err() {
             return invalid("bind", "expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
         }
-        if let Some(url) = &self.database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return invalid(
-                    "database_url",
-                    "expected a postgres:// URL (leave it unset for the embedded SQLite backend)",
-                );
-            }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return invalid(
+                "database_url",
+                "expected a postgres:// URL (leave it unset for the embedded SQLite backend)",
+            );
         }
-        if let Some(url) = &self.redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return invalid("redis_url", "expected a redis:// URL");
-            }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return invalid("redis_url", "expected a redis:// URL");
         }
         if self.platform_host.is_empty() || self.platform_host.contains([':', '/', ' ']) {
             return invalid(

@@ -97,10 +97,10 @@ impl Hostname {
             if !ok {
                 return Err(HostnameError::BadLabel((*label).to_owned()));
             }
-            if let Some(rest) = label.strip_prefix("xn--") {
-                if rest.is_empty() || idna::punycode::decode_to_string(rest).is_none() {
-                    return Err(HostnameError::BadIdn);
-                }
+            if let Some(rest) = label.strip_prefix("xn--")
+                && (rest.is_empty() || idna::punycode::decode_to_string(rest).is_none())
+            {
+                return Err(HostnameError::BadIdn);
             }
         }
         if labels

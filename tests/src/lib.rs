@@ -104,19 +104,18 @@ impl Drop for Cleanup {
                     )
                     .await;
                 }
-                if let Some((url, prefix)) = redis {
-                    if let Ok(client) = redis::Client::open(url.as_str()) {
-                        if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                            let keys: Vec<String> = redis::cmd("KEYS")
-                                .arg(format!("{prefix}:*"))
-                                .query_async(&mut conn)
-                                .await
-                                .unwrap_or_default();
-                            if !keys.is_empty() {
-                                let _: Result<(), _> =
-                                    redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-                            }
-                        }
+                if let Some((url, prefix)) = redis
+                    && let Ok(client) = redis::Client::open(url.as_str())
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{prefix}:*"))
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<(), _> =
+                            redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
                     }
                 }
             });

@@ -22,7 +22,6 @@ pub struct ErrorDetail {
 }
 
 #[derive(ApiResponse, Debug)]
-#[oai(bad_request_handler = "bad_request")]
 pub enum ApiError {
     /// The request could not be parsed.
     #[oai(status = 400)]
@@ -52,11 +51,59 @@ fn body(code: &str, message: impl Into<String>) -> Json<ApiErrorBody> {
     })
 }
 
-fn bad_request(err: poem::Error) -> ApiError {
-    if err.status() == poem::http::StatusCode::UNAUTHORIZED {
-        return ApiError::unauthorized();
+/// Gives errors that poem or poem-openapi produce before a handler runs (bad JSON,
+/// missing credentials, unknown route) the same `{code, message, details}` shape.
+pub async fn uniform_errors<E: poem::Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: poem::Request,
+) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    let resp = match ep.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    let status = resp.status();
+    let is_json = resp
+        .content_type()
+        .is_some_and(|c| c.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return Ok(resp);
     }
-    ApiError::BadRequest(body("bad_request", err.to_string()))
+    let text = resp.into_body().into_string().await.unwrap_or_default();
+    let (code, fallback) = match status.as_u16() {
+        400 => ("bad_request", "The request could not be parsed."),
+        401 => (
+            "unauthorized",
+            "A valid API key is required: Authorization: Bearer <key>.",
+        ),
+        403 => ("forbidden", "Not allowed."),
+        404 => ("not_found", "Not found."),
+        405 => ("method_not_allowed", "This method is not allowed here."),
+        413 => ("payload_too_large", "The request body is too large."),
+        415 => (
+            "unsupported_media_type",
+            "Send JSON with Content-Type: application/json.",
+        ),
+        s if s >= 500 => ("internal", "Something went wrong on our side."),
+        _ => ("error", "The request failed."),
+    };
+    let message = if text.trim().is_empty() || status.as_u16() == 401 {
+        fallback.to_owned()
+    } else {
+        text
+    };
+    let body = ApiErrorBody {
+        code: code.to_owned(),
+        message,
+        details: vec![],
+    };
+    Ok(poem::Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(
+            serde_json::json!({ "code": body.code, "message": body.message, "details": [] })
+                .to_string(),
+        ))
 }
 
 impl ApiError {

@@ -6,7 +6,7 @@ mod error;
 mod operator;
 mod tenant;
 
-pub use error::{ApiError, ApiErrorBody, ErrorDetail};
+pub use error::{ApiError, ApiErrorBody, ErrorDetail, uniform_errors};
 
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
@@ -42,7 +42,7 @@ pub fn routes(state: crate::app::AppState) -> impl Endpoint + use<> {
     Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", ui)
-        .nest("/", svc)
+        .nest("/", svc.around(uniform_errors))
         .data(state)
 }
 
