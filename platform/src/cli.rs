@@ -114,7 +114,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.validate()?;
     }
     crate::telemetry::init(&config.log_format);
-    match cli.command {
+    execute(config, cli.command).await
+}
+
+/// Runs one command with an already loaded configuration.
+pub async fn execute(config: Config, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::CheckConfig => {
             println!("configuration is valid");
             println!("  bind            {}", config.bind);

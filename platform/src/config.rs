@@ -140,3 +140,76 @@ impl Config {
 fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Config {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: "./data".into(),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "relabel".into(),
+            platform_host: "localhost".into(),
+            resolver_ttl_secs: 60,
+            migrate_concurrency: 8,
+            db_max_connections: 20,
+            secure_cookies: false,
+            max_logo_bytes: 524_288,
+            log_format: "pretty".into(),
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        assert!(base().validate().is_ok());
+        let cases: Vec<(Box<dyn Fn(&mut Config)>, &str)> = vec![
+            (Box::new(|c| c.bind = "8080".into()), "bind"),
+            (
+                Box::new(|c| c.database_url = Some("mysql://x".into())),
+                "database_url",
+            ),
+            (
+                Box::new(|c| c.redis_url = Some("http://x".into())),
+                "redis_url",
+            ),
+            (
+                Box::new(|c| c.platform_host = "a b".into()),
+                "platform_host",
+            ),
+            (
+                Box::new(|c| c.migrate_concurrency = 0),
+                "migrate_concurrency",
+            ),
+            (Box::new(|c| c.log_format = "xml".into()), "log_format"),
+        ];
+        for (change, field) in cases {
+            let mut c = base();
+            change(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn file_layer_is_read() {
+        let dir =
+            std::env::temp_dir().join(format!("relabel-config-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("relabel.toml");
+        std::fs::write(
+            &file,
+            "platform_host = \"admin.example.com\"\nmigrate_concurrency = 3\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file)).unwrap();
+        assert_eq!(c.platform_host, "admin.example.com");
+        assert_eq!(c.migrate_concurrency, 3);
+        std::fs::write(&file, "migrate_concurrency = 0\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("migrate_concurrency"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
