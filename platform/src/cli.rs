@@ -304,8 +304,23 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> {
         demo::print(&summary, running.addr.port());
     }
     tracing::info!(addr = %running.addr, "listening");
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` and systemd send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -138,7 +138,10 @@ impl Backend {
         schema: &str,
         create: bool,
     ) -> Result<DatabaseTransaction, TenancyError> {
-        debug_assert!(is_tenant_schema(schema));
+        // The name goes into SQL as an identifier: refuse anything but `t_[a-z0-9_]`.
+        if !is_tenant_schema(schema) {
+            return Err(TenancyError::Config(format!("not a tenant schema name: {schema:?}")));
+        }
         match &self.store {
             Store::Postgres { db } => {
                 let txn = db.begin().await?;
