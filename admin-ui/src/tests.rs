@@ -286,7 +286,7 @@ fn branding_form_uploads_logo_and_shows_current_one() {
     assert!(html.contains(r#"enctype="multipart/form-data""#));
     assert!(html.contains(r##"type="color" value="#ffd166""##));
     assert!(html.contains("<code id=\"accent_color-value\">#0a7d5a</code>"));
-    assert!(html.contains(r#"accept="image/png,image/jpeg,image/webp,image/svg+xml""#));
+    assert!(html.contains(r#"accept="image/png,image/jpeg,image/webp""#));
     assert!(html.contains("max. 512 KB"));
     assert!(html.contains(r#"aria-describedby="logo-hint logo-error" aria-invalid="true""#));
     assert!(html.contains(r#"<img src="/assets/acme/logo.png" alt="Your current logo">"#));

@@ -22,6 +22,7 @@ pub struct AppState {
     pub tenancy: Tenancy,
     pub themes: Arc<Themes>,
     pub ui: Arc<AdminUi>,
+    pub pages: store::PageCache,
 }
 
 impl AppState {
@@ -33,6 +34,7 @@ impl AppState {
             tenancy,
             themes: Arc::new(Themes::new()),
             ui: Arc::new(AdminUi::new()),
+            pages: store::page_cache(),
         })
     }
 

@@ -165,7 +165,8 @@ mod tests {
     #[test]
     fn invalid_values_are_named() {
         assert!(base().validate().is_ok());
-        let cases: Vec<(Box<dyn Fn(&mut Config)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|c| c.bind = "8080".into()), "bind"),
             (
                 Box::new(|c| c.database_url = Some("mysql://x".into())),

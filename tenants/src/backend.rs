@@ -140,7 +140,9 @@ impl Backend {
     ) -> Result<DatabaseTransaction, TenancyError> {
         // The name goes into SQL as an identifier: refuse anything but `t_[a-z0-9_]`.
         if !is_tenant_schema(schema) {
-            return Err(TenancyError::Config(format!("not a tenant schema name: {schema:?}")));
+            return Err(TenancyError::Config(format!(
+                "not a tenant schema name: {schema:?}"
+            )));
         }
         match &self.store {
             Store::Postgres { db } => {

@@ -10,6 +10,10 @@ fn hello() -> &'static str {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let bind = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18081".into());
-    Server::new(TcpListener::bind(bind)).run(Route::new().at("/", get(hello))).await
+    let bind = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18081".into());
+    Server::new(TcpListener::bind(bind))
+        .run(Route::new().at("/", get(hello)))
+        .await
 }

@@ -22,7 +22,11 @@ async fn main() -> anyhow::Result<()> {
     let tenancy = &state.tenancy;
     let existing = tenancy.list().await?.len();
     let todo: Vec<usize> = (existing..target).collect();
-    println!("backend: {:?}; {existing} tenants exist, creating {}", tenancy.backend().kind(), todo.len());
+    println!(
+        "backend: {:?}; {existing} tenants exist, creating {}",
+        tenancy.backend().kind(),
+        todo.len()
+    );
 
     let started = Instant::now();
     let mut times: Vec<Duration> = futures::stream::iter(todo)
@@ -31,7 +35,11 @@ async fn main() -> anyhow::Result<()> {
             let pending = tenancy
                 .create_tenant(NewTenant {
                     name: format!("Bench {i}"),
-                    brand: Brand { primary_color: "#1f4fd8".into(), accent_color: "#f08c00".into(), logo_asset_id: None },
+                    brand: Brand {
+                        primary_color: "#1f4fd8".into(),
+                        accent_color: "#f08c00".into(),
+                        logo_asset_id: None,
+                    },
                     hostnames: vec![Hostname::parse(&format!("b{i}.bench.test")).expect("valid")],
                 })
                 .await

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
+mod m0002_operator_totp;
 
 pub struct SharedMigrator;
 
@@ -13,6 +14,9 @@ impl MigratorTrait for SharedMigrator {
     }
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_platform::Migration)]
+        vec![
+            Box::new(m0001_platform::Migration),
+            Box::new(m0002_operator_totp::Migration),
+        ]
     }
 }

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_tenant_base;
+mod m0002_accounts;
 
 pub struct TenantMigrator;
 
@@ -14,6 +15,9 @@ impl MigratorTrait for TenantMigrator {
     }
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_tenant_base::Migration)]
+        vec![
+            Box::new(m0001_tenant_base::Migration),
+            Box::new(m0002_accounts::Migration),
+        ]
     }
 }

@@ -7,7 +7,7 @@ mod password;
 pub mod session_store;
 
 pub use email::Email;
-pub use password::{Password, PasswordError, dummy_hash, hash_password, verify_password};
+pub use password::{Password, PasswordError, check_account, hash_password, verify_password};
 
 /// A random token of `bytes` bytes, URL-safe base64 without padding.
 pub fn random_token(bytes: usize) -> String {

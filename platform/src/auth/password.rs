@@ -48,9 +48,23 @@ pub fn verify_password(candidate: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Verifies `password` against the account's stored hash, or against a dummy hash
+/// when there is no such account, so that both cases take the same time.
+pub fn check_account<T>(
+    account: Option<T>,
+    stored_hash: impl Fn(&T) -> &str,
+    password: &str,
+) -> Option<T> {
+    let ok = verify_password(
+        password,
+        account.as_ref().map(&stored_hash).unwrap_or(dummy_hash()),
+    );
+    account.filter(|_| ok)
+}
+
 /// A hash to verify against when the account does not exist, so that a wrong email
 /// takes as long as a wrong password.
-pub fn dummy_hash() -> &'static str {
+fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password(&Password("dummy-password-never-matches".into())))
 }

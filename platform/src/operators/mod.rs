@@ -1,6 +1,6 @@
 //! Operator accounts of the platform (schema `shared`).
 
-use crate::auth::{Email, Password, dummy_hash, hash_password, verify_password};
+use crate::auth::{Email, Password, check_account, hash_password};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
@@ -93,13 +93,10 @@ pub async fn authenticate(
         }
         None => None,
     };
-    let hash = found
-        .as_ref()
-        .map(|m| m.password_hash.as_str())
-        .unwrap_or(dummy_hash());
-    let ok = verify_password(password, hash);
-    Ok(found.filter(|_| ok).map(|m| Operator {
-        id: m.id,
-        email: m.email,
-    }))
+    Ok(
+        check_account(found, |m| m.password_hash.as_str(), password).map(|m| Operator {
+            id: m.id,
+            email: m.email,
+        }),
+    )
 }

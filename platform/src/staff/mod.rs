@@ -1,7 +1,7 @@
 //! Reseller staff accounts (tenant schema). This issue has the owner role only;
 //! the other roles arrive with the accounts work.
 
-use crate::auth::{Email, Password, dummy_hash, hash_password, verify_password};
+use crate::auth::{Email, Password, check_account, hash_password};
 use chrono::Utc;
 use relabel_tenants::TenantTx;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
@@ -78,12 +78,7 @@ pub async fn authenticate(
         }
         None => None,
     };
-    let hash = found
-        .as_ref()
-        .map(|m| m.password_hash.as_str())
-        .unwrap_or(dummy_hash());
-    let ok = verify_password(password, hash);
-    Ok(found.filter(|_| ok).map(member))
+    Ok(check_account(found, |m| m.password_hash.as_str(), password).map(member))
 }
 
 pub async fn owner(tx: &TenantTx) -> Result<Option<StaffMember>, DbErr> {

@@ -3,22 +3,20 @@ use crate::app::AppState;
 use crate::auth::csrf;
 use crate::http::{FormData, internal, redirect};
 use crate::resellers::{self, NewReseller, ResellerError, public_id};
+use crate::validation::FieldErrors;
 use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::{Data, Path};
 use poem::{Request, Response, Route, get, handler, post};
-use relabel_tenants::{Tenant, TenantStatus};
+use relabel_tenants::{Tenant, TenantId, TenantStatus};
 use serde_json::{Value, json};
 
 pub fn routes() -> Route {
     Route::new()
         .at("/", get(list).post(create))
         .at("/:id", get(show))
-        .at("/:id/hosts", post(add_host))
         .at("/:id/hosts/remove", post(remove_host))
-        .at("/:id/suspend", post(suspend))
-        .at("/:id/resume", post(resume))
-        .at("/:id/delete", post(delete))
+        .at("/:id/:action", post(act))
 }
 
 fn row(t: &Tenant) -> Value {
@@ -155,80 +153,87 @@ async fn show(
     render_show(state, session, req, &user, &id, StatusCode::OK, json!({})).await
 }
 
-/// Runs a reseller change from a console form: CSRF check, the change, then either a
-/// redirect with a flash message or the detail page again with the field errors.
-#[allow(clippy::too_many_arguments)]
-async fn change<F, Fut>(
-    state: &AppState,
-    session: &Session,
-    req: &Request,
-    user: OperatorUser,
-    id: String,
-    form: FormData,
-    done_key: &str,
-    run: F,
-) -> poem::Result<Response>
-where
-    F: FnOnce(relabel_tenants::TenantId, FormData) -> Fut,
-    Fut: std::future::Future<Output = Result<String, ResellerError>>,
-{
-    csrf::verify(session, form.opt("csrf"))?;
-    let tid =
-        resellers::parse_id(&id).map_err(|_| poem::Error::from_status(StatusCode::NOT_FOUND))?;
-    let hostname = form.get("hostname").to_owned();
-    match run(tid, form).await {
-        Ok(to) => {
-            let p = page(state, session, req, Some(&user.0));
-            flash_ok(session, &p, done_key);
-            Ok(redirect(&to))
+/// A change to one reseller, posted from its detail page.
+#[derive(Clone, Copy)]
+enum Action {
+    AddHost,
+    RemoveHost,
+    Suspend,
+    Resume,
+    Delete,
+}
+
+impl Action {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "hosts" => Self::AddHost,
+            "suspend" => Self::Suspend,
+            "resume" => Self::Resume,
+            "delete" => Self::Delete,
+            _ => return None,
+        })
+    }
+
+    fn done_key(self) -> &'static str {
+        match self {
+            Self::AddHost => "flash.hostname_added",
+            Self::RemoveHost => "flash.hostname_removed",
+            Self::Suspend => "flash.reseller_suspended",
+            Self::Resume => "flash.reseller_resumed",
+            Self::Delete => "flash.reseller_deleted",
         }
-        Err(ResellerError::Invalid(errors)) => {
-            let lang = crate::http::lang_of(req);
-            let extra = json!({ "values": { "hostname": hostname }, "errors": errors.translated(lang.code()) });
-            render_show(
-                state,
-                session,
-                req,
-                &user,
-                &id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                extra,
-            )
-            .await
+    }
+
+    /// Applies the change; returns where to go next.
+    async fn run(
+        self,
+        state: &AppState,
+        actor: &str,
+        tid: &TenantId,
+        form: &FormData,
+    ) -> Result<String, ResellerError> {
+        let t = &state.tenancy;
+        match self {
+            Self::AddHost => resellers::add_host(t, actor, tid, form.get("hostname"))
+                .await
+                .map(|_| ())?,
+            Self::RemoveHost => resellers::remove_host(t, actor, tid, form.get("hostname"))
+                .await
+                .map(|_| ())?,
+            Self::Suspend => resellers::set_status(t, actor, tid, TenantStatus::Suspended)
+                .await
+                .map(|_| ())?,
+            Self::Resume => resellers::set_status(t, actor, tid, TenantStatus::Active)
+                .await
+                .map(|_| ())?,
+            Self::Delete => {
+                let tenant = t.get(tid).await?;
+                if form.get("confirm").trim() != tenant.name {
+                    return Err(ResellerError::Invalid(FieldErrors::single(
+                        "confirm",
+                        "err.confirm_mismatch",
+                    )));
+                }
+                resellers::delete(t, actor, tid).await?;
+                return Ok("/operator/resellers".to_owned());
+            }
         }
-        Err(ResellerError::NotFound) => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
-        Err(e) => Err(internal(e)),
+        Ok(format!("/operator/resellers/{}", public_id(tid)))
     }
 }
 
-fn detail_url(id: &relabel_tenants::TenantId) -> String {
-    format!("/operator/resellers/{}", public_id(id))
-}
-
 #[handler]
-async fn add_host(
+async fn act(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
     user: OperatorUser,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     form: FormData,
 ) -> poem::Result<Response> {
-    let actor = user.0.email.clone();
-    change(
-        state,
-        session,
-        req,
-        user,
-        id,
-        form,
-        "flash.hostname_added",
-        |tid, form| async move {
-            resellers::add_host(&state.tenancy, &actor, &tid, form.get("hostname")).await?;
-            Ok(detail_url(&tid))
-        },
-    )
-    .await
+    let action =
+        Action::parse(&action).ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    apply(state, session, req, user, &id, action, form).await
 }
 
 #[handler]
@@ -240,103 +245,44 @@ async fn remove_host(
     Path(id): Path<String>,
     form: FormData,
 ) -> poem::Result<Response> {
-    let actor = user.0.email.clone();
-    change(
-        state,
-        session,
-        req,
-        user,
-        id,
-        form,
-        "flash.hostname_removed",
-        |tid, form| async move {
-            resellers::remove_host(&state.tenancy, &actor, &tid, form.get("hostname")).await?;
-            Ok(detail_url(&tid))
-        },
-    )
-    .await
+    apply(state, session, req, user, &id, Action::RemoveHost, form).await
 }
 
-#[handler]
-async fn suspend(
-    Data(state): Data<&AppState>,
+/// CSRF check, the change, then a redirect with a flash message, or the detail page
+/// again with the field errors.
+async fn apply(
+    state: &AppState,
     session: &Session,
     req: &Request,
     user: OperatorUser,
-    Path(id): Path<String>,
+    id: &str,
+    action: Action,
     form: FormData,
 ) -> poem::Result<Response> {
-    let actor = user.0.email.clone();
-    change(
-        state,
-        session,
-        req,
-        user,
-        id,
-        form,
-        "flash.reseller_suspended",
-        |tid, _| async move {
-            resellers::set_status(&state.tenancy, &actor, &tid, TenantStatus::Suspended).await?;
-            Ok(detail_url(&tid))
-        },
-    )
-    .await
-}
-
-#[handler]
-async fn resume(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: OperatorUser,
-    Path(id): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    let actor = user.0.email.clone();
-    change(
-        state,
-        session,
-        req,
-        user,
-        id,
-        form,
-        "flash.reseller_resumed",
-        |tid, _| async move {
-            resellers::set_status(&state.tenancy, &actor, &tid, TenantStatus::Active).await?;
-            Ok(detail_url(&tid))
-        },
-    )
-    .await
-}
-
-#[handler]
-async fn delete(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: OperatorUser,
-    Path(id): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    let actor = user.0.email.clone();
-    change(
-        state,
-        session,
-        req,
-        user,
-        id,
-        form,
-        "flash.reseller_deleted",
-        |tid, form| async move {
-            let tenant = state.tenancy.get(&tid).await?;
-            if form.get("confirm").trim() != tenant.name {
-                return Err(ResellerError::Invalid(
-                    crate::validation::FieldErrors::single("confirm", "err.confirm_mismatch"),
-                ));
-            }
-            resellers::delete(&state.tenancy, &actor, &tid).await?;
-            Ok("/operator/resellers".to_owned())
-        },
-    )
-    .await
+    csrf::verify(session, form.opt("csrf"))?;
+    let tid =
+        resellers::parse_id(id).map_err(|_| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    match action.run(state, &user.0.email, &tid, &form).await {
+        Ok(to) => {
+            let p = page(state, session, req, Some(&user.0));
+            flash_ok(session, &p, action.done_key());
+            Ok(redirect(&to))
+        }
+        Err(ResellerError::Invalid(errors)) => {
+            let lang = crate::http::lang_of(req);
+            let extra = json!({ "values": { "hostname": form.get("hostname") }, "errors": errors.translated(lang.code()) });
+            render_show(
+                state,
+                session,
+                req,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                extra,
+            )
+            .await
+        }
+        Err(ResellerError::NotFound) => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(e) => Err(internal(e)),
+    }
 }

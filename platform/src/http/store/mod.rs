@@ -36,19 +36,61 @@ fn html(status: StatusCode, body: String) -> Response {
         .body(body)
 }
 
+/// Rendered storefront home pages, keyed by everything the template sees (brand,
+/// language, year), so an entry can never be stale: a changed brand is a new key.
+/// The tenant id is part of the key, so one reseller's page can never be served
+/// for another.
+pub type PageCache = moka::sync::Cache<HomeKey, bytes::Bytes>;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct HomeKey {
+    tenant: String,
+    brand: (String, String, String, Option<String>),
+    lang: &'static str,
+    year: i32,
+}
+
+pub fn page_cache() -> PageCache {
+    moka::sync::Cache::builder()
+        .weigher(|_k: &HomeKey, v: &bytes::Bytes| v.len().try_into().unwrap_or(u32::MAX))
+        .max_capacity(64 * 1024 * 1024)
+        .build()
+}
+
 #[handler]
 fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
     let tenant = tenant_of(req)?;
     let lang = lang_of(req);
     let brand = brand(&tenant);
-    let page = StorePage {
-        brand: &brand,
-        lang,
-        lang_links: LangLink::all(lang),
-        year: chrono::Utc::now().year(),
+    let year = chrono::Utc::now().year();
+    let key = HomeKey {
+        tenant: tenant.id.to_string(),
+        brand: (
+            brand.name.clone(),
+            brand.primary_color.clone(),
+            brand.accent_color.clone(),
+            brand.logo_url.clone(),
+        ),
+        lang: lang.code(),
+        year,
     };
-    let body = state.themes.render_home(&page).map_err(internal)?;
-    Ok(html(StatusCode::OK, body))
+    let body = match state.pages.get(&key) {
+        Some(body) => body,
+        None => {
+            let page = StorePage {
+                brand: &brand,
+                lang,
+                lang_links: LangLink::all(lang),
+                year,
+            };
+            let body = bytes::Bytes::from(state.themes.render_home(&page).map_err(internal)?);
+            state.pages.insert(key, body.clone());
+            body
+        }
+    };
+    Ok(Response::builder()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
 
 pub fn suspended_page(state: &AppState, tenant: &Tenant, lang: Lang) -> Response {
