@@ -6,8 +6,12 @@
 //! Every page extends `base.html` and expects the common context: `lang`, `title`,
 //! `area` (`"operator"` | `"console"`), `brand {name, primary_color, accent_color,
 //! logo_url}`, `user {email}` or none, `csrf`, `flash [{kind, message}]`, `nav`
-//! (`"resellers"`, `"dashboard"`, `"branding"` or `"api_keys"`) and
-//! `lang_switch [{code, label, url, active}]`.
+//! (`"resellers"`, `"dashboard"`, `"customers"`, `"staff"`, `"branding"`, `"api_keys"`,
+//! `"audit"` or `"outbox"`), `lang_switch [{code, label, url, active}]`, `values` and
+//! `errors` (field → translated message). Console pages also pass `perms`, the console
+//! sections the staff member may use (`"customers"`, `"staff"`, `"branding"`,
+//! `"api_keys"`, `"audit"`, `"outbox"`); the console nav links only those. Without
+//! `perms` the console nav shows dashboard, branding and API keys.
 
 mod filters;
 mod i18n;
@@ -46,6 +50,38 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "console/branding.html",
         include_str!("../templates/console/branding.html"),
+    ),
+    (
+        "console/customers.html",
+        include_str!("../templates/console/customers.html"),
+    ),
+    (
+        "console/customer_form.html",
+        include_str!("../templates/console/customer_form.html"),
+    ),
+    (
+        "console/change_log.html",
+        include_str!("../templates/console/change_log.html"),
+    ),
+    (
+        "console/outbox.html",
+        include_str!("../templates/console/outbox.html"),
+    ),
+    (
+        "console/staff.html",
+        include_str!("../templates/console/staff.html"),
+    ),
+    (
+        "console/invite_accept.html",
+        include_str!("../templates/console/invite_accept.html"),
+    ),
+    (
+        "totp_setup.html",
+        include_str!("../templates/totp_setup.html"),
+    ),
+    (
+        "totp_verify.html",
+        include_str!("../templates/totp_verify.html"),
     ),
 ];
 

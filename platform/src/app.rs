@@ -23,13 +23,22 @@ pub struct AppState {
     pub themes: Arc<Themes>,
     pub ui: Arc<AdminUi>,
     pub pages: store::PageCache,
+    pub mailer: crate::mail::Mailer,
+    pub limiter: crate::ratelimit::Limiter,
 }
 
 impl AppState {
     /// Connects the backend (applying shared migrations) and loads templates.
     pub async fn new(config: Config) -> anyhow::Result<Self> {
         let tenancy = Tenancy::connect(&config.tenancy()).await?;
+        let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref())?;
+        let limiter = crate::ratelimit::Limiter::new(
+            tenancy.backend().redis().cloned(),
+            &config.redis_prefix,
+        );
         Ok(Self {
+            mailer,
+            limiter,
             config: Arc::new(config),
             tenancy,
             themes: Arc::new(Themes::new()),
@@ -72,6 +81,12 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         .data(state.clone());
     let tenant = Route::new()
         .nest("/", store::routes().around(html_errors))
+        .nest(
+            "/account",
+            store::account::routes()
+                .with(state.sessions("relabel_store"))
+                .around(html_errors),
+        )
         .at("/_admin/admin.css", get(admin_css))
         .nest("/api/v1", api::routes(state.clone()))
         .nest(

@@ -31,6 +31,9 @@ pub struct Config {
     pub max_logo_bytes: usize,
     /// `pretty` or `json`.
     pub log_format: String,
+    /// `smtp://host:port`, `smtp://host:port?tls=required` or `smtps://user:pass@host`;
+    /// absent = mail is kept in each reseller's outbox (shown in the console).
+    pub smtp_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +114,11 @@ impl Config {
         if !(1024..=10 * 1024 * 1024).contains(&self.max_logo_bytes) {
             return invalid("max_logo_bytes", "must be between 1 KiB and 10 MiB");
         }
+        if let Some(url) = &self.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return invalid("smtp_url", "expected smtp:// or smtps://");
+        }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return invalid("log_format", "must be pretty or json");
         }
@@ -159,6 +167,7 @@ mod tests {
             secure_cookies: false,
             max_logo_bytes: 524_288,
             log_format: "pretty".into(),
+            smtp_url: None,
         }
     }
 

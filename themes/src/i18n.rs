@@ -14,6 +14,10 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Skip to content",
     ),
     ("nav.language", "Sprache wählen", "Choose language"),
+    ("nav.account", "Kundenkonto", "Customer account"),
+    ("nav.my_account", "Mein Konto", "My account"),
+    ("nav.sign_in", "Anmelden", "Sign in"),
+    ("nav.sign_out", "Abmelden", "Sign out"),
     ("footer.legal", "Rechtliches", "Legal"),
     ("footer.imprint", "Impressum", "Imprint"),
     ("footer.privacy", "Datenschutz", "Privacy policy"),
@@ -150,6 +154,610 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Bitte versuchen Sie es später noch einmal. Vielen Dank für Ihr Verständnis.",
         "Please try again later. Thank you for your patience.",
     ),
+    // Forms
+    ("form.optional", "optional", "optional"),
+    ("form.please_choose", "Bitte wählen", "Please choose"),
+    (
+        "form.error_summary",
+        "Bitte prüfen Sie die markierten Angaben.",
+        "Please check the highlighted fields.",
+    ),
+    // Customer account: fields
+    ("account.field.kind", "Kundentyp", "Customer type"),
+    ("account.field.first_name", "Vorname", "First name"),
+    ("account.field.last_name", "Nachname", "Last name"),
+    ("account.field.company", "Firma", "Company"),
+    (
+        "account.field.company_hint",
+        "Für Firmenkunden",
+        "For company customers",
+    ),
+    ("account.field.email", "E-Mail-Adresse", "Email address"),
+    ("account.field.password", "Passwort", "Password"),
+    (
+        "account.field.password_hint",
+        "Mindestens 10 Zeichen",
+        "At least 10 characters",
+    ),
+    (
+        "account.field.new_password",
+        "Neues Passwort",
+        "New password",
+    ),
+    (
+        "account.field.password_confirm",
+        "Neues Passwort wiederholen",
+        "Repeat new password",
+    ),
+    (
+        "account.field.current_password",
+        "Aktuelles Passwort",
+        "Current password",
+    ),
+    (
+        "account.field.new_email",
+        "Neue E-Mail-Adresse",
+        "New email address",
+    ),
+    (
+        "account.field.street",
+        "Straße und Hausnummer",
+        "Street and house number",
+    ),
+    ("account.field.postal_code", "Postleitzahl", "Postal code"),
+    ("account.field.city", "Ort", "City"),
+    ("account.field.country", "Land", "Country"),
+    ("account.field.phone", "Telefon", "Phone"),
+    (
+        "account.field.phone_hint",
+        "Im internationalen Format, z. B. +49 30 1234567",
+        "In international format, e.g. +49 30 1234567",
+    ),
+    ("account.field.language", "Sprache", "Language"),
+    (
+        "account.field.language_hint",
+        "Für E-Mails und Rechnungen",
+        "For emails and invoices",
+    ),
+    ("account.field.vat_id", "USt-IdNr.", "VAT ID"),
+    (
+        "account.field.vat_id_hint",
+        "Zum Beispiel DE123456789",
+        "For example DE123456789",
+    ),
+    ("account.field.iban", "IBAN", "IBAN"),
+    ("account.field.bic", "BIC", "BIC"),
+    (
+        "account.field.account_holder",
+        "Kontoinhaber",
+        "Account holder",
+    ),
+    ("account.kind.person", "Privatkunde", "Private customer"),
+    ("account.kind.company", "Firmenkunde", "Company customer"),
+    (
+        "account.section.personal",
+        "Persönliche Angaben",
+        "Personal details",
+    ),
+    ("account.section.access", "Zugangsdaten", "Sign-in details"),
+    ("account.section.address", "Anschrift", "Address"),
+    (
+        "account.section.contact",
+        "Kontakt und Sprache",
+        "Contact and language",
+    ),
+    // Customer account: sign-up, sign-in, password reset
+    (
+        "account.signup.title",
+        "Kundenkonto erstellen",
+        "Create your account",
+    ),
+    (
+        "account.signup.lead",
+        "Mit Ihrem Kundenkonto bestellen und verwalten Sie Domains, Hosting und E-Mail.",
+        "With a customer account you can order and manage domains, hosting and email.",
+    ),
+    (
+        "account.signup.terms",
+        "Ich akzeptiere die Allgemeinen Geschäftsbedingungen und habe die Datenschutzerklärung zur Kenntnis genommen.",
+        "I accept the terms and conditions and have read the privacy policy.",
+    ),
+    ("account.signup.submit", "Konto erstellen", "Create account"),
+    (
+        "account.signup.have_account",
+        "Sie haben bereits ein Kundenkonto?",
+        "Already have an account?",
+    ),
+    ("account.login.title", "Anmelden", "Sign in"),
+    (
+        "account.login.lead",
+        "Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an.",
+        "Sign in with your email address and password.",
+    ),
+    ("account.login.submit", "Anmelden", "Sign in"),
+    (
+        "account.login.forgot",
+        "Passwort vergessen?",
+        "Forgot your password?",
+    ),
+    (
+        "account.login.no_account",
+        "Noch kein Kundenkonto?",
+        "New customer?",
+    ),
+    (
+        "account.login.signup",
+        "Konto erstellen",
+        "Create an account",
+    ),
+    (
+        "account.back_to_login",
+        "Zurück zur Anmeldung",
+        "Back to sign in",
+    ),
+    (
+        "account.reset_request.title",
+        "Passwort zurücksetzen",
+        "Reset your password",
+    ),
+    (
+        "account.reset_request.text",
+        "Geben Sie die E-Mail-Adresse Ihres Kundenkontos ein. Falls ein Konto mit dieser Adresse existiert, senden wir Ihnen eine E-Mail mit einem Link, über den Sie ein neues Passwort festlegen können.",
+        "Enter the email address of your customer account. If an account with this address exists, we will send you an email with a link to choose a new password.",
+    ),
+    (
+        "account.reset_request.submit",
+        "Link anfordern",
+        "Send reset link",
+    ),
+    (
+        "account.reset.title",
+        "Neues Passwort festlegen",
+        "Choose a new password",
+    ),
+    (
+        "account.reset.lead",
+        "Bitte wählen Sie ein neues Passwort für Ihr Kundenkonto.",
+        "Please choose a new password for your customer account.",
+    ),
+    (
+        "account.reset.submit",
+        "Passwort speichern",
+        "Save password",
+    ),
+    // Customer account: customer centre
+    (
+        "account.nav.label",
+        "Bereiche Ihres Kundenkontos",
+        "Account sections",
+    ),
+    ("account.nav.overview", "Übersicht", "Overview"),
+    ("account.nav.profile", "Stammdaten", "Master data"),
+    ("account.nav.security", "Sicherheit", "Security"),
+    (
+        "account.overview.greeting",
+        "Willkommen, {name}",
+        "Welcome, {name}",
+    ),
+    (
+        "account.overview.number",
+        "Ihre Kundennummer: {number}",
+        "Your customer number: {number}",
+    ),
+    (
+        "account.overview.profile_text",
+        "Anschrift, Kontaktdaten, Bankverbindung und Newsletter verwalten.",
+        "Manage your address, contact details, bank account and newsletters.",
+    ),
+    (
+        "account.overview.security_text",
+        "Passwort und E-Mail-Adresse ändern und angemeldete Geräte verwalten.",
+        "Change your password and email address and manage signed-in devices.",
+    ),
+    (
+        "account.profile.lead",
+        "Diese Angaben verwenden wir für Verträge, Rechnungen und Domainregistrierungen.",
+        "We use these details for contracts, invoices and domain registrations.",
+    ),
+    (
+        "account.profile.email_note",
+        "Sie melden sich mit {email} an.",
+        "You sign in with {email}.",
+    ),
+    (
+        "account.profile.email_link",
+        "E-Mail-Adresse oder Passwort ändern",
+        "Change email address or password",
+    ),
+    (
+        "account.profile.bank.legend",
+        "Bankverbindung und SEPA-Lastschrift",
+        "Bank account and SEPA direct debit",
+    ),
+    (
+        "account.profile.bank.text",
+        "Optional: Mit einem SEPA-Lastschriftmandat ziehen wir fällige Rechnungen bequem von Ihrem Konto ein.",
+        "Optional: with a SEPA direct debit mandate we collect invoices from your account when they are due.",
+    ),
+    (
+        "account.profile.mandate.grant",
+        "Ich erteile das SEPA-Lastschriftmandat",
+        "I authorise SEPA direct debit",
+    ),
+    (
+        "account.profile.mandate.text",
+        "Ich ermächtige {creditor}, Zahlungen von meinem Konto mittels Lastschrift einzuziehen. Zugleich weise ich mein Kreditinstitut an, die von {creditor} auf mein Konto gezogenen Lastschriften einzulösen. Hinweis: Ich kann innerhalb von acht Wochen, beginnend mit dem Belastungsdatum, die Erstattung des belasteten Betrages verlangen. Es gelten dabei die mit meinem Kreditinstitut vereinbarten Bedingungen.",
+        "By granting this mandate, you authorise (A) {creditor} to send instructions to your bank to debit your account and (B) your bank to debit your account in accordance with the instructions from {creditor}. As part of your rights, you are entitled to a refund from your bank under the terms and conditions of your agreement with your bank. A refund must be claimed within eight weeks starting from the date on which your account was debited.",
+    ),
+    (
+        "account.profile.mandate.signed",
+        "Mandat {reference}, erteilt am {signed_on}",
+        "Mandate {reference} signed on {signed_on}",
+    ),
+    (
+        "account.profile.newsletter.legend",
+        "Newsletter",
+        "Newsletters",
+    ),
+    (
+        "account.profile.newsletter.text",
+        "Wählen Sie aus, worüber wir Sie per E-Mail informieren dürfen. Sie können Ihre Auswahl jederzeit ändern.",
+        "Choose what we may email you about. You can change your choice at any time.",
+    ),
+    (
+        "account.profile.submit",
+        "Änderungen speichern",
+        "Save changes",
+    ),
+    (
+        "account.security.password.title",
+        "Passwort ändern",
+        "Change password",
+    ),
+    (
+        "account.security.email.title",
+        "E-Mail-Adresse ändern",
+        "Change email address",
+    ),
+    (
+        "account.security.email.current",
+        "Ihre aktuelle E-Mail-Adresse: {email}",
+        "Your current email address: {email}",
+    ),
+    (
+        "account.security.email.note",
+        "Wir senden einen Bestätigungslink an die neue Adresse. Die Änderung wird erst wirksam, wenn Sie diesen Link aufrufen.",
+        "We will send a confirmation link to the new address. The change takes effect once you open that link.",
+    ),
+    (
+        "account.security.email.submit",
+        "Bestätigungslink senden",
+        "Send confirmation link",
+    ),
+    (
+        "account.security.sessions.title",
+        "Angemeldete Geräte",
+        "Signed-in devices",
+    ),
+    (
+        "account.security.sessions.text",
+        "Hier sehen Sie, wo Ihr Kundenkonto angemeldet ist. Erkennen Sie ein Gerät nicht, melden Sie sich überall ab und ändern Sie Ihr Passwort.",
+        "This is where your account is signed in. If you do not recognise a device, sign out everywhere and change your password.",
+    ),
+    ("account.security.sessions.device", "Gerät", "Device"),
+    ("account.security.sessions.ip", "IP-Adresse", "IP address"),
+    (
+        "account.security.sessions.created",
+        "Angemeldet seit",
+        "Signed in",
+    ),
+    (
+        "account.security.sessions.last_seen",
+        "Zuletzt aktiv",
+        "Last active",
+    ),
+    (
+        "account.security.sessions.current",
+        "Dieses Gerät",
+        "This device",
+    ),
+    (
+        "account.security.sessions.unknown_device",
+        "Unbekanntes Gerät",
+        "Unknown device",
+    ),
+    (
+        "account.security.sessions.empty",
+        "Keine aktiven Sitzungen.",
+        "No active sessions.",
+    ),
+    (
+        "account.security.sessions.revoke_all",
+        "Überall abmelden",
+        "Sign out everywhere",
+    ),
+    (
+        "account.security.sessions.revoke_all_hint",
+        "Meldet Ihr Kundenkonto auf allen Geräten ab, auch auf diesem.",
+        "Signs your account out on all devices, including this one.",
+    ),
+    // Customer account: texts the app passes in (headings, messages, flashes,
+    // field errors); `t`/`t_args` in Rust, not looked up by the templates.
+    (
+        "account.msg.check_email.heading",
+        "Bitte bestätigen Sie Ihre E-Mail-Adresse",
+        "Please confirm your email address",
+    ),
+    (
+        "account.msg.check_email.text",
+        "Wir haben Ihnen eine E-Mail mit einem Bestätigungslink gesendet. Bitte öffnen Sie den Link, um Ihr Kundenkonto zu aktivieren.",
+        "We have sent you an email with a confirmation link. Please open the link to activate your account.",
+    ),
+    (
+        "account.msg.email_verified.heading",
+        "E-Mail-Adresse bestätigt",
+        "Email address confirmed",
+    ),
+    (
+        "account.msg.email_verified.text",
+        "Vielen Dank! Ihre E-Mail-Adresse ist bestätigt. Sie können sich jetzt anmelden.",
+        "Thank you! Your email address is confirmed. You can now sign in.",
+    ),
+    (
+        "account.msg.link_expired.heading",
+        "Link ungültig oder abgelaufen",
+        "Link invalid or expired",
+    ),
+    (
+        "account.msg.link_expired.text",
+        "Dieser Link ist ungültig oder abgelaufen. Bitte fordern Sie einen neuen an.",
+        "This link is invalid or has expired. Please request a new one.",
+    ),
+    (
+        "account.msg.reset_sent.heading",
+        "Bitte prüfen Sie Ihr Postfach",
+        "Check your inbox",
+    ),
+    (
+        "account.msg.reset_sent.text",
+        "Falls ein Kundenkonto mit dieser E-Mail-Adresse existiert, haben wir Ihnen einen Link zum Zurücksetzen des Passworts gesendet.",
+        "If an account with this email address exists, we have sent you a link to reset your password.",
+    ),
+    (
+        "account.msg.password_reset.heading",
+        "Passwort geändert",
+        "Password changed",
+    ),
+    (
+        "account.msg.password_reset.text",
+        "Ihr neues Passwort ist gespeichert. Sie können sich jetzt damit anmelden.",
+        "Your new password has been saved. You can now sign in with it.",
+    ),
+    (
+        "account.msg.email_changed.heading",
+        "E-Mail-Adresse geändert",
+        "Email address changed",
+    ),
+    (
+        "account.msg.email_changed.text",
+        "Ihre neue E-Mail-Adresse ist bestätigt und ab sofort gültig.",
+        "Your new email address is confirmed and now in use.",
+    ),
+    (
+        "account.msg.email_change_sent",
+        "Wir haben einen Bestätigungslink an {email} gesendet.",
+        "We have sent a confirmation link to {email}.",
+    ),
+    (
+        "account.msg.profile_saved",
+        "Ihre Änderungen wurden gespeichert.",
+        "Your changes have been saved.",
+    ),
+    (
+        "account.msg.password_changed",
+        "Ihr Passwort wurde geändert.",
+        "Your password has been changed.",
+    ),
+    (
+        "account.msg.signed_out",
+        "Sie wurden abgemeldet.",
+        "You have been signed out.",
+    ),
+    (
+        "account.msg.signed_out_everywhere",
+        "Sie wurden auf allen Geräten abgemeldet.",
+        "You have been signed out on all devices.",
+    ),
+    (
+        "account.msg.form_expired",
+        "Das Formular ist abgelaufen. Bitte versuchen Sie es erneut.",
+        "The form has expired. Please try again.",
+    ),
+    (
+        "account.msg.too_many_attempts",
+        "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
+        "Too many attempts. Please wait a moment and try again.",
+    ),
+    (
+        "account.msg.sign_in_required",
+        "Bitte melden Sie sich an.",
+        "Please sign in.",
+    ),
+    ("account.msg.go_to_login", "Zur Anmeldung", "Go to sign in"),
+    (
+        "account.msg.go_to_account",
+        "Zu Ihrem Kundenkonto",
+        "Go to your account",
+    ),
+    (
+        "account.msg.request_new_link",
+        "Neuen Link anfordern",
+        "Request a new link",
+    ),
+    (
+        "account.error.login_failed",
+        "E-Mail-Adresse oder Passwort ist nicht korrekt.",
+        "The email address or password is incorrect.",
+    ),
+    (
+        "account.error.required",
+        "Bitte füllen Sie dieses Feld aus.",
+        "Please fill in this field.",
+    ),
+    (
+        "account.error.invalid_choice",
+        "Bitte wählen Sie eine der Möglichkeiten.",
+        "Please choose one of the options.",
+    ),
+    (
+        "account.error.email_invalid",
+        "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
+        "Please enter a valid email address.",
+    ),
+    (
+        "account.error.password_too_short",
+        "Das Passwort muss mindestens 10 Zeichen lang sein.",
+        "The password must be at least 10 characters long.",
+    ),
+    (
+        "account.error.password_mismatch",
+        "Die Passwörter stimmen nicht überein.",
+        "The passwords do not match.",
+    ),
+    (
+        "account.error.password_wrong",
+        "Das Passwort ist nicht korrekt.",
+        "The password is incorrect.",
+    ),
+    (
+        "account.error.company_required",
+        "Bitte geben Sie den Firmennamen an.",
+        "Please enter the company name.",
+    ),
+    (
+        "account.error.phone_invalid",
+        "Bitte geben Sie die Nummer im internationalen Format an, z. B. +49 30 1234567.",
+        "Please enter the number in international format, e.g. +49 30 1234567.",
+    ),
+    (
+        "account.error.postal_code_invalid",
+        "Bitte prüfen Sie die Postleitzahl.",
+        "Please check the postal code.",
+    ),
+    (
+        "account.error.vat_id_invalid",
+        "Bitte prüfen Sie die USt-IdNr.",
+        "Please check the VAT ID.",
+    ),
+    (
+        "account.error.iban_invalid",
+        "Bitte prüfen Sie die IBAN.",
+        "Please check the IBAN.",
+    ),
+    (
+        "account.error.bic_invalid",
+        "Bitte prüfen Sie die BIC.",
+        "Please check the BIC.",
+    ),
+    (
+        "account.error.mandate_needs_bank_account",
+        "Für das Lastschriftmandat benötigen wir IBAN und Kontoinhaber.",
+        "For the direct debit mandate we need the IBAN and the account holder.",
+    ),
+    (
+        "account.error.terms_required",
+        "Bitte akzeptieren Sie die AGB, um fortzufahren.",
+        "Please accept the terms and conditions to continue.",
+    ),
+    // Emails
+    ("email.greeting", "Guten Tag {name},", "Hello {name},"),
+    ("email.greeting_anonymous", "Guten Tag,", "Hello,"),
+    (
+        "email.link_valid_one",
+        "Der Link ist 1 Stunde gültig.",
+        "The link is valid for 1 hour.",
+    ),
+    (
+        "email.link_valid_other",
+        "Der Link ist {hours} Stunden gültig.",
+        "The link is valid for {hours} hours.",
+    ),
+    (
+        "email.link_valid_days",
+        "Der Link ist {days} Tage gültig.",
+        "The link is valid for {days} days.",
+    ),
+    ("email.sign_off", "Viele Grüße", "Kind regards"),
+    (
+        "email.signature",
+        "Ihr Team von {brand}",
+        "The {brand} team",
+    ),
+    (
+        "email.verify.subject",
+        "Bitte bestätigen Sie Ihre E-Mail-Adresse für {brand}",
+        "Confirm your email address for {brand}",
+    ),
+    (
+        "email.verify.text",
+        "vielen Dank für Ihre Registrierung bei {brand}. Bitte bestätigen Sie Ihre E-Mail-Adresse, indem Sie den folgenden Link öffnen:",
+        "Thank you for signing up with {brand}. Please confirm your email address by opening the following link:",
+    ),
+    (
+        "email.verify.ignore",
+        "Falls Sie sich nicht bei {brand} registriert haben, können Sie diese E-Mail ignorieren.",
+        "If you did not sign up with {brand}, you can ignore this email.",
+    ),
+    (
+        "email.reset.subject",
+        "Ihr Passwort für {brand} zurücksetzen",
+        "Reset your password for {brand}",
+    ),
+    (
+        "email.reset.text",
+        "wir haben eine Anfrage erhalten, das Passwort für Ihr Kundenkonto bei {brand} zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen:",
+        "We received a request to reset the password for your {brand} account. You can choose a new password using the following link:",
+    ),
+    (
+        "email.reset.ignore",
+        "Falls Sie diese Anfrage nicht gestellt haben, können Sie diese E-Mail ignorieren. Ihr bisheriges Passwort bleibt dann unverändert.",
+        "If you did not request this, you can ignore this email. Your current password will remain unchanged.",
+    ),
+    (
+        "email.email_change.subject",
+        "Bitte bestätigen Sie Ihre neue E-Mail-Adresse für {brand}",
+        "Confirm your new email address for {brand}",
+    ),
+    (
+        "email.email_change.text",
+        "Sie möchten die E-Mail-Adresse Ihres Kundenkontos bei {brand} ändern. Bitte bestätigen Sie die neue Adresse über den folgenden Link:",
+        "You asked to change the email address of your {brand} account. Please confirm the new address using the following link:",
+    ),
+    (
+        "email.email_change.note",
+        "Bis zur Bestätigung bleibt Ihre bisherige E-Mail-Adresse gültig.",
+        "Until you confirm, your previous email address remains in use.",
+    ),
+    (
+        "email.email_change.ignore",
+        "Falls Sie diese Änderung nicht veranlasst haben, ignorieren Sie diese E-Mail und ändern Sie vorsorglich Ihr Passwort.",
+        "If you did not ask for this change, ignore this email and change your password as a precaution.",
+    ),
+    (
+        "email.staff_invite.subject",
+        "Einladung zur Admin-Konsole von {brand}",
+        "Invitation to the {brand} admin console",
+    ),
+    (
+        "email.staff_invite.text",
+        "{inviter} hat Sie als {role} in die Admin-Konsole von {brand} eingeladen. Über den folgenden Link nehmen Sie die Einladung an und legen Ihr Passwort fest:",
+        "{inviter} has invited you to the {brand} admin console as {role}. Use the following link to accept the invitation and choose your password:",
+    ),
+    (
+        "email.staff_invite.ignore",
+        "Falls Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.",
+        "If you were not expecting this invitation, you can ignore this email.",
+    ),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.
@@ -168,6 +776,51 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 /// the tests check every key the templates use.
 pub fn t(lang: Lang, key: &str) -> &'static str {
     lookup(lang, key).unwrap_or_default()
+}
+
+/// Like [`t`], with the text's `{name}` placeholders filled from `args`, e.g.
+/// `t_args(lang, "account.msg.email_change_sent", &[("email", address)])`.
+/// A placeholder without a value is left as it is, so the gap shows.
+pub fn t_args(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    fill(t(lang, key), |name| {
+        Ok::<_, std::convert::Infallible>(
+            args.iter()
+                .find(|(arg, _)| *arg == name)
+                .map_or_else(|| format!("{{{name}}}"), |(_, value)| (*value).to_owned()),
+        )
+    })
+    .unwrap_or_else(|never| match never {})
+}
+
+/// Replaces every `{name}` placeholder (lowercase letters and `_`) in `text`
+/// with `value_of(name)`. One pass, so a value that itself contains braces is
+/// never expanded again; other braces are kept as they are.
+pub(crate) fn fill<E>(
+    text: &str,
+    mut value_of: impl FnMut(&str) -> Result<String, E>,
+) -> Result<String, E> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if is_placeholder_name(&after[..close]) => {
+                out.push_str(&value_of(&after[..close])?);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn is_placeholder_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 #[cfg(test)]
@@ -210,5 +863,59 @@ mod tests {
     fn unknown_key_is_empty() {
         assert_eq!(lookup(Lang::En, "no.such.key"), None);
         assert_eq!(t(Lang::De, "no.such.key"), "");
+    }
+
+    fn placeholders(text: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        fill(text, |name| {
+            names.push(name.to_owned());
+            Ok::<_, ()>(String::new())
+        })
+        .unwrap();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn both_languages_have_the_same_placeholders() {
+        for key in keys() {
+            assert_eq!(
+                placeholders(t(Lang::De, key)),
+                placeholders(t(Lang::En, key)),
+                "{key}: placeholders differ between the languages"
+            );
+        }
+        assert_eq!(
+            placeholders(t(Lang::En, "email.staff_invite.text")),
+            ["brand", "inviter", "role"]
+        );
+    }
+
+    #[test]
+    fn fill_replaces_placeholders_in_one_pass() {
+        let filled = fill("Hi {name}, {name}! {x-y} {} {unclosed", |name| {
+            Ok::<_, ()>(format!("<{name}:{{name}}>"))
+        });
+        assert_eq!(
+            filled.unwrap(),
+            "Hi <name:{name}>, <name:{name}>! {x-y} {} {unclosed"
+        );
+        let missing = fill("{a} {b}", |name| Err::<String, _>(name.to_owned()));
+        assert_eq!(missing, Err("a".to_owned()));
+    }
+
+    #[test]
+    fn t_args_fills_and_keeps_missing_placeholders() {
+        let args = [("email", "a@example.com")];
+        assert_eq!(
+            t_args(Lang::De, "account.msg.email_change_sent", &args),
+            "Wir haben einen Bestätigungslink an a@example.com gesendet."
+        );
+        assert_eq!(
+            t_args(Lang::En, "account.overview.greeting", &[]),
+            "Welcome, {name}"
+        );
+        assert_eq!(t_args(Lang::En, "no.such.key", &[("name", "x")]), "");
     }
 }

@@ -6,12 +6,14 @@ mod i18n;
 mod lang;
 
 pub use brand::Brand;
-pub use i18n::t;
+pub use i18n::{t, t_args};
 pub use lang::{Lang, LangLink};
 
+use minijinja::value::{Kwargs, Serde, ValueKind, merge_maps};
 use minijinja::{
     AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior, Value, context,
 };
+use serde::Serialize;
 
 /// The default theme's stylesheet, served by the app at `/_store/store.css`.
 pub const STORE_CSS: &str = include_str!("../assets/default/store.css");
@@ -28,6 +30,66 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/default/home.html"),
     ),
     (
+        "default/account/_form.html",
+        include_str!("../templates/default/account/_form.html"),
+    ),
+    (
+        "default/account/_nav.html",
+        include_str!("../templates/default/account/_nav.html"),
+    ),
+    (
+        "default/account/signup.html",
+        include_str!("../templates/default/account/signup.html"),
+    ),
+    (
+        "default/account/login.html",
+        include_str!("../templates/default/account/login.html"),
+    ),
+    (
+        "default/account/message.html",
+        include_str!("../templates/default/account/message.html"),
+    ),
+    (
+        "default/account/reset_request.html",
+        include_str!("../templates/default/account/reset_request.html"),
+    ),
+    (
+        "default/account/reset.html",
+        include_str!("../templates/default/account/reset.html"),
+    ),
+    (
+        "default/account/overview.html",
+        include_str!("../templates/default/account/overview.html"),
+    ),
+    (
+        "default/account/profile.html",
+        include_str!("../templates/default/account/profile.html"),
+    ),
+    (
+        "default/account/security.html",
+        include_str!("../templates/default/account/security.html"),
+    ),
+    (
+        "emails/_link_validity.txt",
+        include_str!("../templates/emails/_link_validity.txt"),
+    ),
+    (
+        "emails/verify_email.txt",
+        include_str!("../templates/emails/verify_email.txt"),
+    ),
+    (
+        "emails/reset_password.txt",
+        include_str!("../templates/emails/reset_password.txt"),
+    ),
+    (
+        "emails/email_changed.txt",
+        include_str!("../templates/emails/email_changed.txt"),
+    ),
+    (
+        "emails/staff_invite.txt",
+        include_str!("../templates/emails/staff_invite.txt"),
+    ),
+    (
         "platform/not_found.html",
         include_str!("../templates/platform/not_found.html"),
     ),
@@ -37,6 +99,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The storefront theme; [`Themes::render_page`] names are relative to it.
+const THEME: &str = "default";
 const HOME: &str = "default/home.html";
 const NOT_FOUND: &str = "platform/not_found.html";
 const SUSPENDED: &str = "platform/suspended.html";
@@ -59,7 +123,7 @@ const SUSPENDED_FALLBACK: &str = "<!doctype html>\n<html><head><meta charset=\"u
 <body><main><h1>Temporarily unavailable</h1><p>Please try again later.</p>\
 <p lang=\"de\">Vorübergehend nicht erreichbar. Bitte versuchen Sie es später noch einmal.</p></main></body></html>\n";
 
-/// Everything the storefront home page is rendered from.
+/// Everything a storefront page is rendered from besides its own context.
 #[derive(Clone, Debug)]
 pub struct StorePage<'a> {
     pub brand: &'a Brand,
@@ -97,24 +161,50 @@ impl Themes {
     }
 
     pub fn render_home(&self, page: &StorePage<'_>) -> Result<String, Error> {
-        let lang_links: Value = page
-            .lang_links
-            .iter()
-            .map(|link| {
-                context! {
-                    code => link.code,
-                    label => link.label,
-                    url => link.url.as_str(),
-                    active => link.active,
-                }
-            })
-            .collect();
-        self.env.get_template(HOME)?.render(context! {
-            brand => page.brand.to_template_value(),
-            lang => page.lang.code(),
-            lang_links => lang_links,
-            year => page.year,
-        })
+        self.env
+            .get_template(HOME)?
+            .render(merge_maps([page_defaults(), page_context(page)]))
+    }
+
+    /// Renders the storefront page `name` (relative to the theme, e.g.
+    /// `"account/login.html"`) with the common context (`brand`, `lang`,
+    /// `lang_links`, `year`) plus the keys of `ctx`, which must serialize to a
+    /// map. The common keys cannot be overridden by `ctx`.
+    ///
+    /// `customer` (none), `flash` (empty), `values` and `errors` (empty maps)
+    /// default when `ctx` leaves them out; every other key a page reads must be
+    /// in `ctx`, as undefined values are render errors. Partials (file names
+    /// starting with `_`) cannot be rendered on their own.
+    pub fn render_page<S: Serialize>(
+        &self,
+        name: &str,
+        page: &StorePage<'_>,
+        ctx: &S,
+    ) -> Result<String, Error> {
+        let template = self.env.get_template(&page_template_name(name)?)?;
+        let extra = map_context(ctx)?;
+        template.render(merge_maps([page_defaults(), extra, page_context(page)]))
+    }
+
+    /// Renders the email `emails/<name>.txt` in `lang` with the keys of `ctx`
+    /// and returns `(subject, body)`. The template's first line is
+    /// `Subject: ...`, followed by a blank line and the plain-text body.
+    pub fn render_email<S: Serialize>(
+        &self,
+        name: &str,
+        lang: Lang,
+        ctx: &S,
+    ) -> Result<(String, String), Error> {
+        if name.starts_with('_') {
+            return Err(Error::new(
+                ErrorKind::TemplateNotFound,
+                format!("`{name}` is not an email"),
+            ));
+        }
+        let template = self.env.get_template(&format!("emails/{name}.txt"))?;
+        let extra = map_context(ctx)?;
+        let text = template.render(merge_maps([extra, context! { lang => lang.code() }]))?;
+        split_email(name, &text)
     }
 
     /// The page for hosts that belong to no shop. It is the platform's, not a
@@ -147,10 +237,103 @@ impl Default for Themes {
     }
 }
 
+/// The keys every storefront page is rendered with.
+fn page_context(page: &StorePage<'_>) -> Value {
+    let lang_links: Value = page
+        .lang_links
+        .iter()
+        .map(|link| {
+            context! {
+                code => link.code,
+                label => link.label,
+                url => link.url.as_str(),
+                active => link.active,
+            }
+        })
+        .collect();
+    context! {
+        brand => page.brand.to_template_value(),
+        lang => page.lang.code(),
+        lang_links => lang_links,
+        year => page.year,
+    }
+}
+
+/// What `base.html` and the form macros read when a page's context does not
+/// say otherwise: nobody signed in, no flash messages, an unfilled form.
+fn page_defaults() -> Value {
+    context! {
+        customer => (),
+        flash => Vec::<Value>::new(),
+        values => context! {},
+        errors => context! {},
+    }
+}
+
+/// The embedded name of a storefront page; partials are not pages.
+fn page_template_name(name: &str) -> Result<String, Error> {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    if file.starts_with('_') || !file.ends_with(".html") {
+        return Err(Error::new(
+            ErrorKind::TemplateNotFound,
+            format!("`{name}` is not a storefront page"),
+        ));
+    }
+    Ok(format!("{THEME}/{name}"))
+}
+
+/// A caller's context as a template value; only maps can be merged into the
+/// template context.
+fn map_context<S: Serialize>(ctx: &S) -> Result<Value, Error> {
+    let value = Value::from(Serde(ctx));
+    match value.kind() {
+        ValueKind::Map => Ok(value),
+        kind => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("the template context must serialize to a map, not {kind}"),
+        )),
+    }
+}
+
+/// Splits a rendered email into subject and body. The subject is a single
+/// header line: control characters that a value may have brought in are
+/// replaced so nothing can be smuggled into the mail headers.
+fn split_email(name: &str, text: &str) -> Result<(String, String), Error> {
+    let malformed = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("email `{name}` must start with a `Subject:` line and a blank line"),
+        )
+    };
+    let (first, rest) = text.split_once('\n').ok_or_else(malformed)?;
+    let subject: String = first
+        .strip_prefix("Subject:")
+        .ok_or_else(malformed)?
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let body = rest
+        .strip_prefix('\n')
+        .or_else(|| rest.strip_prefix("\r\n"))
+        .ok_or_else(malformed)?;
+    let body = body.trim_end();
+    if subject.is_empty() || body.is_empty() {
+        return Err(malformed());
+    }
+    Ok((subject, format!("{body}\n")))
+}
+
 /// `t("key")` in templates. The language is taken from the render context so a
 /// page cannot mix languages, and an unknown key is an error rather than a
 /// silently empty heading.
-fn translate(state: &State, key: &str) -> Result<&'static str, Error> {
+///
+/// Placeholders are filled from keyword arguments:
+/// `t("account.overview.greeting", name=customer.name)`. A placeholder without
+/// an argument, an undefined argument and an argument the text has no
+/// placeholder for are all errors. The result is a plain string, so values are
+/// escaped like any other output.
+fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
     let lang = state
         .lookup("lang")
         .as_ref()
@@ -162,17 +345,41 @@ fn translate(state: &State, key: &str) -> Result<&'static str, Error> {
                 "t() needs a supported `lang` in the template context",
             )
         })?;
-    i18n::lookup(lang, key).ok_or_else(|| {
+    let text = i18n::lookup(lang, key).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidOperation,
             format!("unknown translation key `{key}`"),
         )
-    })
+    })?;
+    let filled = i18n::fill(text, |name| {
+        let value: Value = args.get(name).map_err(|_| {
+            Error::new(
+                ErrorKind::MissingArgument,
+                format!("`{key}` needs a value for {{{name}}}"),
+            )
+        })?;
+        if value.is_undefined() {
+            return Err(Error::new(
+                ErrorKind::UndefinedError,
+                format!("the value for {{{name}}} in `{key}` is undefined"),
+            ));
+        }
+        Ok(value.to_string())
+    })?;
+    args.assert_all_used().map_err(|err| {
+        Error::new(
+            ErrorKind::TooManyArguments,
+            format!("`{key}` has no placeholder for an argument"),
+        )
+        .with_source(err)
+    })?;
+    Ok(filled)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn brand(name: &str) -> Brand {
         Brand {
@@ -385,5 +592,834 @@ mod tests {
         assert!(STORE_CSS.contains("var(--accent)"));
         assert!(!STORE_CSS.contains("@import"));
         assert!(!STORE_CSS.contains("url("));
+    }
+
+    #[test]
+    fn stylesheet_styles_the_account_pages() {
+        for selector in [
+            ".header-actions",
+            ".flash-error",
+            ".auth-card",
+            ".form-section",
+            ".field-error",
+            ".field-invalid",
+            ".account-nav a[aria-current]",
+            ".data-table",
+        ] {
+            assert!(STORE_CSS.contains(selector), "no rule for {selector}");
+        }
+    }
+
+    // Account pages and emails
+
+    const CSRF: &str = "csrf-test-token";
+
+    const ACCOUNT_PAGES: &[&str] = &[
+        "account/signup.html",
+        "account/login.html",
+        "account/message.html",
+        "account/reset_request.html",
+        "account/reset.html",
+        "account/overview.html",
+        "account/profile.html",
+        "account/security.html",
+    ];
+
+    const EMAILS: &[&str] = &[
+        "verify_email",
+        "reset_password",
+        "email_changed",
+        "staff_invite",
+    ];
+
+    fn store_page(brand: &Brand, lang: Lang) -> StorePage<'_> {
+        StorePage {
+            brand,
+            lang,
+            lang_links: LangLink::all(lang),
+            year: 2026,
+        }
+    }
+
+    /// Overwrites `ctx`'s keys with those of `extra`.
+    fn merge(ctx: &mut serde_json::Value, extra: serde_json::Value) {
+        let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) else {
+            panic!("contexts are objects");
+        };
+        ctx.extend(extra);
+    }
+
+    fn customer() -> serde_json::Value {
+        json!({
+            "number": "K-10042",
+            "name": "Erika Mustermann",
+            "email": "erika@example.com",
+        })
+    }
+
+    fn sessions() -> serde_json::Value {
+        json!([
+            {
+                "id": "s1",
+                "user_agent": "Firefox on Linux",
+                "ip": "192.0.2.10",
+                "created_at": "2026-03-01 09:15",
+                "last_seen_at": "2026-03-02 18:40",
+                "current": true,
+            },
+            {
+                "id": "s2",
+                "user_agent": null,
+                "ip": null,
+                "created_at": "2026-02-11 07:02",
+                "last_seen_at": "2026-02-12 21:30",
+                "current": false,
+            },
+        ])
+    }
+
+    /// Everything the app passes to the account page `name`.
+    fn account_page_context(name: &str) -> serde_json::Value {
+        let mut ctx = json!({
+            "csrf": CSRF,
+            "flash": [],
+            "customer": null,
+            "values": {},
+            "errors": {},
+            "options": {
+                "countries": [
+                    {"code": "DE", "name": "Deutschland"},
+                    {"code": "AT", "name": "Österreich"},
+                ],
+                "languages": [
+                    {"value": "de", "label": "Deutsch"},
+                    {"value": "en", "label": "English"},
+                ],
+                "newsletter_categories": [
+                    {"value": "offers", "label": "Offers"},
+                    {"value": "product_news", "label": "Product news"},
+                ],
+                "kinds": [
+                    {"value": "person", "label": "Private customer"},
+                    {"value": "company", "label": "Company customer"},
+                ],
+            },
+        });
+        let extra = match name {
+            "account/login.html" => json!({ "error": null }),
+            "account/message.html" => json!({
+                "heading": "Check your inbox",
+                "message": "We have sent you a link.",
+                "link": {"href": "/account/login", "label": "Go to sign in"},
+            }),
+            "account/reset.html" => json!({ "token": "reset-token-abc" }),
+            "account/overview.html" => json!({ "customer": customer() }),
+            "account/profile.html" => json!({ "customer": customer(), "mandate": null }),
+            "account/security.html" => json!({ "customer": customer(), "sessions": sessions() }),
+            _ => json!({}),
+        };
+        merge(&mut ctx, extra);
+        ctx
+    }
+
+    fn render_account(name: &str, lang: Lang, extra: serde_json::Value) -> String {
+        let brand = brand("Acme Hosting");
+        let mut ctx = account_page_context(name);
+        merge(&mut ctx, extra);
+        Themes::new()
+            .render_page(name, &store_page(&brand, lang), &ctx)
+            .unwrap_or_else(|err| panic!("{name}: {err:?}"))
+    }
+
+    /// The ids of all visible form controls; panics on a control without one.
+    fn form_control_ids(html: &str) -> Vec<&str> {
+        let mut ids = Vec::new();
+        for tag in ["<input ", "<select ", "<textarea "] {
+            for (start, _) in html.match_indices(tag) {
+                let end = html[start..]
+                    .find('>')
+                    .map_or(html.len(), |len| start + len);
+                let element = &html[start..end];
+                if element.contains("type=\"hidden\"") {
+                    continue;
+                }
+                let id = element
+                    .split(" id=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_else(|| panic!("form control without an id: {element}"));
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn every_account_page_renders_in_both_languages() {
+        for &name in ACCOUNT_PAGES {
+            for lang in Lang::ALL {
+                let html = render_account(name, lang, json!({}));
+                assert!(html.contains(&format!("<html lang=\"{}\">", lang.code())));
+                assert!(
+                    html.contains("<meta name=\"robots\" content=\"noindex\">"),
+                    "{name}"
+                );
+                assert!(html.contains("&copy; 2026 Acme Hosting"), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_post_form_carries_the_csrf_token() {
+        let token_input = format!("<input type=\"hidden\" name=\"csrf\" value=\"{CSRF}\">");
+        for &name in ACCOUNT_PAGES {
+            let html = render_account(name, Lang::En, json!({}));
+            let forms = html.matches("method=\"post\"").count();
+            assert_eq!(html.matches(&token_input).count(), forms, "{name}");
+            assert!(!html.contains("method=\"get\""), "{name}");
+        }
+        let html = render_account("account/security.html", Lang::En, json!({}));
+        assert_eq!(
+            html.matches("method=\"post\"").count(),
+            4,
+            "three forms and sign-out"
+        );
+    }
+
+    #[test]
+    fn every_form_control_has_a_label_and_a_unique_id() {
+        for &name in ACCOUNT_PAGES {
+            let html = render_account(name, Lang::De, json!({}));
+            for id in form_control_ids(&html) {
+                assert!(
+                    html.contains(&format!(" for=\"{id}\"")),
+                    "{name}: no label for #{id}"
+                );
+                assert_eq!(
+                    html.matches(&format!(" id=\"{id}\"")).count(),
+                    1,
+                    "{name}: #{id} is not unique"
+                );
+            }
+        }
+        let signup = render_account("account/signup.html", Lang::En, json!({}));
+        let ids = form_control_ids(&signup);
+        assert!(
+            ids.contains(&"accept_terms") && ids.contains(&"country"),
+            "{ids:?}"
+        );
+    }
+
+    #[test]
+    fn header_offers_sign_in_or_account_and_sign_out() {
+        let brand = brand("Acme Hosting");
+        let html = Themes::new()
+            .render_home(&store_page(&brand, Lang::En))
+            .unwrap();
+        assert!(html.contains("<a href=\"/account/login\">Sign in</a>"));
+        assert!(!html.contains("/account/logout"));
+
+        let html = render_account("account/overview.html", Lang::De, json!({}));
+        assert!(html.contains("<a href=\"/account\">Mein Konto</a>"));
+        assert!(
+            html.contains(
+                "<form class=\"logout-form\" action=\"/account/logout\" method=\"post\">"
+            )
+        );
+        assert!(html.contains("<button class=\"link-button\" type=\"submit\">Abmelden</button>"));
+        assert!(!html.contains("href=\"/account/login\""));
+
+        // The home page through the generic API, for a signed-in customer.
+        let ctx = json!({ "customer": customer(), "csrf": CSRF });
+        let html = Themes::new()
+            .render_page("home.html", &store_page(&brand, Lang::En), &ctx)
+            .unwrap();
+        assert!(html.contains("<a href=\"/account\">My account</a>"));
+        assert!(html.contains(&format!("value=\"{CSRF}\"")));
+    }
+
+    #[test]
+    fn flash_messages_are_shown_and_escaped() {
+        let flash = json!({ "flash": [
+            {"kind": "success", "message": "You have been signed out."},
+            {"kind": "error", "message": "Too many attempts."},
+            {"kind": "\"><script>", "message": "<b>Hi"},
+        ]});
+        let html = render_account("account/login.html", Lang::En, flash);
+        assert!(html.contains(
+            "<p class=\"flash flash-success\" role=\"status\">You have been signed out.</p>"
+        ));
+        assert!(
+            html.contains("<p class=\"flash flash-error\" role=\"alert\">Too many attempts.</p>")
+        );
+        assert!(html.contains("<p class=\"flash flash-info\" role=\"status\">&lt;b&gt;Hi</p>"));
+        assert!(!html.contains("<script>") && !html.contains("<b>"));
+
+        let html = render_account("account/login.html", Lang::En, json!({}));
+        assert!(!html.contains("flash-list"));
+    }
+
+    #[test]
+    fn signup_refills_values_and_marks_errors() {
+        let html = render_account(
+            "account/signup.html",
+            Lang::En,
+            json!({
+                "values": {
+                    "kind": "company",
+                    "first_name": "<Erika>",
+                    "email": "erika@example.com",
+                    "password": "hunter2-very-secret",
+                    "country": "AT",
+                    "language": "de",
+                },
+                "errors": {
+                    "email": "Please enter a valid email address.",
+                    "accept_terms": "Please accept the terms and conditions to continue.",
+                },
+            }),
+        );
+        assert!(html.contains("<form class=\"form\" action=\"/account/signup\" method=\"post\">"));
+        assert!(html.contains(
+            "<p class=\"alert alert-error\" role=\"alert\">Please check the highlighted fields.</p>"
+        ));
+        assert!(html.contains("name=\"first_name\" type=\"text\" value=\"&lt;Erika&gt;\""));
+        assert!(html.contains("value=\"erika@example.com\""));
+        assert!(
+            !html.contains("hunter2-very-secret"),
+            "passwords are never sent back"
+        );
+        assert!(html.contains("type=\"radio\" value=\"company\" checked required>"));
+        assert!(html.contains("type=\"radio\" value=\"person\" required>"));
+        assert!(html.contains("<option value=\"AT\" selected>Österreich</option>"));
+        assert!(html.contains("<option value=\"DE\">Deutschland</option>"));
+        assert!(html.contains("<option value=\"de\" selected>Deutsch</option>"));
+
+        assert!(html.contains("required aria-invalid=\"true\" aria-describedby=\"email-error\">"));
+        assert!(html.contains(
+            "<p class=\"field-error\" id=\"email-error\">Please enter a valid email address.</p>"
+        ));
+        assert!(html.contains("<div class=\"field field-check field-invalid\">"));
+        assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"accept_terms-error\">"));
+        assert!(!html.contains("aria-describedby=\"first_name-error\""));
+
+        assert!(html.contains("minlength=\"10\" required aria-describedby=\"password-hint\">"));
+        assert!(
+            html.contains(
+                "<p class=\"field-hint\" id=\"password-hint\">At least 10 characters</p>"
+            )
+        );
+        assert!(html.contains(
+            "<label for=\"company\">Company <span class=\"optional\">(optional)</span></label>"
+        ));
+        assert!(html.contains("maxlength=\"200\" aria-describedby=\"company-hint\">"));
+        assert!(html.contains("e.g. +49 30 1234567"));
+        assert!(html.contains("name=\"accept_terms\" type=\"checkbox\" value=\"1\""));
+        assert!(html.contains("<a href=\"/account/login\">Sign in</a>"));
+    }
+
+    #[test]
+    fn signup_defaults_to_the_page_language_and_the_first_kind() {
+        let html = render_account("account/signup.html", Lang::De, json!({}));
+        assert!(html.contains("<option value=\"de\" selected>Deutsch</option>"));
+        assert!(html.contains("type=\"radio\" value=\"person\" checked required>"));
+        assert!(html.contains("<option value=\"\">Bitte wählen</option>"));
+        assert!(html.contains("Kundenkonto erstellen"));
+        assert!(html.contains("Straße und Hausnummer"));
+        assert!(!html.contains("Create your account"));
+        assert!(!html.contains("role=\"alert\""));
+        assert!(!html.contains("aria-invalid"));
+
+        let html = render_account("account/signup.html", Lang::En, json!({}));
+        assert!(html.contains("<option value=\"en\" selected>English</option>"));
+    }
+
+    #[test]
+    fn login_shows_the_error_banner_and_the_links() {
+        let html = render_account("account/login.html", Lang::En, json!({}));
+        assert!(html.contains("<form class=\"form\" action=\"/account/login\" method=\"post\">"));
+        assert!(html.contains("<a href=\"/account/reset\">Forgot your password?</a>"));
+        assert!(html.contains("<a href=\"/account/signup\">Create an account</a>"));
+        assert!(html.contains("autocomplete=\"current-password\""));
+        assert!(!html.contains("role=\"alert\""));
+
+        let html = render_account(
+            "account/login.html",
+            Lang::De,
+            json!({
+                "error": t(Lang::De, "account.error.login_failed"),
+                "values": {"email": "erika@example.com", "password": "wrong-password"},
+            }),
+        );
+        assert!(html.contains(
+            "<p class=\"alert alert-error\" role=\"alert\">E-Mail-Adresse oder Passwort ist nicht korrekt.</p>"
+        ));
+        assert!(html.contains("value=\"erika@example.com\""));
+        assert!(!html.contains("wrong-password"));
+        assert!(html.contains("Passwort vergessen?"));
+    }
+
+    #[test]
+    fn login_tolerates_a_missing_error_key() {
+        let brand = brand("Acme Hosting");
+        let ctx = json!({ "csrf": CSRF });
+        let html = Themes::new()
+            .render_page("account/login.html", &store_page(&brand, Lang::En), &ctx)
+            .unwrap();
+        assert!(html.contains("Forgot your password?"));
+    }
+
+    #[test]
+    fn message_page_shows_heading_text_and_optional_link() {
+        let html = render_account("account/message.html", Lang::En, json!({}));
+        assert!(html.contains("<title>Acme Hosting – Check your inbox</title>"));
+        assert!(html.contains("<h1 id=\"page-title\">Check your inbox</h1>"));
+        assert!(html.contains("<p>We have sent you a link.</p>"));
+        assert!(html.contains(
+            "<a class=\"button button-primary\" href=\"&#x2f;account&#x2f;login\">Go to sign in</a>"
+        ));
+
+        let html = render_account(
+            "account/message.html",
+            Lang::En,
+            json!({ "heading": "<i>Expired</i>", "link": null }),
+        );
+        assert!(html.contains("&lt;i&gt;Expired"));
+        assert!(!html.contains("button-primary"));
+    }
+
+    #[test]
+    fn password_reset_pages() {
+        let html = render_account("account/reset_request.html", Lang::En, json!({}));
+        assert!(html.contains("<form class=\"form\" action=\"/account/reset\" method=\"post\">"));
+        assert!(html.contains("If an account with this address exists"));
+        assert!(html.contains("name=\"email\" type=\"email\""));
+
+        let html = render_account("account/reset.html", Lang::De, json!({}));
+        assert!(
+            html.contains(
+                "<form class=\"form\" action=\"/account/reset/confirm\" method=\"post\">"
+            )
+        );
+        assert!(html.contains("<input type=\"hidden\" name=\"token\" value=\"reset-token-abc\">"));
+        assert!(html.contains("name=\"password\" type=\"password\""));
+        assert!(html.contains("name=\"password_confirm\" type=\"password\""));
+        assert!(html.contains("Neues Passwort wiederholen"));
+        assert!(html.contains("<meta name=\"referrer\" content=\"no-referrer\">"));
+    }
+
+    #[test]
+    fn overview_greets_the_customer_and_links_the_sections() {
+        let html = render_account("account/overview.html", Lang::En, json!({}));
+        assert!(html.contains("<h1 id=\"page-title\">Welcome, Erika Mustermann</h1>"));
+        assert!(html.contains("Your customer number: K-10042"));
+        assert!(html.contains("<a href=\"/account\" aria-current=\"page\">Overview</a>"));
+        assert!(html.contains("<a href=\"/account/profile\">Master data</a>"));
+        assert!(html.contains("<h2><a href=\"/account/security\">Security</a></h2>"));
+        assert_eq!(html.matches("aria-current=\"page\"").count(), 1);
+
+        let mut hostile = customer();
+        hostile["name"] = json!("<script>x");
+        let html = render_account(
+            "account/overview.html",
+            Lang::De,
+            json!({ "customer": hostile }),
+        );
+        assert!(html.contains("Willkommen, &lt;script&gt;x"));
+        assert!(html.contains("Ihre Kundennummer: K-10042"));
+        assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn profile_offers_the_mandate_until_it_is_signed() {
+        let html = render_account(
+            "account/profile.html",
+            Lang::En,
+            json!({ "values": {"newsletter": ["offers"], "iban": "DE02 1203 0000 0000 2020 51"} }),
+        );
+        assert!(
+            html.contains(
+                "<form class=\"form panel\" action=\"/account/profile\" method=\"post\">"
+            )
+        );
+        assert!(
+            html.contains("<a href=\"/account/profile\" aria-current=\"page\">Master data</a>")
+        );
+        assert!(html.contains("You sign in with erika@example.com."));
+        assert!(html.contains("<legend>Bank account and SEPA direct debit</legend>"));
+        assert!(html.contains("value=\"DE02 1203 0000 0000 2020 51\""));
+        assert!(html.contains("name=\"grant_mandate\" type=\"checkbox\" value=\"1\""));
+        assert!(html.contains("I authorise SEPA direct debit"));
+        assert!(html.contains("you authorise (A) Acme Hosting to send instructions"));
+        assert!(html.contains("aria-describedby=\"grant_mandate-hint\""));
+        assert!(html.contains("For example DE123456789"));
+        assert!(html.contains("value=\"offers\" checked>"));
+        assert!(html.contains("value=\"product_news\">"));
+        assert!(html.contains("name=\"vat_id\""));
+
+        let html = render_account(
+            "account/profile.html",
+            Lang::En,
+            json!({ "mandate": {"reference": "RL-2026-0001", "signed_on": "2026-03-01"} }),
+        );
+        assert!(html.contains("Mandate RL-2026-0001 signed on 2026-03-01"));
+        assert!(!html.contains("name=\"grant_mandate\""));
+        assert!(!html.contains(" checked>"), "no newsletter chosen");
+
+        let html = render_account("account/profile.html", Lang::De, json!({}));
+        assert!(html.contains("Bankverbindung und SEPA-Lastschrift"));
+        assert!(html.contains("Ich ermächtige Acme Hosting, Zahlungen von meinem Konto"));
+        assert!(html.contains("Ich erteile das SEPA-Lastschriftmandat"));
+    }
+
+    #[test]
+    fn security_page_has_three_forms_and_the_sessions() {
+        let html = render_account("account/security.html", Lang::En, json!({}));
+        for action in [
+            "/account/security/password",
+            "/account/security/email",
+            "/account/security/sessions/revoke-all",
+        ] {
+            assert!(
+                html.contains(&format!("action=\"{action}\" method=\"post\"")),
+                "{action}"
+            );
+        }
+        assert!(html.contains("<a href=\"/account/security\" aria-current=\"page\">Security</a>"));
+        assert!(html.contains("Your current email address: erika@example.com"));
+        assert!(html.contains("The change takes effect once you open that link."));
+        assert!(
+            html.contains("<td>Firefox on Linux <span class=\"badge\">This device</span></td>")
+        );
+        assert!(html.contains("<td>Unknown device</td>"));
+        assert!(html.contains("<td>192.0.2.10</td>"));
+        assert!(
+            html.contains("<td>–</td>"),
+            "a session without a known address"
+        );
+        assert!(html.contains("<td>2026-02-12 21:30</td>"));
+        assert_eq!(html.matches("class=\"is-current\"").count(), 1);
+        assert!(html.contains("Sign out everywhere"));
+
+        let html = render_account("account/security.html", Lang::De, json!({ "sessions": [] }));
+        assert!(html.contains("Keine aktiven Sitzungen."));
+        assert!(!html.contains("<table"));
+        assert!(html.contains("Überall abmelden"));
+    }
+
+    #[test]
+    fn security_page_shows_errors_on_the_submitted_form_only() {
+        let password_error = json!({
+            "errors": {"current_password": "The password is incorrect."},
+        });
+        let html = render_account("account/security.html", Lang::En, password_error);
+        assert!(html.contains("id=\"password-current_password-error\""));
+        assert!(!html.contains("id=\"email-current_password-error\""));
+
+        let email_error = json!({
+            "active_form": "email",
+            "values": {"email": "new@example.com"},
+            "errors": {"current_password": "The password is incorrect."},
+        });
+        let html = render_account("account/security.html", Lang::En, email_error);
+        assert!(html.contains("id=\"email-current_password-error\""));
+        assert!(!html.contains("id=\"password-current_password-error\""));
+        assert!(html.contains(
+            "id=\"email-email\" name=\"email\" type=\"email\" value=\"new@example.com\""
+        ));
+
+        let inferred =
+            json!({ "values": {"email": "new@example.com"}, "errors": {"email": "Taken"} });
+        let html = render_account("account/security.html", Lang::En, inferred);
+        assert!(html.contains("<p class=\"field-error\" id=\"email-email-error\">Taken</p>"));
+    }
+
+    #[test]
+    fn pages_fit_in_the_fuel_budget_with_every_country() {
+        let countries: Vec<_> = (0..250)
+            .map(|i| json!({"code": format!("C{i}"), "name": format!("Country {i}")}))
+            .collect();
+        let brand = brand("Acme Hosting");
+        for name in ["account/signup.html", "account/profile.html"] {
+            let mut ctx = account_page_context(name);
+            ctx["options"]["countries"] = json!(countries);
+            let html = Themes::new()
+                .render_page(name, &store_page(&brand, Lang::De), &ctx)
+                .unwrap_or_else(|err| panic!("{name}: {err:?}"));
+            assert!(html.contains("<option value=\"C249\">Country 249</option>"));
+        }
+    }
+
+    #[test]
+    fn render_page_matches_render_home_and_keeps_the_common_keys() {
+        let brand = brand("Acme Hosting");
+        let page = store_page(&brand, Lang::En);
+        let themes = Themes::new();
+        let home = themes.render_home(&page).unwrap();
+        assert_eq!(
+            themes.render_page("home.html", &page, &json!({})).unwrap(),
+            home
+        );
+
+        let spoofed = json!({ "lang": "de", "year": 1999, "brand": {"name": "Evil"} });
+        let html = themes.render_page("home.html", &page, &spoofed).unwrap();
+        assert_eq!(
+            html, home,
+            "the caller's context cannot replace the common keys"
+        );
+    }
+
+    #[test]
+    fn render_page_refuses_partials_emails_and_non_maps() {
+        let brand = brand("Acme Hosting");
+        let page = store_page(&brand, Lang::En);
+        let themes = Themes::new();
+        for name in [
+            "account/_form.html",
+            "account/_nav.html",
+            "emails/verify_email.txt",
+            "account/no_such_page.html",
+            "../platform/not_found.html",
+        ] {
+            let err = themes.render_page(name, &page, &json!({})).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TemplateNotFound, "{name}");
+        }
+        let err = themes
+            .render_page("home.html", &page, &vec![1, 2])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidOperation);
+        let err = themes.render_page("home.html", &page, &()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidOperation);
+    }
+
+    #[test]
+    fn account_pages_without_their_required_keys_fail() {
+        let brand = brand("Acme Hosting");
+        let page = store_page(&brand, Lang::En);
+        let themes = Themes::new();
+        assert!(
+            themes
+                .render_page("account/login.html", &page, &json!({}))
+                .is_err(),
+            "csrf"
+        );
+        let no_customer = json!({ "csrf": CSRF });
+        assert!(
+            themes
+                .render_page("account/overview.html", &page, &no_customer)
+                .is_err()
+        );
+    }
+
+    fn email_context() -> serde_json::Value {
+        json!({
+            "brand_name": "Müller & Söhne",
+            "customer_name": "Erika Mustermann",
+            "link": "https://shop.example.com/account/verify?token=abc&next=/account",
+            "expires_hours": 24,
+            "inviter": "Max Muster",
+            "role": "Support",
+        })
+    }
+
+    #[test]
+    fn every_email_renders_in_both_languages() {
+        let themes = Themes::new();
+        for &name in EMAILS {
+            for lang in Lang::ALL {
+                let (subject, body) = themes
+                    .render_email(name, lang, &email_context())
+                    .unwrap_or_else(|err| panic!("{name}: {err:?}"));
+                assert!(subject.contains("Müller & Söhne"), "{name}: {subject}");
+                assert!(!subject.contains('\n') && !subject.starts_with(' '));
+                assert!(
+                    body.contains(
+                        "\n\nhttps://shop.example.com/account/verify?token=abc&next=/account\n\n"
+                    ),
+                    "{name}: the link stands on its own line, unescaped"
+                );
+                let signature = t_args(lang, "email.signature", &[("brand", "Müller & Söhne")]);
+                let sign_off = format!("{}\n{signature}\n", t(lang, "email.sign_off"));
+                assert!(body.ends_with(&sign_off), "{name}: {body}");
+                assert!(!body.contains("Subject:") && !body.contains("&amp;"));
+                assert!(!body.starts_with(char::is_whitespace));
+                assert!(!body.contains("\n\n\n"), "{name}: stray blank lines");
+                assert!(
+                    body.contains(
+                        t_args(lang, "email.link_valid_other", &[("hours", "24")]).as_str()
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn email_texts() {
+        let themes = Themes::new();
+        let (subject, body) = themes
+            .render_email("verify_email", Lang::De, &email_context())
+            .unwrap();
+        assert_eq!(
+            subject,
+            "Bitte bestätigen Sie Ihre E-Mail-Adresse für Müller & Söhne"
+        );
+        assert!(body.starts_with(
+            "Guten Tag Erika Mustermann,\n\nvielen Dank für Ihre Registrierung bei Müller & Söhne."
+        ));
+
+        let mut ctx = email_context();
+        ctx["expires_hours"] = json!(1);
+        ctx["customer_name"] = json!(null);
+        let (subject, body) = themes
+            .render_email("reset_password", Lang::En, &ctx)
+            .unwrap();
+        assert_eq!(subject, "Reset your password for Müller & Söhne");
+        assert!(body.starts_with("Hello,\n\n"));
+        assert!(body.contains("The link is valid for 1 hour."));
+        assert!(body.contains("If you did not request this, you can ignore this email."));
+
+        let (_, body) = themes
+            .render_email("email_changed", Lang::En, &email_context())
+            .unwrap();
+        assert!(body.contains("Please confirm the new address using the following link:"));
+
+        let mut ctx = email_context();
+        ctx.as_object_mut().unwrap().remove("customer_name");
+        let (subject, body) = themes.render_email("staff_invite", Lang::En, &ctx).unwrap();
+        assert_eq!(subject, "Invitation to the Müller & Söhne admin console");
+        assert!(body.starts_with("Hello,\n\n"));
+        assert!(body.contains(
+            "Max Muster has invited you to the Müller & Söhne admin console as Support."
+        ));
+        let (_, body) = themes.render_email("staff_invite", Lang::De, &ctx).unwrap();
+        assert!(body.contains(
+            "Max Muster hat Sie als Support in die Admin-Konsole von Müller & Söhne eingeladen."
+        ));
+    }
+
+    #[test]
+    fn email_link_validity_in_hours_or_days() {
+        let themes = Themes::new();
+        for (hours, en, de) in [
+            (
+                1,
+                "The link is valid for 1 hour.",
+                "Der Link ist 1 Stunde gültig.",
+            ),
+            (
+                24,
+                "The link is valid for 24 hours.",
+                "Der Link ist 24 Stunden gültig.",
+            ),
+            (
+                36,
+                "The link is valid for 36 hours.",
+                "Der Link ist 36 Stunden gültig.",
+            ),
+            (
+                48,
+                "The link is valid for 2 days.",
+                "Der Link ist 2 Tage gültig.",
+            ),
+            (
+                168,
+                "The link is valid for 7 days.",
+                "Der Link ist 7 Tage gültig.",
+            ),
+        ] {
+            let mut ctx = email_context();
+            ctx["expires_hours"] = json!(hours);
+            for (lang, text) in [(Lang::En, en), (Lang::De, de)] {
+                let (_, body) = themes.render_email("staff_invite", lang, &ctx).unwrap();
+                assert!(body.contains(&format!("\n\n{text}\n\n")), "{hours}: {body}");
+            }
+        }
+        let (_, body) = themes
+            .render_email("email_changed", Lang::En, &email_context())
+            .unwrap();
+        assert!(body.contains(
+            "\n\nThe link is valid for 24 hours. Until you confirm, your previous email address remains in use.\n\n"
+        ));
+    }
+
+    #[test]
+    fn email_subject_cannot_carry_extra_headers() {
+        let mut ctx = email_context();
+        ctx["brand_name"] = json!("Acme\rBcc: victim@example.com");
+        let (subject, _) = Themes::new()
+            .render_email("verify_email", Lang::En, &ctx)
+            .unwrap();
+        assert!(!subject.contains('\r') && !subject.contains('\n'));
+        assert!(subject.starts_with("Confirm your email address for Acme Bcc:"));
+    }
+
+    #[test]
+    fn email_errors() {
+        let themes = Themes::new();
+        let mut ctx = email_context();
+        ctx.as_object_mut().unwrap().remove("link");
+        assert!(
+            themes.render_email("verify_email", Lang::En, &ctx).is_err(),
+            "missing link"
+        );
+        assert!(
+            themes
+                .render_email("no_such_email", Lang::En, &email_context())
+                .is_err()
+        );
+        let err = themes
+            .render_email("_link_validity", Lang::En, &email_context())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TemplateNotFound);
+        assert!(
+            themes
+                .render_email("verify_email", Lang::En, &"text")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn split_email_needs_subject_and_blank_line() {
+        assert_eq!(
+            split_email("x", "Subject:  Hi there \n\nBody\n\n").unwrap(),
+            ("Hi there".to_owned(), "Body\n".to_owned())
+        );
+        assert!(split_email("x", "Hi\n\nBody").is_err());
+        assert!(split_email("x", "Subject: Hi\nBody").is_err());
+        assert!(split_email("x", "Subject: \n\nBody").is_err());
+        assert!(split_email("x", "Subject: Hi\n\n  \n").is_err());
+    }
+
+    #[test]
+    fn translations_fill_placeholders_from_keyword_arguments() {
+        let mut env = Themes::new().env;
+        env.add_template(
+            "args.html",
+            "{{ t(\"account.overview.greeting\", name=name) }}",
+        )
+        .unwrap();
+        env.add_template("missing.html", "{{ t(\"account.overview.greeting\") }}")
+            .unwrap();
+        env.add_template("extra.html", "{{ t(\"nav.sign_in\", name=\"x\") }}")
+            .unwrap();
+        let args = env.get_template("args.html").unwrap();
+        assert_eq!(
+            args.render(context! { lang => "en", name => "<Erika>" })
+                .unwrap(),
+            "Welcome, &lt;Erika&gt;"
+        );
+        assert_eq!(
+            args.render(context! { lang => "de", name => "{name}" })
+                .unwrap(),
+            "Willkommen, {name}"
+        );
+        assert!(
+            args.render(context! { lang => "en" }).is_err(),
+            "undefined value"
+        );
+        let missing = env.get_template("missing.html").unwrap();
+        assert!(missing.render(context! { lang => "en" }).is_err());
+        let extra = env.get_template("extra.html").unwrap();
+        assert!(extra.render(context! { lang => "en" }).is_err());
     }
 }

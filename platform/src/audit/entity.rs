@@ -36,6 +36,9 @@ pub mod tenant_log {
         pub target: String,
         pub before: Option<String>,
         pub after: Option<String>,
+        pub entity: Option<String>,
+        pub entity_id: Option<String>,
+        pub ip: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

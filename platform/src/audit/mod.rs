@@ -17,6 +17,10 @@ pub struct Change<'a> {
     pub actor: &'a str,
     pub action: &'a str,
     pub target: &'a str,
+    /// The kind of entity and its id, for per-entity change logs.
+    pub entity: Option<(&'a str, &'a str)>,
+    /// The client's IP address, when the change came over HTTP.
+    pub ip: Option<&'a str>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
@@ -27,9 +31,21 @@ impl<'a> Change<'a> {
             actor,
             action,
             target,
+            entity: None,
+            ip: None,
             before: None,
             after: None,
         }
+    }
+
+    pub fn entity(mut self, kind: &'a str, id: &'a str) -> Self {
+        self.entity = Some((kind, id));
+        self
+    }
+
+    pub fn ip(mut self, ip: Option<&'a str>) -> Self {
+        self.ip = ip;
+        self
     }
 
     pub fn before(mut self, v: impl Serialize) -> Self {
@@ -79,6 +95,9 @@ pub async fn record_tenant(
         actor: Set(change.actor.to_owned()),
         action: Set(change.action.to_owned()),
         target: Set(change.target.to_owned()),
+        entity: Set(change.entity.map(|(k, _)| k.to_owned())),
+        entity_id: Set(change.entity.map(|(_, id)| id.to_owned())),
+        ip: Set(change.ip.map(str::to_owned)),
         before: Set(json(change.before)),
         after: Set(json(change.after)),
     }
@@ -91,8 +110,21 @@ pub async fn recent_tenant(
     tx: &relabel_tenants::TenantTx,
     limit: u64,
 ) -> Result<Vec<tenant_log::Model>, DbErr> {
-    tenant_log::Entity::find()
-        .order_by_desc(tenant_log::Column::Id)
+    entity_log(tx, None, limit).await
+}
+
+/// The newest entries, optionally only those about one entity (e.g. a customer).
+pub async fn entity_log(
+    tx: &relabel_tenants::TenantTx,
+    entity_id: Option<&str>,
+    limit: u64,
+) -> Result<Vec<tenant_log::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut q = tenant_log::Entity::find();
+    if let Some(id) = entity_id {
+        q = q.filter(tenant_log::Column::EntityId.eq(id));
+    }
+    q.order_by_desc(tenant_log::Column::Id)
         .limit(limit)
         .all(tx.conn())
         .await

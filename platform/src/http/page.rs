@@ -33,6 +33,8 @@ pub struct Page<'a> {
     pub area: &'static str,
     pub brand: Value,
     pub user: Option<String>,
+    /// Console navigation entries the user may use (empty for the operator console).
+    pub perms: Vec<&'static str>,
 }
 
 impl Page<'_> {
@@ -83,6 +85,7 @@ impl Page<'_> {
             "flash": flashes,
             "nav": nav,
             "lang_switch": lang_switch,
+            "perms": self.perms,
             "values": {},
             "errors": {},
         });

@@ -1,10 +1,14 @@
-//! Reseller staff accounts (tenant schema). This issue has the owner role only;
-//! the other roles arrive with the accounts work.
+//! Reseller staff accounts (tenant schema) with roles: owner, admin, billing, support.
 
+mod roles;
+
+pub use roles::{Perm, Role};
+
+use crate::audit::{self, Change};
 use crate::auth::{Email, Password, check_account, hash_password};
 use chrono::Utc;
 use relabel_tenants::TenantTx;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -18,6 +22,11 @@ pub mod entity {
         pub password_hash: String,
         pub role: String,
         pub created_at: DateTimeUtc,
+        pub name: Option<String>,
+        pub totp_secret: Option<String>,
+        pub totp_enabled_at: Option<DateTimeUtc>,
+        pub recovery_codes: Option<String>,
+        pub locked_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -26,25 +35,47 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-}
-
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StaffMember {
     pub id: String,
     pub email: String,
+    pub name: Option<String>,
     pub role: Role,
+    pub totp: bool,
 }
 
 fn member(m: entity::Model) -> StaffMember {
     StaffMember {
+        role: Role::parse(&m.role).unwrap_or(Role::Support),
+        totp: m.totp_enabled_at.is_some(),
         id: m.id,
         email: m.email,
-        role: Role::Owner,
+        name: m.name,
     }
+}
+
+async fn insert(
+    tx: &TenantTx,
+    email: &Email,
+    name: Option<&str>,
+    password_hash: String,
+    role: Role,
+) -> Result<StaffMember, DbErr> {
+    let m = entity::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().simple().to_string()),
+        email: Set(email.as_str().to_lowercase()),
+        password_hash: Set(password_hash),
+        role: Set(role.as_str().into()),
+        created_at: Set(Utc::now()),
+        name: Set(name.map(str::to_owned)),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        recovery_codes: Set(None),
+        locked_at: Set(None),
+    }
+    .insert(tx.conn())
+    .await?;
+    Ok(member(m))
 }
 
 pub async fn create_owner(
@@ -52,16 +83,18 @@ pub async fn create_owner(
     email: &Email,
     password: &Password,
 ) -> Result<StaffMember, DbErr> {
-    let m = entity::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().simple().to_string()),
-        email: Set(email.to_string()),
-        password_hash: Set(hash_password(password)),
-        role: Set("owner".into()),
-        created_at: Set(Utc::now()),
-    }
-    .insert(tx.conn())
-    .await?;
-    Ok(member(m))
+    insert(tx, email, None, hash_password(password), Role::Owner).await
+}
+
+/// Adds a member who accepted an invitation.
+pub async fn create_invited(
+    tx: &TenantTx,
+    email: &Email,
+    name: &str,
+    password: &Password,
+    role: Role,
+) -> Result<StaffMember, DbErr> {
+    insert(tx, email, Some(name), hash_password(password), role).await
 }
 
 pub async fn authenticate(
@@ -72,13 +105,37 @@ pub async fn authenticate(
     let found = match Email::parse(email) {
         Some(e) => {
             entity::Entity::find()
-                .filter(entity::Column::Email.eq(e.as_str()))
+                .filter(entity::Column::Email.eq(e.as_str().to_lowercase()))
                 .one(tx.conn())
                 .await?
         }
         None => None,
     };
-    Ok(check_account(found, |m| m.password_hash.as_str(), password).map(member))
+    Ok(check_account(found, |m| m.password_hash.as_str(), password)
+        .filter(|m| m.locked_at.is_none())
+        .map(member))
+}
+
+pub async fn get(tx: &TenantTx, id: &str) -> Result<Option<StaffMember>, DbErr> {
+    Ok(entity::Entity::find_by_id(id.to_owned())
+        .filter(entity::Column::LockedAt.is_null())
+        .one(tx.conn())
+        .await?
+        .map(member))
+}
+
+pub async fn get_row(tx: &TenantTx, id: &str) -> Result<Option<entity::Model>, DbErr> {
+    entity::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+}
+
+pub async fn find_by_email(tx: &TenantTx, email: &str) -> Result<Option<StaffMember>, DbErr> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::Email.eq(email.to_lowercase()))
+        .one(tx.conn())
+        .await?
+        .map(member))
 }
 
 pub async fn owner(tx: &TenantTx) -> Result<Option<StaffMember>, DbErr> {
@@ -87,4 +144,102 @@ pub async fn owner(tx: &TenantTx) -> Result<Option<StaffMember>, DbErr> {
         .one(tx.conn())
         .await?
         .map(member))
+}
+
+pub async fn list(tx: &TenantTx) -> Result<Vec<StaffMember>, DbErr> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::LockedAt.is_null())
+        .order_by_asc(entity::Column::CreatedAt)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(member)
+        .collect())
+}
+
+/// Changes a member's role (never the owner's).
+pub async fn set_role(
+    tx: &TenantTx,
+    actor: &str,
+    id: &str,
+    role: Role,
+) -> Result<Option<StaffMember>, DbErr> {
+    let Some(row) = get_row(tx, id).await? else {
+        return Ok(None);
+    };
+    if row.role == "owner" || role == Role::Owner {
+        return Ok(None);
+    }
+    let before = row.role.clone();
+    let mut a: entity::ActiveModel = row.into();
+    a.role = Set(role.as_str().into());
+    let saved = a.update(tx.conn()).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "staff.role", &saved.email)
+            .entity("staff", &saved.id)
+            .before(before)
+            .after(role.as_str()),
+    )
+    .await?;
+    Ok(Some(member(saved)))
+}
+
+/// Removes a member (kept locked for the audit trail; never the owner).
+pub async fn remove(tx: &TenantTx, actor: &str, id: &str) -> Result<bool, DbErr> {
+    let Some(row) = get_row(tx, id).await? else {
+        return Ok(false);
+    };
+    if row.role == "owner" {
+        return Ok(false);
+    }
+    let mut a: entity::ActiveModel = row.clone().into();
+    a.locked_at = Set(Some(Utc::now()));
+    a.email = Set(format!("removed-{}-{}", row.id, row.email));
+    a.update(tx.conn()).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "staff.remove", &row.email)
+            .entity("staff", &row.id)
+            .before(&row.role),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Stores a confirmed TOTP secret and hashed recovery codes.
+pub async fn enable_totp(
+    tx: &TenantTx,
+    id: &str,
+    secret: &str,
+    recovery_hashes: &str,
+) -> Result<(), DbErr> {
+    let Some(row) = get_row(tx, id).await? else {
+        return Ok(());
+    };
+    let mut a: entity::ActiveModel = row.clone().into();
+    a.totp_secret = Set(Some(secret.to_owned()));
+    a.totp_enabled_at = Set(Some(Utc::now()));
+    a.recovery_codes = Set(Some(recovery_hashes.to_owned()));
+    a.update(tx.conn()).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(&row.email, "staff.totp_enable", &row.email).entity("staff", &row.id),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn set_recovery_codes(
+    tx: &TenantTx,
+    id: &str,
+    recovery_hashes: &str,
+) -> Result<(), DbErr> {
+    let Some(row) = get_row(tx, id).await? else {
+        return Ok(());
+    };
+    let mut a: entity::ActiveModel = row.into();
+    a.recovery_codes = Set(Some(recovery_hashes.to_owned()));
+    a.update(tx.conn()).await?;
+    Ok(())
 }

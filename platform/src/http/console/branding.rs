@@ -1,4 +1,4 @@
-use super::{StaffUser, page};
+use super::{Can, ManageBranding, StaffUser, page};
 use crate::app::AppState;
 use crate::auth::csrf;
 use crate::branding::{self, BrandingInput};
@@ -40,7 +40,7 @@ pub fn show(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
-    user: StaffUser,
+    user: Can<ManageBranding>,
 ) -> poem::Result<Response> {
     let t = &user.tenant;
     let values = json!({ "name": t.name, "primary_color": t.brand.primary_color, "accent_color": t.brand.accent_color });
@@ -52,7 +52,7 @@ pub async fn save(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
-    user: StaffUser,
+    user: Can<ManageBranding>,
     mut multipart: Multipart,
 ) -> poem::Result<Response> {
     let max = state.config.max_logo_bytes;

@@ -1,4 +1,4 @@
-use super::{StaffUser, page};
+use super::{Can, ManageApiKeys, page};
 use crate::api_keys::{self, Realm};
 use crate::app::AppState;
 use crate::audit::{self, Change};
@@ -24,7 +24,7 @@ async fn list(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
-    user: StaffUser,
+    user: Can<ManageApiKeys>,
 ) -> poem::Result<Response> {
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let keys = api_keys::list(tx.conn(), Realm::Tenant)
@@ -50,7 +50,7 @@ async fn create(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
-    user: StaffUser,
+    user: Can<ManageApiKeys>,
     form: FormData,
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
@@ -103,7 +103,7 @@ async fn revoke(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
-    user: StaffUser,
+    user: Can<ManageApiKeys>,
     Path(id): Path<String>,
     form: FormData,
 ) -> poem::Result<Response> {

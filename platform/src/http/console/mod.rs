@@ -1,12 +1,15 @@
 //! The reseller console (`/console` on each reseller host).
 
 mod branding;
+mod customers;
 mod keys;
+pub mod logs;
+mod staff;
 
 use super::{CurrentTenant, FormData, Page, internal, redirect, tenant_brand, tenant_of};
 use crate::app::AppState;
 use crate::auth::csrf;
-use crate::staff::{self, StaffMember};
+use crate::staff::{self as staff_db, Perm, StaffMember};
 use poem::session::Session;
 use poem::web::Data;
 use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, post};
@@ -18,10 +21,11 @@ const SESSION_KEY: &str = "staff";
 #[derive(Clone, Serialize, Deserialize)]
 struct StaffSession {
     tenant_id: String,
-    member: StaffMember,
+    staff_id: String,
 }
 
-/// A logged-in staff member of the request's reseller. A session from another
+/// A logged-in staff member of the request's reseller, loaded fresh on every request
+/// (a changed role or a removal takes effect at once). A session from another
 /// reseller's host is not accepted here, even if its cookie is replayed.
 pub struct StaffUser {
     pub member: StaffMember,
@@ -30,16 +34,70 @@ pub struct StaffUser {
 
 impl<'a> FromRequest<'a> for StaffUser {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let to_login = || poem::Error::from_response(redirect("/console/login"));
         let tenant = tenant_of(req)?;
-        req.extensions()
+        let state = req.data::<AppState>().ok_or_else(to_login)?;
+        let s = req
+            .extensions()
             .get::<Session>()
             .and_then(|s| s.get::<StaffSession>(SESSION_KEY))
             .filter(|s| s.tenant_id == tenant.id.as_str())
-            .map(|s| StaffUser {
-                member: s.member,
-                tenant,
-            })
-            .ok_or_else(|| poem::Error::from_response(redirect("/console/login")))
+            .ok_or_else(to_login)?;
+        let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+        let member = staff_db::get(&tx, &s.staff_id).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        member
+            .map(|member| StaffUser { member, tenant })
+            .ok_or_else(to_login)
+    }
+}
+
+/// A permission, as a type, for [`Can`].
+pub trait Permission {
+    const PERM: Perm;
+}
+
+macro_rules! permissions {
+    ($($name:ident),*) => {
+        $(
+            pub struct $name;
+            impl Permission for $name {
+                const PERM: Perm = Perm::$name;
+            }
+        )*
+    };
+}
+
+permissions!(
+    ManageStaff,
+    ManageBranding,
+    ManageApiKeys,
+    ViewCustomers,
+    EditCustomers,
+    EditBilling,
+    Impersonate,
+    ViewAudit,
+    ViewOutbox
+);
+
+/// A staff member whose role grants `P`; anyone else gets 403.
+pub struct Can<P: Permission>(pub StaffUser, std::marker::PhantomData<P>);
+
+impl<P: Permission> std::ops::Deref for Can<P> {
+    type Target = StaffUser;
+    fn deref(&self) -> &StaffUser {
+        &self.0
+    }
+}
+
+impl<'a, P: Permission> FromRequest<'a> for Can<P> {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let user = StaffUser::from_request(req, body).await?;
+        if user.member.role.can(P::PERM) {
+            Ok(Can(user, std::marker::PhantomData))
+        } else {
+            Err(poem::Error::from_status(poem::http::StatusCode::FORBIDDEN))
+        }
     }
 }
 
@@ -57,6 +115,7 @@ pub fn page<'a>(
         area: "console",
         brand: tenant_brand(tenant),
         user: user.map(|m| m.email.clone()),
+        perms: user.map(|m| m.role.nav()).unwrap_or_default(),
     }
 }
 
@@ -67,6 +126,11 @@ pub fn routes() -> Route {
         .at("/logout", post(logout))
         .at("/branding", get(branding::show).post(branding::save))
         .nest("/api-keys", keys::routes())
+        .nest("/customers", customers::routes())
+        .nest("/staff", staff::routes())
+        .at("/invite", get(staff::accept_form).post(staff::accept))
+        .at("/audit", get(logs::audit))
+        .at("/outbox", get(logs::outbox))
 }
 
 #[handler]
@@ -132,7 +196,7 @@ async fn login(
     csrf::verify(session, form.opt("csrf"))?;
     let tenant = tenant_of(req)?;
     let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let found = staff::authenticate(&tx, form.get("email"), form.get("password"))
+    let found = staff_db::authenticate(&tx, form.get("email"), form.get("password"))
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
@@ -143,7 +207,7 @@ async fn login(
                 SESSION_KEY,
                 StaffSession {
                     tenant_id: tenant.id.to_string(),
-                    member,
+                    staff_id: member.id,
                 },
             );
             session.remove("csrf");

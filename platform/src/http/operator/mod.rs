@@ -41,6 +41,7 @@ pub fn page<'a>(
         area: "operator",
         brand: platform_brand(),
         user: user.map(|o| o.email.clone()),
+        perms: vec![],
     }
 }
 

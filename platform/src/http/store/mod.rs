@@ -1,5 +1,8 @@
 //! The storefront on each reseller host, rendered with the `themes` crate.
 
+pub mod account;
+pub mod page;
+
 use super::{internal, lang_of, tenant_of};
 use crate::app::AppState;
 use chrono::Datelike;

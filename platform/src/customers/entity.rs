@@ -1,0 +1,72 @@
+pub mod customer {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub number: String,
+        pub kind: String,
+        pub first_name: String,
+        pub last_name: String,
+        pub company: Option<String>,
+        pub street: String,
+        pub postal_code: String,
+        pub city: String,
+        pub country: String,
+        pub phone: Option<String>,
+        pub email: String,
+        pub email_verified_at: Option<DateTimeUtc>,
+        pub password_hash: Option<String>,
+        pub vat_id: Option<String>,
+        pub language: String,
+        pub currency: String,
+        pub price_class_id: Option<String>,
+        pub billing_type: String,
+        pub debit_status: String,
+        pub iban: Option<String>,
+        pub bic: Option<String>,
+        pub account_holder: Option<String>,
+        pub mandate_reference: Option<String>,
+        pub mandate_signed_on: Option<Date>,
+        pub credit_limit_minor: Option<i64>,
+        pub billing_interval: String,
+        pub payment_method: String,
+        pub dunning_type: String,
+        pub invoice_delivery: String,
+        pub newsletter: String,
+        pub excluded_from_invoicing: bool,
+        pub locked_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod settings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub customer_number_prefix: String,
+        pub next_customer_number: i64,
+        pub currency: String,
+        pub default_credit_limit_minor: i64,
+        pub require_staff_totp: bool,
+        pub mail_from_name: Option<String>,
+        pub mail_from_address: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,99 @@
+//! The closed sets of values a customer record uses, with their label keys.
+
+/// (value, translation key of the label)
+pub type Choices = &'static [(&'static str, &'static str)];
+
+pub const KINDS: Choices = &[
+    ("person", "opt.kind.person"),
+    ("company", "opt.kind.company"),
+];
+pub const LANGUAGES: Choices = &[("de", "opt.lang.de"), ("en", "opt.lang.en")];
+pub const CURRENCIES: Choices = &[
+    ("EUR", "opt.cur.eur"),
+    ("CHF", "opt.cur.chf"),
+    ("GBP", "opt.cur.gbp"),
+    ("USD", "opt.cur.usd"),
+];
+pub const BILLING_TYPES: Choices = &[
+    ("BANKTRANSFER", "opt.billing.banktransfer"),
+    ("DEBIT", "opt.billing.debit"),
+];
+pub const DEBIT_STATUSES: Choices = &[
+    ("INACTIVE", "opt.debit.inactive"),
+    ("ACTIVE", "opt.debit.active"),
+    ("REVOKED", "opt.debit.revoked"),
+];
+pub const BILLING_INTERVALS: Choices = &[
+    ("monthly", "opt.interval.monthly"),
+    ("quarterly", "opt.interval.quarterly"),
+    ("semiannual", "opt.interval.semiannual"),
+    ("yearly", "opt.interval.yearly"),
+];
+pub const PAYMENT_METHODS: Choices = &[
+    ("bank_transfer", "opt.pay.bank_transfer"),
+    ("direct_debit", "opt.pay.direct_debit"),
+    ("card", "opt.pay.card"),
+    ("paypal", "opt.pay.paypal"),
+];
+pub const DUNNING_TYPES: Choices = &[
+    ("standard", "opt.dunning.standard"),
+    ("reminder_only", "opt.dunning.reminder_only"),
+    ("none", "opt.dunning.none"),
+];
+pub const INVOICE_DELIVERIES: Choices = &[
+    ("email", "opt.delivery.email"),
+    ("postal", "opt.delivery.postal"),
+];
+pub const NEWSLETTER_CATEGORIES: Choices = &[
+    ("product_news", "opt.news.product_news"),
+    ("offers", "opt.news.offers"),
+    ("maintenance", "opt.news.maintenance"),
+];
+
+pub fn is_choice(choices: Choices, value: &str) -> bool {
+    choices.iter().any(|(v, _)| *v == value)
+}
+
+/// `500`, `500.5`, `500.50` or `500,50` -> 50000 minor units. Not negative, at most
+/// two decimals, below one billion.
+pub fn parse_amount(input: &str) -> Option<i64> {
+    let s = input.trim().replace(',', ".");
+    let (whole, frac) = match s.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (s.as_str(), ""),
+    };
+    if whole.is_empty()
+        || whole.len() > 9
+        || frac.len() > 2
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let frac = format!("{frac:0<2}");
+    Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
+}
+
+pub fn format_amount(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount("500"), Some(50000));
+        assert_eq!(parse_amount("500.5"), Some(50050));
+        assert_eq!(parse_amount("1234,56"), Some(123456));
+        assert_eq!(parse_amount("0"), Some(0));
+        for bad in ["", "-1", "1.234", "abc", "1e5", "1234567890"] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
+        assert_eq!(format_amount(50000), "500.00");
+        assert_eq!(format_amount(5), "0.05");
+    }
+}

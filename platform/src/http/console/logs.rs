@@ -1,0 +1,111 @@
+//! The change log (A11, T7) and the mail outbox of a reseller.
+
+use super::{Can, StaffUser, ViewAudit, ViewOutbox, page};
+use crate::app::AppState;
+use crate::audit::tenant_log;
+use crate::http::internal;
+use poem::session::Session;
+use poem::web::Data;
+use poem::{Request, Response, handler};
+use serde_json::{Value, json};
+
+/// Field-level differences between two JSON snapshots.
+fn diff(before: Option<&str>, after: Option<&str>) -> Vec<Value> {
+    let parse = |s: Option<&str>| {
+        s.and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .unwrap_or(Value::Null)
+    };
+    let (b, a) = (parse(before), parse(after));
+    match (&b, &a) {
+        (Value::Object(bm), Value::Object(am)) => {
+            let mut keys: Vec<&String> = bm.keys().chain(am.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .filter(|k| bm.get(*k) != am.get(*k))
+                .map(|k| json!({ "field": k, "before": show(bm.get(k)), "after": show(am.get(k)) }))
+                .collect()
+        }
+        (Value::Null, Value::Null) => vec![],
+        _ => vec![json!({ "field": "", "before": show(Some(&b)), "after": show(Some(&a)) })],
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "—".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+pub fn render(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &StaffUser,
+    subject: Option<String>,
+    back_url: Option<String>,
+    entries: &[tenant_log::Model],
+) -> poem::Result<Response> {
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "at": e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                "actor": e.actor, "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "ip": e.ip,
+                "changes": diff(e.before.as_deref(), e.after.as_deref()),
+            })
+        })
+        .collect();
+    page(state, session, req, &user.tenant, Some(&user.member)).render(
+        "console/change_log.html",
+        "title.change_log",
+        "audit",
+        json!({ "subject": subject, "back_url": back_url, "entries": rows }),
+    )
+}
+
+#[handler]
+pub async fn audit(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<ViewAudit>,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let entries = crate::audit::entity_log(&tx, None, 200)
+        .await
+        .map_err(internal)?;
+    drop(tx);
+    render(state, session, req, &user, None, None, &entries)
+}
+
+#[handler]
+pub async fn outbox(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<ViewOutbox>,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let messages = crate::mail::recent(&tx, 100).await.map_err(internal)?;
+    drop(tx);
+    let rows: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id, "to": m.to_addr, "from": m.from_addr, "subject": m.subject, "status": m.status,
+                "created_at": m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "sent_at": m.sent_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                "body": m.text_body,
+            })
+        })
+        .collect();
+    page(state, session, req, &user.tenant, Some(&user.member)).render(
+        "console/outbox.html",
+        "title.outbox",
+        "outbox",
+        json!({ "messages": rows }),
+    )
+}

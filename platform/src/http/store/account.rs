@@ -1,0 +1,1039 @@
+//! The customer center on the storefront: signup with email verification, login,
+//! password reset, master data, security (password, email, sessions).
+
+use super::page::StoreCtx;
+use crate::app::AppState;
+use crate::auth::{Password, csrf, verify_password};
+use crate::customers::{self, Actor, CustomerError, CustomerInput, customer, sessions};
+use crate::http::{CurrentTenant, FormData, flash, internal, redirect, tenant_of};
+use crate::mail::Mail;
+use crate::ratelimit::{self, Rule};
+use crate::resellers::password_code;
+use crate::tokens::{self, Purpose};
+use crate::validation::FieldErrors;
+use poem::http::StatusCode;
+use poem::session::Session;
+use poem::web::{Data, Query};
+use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+const SESSION_KEY: &str = "customer";
+
+#[derive(Clone, Serialize, Deserialize)]
+struct CustomerSession {
+    tenant_id: String,
+    customer_id: String,
+    session_id: String,
+}
+
+/// A signed-in customer of the request's reseller. The session must belong to this
+/// reseller and still be open (not ended by sign-out-everywhere), and the customer
+/// must not be locked.
+pub struct CustomerUser {
+    pub tenant: CurrentTenant,
+    pub customer: customer::Model,
+    pub session_id: String,
+}
+
+impl<'a> FromRequest<'a> for CustomerUser {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let to_login = || poem::Error::from_response(redirect("/account/login"));
+        let tenant = tenant_of(req)?;
+        let state = req.data::<AppState>().ok_or_else(to_login)?;
+        let s = req
+            .extensions()
+            .get::<Session>()
+            .and_then(|s| s.get::<CustomerSession>(SESSION_KEY))
+            .filter(|s| s.tenant_id == tenant.id.as_str())
+            .ok_or_else(to_login)?;
+        let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+        let open = sessions::is_open(&tx, &s.customer_id, &s.session_id)
+            .await
+            .map_err(internal)?;
+        let customer = if open {
+            customers::get(&tx, &s.customer_id).await.ok()
+        } else {
+            None
+        };
+        tx.commit().await.map_err(internal)?;
+        match customer {
+            Some(c) if c.locked_at.is_none() => Ok(Self {
+                tenant,
+                customer: c,
+                session_id: s.session_id,
+            }),
+            _ => {
+                if let Some(session) = req.extensions().get::<Session>() {
+                    session.purge();
+                }
+                Err(to_login())
+            }
+        }
+    }
+}
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(overview))
+        .at("/signup", get(signup_form).post(signup))
+        .at("/verify", get(verify))
+        .at("/login", get(login_form).post(login))
+        .at("/logout", post(logout))
+        .at("/reset", get(reset_request_form).post(reset_request))
+        .at("/reset/confirm", get(reset_form).post(reset))
+        .at("/profile", get(profile_form).post(profile))
+        .at("/security", get(security))
+        .at("/security/password", post(change_password))
+        .at("/security/email", post(change_email))
+        .at("/email/confirm", get(confirm_email))
+        .at("/security/sessions/revoke-all", post(revoke_all))
+        .at("/impersonate", get(impersonate))
+}
+
+pub fn client_ip(req: &Request) -> String {
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+fn ctx<'a>(
+    state: &'a AppState,
+    session: &'a Session,
+    req: &'a Request,
+    customer: Option<&'a customer::Model>,
+) -> poem::Result<StoreCtx<'a>> {
+    Ok(StoreCtx {
+        state,
+        session,
+        req,
+        tenant: tenant_of(req)?,
+        customer,
+    })
+}
+
+/// `https://host/path` for links in emails, on the host the request came to.
+fn absolute(state: &AppState, req: &Request, path: &str) -> String {
+    let host = req.header("host").unwrap_or_default();
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}{path}")
+}
+
+/// The tenant's sender: configured address, else noreply at its first hostname.
+async fn sender(
+    tx: &relabel_tenants::TenantTx,
+    tenant: &relabel_tenants::Tenant,
+) -> Result<String, sea_orm::DbErr> {
+    let s = customers::settings(tx).await?;
+    let name = s
+        .mail_from_name
+        .unwrap_or_else(|| tenant.name.clone())
+        .replace(['"', '<', '>', '\r', '\n'], "");
+    let host = tenant
+        .hostnames
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "localhost.localdomain".into());
+    let addr = s
+        .mail_from_address
+        .unwrap_or_else(|| format!("noreply@{host}"));
+    Ok(format!("\"{name}\" <{addr}>"))
+}
+
+async fn send(
+    state: &AppState,
+    tx: &relabel_tenants::TenantTx,
+    tenant: &relabel_tenants::Tenant,
+    to: &str,
+    template: &str,
+    lang: relabel_themes::Lang,
+    data: Value,
+) -> poem::Result<()> {
+    let (subject, body) = state
+        .themes
+        .render_email(template, lang, &data)
+        .map_err(internal)?;
+    let from = sender(tx, tenant).await.map_err(internal)?;
+    state
+        .mailer
+        .queue(
+            tx,
+            Mail {
+                to: to.to_owned(),
+                from,
+                subject,
+                body,
+            },
+        )
+        .await
+        .map_err(internal)
+}
+
+async fn limited(state: &AppState, tenant: &CurrentTenant, rule: Rule, key: &str) -> bool {
+    !state
+        .limiter
+        .allow(rule, &format!("{}:{key}", tenant.id))
+        .await
+}
+
+fn field_errors(lang: &str, errors: &FieldErrors) -> Value {
+    serde_json::to_value(errors.translated(lang)).unwrap_or_default()
+}
+
+#[handler]
+async fn overview(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+) -> poem::Result<Response> {
+    ctx(state, session, req, Some(&user.customer))?.render(
+        StatusCode::OK,
+        "account/overview.html",
+        json!({ "section": "overview" }),
+    )
+}
+
+// ---- signup and verification ----------------------------------------------------
+
+const SIGNUP_FIELDS: [&str; 12] = [
+    "kind",
+    "first_name",
+    "last_name",
+    "company",
+    "email",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone",
+    "language",
+    "accept_terms",
+];
+
+fn signup_values(form: &FormData) -> Value {
+    let mut v = serde_json::Map::new();
+    for f in SIGNUP_FIELDS {
+        v.insert(f.to_owned(), json!(form.get(f)));
+    }
+    Value::Object(v)
+}
+
+#[handler]
+fn signup_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+) -> poem::Result<Response> {
+    let c = ctx(state, session, req, None)?;
+    let lang = c.lang().code();
+    c.render(
+        StatusCode::OK,
+        "account/signup.html",
+        json!({ "values": { "kind": "person", "country": "DE", "language": lang } }),
+    )
+}
+
+fn input_from(form: &FormData, fields: &[&str]) -> CustomerInput {
+    let get = |k: &str| fields.contains(&k).then(|| form.get(k).to_owned());
+    CustomerInput {
+        kind: get("kind"),
+        first_name: get("first_name"),
+        last_name: get("last_name"),
+        company: get("company"),
+        street: get("street"),
+        postal_code: get("postal_code"),
+        city: get("city"),
+        country: get("country"),
+        phone: get("phone"),
+        email: get("email"),
+        vat_id: get("vat_id"),
+        language: get("language"),
+        iban: get("iban"),
+        bic: get("bic"),
+        account_holder: get("account_holder"),
+        newsletter: fields
+            .contains(&"newsletter")
+            .then(|| form.all("newsletter")),
+        ..Default::default()
+    }
+}
+
+#[handler]
+async fn signup(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let c = ctx(state, session, req, None)?;
+    let lang = c.lang();
+    if limited(state, &c.tenant, ratelimit::SIGNUP_PER_IP, &client_ip(req)).await {
+        let errors = FieldErrors::single("email", "err.rate_limited");
+        return c.render(
+            StatusCode::TOO_MANY_REQUESTS,
+            "account/signup.html",
+            json!({ "values": signup_values(&form), "errors": field_errors(lang.code(), &errors) }),
+        );
+    }
+    let mut errors = FieldErrors::default();
+    let password = Password::parse(form.get("password"))
+        .map_err(|e| errors.add("password", password_code(e)))
+        .ok();
+    if form.get("accept_terms") != "1" {
+        errors.add("accept_terms", "err.required");
+    }
+    let input = input_from(&form, &SIGNUP_FIELDS);
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let actor = Actor {
+        name: "signup",
+        ip: Some(&client_ip(req)),
+    };
+    let created = match (errors.is_empty(), &password) {
+        (true, Some(pw)) => customers::create(&tx, &actor, &input, Some(pw)).await,
+        _ => Err(CustomerError::Invalid(FieldErrors::default())),
+    };
+    let customer = match created {
+        Ok(m) => m,
+        Err(CustomerError::Invalid(more)) => {
+            for e in more.iter() {
+                errors.add(&e.field, &e.code);
+            }
+            // Validation of the remaining fields even when the password failed.
+            if let Err(CustomerError::Invalid(rest)) =
+                customers::create(&tx, &actor, &input, None).await
+            {
+                for e in rest.iter() {
+                    errors.add(&e.field, &e.code);
+                }
+            }
+            drop(tx);
+            return c.render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/signup.html",
+                json!({ "values": signup_values(&form), "errors": field_errors(lang.code(), &errors) }),
+            );
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    let token = tokens::issue(&tx, Purpose::VerifyEmail, &customer.id)
+        .await
+        .map_err(internal)?;
+    let link = absolute(state, req, &format!("/account/verify?token={token}"));
+    let data = json!({ "brand_name": c.tenant.name, "customer_name": customers::display_name(&customer), "link": link, "expires_hours": 48 });
+    send(
+        state,
+        &tx,
+        &c.tenant,
+        &customer.email,
+        "verify_email",
+        lang,
+        data,
+    )
+    .await?;
+    tx.commit().await.map_err(internal)?;
+    state.mailer.kick(&state.tenancy, &c.tenant);
+    c.message(
+        StatusCode::OK,
+        "acct.verify_sent.heading",
+        "acct.verify_sent.text",
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+#[handler]
+async fn verify(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    Query(q): Query<TokenQuery>,
+) -> poem::Result<Response> {
+    let c = ctx(state, session, req, None)?;
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let subject = tokens::consume(
+        &tx,
+        Purpose::VerifyEmail,
+        q.token.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(internal)?;
+    let Some(id) = subject else {
+        return c.message(
+            StatusCode::BAD_REQUEST,
+            "acct.link_invalid.heading",
+            "acct.link_invalid.text",
+            Some(("/account/login", "acct.to_login")),
+        );
+    };
+    customers::mark_verified(&tx, &id).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    c.message(
+        StatusCode::OK,
+        "acct.verified.heading",
+        "acct.verified.text",
+        Some(("/account/login", "acct.to_login")),
+    )
+}
+
+// ---- login and logout ---------------------------------------------------------
+
+#[handler]
+fn login_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+) -> poem::Result<Response> {
+    ctx(state, session, req, None)?.render(
+        StatusCode::OK,
+        "account/login.html",
+        json!({ "error": null }),
+    )
+}
+
+#[handler]
+async fn login(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let c = ctx(state, session, req, None)?;
+    let email = form.get("email").trim().to_lowercase();
+    let ip = client_ip(req);
+    let fail = |c: &StoreCtx<'_>, status: StatusCode, key: &str| {
+        c.render(
+            status,
+            "account/login.html",
+            json!({ "error": c.t(key), "values": { "email": form.get("email") } }),
+        )
+    };
+    // The same answer whether or not the account exists.
+    if limited(state, &c.tenant, ratelimit::LOGIN_PER_IP, &ip).await
+        || limited(state, &c.tenant, ratelimit::LOGIN_PER_ACCOUNT, &email).await
+    {
+        return fail(&c, StatusCode::TOO_MANY_REQUESTS, "err.rate_limited");
+    }
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let found = customers::find_by_email(&tx, &email)
+        .await
+        .map_err(internal)?;
+    let ok = crate::auth::check_account(
+        found,
+        |m| m.password_hash.as_deref().unwrap_or(""),
+        form.get("password"),
+    );
+    let Some(customer) = ok.filter(|m| m.locked_at.is_none()) else {
+        return fail(&c, StatusCode::UNAUTHORIZED, "login.failed");
+    };
+    if customer.email_verified_at.is_none() {
+        let token = tokens::issue(&tx, Purpose::VerifyEmail, &customer.id)
+            .await
+            .map_err(internal)?;
+        let link = absolute(state, req, &format!("/account/verify?token={token}"));
+        let data = json!({ "brand_name": c.tenant.name, "customer_name": customers::display_name(&customer), "link": link, "expires_hours": 48 });
+        send(
+            state,
+            &tx,
+            &c.tenant,
+            &customer.email,
+            "verify_email",
+            c.lang(),
+            data,
+        )
+        .await?;
+        tx.commit().await.map_err(internal)?;
+        state.mailer.kick(&state.tenancy, &c.tenant);
+        return fail(&c, StatusCode::FORBIDDEN, "acct.unverified");
+    }
+    let ua = req.header("user-agent").unwrap_or_default();
+    let session_id = sessions::open(&tx, &customer.id, ua, &ip)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    session.renew();
+    session.remove("csrf");
+    session.set(
+        SESSION_KEY,
+        CustomerSession {
+            tenant_id: c.tenant.id.to_string(),
+            customer_id: customer.id,
+            session_id,
+        },
+    );
+    Ok(redirect("/account"))
+}
+
+#[handler]
+async fn logout(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    if let (Some(s), Ok(tenant)) = (session.get::<CustomerSession>(SESSION_KEY), tenant_of(req)) {
+        let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+        sessions::close(&tx, &s.session_id)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+    }
+    session.purge();
+    Ok(redirect("/"))
+}
+
+// ---- password reset -----------------------------------------------------------
+
+#[handler]
+fn reset_request_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+) -> poem::Result<Response> {
+    ctx(state, session, req, None)?.render(StatusCode::OK, "account/reset_request.html", json!({}))
+}
+
+#[handler]
+async fn reset_request(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let c = ctx(state, session, req, None)?;
+    let email = form.get("email").trim().to_lowercase();
+    let over = limited(state, &c.tenant, ratelimit::RESET_PER_IP, &client_ip(req)).await
+        || limited(state, &c.tenant, ratelimit::RESET_PER_ACCOUNT, &email).await;
+    if over {
+        return c.message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "acct.reset_sent.heading",
+            "err.rate_limited",
+            None,
+        );
+    }
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    if let Some(customer) = customers::find_by_email(&tx, &email)
+        .await
+        .map_err(internal)?
+        .filter(|m| m.locked_at.is_none())
+    {
+        let token = tokens::issue(&tx, Purpose::ResetPassword, &customer.id)
+            .await
+            .map_err(internal)?;
+        let link = absolute(state, req, &format!("/account/reset/confirm?token={token}"));
+        let data = json!({ "brand_name": c.tenant.name, "customer_name": customers::display_name(&customer), "link": link, "expires_hours": 1 });
+        send(
+            state,
+            &tx,
+            &c.tenant,
+            &customer.email,
+            "reset_password",
+            c.lang(),
+            data,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(internal)?;
+    state.mailer.kick(&state.tenancy, &c.tenant);
+    // Identical answer for known and unknown addresses: no account enumeration.
+    c.message(
+        StatusCode::OK,
+        "acct.reset_sent.heading",
+        "acct.reset_sent.text",
+        None,
+    )
+}
+
+#[handler]
+async fn reset_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    Query(q): Query<TokenQuery>,
+) -> poem::Result<Response> {
+    let c = ctx(state, session, req, None)?;
+    let token = q.token.unwrap_or_default();
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let valid = tokens::peek(&tx, Purpose::ResetPassword, &token)
+        .await
+        .map_err(internal)?
+        .is_some();
+    drop(tx);
+    if !valid {
+        return c.message(
+            StatusCode::BAD_REQUEST,
+            "acct.link_invalid.heading",
+            "acct.link_invalid.text",
+            Some(("/account/reset", "acct.to_reset")),
+        );
+    }
+    c.render(
+        StatusCode::OK,
+        "account/reset.html",
+        json!({ "token": token }),
+    )
+}
+
+#[handler]
+async fn reset(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let c = ctx(state, session, req, None)?;
+    let lang = c.lang().code();
+    let token = form.get("token").to_owned();
+    let mut errors = FieldErrors::default();
+    let password = Password::parse(form.get("password"))
+        .map_err(|e| errors.add("password", password_code(e)))
+        .ok();
+    if form.get("password") != form.get("password_confirm") {
+        errors.add("password_confirm", "err.password_mismatch");
+    }
+    let (Some(password), true) = (password, errors.is_empty()) else {
+        return c.render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "account/reset.html",
+            json!({ "token": token, "errors": field_errors(lang, &errors) }),
+        );
+    };
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let Some(id) = tokens::consume(&tx, Purpose::ResetPassword, &token)
+        .await
+        .map_err(internal)?
+    else {
+        return c.message(
+            StatusCode::BAD_REQUEST,
+            "acct.link_invalid.heading",
+            "acct.link_invalid.text",
+            Some(("/account/reset", "acct.to_reset")),
+        );
+    };
+    let ip = client_ip(req);
+    customers::set_password(
+        &tx,
+        &Actor {
+            name: "password-reset",
+            ip: Some(&ip),
+        },
+        &id,
+        &password,
+    )
+    .await
+    .map_err(internal)?;
+    // A reset also proves control of the address.
+    customers::mark_verified(&tx, &id).await.map_err(internal)?;
+    sessions::close_all(&tx, &id).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    c.message(
+        StatusCode::OK,
+        "acct.reset_done.heading",
+        "acct.reset_done.text",
+        Some(("/account/login", "acct.to_login")),
+    )
+}
+
+// ---- master data --------------------------------------------------------------
+
+const PROFILE_FIELDS: [&str; 15] = [
+    "kind",
+    "first_name",
+    "last_name",
+    "company",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone",
+    "vat_id",
+    "language",
+    "iban",
+    "bic",
+    "account_holder",
+    "newsletter",
+];
+
+fn profile_values(m: &customer::Model) -> Value {
+    json!({
+        "kind": m.kind, "first_name": m.first_name, "last_name": m.last_name, "company": m.company,
+        "street": m.street, "postal_code": m.postal_code, "city": m.city, "country": m.country,
+        "phone": m.phone, "vat_id": m.vat_id, "language": m.language, "iban": m.iban, "bic": m.bic,
+        "account_holder": m.account_holder,
+        "newsletter": m.newsletter.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+    })
+}
+
+fn mandate(m: &customer::Model) -> Value {
+    match (&m.mandate_reference, m.mandate_signed_on) {
+        (Some(r), Some(d)) => json!({ "reference": r, "signed_on": d.to_string() }),
+        _ => Value::Null,
+    }
+}
+
+#[handler]
+fn profile_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+) -> poem::Result<Response> {
+    let c = ctx(state, session, req, Some(&user.customer))?;
+    c.render(
+        StatusCode::OK,
+        "account/profile.html",
+        json!({ "section": "profile", "values": profile_values(&user.customer), "mandate": mandate(&user.customer) }),
+    )
+}
+
+#[handler]
+async fn profile(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let mut input = input_from(&form, &PROFILE_FIELDS);
+    // Granting the SEPA mandate dates it today; the reference is assigned on save.
+    if form.get("grant_mandate") == "1" && user.customer.mandate_signed_on.is_none() {
+        input.mandate_signed_on = Some(chrono::Utc::now().date_naive().to_string());
+    }
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let ip = client_ip(req);
+    let actor_name = format!("customer:{}", user.customer.number);
+    let result = customers::update(
+        &tx,
+        &Actor {
+            name: &actor_name,
+            ip: Some(&ip),
+        },
+        &user.customer.id,
+        &input,
+    )
+    .await;
+    match result {
+        Ok(saved) => {
+            tx.commit().await.map_err(internal)?;
+            let c = ctx(state, session, req, Some(&saved))?;
+            flash(session, "success", c.t("flash.customer_saved"));
+            Ok(redirect("/account/profile"))
+        }
+        Err(CustomerError::Invalid(errors)) => {
+            drop(tx);
+            let c = ctx(state, session, req, Some(&user.customer))?;
+            let mut values = serde_json::Map::new();
+            for f in PROFILE_FIELDS {
+                values.insert(
+                    f.to_owned(),
+                    if f == "newsletter" {
+                        json!(form.all(f))
+                    } else {
+                        json!(form.get(f))
+                    },
+                );
+            }
+            c.render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/profile.html",
+                json!({ "section": "profile", "values": values, "errors": field_errors(c.lang().code(), &errors), "mandate": mandate(&user.customer) }),
+            )
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+// ---- security -----------------------------------------------------------------
+
+async fn render_security(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &CustomerUser,
+    status: StatusCode,
+    extra: Value,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let list = sessions::list(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?;
+    drop(tx);
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id, "user_agent": s.user_agent, "ip": s.ip,
+                "created_at": s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "last_seen_at": s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "current": s.id == user.session_id,
+            })
+        })
+        .collect();
+    let mut data = json!({ "section": "security", "sessions": rows });
+    if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
+        d.extend(e);
+    }
+    ctx(state, session, req, Some(&user.customer))?.render(status, "account/security.html", data)
+}
+
+#[handler]
+async fn security(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+) -> poem::Result<Response> {
+    render_security(state, session, req, &user, StatusCode::OK, json!({})).await
+}
+
+#[handler]
+async fn change_password(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req);
+    let mut errors = FieldErrors::default();
+    if !verify_password(
+        form.get("current_password"),
+        user.customer.password_hash.as_deref().unwrap_or(""),
+    ) {
+        errors.add("current_password", "err.current_password");
+    }
+    let password = Password::parse(form.get("password"))
+        .map_err(|e| errors.add("password", password_code(e)))
+        .ok();
+    if form.get("password") != form.get("password_confirm") {
+        errors.add("password_confirm", "err.password_mismatch");
+    }
+    let (Some(password), true) = (password, errors.is_empty()) else {
+        return render_security(
+            state,
+            session,
+            req,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "errors": field_errors(lang.code(), &errors) }),
+        )
+        .await;
+    };
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let ip = client_ip(req);
+    let actor_name = format!("customer:{}", user.customer.number);
+    customers::set_password(
+        &tx,
+        &Actor {
+            name: &actor_name,
+            ip: Some(&ip),
+        },
+        &user.customer.id,
+        &password,
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    flash(
+        session,
+        "success",
+        relabel_admin_ui::t(lang.code(), "acct.password_changed"),
+    );
+    Ok(redirect("/account/security"))
+}
+
+#[handler]
+async fn change_email(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req);
+    let mut errors = FieldErrors::default();
+    if !verify_password(
+        form.get("current_password"),
+        user.customer.password_hash.as_deref().unwrap_or(""),
+    ) {
+        errors.add("current_password", "err.current_password");
+    }
+    let email = crate::auth::Email::parse(form.get("email")).map(|e| e.as_str().to_lowercase());
+    if email.is_none() {
+        errors.add("email", "err.email");
+    }
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    if let Some(e) = &email
+        && customers::find_by_email(&tx, e)
+            .await
+            .map_err(internal)?
+            .is_some()
+    {
+        errors.add("email", "err.email_taken");
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        drop(tx);
+        return render_security(state, session, req, &user, StatusCode::UNPROCESSABLE_ENTITY, json!({ "errors": field_errors(lang.code(), &errors), "values": { "email": form.get("email") } })).await;
+    };
+    // The new address takes effect when its owner confirms it.
+    let token = tokens::issue(
+        &tx,
+        Purpose::ChangeEmail,
+        &format!("{}|{email}", user.customer.id),
+    )
+    .await
+    .map_err(internal)?;
+    let link = absolute(state, req, &format!("/account/email/confirm?token={token}"));
+    let data = json!({ "brand_name": user.tenant.name, "customer_name": customers::display_name(&user.customer), "link": link, "expires_hours": 48 });
+    send(
+        state,
+        &tx,
+        &user.tenant,
+        &email,
+        "email_changed",
+        lang,
+        data,
+    )
+    .await?;
+    tx.commit().await.map_err(internal)?;
+    state.mailer.kick(&state.tenancy, &user.tenant);
+    flash(
+        session,
+        "info",
+        relabel_admin_ui::t(lang.code(), "acct.email_confirm_sent"),
+    );
+    Ok(redirect("/account/security"))
+}
+
+#[handler]
+async fn confirm_email(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    Query(q): Query<TokenQuery>,
+) -> poem::Result<Response> {
+    let c = ctx(state, session, req, None)?;
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let subject = tokens::consume(
+        &tx,
+        Purpose::ChangeEmail,
+        q.token.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(internal)?;
+    let Some((id, email)) = subject.as_deref().and_then(|s| s.split_once('|')) else {
+        return c.message(
+            StatusCode::BAD_REQUEST,
+            "acct.link_invalid.heading",
+            "acct.link_invalid.text",
+            None,
+        );
+    };
+    let input = CustomerInput {
+        email: Some(email.to_owned()),
+        ..Default::default()
+    };
+    match customers::update(
+        &tx,
+        &Actor {
+            name: "email-confirmation",
+            ip: None,
+        },
+        id,
+        &input,
+    )
+    .await
+    {
+        Ok(_) => {
+            customers::mark_verified(&tx, id).await.map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            c.message(
+                StatusCode::OK,
+                "acct.email_changed.heading",
+                "acct.email_changed.text",
+                Some(("/account", "acct.to_account")),
+            )
+        }
+        Err(CustomerError::Invalid(_)) => c.message(
+            StatusCode::CONFLICT,
+            "acct.link_invalid.heading",
+            "err.email_taken",
+            None,
+        ),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[handler]
+async fn revoke_all(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    user: CustomerUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    sessions::close_all(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    session.purge();
+    Ok(redirect("/account/login"))
+}
+
+/// Takes over a support session prepared in the console (single-use, 2 minutes).
+#[handler]
+async fn impersonate(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    Query(q): Query<TokenQuery>,
+) -> poem::Result<Response> {
+    let c = ctx(state, session, req, None)?;
+    let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
+    let subject = tokens::consume(
+        &tx,
+        Purpose::Impersonate,
+        q.token.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let Some((customer_id, session_id)) = subject.as_deref().and_then(|s| s.split_once('|')) else {
+        return c.message(
+            StatusCode::BAD_REQUEST,
+            "acct.link_invalid.heading",
+            "acct.link_invalid.text",
+            None,
+        );
+    };
+    session.renew();
+    session.remove("csrf");
+    session.set(
+        SESSION_KEY,
+        CustomerSession {
+            tenant_id: c.tenant.id.to_string(),
+            customer_id: customer_id.to_owned(),
+            session_id: session_id.to_owned(),
+        },
+    );
+    Ok(redirect("/account"))
+}

@@ -1,0 +1,164 @@
+//! Outgoing mail. A message is written to the tenant's `outbox` in the transaction
+//! that causes it; after commit the [`Mailer`] delivers queued messages over SMTP.
+//! Without SMTP (the embedded default) messages are kept as `stored` and shown in
+//! the reseller console.
+
+use chrono::Utc;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use relabel_tenants::{Tenancy, Tenant, TenantTx};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub to_addr: String,
+        pub from_addr: String,
+        pub subject: String,
+        pub text_body: String,
+        pub status: String,
+        pub attempts: i32,
+        pub last_error: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+const MAX_ATTEMPTS: i32 = 8;
+
+/// A message to send. `from` is "Name <address>".
+pub struct Mail {
+    pub to: String,
+    pub from: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Delivers outbox messages over SMTP, or keeps them when no SMTP is configured.
+#[derive(Clone)]
+pub struct Mailer {
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl Mailer {
+    /// `smtp_url`: `smtp://host:port` (plain, e.g. a local relay), `smtp://...?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465`.
+    pub fn new(smtp_url: Option<&str>) -> anyhow::Result<Self> {
+        let smtp = match smtp_url {
+            Some(url) => Some(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build()),
+            None => None,
+        };
+        Ok(Self { smtp })
+    }
+
+    /// Writes a message to the tenant's outbox, inside the caller's transaction.
+    pub async fn queue(&self, tx: &TenantTx, mail: Mail) -> Result<(), DbErr> {
+        entity::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().simple().to_string()),
+            to_addr: Set(mail.to),
+            from_addr: Set(mail.from),
+            subject: Set(mail.subject),
+            text_body: Set(mail.body),
+            status: Set(if self.smtp.is_some() {
+                "queued"
+            } else {
+                "stored"
+            }
+            .to_owned()),
+            attempts: Set(0),
+            last_error: Set(None),
+            created_at: Set(Utc::now()),
+            sent_at: Set(None),
+        }
+        .insert(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Sends the tenant's queued messages in the background (call after commit).
+    pub fn kick(&self, tenancy: &Tenancy, tenant: &Tenant) {
+        if self.smtp.is_none() {
+            return;
+        }
+        let (this, tenancy, tenant) = (self.clone(), tenancy.clone(), tenant.clone());
+        tokio::spawn(async move {
+            if let Err(e) = this.deliver(&tenancy, &tenant).await {
+                tracing::warn!(tenant = %tenant.id, error = %e, "mail delivery run failed");
+            }
+        });
+    }
+
+    /// Sends queued messages of one tenant; each result is recorded on its row.
+    pub async fn deliver(&self, tenancy: &Tenancy, tenant: &Tenant) -> anyhow::Result<usize> {
+        let Some(smtp) = &self.smtp else { return Ok(0) };
+        let tx = tenancy.begin(tenant).await?;
+        let queued = entity::Entity::find()
+            .filter(entity::Column::Status.eq("queued"))
+            .order_by_asc(entity::Column::Id)
+            .limit(50)
+            .all(tx.conn())
+            .await?;
+        tx.commit().await?;
+        let mut sent = 0;
+        for m in queued {
+            let result = match build(&m) {
+                Ok(msg) => smtp.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let tx = tenancy.begin(tenant).await?;
+            let attempts = m.attempts + 1;
+            let mut row: entity::ActiveModel = m.into();
+            row.attempts = Set(attempts);
+            match result {
+                Ok(()) => {
+                    row.status = Set("sent".into());
+                    row.sent_at = Set(Some(Utc::now()));
+                    sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.id, error = %e, "sending mail failed");
+                    row.last_error = Set(Some(e));
+                    if attempts >= MAX_ATTEMPTS {
+                        row.status = Set("failed".into());
+                    }
+                }
+            }
+            row.update(tx.conn()).await?;
+            tx.commit().await?;
+        }
+        Ok(sent)
+    }
+}
+
+fn build(m: &entity::Model) -> Result<Message, String> {
+    let from: Mailbox = m.from_addr.parse().map_err(|e| format!("from: {e}"))?;
+    let to: Mailbox = m.to_addr.parse().map_err(|e| format!("to: {e}"))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(m.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(m.text_body.clone())
+        .map_err(|e| e.to_string())
+}
+
+/// The newest messages of a tenant, for the console.
+pub async fn recent(tx: &TenantTx, limit: u64) -> Result<Vec<entity::Model>, DbErr> {
+    entity::Entity::find()
+        .order_by_desc(entity::Column::Id)
+        .limit(limit)
+        .all(tx.conn())
+        .await
+}
