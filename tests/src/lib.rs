@@ -124,9 +124,17 @@ impl Drop for Cleanup {
     }
 }
 
+pub mod smtp;
+
 /// Starts the app on a free port with a fresh backend.
 pub async fn spawn_app() -> TestApp {
-    let (config, cleanup) = test_config().await.expect("test backend");
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with a change to the configuration first.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
+    let (mut config, cleanup) = test_config().await.expect("test backend");
+    change(&mut config);
     let state = AppState::new(config).await.expect("app state");
     let running = relabel_platform::spawn(state.clone(), "127.0.0.1:0")
         .await
@@ -267,4 +275,36 @@ pub async fn login(
 
 pub fn is_postgres() -> bool {
     std::env::var("DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
+/// The newest mail in a tenant's outbox to `to`, as (subject, body).
+pub async fn last_mail(app: &TestApp, host: &str, to: &str) -> (String, String) {
+    let tenant = app
+        .state
+        .tenancy
+        .resolve(host)
+        .await
+        .unwrap()
+        .expect("tenant");
+    let tx = app.state.tenancy.begin(&tenant).await.unwrap();
+    let all = relabel_platform::mail::recent(&tx, 50).await.unwrap();
+    let m = all
+        .into_iter()
+        .find(|m| m.to_addr == to)
+        .unwrap_or_else(|| panic!("no mail to {to}"));
+    (m.subject, m.text_body)
+}
+
+/// The path and query of the first link in `body` that contains `needle`.
+pub fn link_path(body: &str, needle: &str) -> String {
+    let at = body
+        .find(needle)
+        .unwrap_or_else(|| panic!("no link with {needle} in: {body}"));
+    let start = body[..at].rfind("http").expect("absolute link");
+    let url: String = body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let after_scheme = &url[url.find("://").unwrap() + 3..];
+    after_scheme[after_scheme.find('/').unwrap()..].to_owned()
 }

@@ -1,0 +1,548 @@
+//! Customer accounts on the storefront and customer management in the console.
+
+use relabel_tests::{
+    TestApp, csrf, last_mail, link_path, login, spawn_app, spawn_app_with, unescape,
+};
+
+const SIGNUP: &[(&str, &str)] = &[
+    ("kind", "person"),
+    ("first_name", "Erika"),
+    ("last_name", "Muster"),
+    ("email", "erika@example.com"),
+    ("password", "erika-pass-2026"),
+    ("street", "Hauptstr. 1"),
+    ("postal_code", "10115"),
+    ("city", "Berlin"),
+    ("country", "DE"),
+    ("phone", "+49 30 1234567"),
+    ("language", "de"),
+    ("accept_terms", "1"),
+];
+
+async fn post_form(
+    client: &reqwest::Client,
+    app: &TestApp,
+    host: &str,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let token = csrf(client, &app.url(host, page)).await;
+    let mut form = fields.to_vec();
+    form.push(("csrf", &token));
+    client
+        .post(app.url(host, action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn two_resellers(app: &TestApp) {
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+}
+
+/// Signs up on `host` and follows the verification link from the outbox.
+async fn signed_up(app: &TestApp, host: &str) -> reqwest::Client {
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        app,
+        host,
+        "/account/signup",
+        "/account/signup",
+        SIGNUP,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let (_, body) = last_mail(app, host, "erika@example.com").await;
+    let resp = client
+        .get(app.url(host, &link_path(&body, "/account/verify?token=")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    client
+}
+
+async fn customer_login(
+    client: &reqwest::Client,
+    app: &TestApp,
+    host: &str,
+    password: &str,
+) -> reqwest::Response {
+    login(
+        client,
+        &app.url(host, "/account/login"),
+        "erika@example.com",
+        password,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_customer_signs_up_verifies_logs_in_and_edits_master_data() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        SIGNUP,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+
+    // Not verified yet: login is refused (and a fresh link is sent).
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        403
+    );
+    let (subject, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    assert!(!subject.is_empty());
+    assert!(body.contains("Alpha"), "branded mail");
+    let verify = link_path(&body, "/account/verify?token=");
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", &verify))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The link works once.
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", &verify))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    let resp = customer_login(&client, &app, "alpha.test", "erika-pass-2026").await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", "/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let profile = [
+        ("kind", "person"),
+        ("first_name", "Erika"),
+        ("last_name", "Musterfrau"),
+        ("street", "Hauptstr. 1"),
+        ("postal_code", "10115"),
+        ("city", "Berlin"),
+        ("country", "DE"),
+        ("language", "de"),
+        ("iban", "DE89 3704 0044 0532 0130 00"),
+        ("bic", "COBADEFFXXX"),
+        ("account_holder", "Erika Musterfrau"),
+        ("grant_mandate", "1"),
+    ];
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/profile",
+        "/account/profile",
+        &profile,
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let page = unescape(
+        &client
+            .get(app.url("alpha.test", "/account/profile"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("DE89370400440532013000"));
+    assert!(page.contains("MR-K10001"), "mandate reference assigned");
+
+    // Alpha's owner sees the customer; Beta's does not.
+    let alpha = app.client();
+    login(
+        &alpha,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let list = alpha
+        .get(app.url("alpha.test", "/console/customers?q=erika"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("K10001") && list.contains("Musterfrau"));
+    let beta = app.client();
+    login(
+        &beta,
+        &app.url("beta.test", "/console/login"),
+        "owner@beta.test",
+        "beta-password-1",
+    )
+    .await;
+    let list = beta
+        .get(app.url("beta.test", "/console/customers?q=erika"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains("Musterfrau") && !list.contains("erika@example.com"));
+
+    // A customer of Alpha cannot sign in at Beta, and Alpha's session is not Beta's.
+    assert_eq!(
+        customer_login(&app.client(), &app, "beta.test", "erika-pass-2026")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        client
+            .get(app.url("beta.test", "/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    // The change is in the customer's change log, with the client's IP.
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let log = relabel_platform::audit::recent_tenant(&tx, 20)
+        .await
+        .unwrap();
+    let update = log
+        .iter()
+        .find(|e| e.action == "customer.update")
+        .expect("audited");
+    assert_eq!(update.actor, "customer:K10001");
+    assert_eq!(update.ip.as_deref(), Some("127.0.0.1"));
+    assert!(update.before.as_deref().unwrap().contains("Muster\""));
+    assert!(update.after.as_deref().unwrap().contains("Musterfrau"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_master_data_is_refused_per_field_and_nothing_changes() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = signed_up(&app, "alpha.test").await;
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    let base = [
+        ("kind", "person"),
+        ("first_name", "Erika"),
+        ("last_name", "Muster"),
+        ("street", "Hauptstr. 1"),
+        ("postal_code", "10115"),
+        ("city", "Berlin"),
+        ("country", "DE"),
+        ("language", "de"),
+    ];
+    let cases: &[(&str, &str, &str)] = &[
+        ("iban", "DE89 3704 0044 0532 0130 01", "valid IBAN"),
+        ("bic", "COBAXXFF", "valid BIC"),
+        ("vat_id", "DE12345", "VAT ID"),
+        ("postal_code", "1011", "postal code"),
+        ("phone", "030 1234567", "international format"),
+        ("country", "XX", "Choose a country"),
+        ("first_name", "", "required"),
+        ("kind", "robot", "Choose one of the options"),
+    ];
+    for (field, value, message) in cases {
+        let mut form: Vec<(&str, &str)> =
+            base.iter().filter(|(k, _)| k != field).copied().collect();
+        form.push((field, value));
+        let resp = post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/profile?lang=en",
+            "/account/profile",
+            &form,
+        )
+        .await;
+        assert_eq!(resp.status(), 422, "{field}");
+        let body = unescape(&resp.text().await.unwrap());
+        assert!(body.contains(message), "{field}: expected '{message}'");
+    }
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let log = relabel_platform::audit::recent_tenant(&tx, 50)
+        .await
+        .unwrap();
+    assert!(
+        log.iter().all(|e| e.action != "customer.update"),
+        "nothing was written"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_and_expires() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = signed_up(&app, "alpha.test").await;
+
+    // Known and unknown addresses get the same answer.
+    let known = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/reset",
+        "/account/reset",
+        &[("email", "erika@example.com")],
+    )
+    .await;
+    let known_body = known.text().await.unwrap();
+    let unknown = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/reset",
+        "/account/reset",
+        &[("email", "nobody@example.com")],
+    )
+    .await;
+    assert_eq!(unknown.status(), 200);
+    assert_eq!(
+        unknown.text().await.unwrap(),
+        known_body,
+        "no account enumeration"
+    );
+
+    let (_, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    let link = link_path(&body, "/account/reset/confirm?token=");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", &link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let new = [
+        ("token", token.as_str()),
+        ("password", "brand-new-pass-1"),
+        ("password_confirm", "brand-new-pass-1"),
+    ];
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        &link,
+        "/account/reset/confirm",
+        &new,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    // Used once: the same link is refused.
+    let again = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/reset",
+        "/account/reset/confirm",
+        &new,
+    )
+    .await;
+    assert_eq!(again.status(), 400);
+    assert_eq!(
+        customer_login(&app.client(), &app, "alpha.test", "brand-new-pass-1")
+            .await
+            .status(),
+        303
+    );
+
+    // An expired link is refused.
+    post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/reset",
+        "/account/reset",
+        &[("email", "erika@example.com")],
+    )
+    .await;
+    let (_, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    let link = link_path(&body, "/account/reset/confirm?token=");
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    relabel_platform::tokens::entity::Entity::update_many()
+        .col_expr(
+            relabel_platform::tokens::entity::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .filter(relabel_platform::tokens::entity::Column::UsedAt.is_null())
+        .exec(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", &link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn brute_force_logins_are_throttled_without_revealing_the_account() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    let client = app.client();
+    for _ in 0..5 {
+        assert_eq!(
+            customer_login(&client, &app, "alpha.test", "wrong-password-1")
+                .await
+                .status(),
+            401
+        );
+    }
+    // Over the limit: refused even with the right password, same for unknown accounts.
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        429
+    );
+    for _ in 0..6 {
+        login(
+            &client,
+            &app.url("alpha.test", "/account/login"),
+            "ghost@example.com",
+            "whatever-123",
+        )
+        .await;
+    }
+    let resp = login(
+        &client,
+        &app.url("alpha.test", "/account/login"),
+        "ghost@example.com",
+        "whatever-123",
+    )
+    .await;
+    assert_eq!(resp.status(), 429);
+    // Another reseller's customers are not affected by Alpha's counters.
+    assert_eq!(
+        customer_login(&app.client(), &app, "beta.test", "erika-pass-2026")
+            .await
+            .status(),
+        401
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_a_real_smtp_conversation() {
+    let sink = relabel_tests::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
+    two_resellers(&app).await;
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        SIGNUP,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let got = sink.wait_for(1).await;
+    let m = &got[0];
+    assert_eq!(m.rcpt_to, vec!["erika@example.com".to_owned()]);
+    assert_eq!(m.mail_from, "noreply@alpha.test");
+    assert!(
+        m.data.contains("From: \"Alpha\" <noreply@alpha.test>")
+            || m.data.contains("From: Alpha <noreply@alpha.test>"),
+        "{}",
+        m.data
+    );
+    let body = m.data.replace("=\r\n", "").replace("=3D", "=");
+    let link = link_path(&body, "/account/verify?token=");
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", &link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The outbox row is marked sent.
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let rows = relabel_platform::mail::recent(&tx, 5).await.unwrap();
+    assert_eq!(rows[0].status, "sent");
+    app.stop().await;
+}
