@@ -1,0 +1,349 @@
+//! Staff invitations and roles, enforced on every console route.
+
+use relabel_tests::{TestApp, csrf, last_mail, link_path, login, spawn_app, unescape};
+
+async fn post_form(
+    client: &reqwest::Client,
+    app: &TestApp,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let token = csrf(client, &app.url("alpha.test", page)).await;
+    let mut form = fields.to_vec();
+    form.push(("csrf", &token));
+    client
+        .post(app.url("alpha.test", action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The owner invites `email` with `role`; the invitee accepts and signs in.
+async fn member(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    email: &str,
+    role: &str,
+) -> reqwest::Client {
+    let resp = post_form(
+        owner,
+        app,
+        "/console/staff",
+        "/console/staff",
+        &[("email", email), ("role", role)],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let (_, body) = last_mail(app, "alpha.test", email).await;
+    let link = link_path(&body, "/console/invite?token=");
+    let invitee = app.client();
+    let page = invitee
+        .get(app.url("alpha.test", &link))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let token = relabel_tests::input_value(&page.text().await.unwrap(), "csrf").unwrap();
+    let resp = invitee
+        .post(app.url("alpha.test", &link))
+        .form(&[
+            ("name", "Sam Support"),
+            ("password", "member-pass-2026"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    // The invitation works once.
+    assert_eq!(
+        app.client()
+            .get(app.url("alpha.test", &link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        login(
+            &invitee,
+            &app.url("alpha.test", "/console/login"),
+            email,
+            "member-pass-2026"
+        )
+        .await
+        .status(),
+        303
+    );
+    invitee
+}
+
+const CUSTOMER: &[(&str, &str)] = &[
+    ("kind", "company"),
+    ("first_name", "Max"),
+    ("last_name", "Mustermann"),
+    ("company", "Muster GmbH"),
+    ("email", "max@muster.example"),
+    ("street", "Weg 2"),
+    ("postal_code", "8001"),
+    ("city", "Zürich"),
+    ("country", "CH"),
+    ("language", "de"),
+    ("vat_id", ""),
+];
+
+#[tokio::test]
+async fn support_cannot_change_billing_data_but_billing_can() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+
+    // The owner creates a customer with a credit limit.
+    let mut fields = CUSTOMER.to_vec();
+    fields.extend([
+        ("credit_limit", "750.00"),
+        ("billing_type", "BANKTRANSFER"),
+        ("debit_status", "INACTIVE"),
+    ]);
+    let resp = post_form(
+        &owner,
+        &app,
+        "/console/customers/new",
+        "/console/customers/new",
+        &fields,
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let detail = resp.headers()["location"].to_str().unwrap().to_owned();
+
+    let support = member(&app, &owner, "sam@alpha.test", "support").await;
+    // Support sees the customer and its billing data, read-only.
+    let page = unescape(
+        &support
+            .get(app.url("alpha.test", &detail))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("750.00"));
+    // Changing the credit limit: 403, nothing written.
+    let mut change = CUSTOMER.to_vec();
+    change.push(("credit_limit", "5000.00"));
+    assert_eq!(
+        post_form(&support, &app, &detail, &detail, &change)
+            .await
+            .status(),
+        403
+    );
+    // Master data is fine.
+    let mut master = CUSTOMER.to_vec();
+    master.retain(|(k, _)| *k != "city");
+    master.push(("city", "Basel"));
+    master.retain(|(k, _)| *k != "postal_code");
+    master.push(("postal_code", "4051"));
+    assert_eq!(
+        post_form(&support, &app, &detail, &detail, &master)
+            .await
+            .status(),
+        303
+    );
+    let page = unescape(
+        &owner
+            .get(app.url("alpha.test", &detail))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("750.00") && !page.contains("5000.00"));
+    assert!(page.contains("Basel"));
+    // Support may not manage staff, branding or API keys.
+    for path in ["/console/staff", "/console/branding", "/console/api-keys"] {
+        assert_eq!(
+            support
+                .get(app.url("alpha.test", path))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403,
+            "{path}"
+        );
+    }
+
+    // A billing member can change the credit limit.
+    let billing = member(&app, &owner, "bill@alpha.test", "billing").await;
+    assert_eq!(
+        post_form(&billing, &app, &detail, &detail, &change)
+            .await
+            .status(),
+        303
+    );
+    let page = unescape(
+        &owner
+            .get(app.url("alpha.test", &detail))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("5000.00"));
+
+    // The owner demotes billing to support: the next request already has the new role.
+    let tenant = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&tenant).await.unwrap();
+    let bill = relabel_platform::staff::find_by_email(&tx, "bill@alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let resp = post_form(
+        &owner,
+        &app,
+        "/console/staff",
+        &format!("/console/staff/{}/role", bill.id),
+        &[("role", "support")],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        post_form(&billing, &app, &detail, &detail, &change)
+            .await
+            .status(),
+        403
+    );
+
+    // The change log of the customer shows who changed what.
+    let log = unescape(
+        &owner
+            .get(app.url("alpha.test", &format!("{detail}/log")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(log.contains("bill@alpha.test") && log.contains("sam@alpha.test"));
+    assert!(log.contains("500000"), "credit limit diff shown");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn console_customer_list_searches_filters_and_pages() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let tenant = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&tenant).await.unwrap();
+    for i in 0..120 {
+        let input = relabel_platform::customers::CustomerInput {
+            first_name: Some(format!("First{i}")),
+            last_name: Some(if i % 2 == 0 {
+                format!("Even{i}")
+            } else {
+                format!("Odd{i}")
+            }),
+            street: Some("Street 1".into()),
+            postal_code: Some("10115".into()),
+            city: Some("Berlin".into()),
+            country: Some("DE".into()),
+            email: Some(format!("c{i}@example.com")),
+            ..Default::default()
+        };
+        let actor = relabel_platform::customers::Actor {
+            name: "test",
+            ip: None,
+        };
+        relabel_platform::customers::create(&tx, &actor, &input, None)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let first = unescape(
+        &owner
+            .get(app.url("alpha.test", "/console/customers"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(first.contains("K10120"), "newest first");
+    assert!(!first.contains("K10070"), "50 per page");
+    let next_at = first.find("after=").expect("next page link");
+    let cursor: String = first[next_at + 6..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let second = unescape(
+        &owner
+            .get(app.url("alpha.test", &format!("/console/customers?after={cursor}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(second.contains("K10070") && !second.contains("K10120"));
+    let search = owner
+        .get(app.url("alpha.test", "/console/customers?q=odd11"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(search.contains("Odd11") && search.contains("Odd111") && !search.contains("Even"));
+    app.stop().await;
+}
