@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// Load and validate the configuration, then print it (secrets masked).
     CheckConfig,
+    /// Print the current TOTP code for a base32 secret (e.g. the demo operator's).
+    TotpCode { secret: String },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +122,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Runs one command with an already loaded configuration.
 pub async fn execute(config: Config, command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::TotpCode { secret } => {
+            let code = crate::auth::totp::code_at(&secret, crate::auth::totp::now())
+                .ok_or_else(|| anyhow::anyhow!("SECRET: not base32"))?;
+            println!("{code}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig => {
             println!("configuration is valid");
             println!("  bind            {}", config.bind);

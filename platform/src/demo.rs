@@ -7,6 +7,9 @@ use crate::{AppState, operators};
 
 pub const OPERATOR_EMAIL: &str = "operator@relabel.example";
 pub const OPERATOR_PASSWORD: &str = "operator-demo-2026";
+/// The demo operator's TOTP secret, printed so the demo can be walked without an
+/// enrolment step: add it to an authenticator app or run `relabel totp-code SECRET`.
+pub const OPERATOR_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 pub struct DemoReseller {
     pub name: &'static str,
@@ -45,7 +48,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
     let email = Email::parse(OPERATOR_EMAIL).expect("valid demo email");
     if operators::find_by_email(shared, &email).await?.is_none() {
         let password = Password::parse(OPERATOR_PASSWORD).expect("valid demo password");
-        operators::upsert(shared, &email, &password).await?;
+        let op = operators::upsert(shared, &email, &password).await?;
+        let (_, recovery) = crate::auth::totp::recovery_codes();
+        operators::set_totp(shared, &op.id, Some(OPERATOR_TOTP_SECRET), &recovery).await?;
     }
     let mut created = vec![];
     for r in &RESELLERS {

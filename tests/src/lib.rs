@@ -200,16 +200,51 @@ impl TestApp {
         .expect("create reseller")
     }
 
-    pub async fn operator(&self, email: &str, password: &str) {
+    /// Creates an operator with TOTP enabled; returns the TOTP secret.
+    pub async fn operator(&self, email: &str, password: &str) -> String {
         let email = relabel_platform::auth::Email::parse(email).unwrap();
         let password = relabel_platform::auth::Password::parse(password).unwrap();
-        relabel_platform::operators::upsert(
-            self.state.tenancy.backend().shared(),
-            &email,
-            &password,
+        let db = self.state.tenancy.backend().shared();
+        let op = relabel_platform::operators::upsert(db, &email, &password)
+            .await
+            .unwrap();
+        let secret = relabel_platform::auth::totp::new_secret();
+        let (_, hashes) = relabel_platform::auth::totp::recovery_codes();
+        relabel_platform::operators::set_totp(db, &op.id, Some(&secret), &hashes)
+            .await
+            .unwrap();
+        secret
+    }
+
+    /// Password, then the current TOTP code: a full operator login.
+    pub async fn operator_login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+        secret: &str,
+    ) {
+        let resp = login(
+            client,
+            &self.url("localhost", "/operator/login"),
+            email,
+            password,
         )
-        .await
-        .unwrap();
+        .await;
+        assert_eq!(resp.status(), 303);
+        assert_eq!(resp.headers()["location"], "/operator/login/totp");
+        let code =
+            relabel_platform::auth::totp::code_at(secret, relabel_platform::auth::totp::now())
+                .unwrap();
+        let token = csrf(client, &self.url("localhost", "/operator/login/totp")).await;
+        let resp = client
+            .post(self.url("localhost", "/operator/login/totp"))
+            .form(&[("code", code.as_str()), ("csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+        assert_eq!(resp.headers()["location"], "/operator/resellers");
     }
 }
 

@@ -146,20 +146,12 @@ async fn reseller_key_reads_its_own_tenant_only() {
 #[tokio::test]
 async fn operator_api_manages_resellers_with_field_errors() {
     let app = spawn_app().await;
-    app.operator("op@platform.test", "operator-password-1")
+    let secret = app
+        .operator("op@platform.test", "operator-password-1")
         .await;
     let client = app.client();
-    assert_eq!(
-        login(
-            &client,
-            &app.url("localhost", "/operator/login"),
-            "op@platform.test",
-            "operator-password-1"
-        )
-        .await
-        .status(),
-        303
-    );
+    app.operator_login(&client, "op@platform.test", "operator-password-1", &secret)
+        .await;
     let key = key_from_console(
         &app,
         &client,

@@ -6,17 +6,10 @@ const OP_EMAIL: &str = "op@platform.test";
 const OP_PASSWORD: &str = "operator-password-1";
 
 async fn logged_in(app: &TestApp) -> reqwest::Client {
-    app.operator(OP_EMAIL, OP_PASSWORD).await;
+    let secret = app.operator(OP_EMAIL, OP_PASSWORD).await;
     let client = app.client();
-    let resp = login(
-        &client,
-        &app.url("localhost", "/operator/login"),
-        OP_EMAIL,
-        OP_PASSWORD,
-    )
-    .await;
-    assert_eq!(resp.status(), 303);
-    assert_eq!(resp.headers()["location"], "/operator/resellers");
+    app.operator_login(&client, OP_EMAIL, OP_PASSWORD, &secret)
+        .await;
     client
 }
 
@@ -35,7 +28,7 @@ async fn create_reseller(
 #[tokio::test]
 async fn login_rejects_wrong_password_and_requires_csrf() {
     let app = spawn_app().await;
-    app.operator(OP_EMAIL, OP_PASSWORD).await;
+    let secret = app.operator(OP_EMAIL, OP_PASSWORD).await;
     let client = app.client();
     let url = app.url("localhost", "/operator/login");
 
@@ -83,17 +76,37 @@ async fn login_rejects_wrong_password_and_requires_csrf() {
         303
     );
 
+    // The password alone is not enough: the second factor is required.
     let resp = login(&client, &url, OP_EMAIL, OP_PASSWORD).await;
     assert_eq!(resp.status(), 303);
-    assert_eq!(
-        client
-            .get(app.url("localhost", "/operator/resellers"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(resp.headers()["location"], "/operator/login/totp");
+    let page = |c: &reqwest::Client| c.get(app.url("localhost", "/operator/resellers")).send();
+    assert_eq!(page(&client).await.unwrap().status(), 303);
+    let token = csrf(&client, &app.url("localhost", "/operator/login/totp")).await;
+    let current =
+        relabel_platform::auth::totp::code_at(&secret, relabel_platform::auth::totp::now())
+            .unwrap();
+    let wrong = if current == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let resp = client
+        .post(app.url("localhost", "/operator/login/totp"))
+        .form(&[("code", wrong), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "wrong TOTP refused");
+    assert_eq!(page(&client).await.unwrap().status(), 303);
+    let resp = client
+        .post(app.url("localhost", "/operator/login/totp"))
+        .form(&[("code", current.as_str()), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(page(&client).await.unwrap().status(), 200);
 
     // The operator console is only on the platform host.
     app.reseller(
@@ -355,5 +368,105 @@ async fn bad_hostnames_are_refused_with_a_clear_error_and_nothing_is_written() {
             .unwrap()
             .is_none()
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_operator_must_enrol_a_second_factor() {
+    let app = spawn_app().await;
+    let email = relabel_platform::auth::Email::parse("new@platform.test").unwrap();
+    let password = relabel_platform::auth::Password::parse("new-operator-pass").unwrap();
+    relabel_platform::operators::upsert(app.state.tenancy.backend().shared(), &email, &password)
+        .await
+        .unwrap();
+    let client = app.client();
+    let resp = login(
+        &client,
+        &app.url("localhost", "/operator/login"),
+        "new@platform.test",
+        "new-operator-pass",
+    )
+    .await;
+    assert_eq!(resp.headers()["location"], "/operator/totp/setup");
+    let page = client
+        .get(app.url("localhost", "/operator/totp/setup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let uri = unescape(&page);
+    let at = uri.find("secret=").expect("otpauth uri with the secret");
+    let secret: String = uri[at + 7..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let token = relabel_tests::input_value(&page, "csrf").unwrap();
+    let bad = client
+        .post(app.url("localhost", "/operator/totp/setup"))
+        .form(&[("code", "12345"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let code = relabel_platform::auth::totp::code_at(&secret, relabel_platform::auth::totp::now())
+        .unwrap();
+    let done = client
+        .post(app.url("localhost", "/operator/totp/setup"))
+        .form(&[("code", code.as_str()), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let body = done.text().await.unwrap();
+    let codes: Vec<&str> = body
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.len() == 9 && w.as_bytes()[4] == b'-' && *w != "skip-link")
+        .collect();
+    assert!(codes.len() >= 10, "recovery codes shown once: {codes:?}");
+    assert_eq!(
+        client
+            .get(app.url("localhost", "/operator/resellers"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A recovery code works once instead of a TOTP code.
+    let other = app.client();
+    login(
+        &other,
+        &app.url("localhost", "/operator/login"),
+        "new@platform.test",
+        "new-operator-pass",
+    )
+    .await;
+    let token = csrf(&other, &app.url("localhost", "/operator/login/totp")).await;
+    let resp = other
+        .post(app.url("localhost", "/operator/login/totp"))
+        .form(&[("code", codes[0]), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let third = app.client();
+    login(
+        &third,
+        &app.url("localhost", "/operator/login"),
+        "new@platform.test",
+        "new-operator-pass",
+    )
+    .await;
+    let token = csrf(&third, &app.url("localhost", "/operator/login/totp")).await;
+    let resp = third
+        .post(app.url("localhost", "/operator/login/totp"))
+        .form(&[("code", codes[0]), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "recovery code used up");
     app.stop().await;
 }

@@ -5,6 +5,7 @@ pub mod csrf;
 mod email;
 mod password;
 pub mod session_store;
+pub mod totp;
 
 pub use email::Email;
 pub use password::{Password, PasswordError, check_account, hash_password, verify_password};

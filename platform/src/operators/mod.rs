@@ -17,6 +17,9 @@ pub mod entity {
         pub email: String,
         pub password_hash: String,
         pub created_at: DateTimeUtc,
+        pub totp_secret: Option<String>,
+        pub totp_enabled_at: Option<DateTimeUtc>,
+        pub recovery_codes: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -67,6 +70,9 @@ pub async fn upsert(
                 email: Set(email.to_string()),
                 password_hash: Set(hash_password(password)),
                 created_at: Set(Utc::now()),
+                totp_secret: Set(None),
+                totp_enabled_at: Set(None),
+                recovery_codes: Set(None),
             }
             .insert(db)
             .await?
@@ -99,4 +105,35 @@ pub async fn authenticate(
             email: m.email,
         }),
     )
+}
+
+/// The operator's second factor: (secret, recovery code hashes) once enabled.
+pub async fn totp(db: &impl ConnectionTrait, id: &str) -> Result<Option<(String, String)>, DbErr> {
+    Ok(entity::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .and_then(|m| match (m.totp_secret, m.totp_enabled_at) {
+            (Some(s), Some(_)) => Some((s, m.recovery_codes.unwrap_or_default())),
+            _ => None,
+        }))
+}
+
+/// Stores a confirmed secret (or only new recovery hashes when `secret` is None).
+pub async fn set_totp(
+    db: &impl ConnectionTrait,
+    id: &str,
+    secret: Option<&str>,
+    recovery_hashes: &str,
+) -> Result<(), DbErr> {
+    let Some(m) = entity::Entity::find_by_id(id.to_owned()).one(db).await? else {
+        return Ok(());
+    };
+    let mut a: entity::ActiveModel = m.into();
+    if let Some(secret) = secret {
+        a.totp_secret = Set(Some(secret.to_owned()));
+        a.totp_enabled_at = Set(Some(Utc::now()));
+    }
+    a.recovery_codes = Set(Some(recovery_hashes.to_owned()));
+    a.update(db).await?;
+    Ok(())
 }

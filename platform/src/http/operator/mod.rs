@@ -2,6 +2,7 @@
 
 mod keys;
 mod resellers;
+mod totp;
 
 use super::{FormData, Page, flash, platform_brand, redirect};
 use crate::app::AppState;
@@ -13,6 +14,8 @@ use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, pos
 use serde_json::json;
 
 const SESSION_KEY: &str = "operator";
+/// Password checked, second factor not yet.
+const PENDING_KEY: &str = "operator_pending";
 
 /// A logged-in operator. Extracting it is the access check: without a session the
 /// request is redirected to the login page.
@@ -50,6 +53,8 @@ pub fn routes() -> Route {
         .at("/", get(home))
         .at("/login", get(login_form).post(login))
         .at("/logout", post(logout))
+        .at("/login/totp", get(totp::verify_form).post(totp::verify))
+        .at("/totp/setup", get(totp::setup_form).post(totp::setup))
         .nest("/resellers", resellers::routes())
         .nest("/api-keys", keys::routes())
 }
@@ -93,11 +98,19 @@ async fn login(
     .map_err(super::internal)?;
     match found {
         Some(op) => {
-            // A fresh session id on login prevents session fixation.
+            // Password accepted: the session is only "pending" until the second factor.
             session.renew();
-            session.set(SESSION_KEY, &op);
             session.remove("csrf");
-            Ok(redirect("/operator/resellers"))
+            let has_totp = operators::totp(state.tenancy.backend().shared(), &op.id)
+                .await
+                .map_err(super::internal)?
+                .is_some();
+            session.set(PENDING_KEY, &op);
+            Ok(redirect(if has_totp {
+                "/operator/login/totp"
+            } else {
+                "/operator/totp/setup"
+            }))
         }
         None => {
             let p = page(state, session, req, None);
