@@ -347,3 +347,137 @@ async fn console_customer_list_searches_filters_and_pages() {
     assert!(search.contains("Odd11") && search.contains("Odd111") && !search.contains("Even"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_reseller_can_require_a_second_factor_for_all_staff() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let resp = post_form(
+        &owner,
+        &app,
+        "/console/staff",
+        "/console/staff/security",
+        &[("require_totp", "1")],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+
+    // The next login of anyone must enrol first.
+    let client = app.client();
+    let resp = login(
+        &client,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    assert_eq!(resp.headers()["location"], "/console/totp/setup");
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", "/console"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303,
+        "not signed in yet"
+    );
+    let page = client
+        .get(app.url("alpha.test", "/console/totp/setup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let plain = unescape(&page);
+    let at = plain.find("secret=").expect("otpauth uri");
+    let secret: String = plain[at + 7..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let token = relabel_tests::input_value(&page, "csrf").unwrap();
+    let code = relabel_platform::auth::totp::code_at(&secret, relabel_platform::auth::totp::now())
+        .unwrap();
+    let resp = client
+        .post(app.url("alpha.test", "/console/totp/setup"))
+        .form(&[("code", code.as_str()), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        client
+            .get(app.url("alpha.test", "/console"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // From now on: password, then code. A wrong code is refused.
+    let next = app.client();
+    let resp = login(
+        &next,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    assert_eq!(resp.headers()["location"], "/console/login/totp");
+    let token = csrf(&next, &app.url("alpha.test", "/console/login/totp")).await;
+    let current =
+        relabel_platform::auth::totp::code_at(&secret, relabel_platform::auth::totp::now())
+            .unwrap();
+    let wrong = if current == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    let resp = next
+        .post(app.url("alpha.test", "/console/login/totp"))
+        .form(&[("code", wrong), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        next.get(app.url("alpha.test", "/console"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let resp = next
+        .post(app.url("alpha.test", "/console/login/totp"))
+        .form(&[("code", current.as_str()), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        next.get(app.url("alpha.test", "/console"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}

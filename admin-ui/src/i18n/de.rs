@@ -440,4 +440,10 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("acct.email_confirm_sent", "Wir haben einen Bestätigungslink an die neue Adresse geschickt. Die Änderung wird wirksam, sobald Sie ihn öffnen."),
     ("acct.email_changed.heading", "E-Mail-Adresse geändert"),
     ("acct.email_changed.text", "Ihre neue E-Mail-Adresse ist bestätigt und wird ab sofort verwendet."),
+    ("staff.security_heading", "Anmeldesicherheit"),
+    ("staff.require_totp_hint", "Wenn aktiv, müssen sich alle Mitarbeitenden zusätzlich zum Passwort mit einem Code aus einer Authenticator-App anmelden."),
+    ("staff.require_totp", "Zwei-Faktor-Authentifizierung für alle Mitarbeitenden verlangen"),
+    ("staff.own_totp", "Zwei-Faktor-Authentifizierung für Ihr eigenes Konto einrichten"),
+    ("staff.security_save", "Speichern"),
+    ("flash.settings_saved", "Einstellungen gespeichert."),
 ];

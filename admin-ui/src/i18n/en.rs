@@ -440,4 +440,10 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("acct.email_confirm_sent", "We have sent a confirmation link to the new address. The change takes effect when you open it."),
     ("acct.email_changed.heading", "Email address changed"),
     ("acct.email_changed.text", "Your new email address is confirmed and in use."),
+    ("staff.security_heading", "Sign-in security"),
+    ("staff.require_totp_hint", "When on, every staff member must sign in with a code from an authenticator app in addition to the password."),
+    ("staff.require_totp", "Require two-factor authentication for all staff"),
+    ("staff.own_totp", "Set up two-factor authentication for your own account"),
+    ("staff.security_save", "Save"),
+    ("flash.settings_saved", "Settings saved."),
 ];

@@ -598,3 +598,22 @@ pub fn display_name(m: &customer::Model) -> String {
         _ => format!("{} {}", m.first_name, m.last_name),
     }
 }
+
+/// Requires (or not) a second factor for every staff member of the tenant.
+pub async fn set_require_staff_totp(
+    tx: &TenantTx,
+    actor: &str,
+    required: bool,
+) -> Result<(), DbErr> {
+    let before = settings(tx).await?;
+    let mut a: settings::ActiveModel = before.clone().into();
+    a.require_staff_totp = Set(required);
+    a.update(tx.conn()).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "settings.require_staff_totp", "settings")
+            .before(before.require_staff_totp)
+            .after(required),
+    )
+    .await
+}

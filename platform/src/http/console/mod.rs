@@ -5,6 +5,7 @@ mod customers;
 mod keys;
 pub mod logs;
 mod staff;
+mod totp;
 
 use super::{CurrentTenant, FormData, Page, internal, redirect, tenant_brand, tenant_of};
 use crate::app::AppState;
@@ -16,12 +17,12 @@ use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, pos
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-const SESSION_KEY: &str = "staff";
+pub(crate) const SESSION_KEY: &str = "staff";
 
 #[derive(Clone, Serialize, Deserialize)]
-struct StaffSession {
-    tenant_id: String,
-    staff_id: String,
+pub(crate) struct StaffSession {
+    pub(crate) tenant_id: String,
+    pub(crate) staff_id: String,
 }
 
 /// A logged-in staff member of the request's reseller, loaded fresh on every request
@@ -129,6 +130,8 @@ pub fn routes() -> Route {
         .nest("/customers", customers::routes())
         .nest("/staff", staff::routes())
         .at("/invite", get(staff::accept_form).post(staff::accept))
+        .at("/login/totp", get(totp::verify_form).post(totp::verify))
+        .at("/totp/setup", get(totp::setup_form).post(totp::setup))
         .at("/audit", get(logs::audit))
         .at("/outbox", get(logs::outbox))
 }
@@ -203,14 +206,28 @@ async fn login(
     match found {
         Some(member) => {
             session.renew();
-            session.set(
-                SESSION_KEY,
-                StaffSession {
-                    tenant_id: tenant.id.to_string(),
-                    staff_id: member.id,
-                },
-            );
             session.remove("csrf");
+            let s = StaffSession {
+                tenant_id: tenant.id.to_string(),
+                staff_id: member.id.clone(),
+            };
+            // With a second factor (own choice or required by the reseller) the
+            // session stays pending until the code is checked.
+            let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+            let required = crate::customers::settings(&tx)
+                .await
+                .map_err(internal)?
+                .require_staff_totp;
+            drop(tx);
+            if member.totp || required {
+                session.set(totp::PENDING_KEY, s);
+                return Ok(redirect(if member.totp {
+                    "/console/login/totp"
+                } else {
+                    "/console/totp/setup"
+                }));
+            }
+            session.set(SESSION_KEY, s);
             Ok(redirect("/console"))
         }
         None => {

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 pub fn routes() -> Route {
     Route::new()
         .at("/", get(list).post(invite))
+        .at("/security", post(security))
         .at("/:id/role", post(set_role))
         .at("/:id/remove", post(remove))
 }
@@ -33,6 +34,10 @@ async fn render(
 ) -> poem::Result<Response> {
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let members = staff::list(&tx).await.map_err(internal)?;
+    let require_totp = crate::customers::settings(&tx)
+        .await
+        .map_err(internal)?
+        .require_staff_totp;
     drop(tx);
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     let lang = p.lang.code();
@@ -54,7 +59,7 @@ async fn render(
         "console/staff.html",
         "title.staff",
         "staff",
-        json!({ "members": rows, "roles": roles, "values": values, "errors": errors.translated(lang) }),
+        json!({ "members": rows, "roles": roles, "values": values, "errors": errors.translated(lang), "require_totp": require_totp }),
     )
 }
 
@@ -313,4 +318,25 @@ pub async fn accept(
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(redirect("/console/login"))
+}
+
+/// Turns the reseller-wide second-factor requirement on or off.
+#[handler]
+async fn security(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<ManageStaff>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let required = form.get("require_totp") == "1";
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    crate::customers::set_require_staff_totp(&tx, &user.member.email, required)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    flash(session, "success", p.t("flash.settings_saved"));
+    Ok(redirect("/console/staff"))
 }
