@@ -300,3 +300,180 @@ async fn operator_api_manages_resellers_with_field_errors() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn customers_api_is_scoped_to_the_keys_reseller_and_validated() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let alpha = app.client();
+    login(
+        &alpha,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let rw = key_from_console(
+        &app,
+        &alpha,
+        "alpha.test",
+        "/console/api-keys",
+        &["customers:read", "customers:write"],
+    )
+    .await;
+    let ro = key_from_console(
+        &app,
+        &alpha,
+        "alpha.test",
+        "/console/api-keys",
+        &["customers:read"],
+    )
+    .await;
+    let beta = app.client();
+    login(
+        &beta,
+        &app.url("beta.test", "/console/login"),
+        "owner@beta.test",
+        "beta-password-1",
+    )
+    .await;
+    let beta_key = key_from_console(
+        &app,
+        &beta,
+        "beta.test",
+        "/console/api-keys",
+        &["customers:read"],
+    )
+    .await;
+    let api = app.client();
+    let url = |host: &str, path: &str| app.url(host, &format!("/api/v1{path}"));
+
+    let bad = serde_json::json!({
+        "first_name": "Jo", "last_name": "Doe", "street": "Main 1", "postal_code": "ABC", "city": "Wien",
+        "country": "AT", "email": "jo@example.com", "iban": "AT00 1234", "vat_id": "ATX", "phone": "0123"
+    });
+    let resp = api
+        .post(url("alpha.test", "/customers"))
+        .bearer_auth(&rw)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    let mut fields: Vec<String> = body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap().to_owned())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, vec!["iban", "phone", "postal_code", "vat_id"]);
+
+    let good = serde_json::json!({
+        "first_name": "Jo", "last_name": "Doe", "street": "Main 1", "postal_code": "1010", "city": "Wien",
+        "country": "AT", "email": "jo@example.com", "iban": "AT61 1904 3002 3457 3201", "vat_id": "ATU12345678",
+        "phone": "+43 1 234567", "credit_limit": "250.00"
+    });
+    assert_eq!(
+        api.post(url("alpha.test", "/customers"))
+            .bearer_auth(&ro)
+            .json(&good)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let resp = api
+        .post(url("alpha.test", "/customers"))
+        .bearer_auth(&rw)
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["number"], "K10001");
+    assert_eq!(created["iban"], "AT611904300234573201");
+    assert_eq!(created["credit_limit"], "250.00");
+    assert_eq!(created["debit_status"], "INACTIVE");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let resp = api
+        .patch(url("alpha.test", &format!("/customers/{id}")))
+        .bearer_auth(&rw)
+        .json(&serde_json::json!({ "credit_limit": "-5" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let resp = api
+        .patch(url("alpha.test", &format!("/customers/{id}")))
+        .bearer_auth(&rw)
+        .json(&serde_json::json!({ "city": "Graz", "postal_code": "8010" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["city"], "Graz");
+
+    let list: Value = api
+        .get(url("alpha.test", "/customers?q=doe"))
+        .bearer_auth(&ro)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(list["next"].is_null());
+
+    // Beta sees none of it, with its own key or Alpha's.
+    let list: Value = api
+        .get(url("beta.test", "/customers"))
+        .bearer_auth(&beta_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    assert_eq!(
+        api.get(url("beta.test", &format!("/customers/{id}")))
+            .bearer_auth(&beta_key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        api.get(url("beta.test", "/customers"))
+            .bearer_auth(&rw)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let resp = api
+        .post(url("alpha.test", &format!("/customers/{id}/lock")))
+        .bearer_auth(&rw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["locked"], true);
+    app.stop().await;
+}

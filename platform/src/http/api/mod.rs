@@ -2,6 +2,7 @@
 //! hostnames with a reseller API key; operator endpoints answer on the platform
 //! host with an operator API key. Errors are `{code, message, details}`.
 
+mod customers;
 mod error;
 mod operator;
 mod tenant;
@@ -11,9 +12,20 @@ pub use error::{ApiError, ApiErrorBody, ErrorDetail, uniform_errors};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
-fn service() -> OpenApiService<(tenant::TenantApi, operator::OperatorApi), ()> {
+fn service() -> OpenApiService<
+    (
+        tenant::TenantApi,
+        customers::CustomersApi,
+        operator::OperatorApi,
+    ),
+    (),
+> {
     OpenApiService::new(
-        (tenant::TenantApi, operator::OperatorApi),
+        (
+            tenant::TenantApi,
+            customers::CustomersApi,
+            operator::OperatorApi,
+        ),
         "relabel API",
         "1.0",
     )
