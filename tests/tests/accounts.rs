@@ -546,3 +546,156 @@ async fn mail_goes_out_over_a_real_smtp_conversation() {
     assert_eq!(rows[0].status, "sent");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_other_sessions_and_support_can_impersonate_with_a_record() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    let laptop = app.client();
+    let phone = app.client();
+    assert_eq!(
+        customer_login(&laptop, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        customer_login(&phone, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    let page = laptop
+        .get(app.url("alpha.test", "/account/security"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.matches("127.0.0.1").count() >= 2,
+        true,
+        "both sessions listed"
+    );
+
+    let resp = post_form(
+        &laptop,
+        &app,
+        "alpha.test",
+        "/account/security",
+        "/account/security/sessions/revoke-all",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        phone
+            .get(app.url("alpha.test", "/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303,
+        "phone signed out"
+    );
+    assert_eq!(
+        laptop
+            .get(app.url("alpha.test", "/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303,
+        "laptop signed out"
+    );
+
+    // Support opens the customer center as the customer; the log records it.
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let tenant = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&tenant).await.unwrap();
+    let customer = relabel_platform::customers::find_by_email(&tx, "erika@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let detail = format!("/console/customers/{}", customer.id);
+    let token = csrf(&owner, &app.url("alpha.test", &detail)).await;
+    let resp = owner
+        .post(app.url("alpha.test", &format!("{detail}/impersonate")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let handover = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(handover.starts_with("/account/impersonate?token="));
+    assert_eq!(
+        owner
+            .get(app.url("alpha.test", &handover))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let overview = owner
+        .get(app.url("alpha.test", "/account"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(overview.status(), 200);
+    assert!(overview.text().await.unwrap().contains("K10001"));
+    // The hand-over link works once.
+    assert_eq!(
+        app.client()
+            .get(app.url("alpha.test", &handover))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let log = unescape(
+        &owner
+            .get(app.url("alpha.test", &format!("{detail}/log")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(log.contains("customer.impersonate") && log.contains("owner@alpha.test"));
+
+    // A locked customer cannot sign in.
+    let token = csrf(&owner, &app.url("alpha.test", &detail)).await;
+    let resp = owner
+        .post(app.url("alpha.test", &format!("{detail}/lock")))
+        .form(&[("csrf", token.as_str()), ("reason", "fraud check")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        401
+    );
+    app.stop().await;
+}
