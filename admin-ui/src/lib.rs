@@ -56,6 +56,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console/customers.html"),
     ),
     (
+        "console/settings.html",
+        include_str!("../templates/console/settings.html"),
+    ),
+    (
         "console/customer_form.html",
         include_str!("../templates/console/customer_form.html"),
     ),

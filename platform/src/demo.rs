@@ -46,9 +46,14 @@ pub struct Summary {
 pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
     let shared = state.tenancy.backend().shared();
     let email = Email::parse(OPERATOR_EMAIL).expect("valid demo email");
-    if operators::find_by_email(shared, &email).await?.is_none() {
-        let password = Password::parse(OPERATOR_PASSWORD).expect("valid demo password");
-        let op = operators::upsert(shared, &email, &password).await?;
+    let op = match operators::find_by_email(shared, &email).await? {
+        Some(op) => op,
+        None => {
+            let password = Password::parse(OPERATOR_PASSWORD).expect("valid demo password");
+            operators::upsert(shared, &email, &password).await?
+        }
+    };
+    if operators::totp(shared, &op.id).await?.is_none() {
         let (_, recovery) = crate::auth::totp::recovery_codes();
         operators::set_totp(shared, &op.id, Some(OPERATOR_TOTP_SECRET), &recovery).await?;
     }
@@ -78,6 +83,8 @@ pub fn print(summary: &Summary, port: u16) {
     println!(
         "  operator console  http://localhost:{port}/operator   {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}"
     );
+    println!("                    second factor: TOTP secret {OPERATOR_TOTP_SECRET}");
+    println!("                    current code:  relabel totp-code {OPERATOR_TOTP_SECRET}");
     for r in &RESELLERS {
         let state = if summary.created.contains(&r.host) {
             "new"

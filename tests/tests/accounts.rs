@@ -574,11 +574,7 @@ async fn sign_out_everywhere_ends_other_sessions_and_support_can_impersonate_wit
         .text()
         .await
         .unwrap();
-    assert_eq!(
-        page.matches("127.0.0.1").count() >= 2,
-        true,
-        "both sessions listed"
-    );
+    assert!(page.matches("127.0.0.1").count() >= 2, "both sessions listed");
 
     let resp = post_form(
         &laptop,
@@ -696,6 +692,95 @@ async fn sign_out_everywhere_ends_other_sessions_and_support_can_impersonate_wit
             .await
             .status(),
         401
+    );
+    let log = unescape(
+        &owner
+            .get(app.url("alpha.test", &format!("{detail}/log")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(log.contains("fraud check"), "lock reason recorded");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_customer_changes_the_password_with_the_current_one() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = signed_up(&app, "alpha.test").await;
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    let wrong = [
+        ("current_password", "not-my-password"),
+        ("password", "next-password-1"),
+        ("password_confirm", "next-password-1"),
+    ];
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/security",
+        "/account/security/password",
+        &wrong,
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert!(unescape(&resp.text().await.unwrap()).contains("current password is not correct"));
+    let mismatch = [
+        ("current_password", "erika-pass-2026"),
+        ("password", "next-password-1"),
+        ("password_confirm", "other-password-1"),
+    ];
+    assert_eq!(
+        post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/security",
+            "/account/security/password",
+            &mismatch
+        )
+        .await
+        .status(),
+        422
+    );
+    let ok = [
+        ("current_password", "erika-pass-2026"),
+        ("password", "next-password-1"),
+        ("password_confirm", "next-password-1"),
+    ];
+    assert_eq!(
+        post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/security",
+            "/account/security/password",
+            &ok
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        customer_login(&app.client(), &app, "alpha.test", "next-password-1")
+            .await
+            .status(),
+        303
     );
     app.stop().await;
 }

@@ -481,3 +481,91 @@ async fn a_reseller_can_require_a_second_factor_for_all_staff() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn settings_set_the_customer_number_prefix_and_default_credit_limit() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let bad = [
+        ("customer_number_prefix", "K-1"),
+        ("default_credit_limit", "-1"),
+        ("currency", "XXX"),
+        ("mail_from_name", ""),
+        ("mail_from_address", "nope"),
+    ];
+    let resp = post_form(&owner, &app, "/console/settings", "/console/settings", &bad).await;
+    assert_eq!(resp.status(), 422);
+    let body = unescape(&resp.text().await.unwrap());
+    for message in [
+        "1 to 12 letters or digits",
+        "Enter an amount",
+        "Choose one of the options",
+        "valid email address",
+    ] {
+        assert!(body.contains(message), "{message}");
+    }
+    let good = [
+        ("customer_number_prefix", "AH"),
+        ("default_credit_limit", "1000"),
+        ("currency", "CHF"),
+        ("mail_from_name", "Alpha Support"),
+        ("mail_from_address", "support@alpha.test"),
+    ];
+    assert_eq!(
+        post_form(
+            &owner,
+            &app,
+            "/console/settings",
+            "/console/settings",
+            &good
+        )
+        .await
+        .status(),
+        303
+    );
+    let resp = post_form(
+        &owner,
+        &app,
+        "/console/customers/new",
+        "/console/customers/new",
+        CUSTOMER,
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let detail = resp.headers()["location"].to_str().unwrap().to_owned();
+    let page = unescape(
+        &owner
+            .get(app.url("alpha.test", &detail))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("AH10001"), "new prefix used");
+    assert!(page.contains("1000.00 CHF"), "new default limit shown");
+    // Support may not change settings.
+    let support = member(&app, &owner, "sam@alpha.test", "support").await;
+    assert_eq!(
+        post_form(&support, &app, "/console", "/console/settings", &good)
+            .await
+            .status(),
+        403
+    );
+    app.stop().await;
+}

@@ -617,3 +617,40 @@ pub async fn set_require_staff_totp(
     )
     .await
 }
+
+/// What the settings page changes.
+pub struct SettingsChange {
+    pub customer_number_prefix: String,
+    pub default_credit_limit_minor: i64,
+    pub currency: String,
+    pub mail_from_name: Option<String>,
+    pub mail_from_address: Option<String>,
+}
+
+pub async fn update_settings(
+    tx: &TenantTx,
+    actor: &str,
+    change: SettingsChange,
+) -> Result<(), DbErr> {
+    let before = settings(tx).await?;
+    let mut a: settings::ActiveModel = before.clone().into();
+    a.customer_number_prefix = Set(change.customer_number_prefix);
+    a.default_credit_limit_minor = Set(change.default_credit_limit_minor);
+    a.currency = Set(change.currency);
+    a.mail_from_name = Set(change.mail_from_name);
+    a.mail_from_address = Set(change.mail_from_address);
+    let after = a.update(tx.conn()).await?;
+    let snap = |s: &settings::Model| {
+        serde_json::json!({
+            "customer_number_prefix": s.customer_number_prefix, "default_credit_limit_minor": s.default_credit_limit_minor,
+            "currency": s.currency, "mail_from_name": s.mail_from_name, "mail_from_address": s.mail_from_address,
+        })
+    };
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "settings.update", "settings")
+            .before(snap(&before))
+            .after(snap(&after)),
+    )
+    .await
+}

@@ -450,6 +450,23 @@ async fn set_lock(
                 customers::sessions::close_all(&tx, &m.id)
                     .await
                     .map_err(internal)?;
+                let reason = form.get("reason").trim();
+                if !reason.is_empty() {
+                    let reason: String = reason.chars().take(500).collect();
+                    crate::audit::record_tenant(
+                        &tx,
+                        crate::audit::Change::new(
+                            &user.member.email,
+                            "customer.lock_reason",
+                            &m.number,
+                        )
+                        .entity("customer", &m.id)
+                        .ip(Some(&ip))
+                        .after(reason),
+                    )
+                    .await
+                    .map_err(internal)?;
+                }
             }
             tx.commit().await.map_err(internal)?;
             let p = page(state, session, req, &user.tenant, Some(&user.member));

@@ -4,6 +4,7 @@ mod branding;
 mod customers;
 mod keys;
 pub mod logs;
+mod settings;
 mod staff;
 mod totp;
 
@@ -132,6 +133,7 @@ pub fn routes() -> Route {
         .at("/invite", get(staff::accept_form).post(staff::accept))
         .at("/login/totp", get(totp::verify_form).post(totp::verify))
         .at("/totp/setup", get(totp::setup_form).post(totp::setup))
+        .at("/settings", get(settings::show).post(settings::save))
         .at("/audit", get(logs::audit))
         .at("/outbox", get(logs::outbox))
 }

@@ -1,0 +1,120 @@
+//! Reseller settings: customer number prefix, default credit limit, currency, and the
+//! sender of customer emails.
+
+use super::{Can, ManageBranding, page};
+use crate::app::AppState;
+use crate::auth::{Email, csrf};
+use crate::customers::{self, fields};
+use crate::http::store::page::choices;
+use crate::http::{FormData, flash, internal, redirect};
+use crate::validation::{FieldErrors, parse_name};
+use poem::http::StatusCode;
+use poem::session::Session;
+use poem::web::Data;
+use poem::{Request, Response, handler};
+use serde_json::{Value, json};
+
+fn render(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &super::StaffUser,
+    values: Value,
+    errors: &FieldErrors,
+) -> poem::Result<Response> {
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let lang = p.lang.code();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    p.render_status(
+        status,
+        "console/settings.html",
+        "title.settings",
+        "settings",
+        json!({ "values": values, "errors": errors.translated(lang), "currencies": choices(lang, fields::CURRENCIES) }),
+    )
+}
+
+#[handler]
+pub async fn show(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<ManageBranding>,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let s = customers::settings(&tx).await.map_err(internal)?;
+    drop(tx);
+    let values = json!({
+        "customer_number_prefix": s.customer_number_prefix,
+        "default_credit_limit": fields::format_amount(s.default_credit_limit_minor),
+        "currency": s.currency,
+        "mail_from_name": s.mail_from_name,
+        "mail_from_address": s.mail_from_address,
+    });
+    render(state, session, req, &user, values, &FieldErrors::default())
+}
+
+#[handler]
+pub async fn save(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<ManageBranding>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let mut errors = FieldErrors::default();
+    let prefix = form.get("customer_number_prefix").trim().to_owned();
+    if prefix.is_empty() || prefix.len() > 12 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        errors.add("customer_number_prefix", "err.prefix");
+    }
+    let limit = fields::parse_amount(form.get("default_credit_limit"));
+    if limit.is_none() {
+        errors.add("default_credit_limit", "err.amount");
+    }
+    let currency = form.get("currency").to_owned();
+    if !fields::is_choice(fields::CURRENCIES, &currency) {
+        errors.add("currency", "err.choice");
+    }
+    let name = match form.get("mail_from_name").trim() {
+        "" => None,
+        n => parse_name(n).or_else(|| {
+            errors.add("mail_from_name", "err.name_length");
+            None
+        }),
+    };
+    let address = match form.get("mail_from_address").trim() {
+        "" => None,
+        a => Email::parse(a).map(|e| e.to_string()).or_else(|| {
+            errors.add("mail_from_address", "err.email");
+            None
+        }),
+    };
+    let (Some(limit), true) = (limit, errors.is_empty()) else {
+        let values = json!({
+            "customer_number_prefix": form.get("customer_number_prefix"), "default_credit_limit": form.get("default_credit_limit"),
+            "currency": currency, "mail_from_name": form.get("mail_from_name"), "mail_from_address": form.get("mail_from_address"),
+        });
+        return render(state, session, req, &user, values, &errors);
+    };
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let change = customers::SettingsChange {
+        customer_number_prefix: prefix,
+        default_credit_limit_minor: limit,
+        currency,
+        mail_from_name: name,
+        mail_from_address: address,
+    };
+    customers::update_settings(&tx, &user.member.email, change)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    flash(session, "success", p.t("flash.settings_saved"));
+    Ok(redirect("/console/settings"))
+}
