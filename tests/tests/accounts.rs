@@ -574,7 +574,10 @@ async fn sign_out_everywhere_ends_other_sessions_and_support_can_impersonate_wit
         .text()
         .await
         .unwrap();
-    assert!(page.matches("127.0.0.1").count() >= 2, "both sessions listed");
+    assert!(
+        page.matches("127.0.0.1").count() >= 2,
+        "both sessions listed"
+    );
 
     let resp = post_form(
         &laptop,

@@ -242,6 +242,20 @@ async fn support_cannot_change_billing_data_but_billing_can() {
         403
     );
 
+    // Staff changes carry who, what and from where.
+    let tx = app.state.tenancy.begin(&tenant).await.unwrap();
+    let log = relabel_platform::audit::recent_tenant(&tx, 50)
+        .await
+        .unwrap();
+    drop(tx);
+    let role_change = log
+        .iter()
+        .find(|e| e.action == "staff.role")
+        .expect("role change audited");
+    assert_eq!(role_change.actor, "owner@alpha.test");
+    assert_eq!(role_change.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(role_change.entity_id.as_deref(), Some(bill.id.as_str()));
+
     // The change log of the customer shows who changed what.
     let log = unescape(
         &owner

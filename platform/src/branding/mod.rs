@@ -122,6 +122,7 @@ pub async fn apply(
     tenancy: &Tenancy,
     tenant: &Tenant,
     actor: &str,
+    ip: Option<&str>,
     valid: ValidBranding,
 ) -> Result<Tenant, anyhow::Error> {
     let tx = tenancy.begin(tenant).await?;
@@ -138,6 +139,7 @@ pub async fn apply(
     audit::record_tenant(
         &tx,
         Change::new(actor, "branding.update", "branding")
+            .ip(ip)
             .before(snapshot(&tenant.name, &tenant.brand))
             .after(snapshot(&valid.name, &brand)),
     )

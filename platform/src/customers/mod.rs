@@ -603,6 +603,7 @@ pub fn display_name(m: &customer::Model) -> String {
 pub async fn set_require_staff_totp(
     tx: &TenantTx,
     actor: &str,
+    ip: Option<&str>,
     required: bool,
 ) -> Result<(), DbErr> {
     let before = settings(tx).await?;
@@ -612,6 +613,7 @@ pub async fn set_require_staff_totp(
     audit::record_tenant(
         tx,
         Change::new(actor, "settings.require_staff_totp", "settings")
+            .ip(ip)
             .before(before.require_staff_totp)
             .after(required),
     )
@@ -630,6 +632,7 @@ pub struct SettingsChange {
 pub async fn update_settings(
     tx: &TenantTx,
     actor: &str,
+    ip: Option<&str>,
     change: SettingsChange,
 ) -> Result<(), DbErr> {
     let before = settings(tx).await?;
@@ -649,6 +652,7 @@ pub async fn update_settings(
     audit::record_tenant(
         tx,
         Change::new(actor, "settings.update", "settings")
+            .ip(ip)
             .before(snap(&before))
             .after(snap(&after)),
     )

@@ -161,6 +161,7 @@ pub async fn list(tx: &TenantTx) -> Result<Vec<StaffMember>, DbErr> {
 pub async fn set_role(
     tx: &TenantTx,
     actor: &str,
+    ip: Option<&str>,
     id: &str,
     role: Role,
 ) -> Result<Option<StaffMember>, DbErr> {
@@ -178,6 +179,7 @@ pub async fn set_role(
         tx,
         Change::new(actor, "staff.role", &saved.email)
             .entity("staff", &saved.id)
+            .ip(ip)
             .before(before)
             .after(role.as_str()),
     )
@@ -186,7 +188,7 @@ pub async fn set_role(
 }
 
 /// Removes a member (kept locked for the audit trail; never the owner).
-pub async fn remove(tx: &TenantTx, actor: &str, id: &str) -> Result<bool, DbErr> {
+pub async fn remove(tx: &TenantTx, actor: &str, ip: Option<&str>, id: &str) -> Result<bool, DbErr> {
     let Some(row) = get_row(tx, id).await? else {
         return Ok(false);
     };
@@ -201,6 +203,7 @@ pub async fn remove(tx: &TenantTx, actor: &str, id: &str) -> Result<bool, DbErr>
         tx,
         Change::new(actor, "staff.remove", &row.email)
             .entity("staff", &row.id)
+            .ip(ip)
             .before(&row.role),
     )
     .await?;

@@ -96,9 +96,15 @@ pub async fn save(
     let values = json!({ "name": input.name, "primary_color": input.primary_color, "accent_color": input.accent_color });
     match branding::validate(input, max) {
         Ok(valid) => {
-            branding::apply(&state.tenancy, &user.tenant, &user.member.email, valid)
-                .await
-                .map_err(internal)?;
+            branding::apply(
+                &state.tenancy,
+                &user.tenant,
+                &user.member.email,
+                Some(&crate::http::store::account::client_ip(req)),
+                valid,
+            )
+            .await
+            .map_err(internal)?;
             let p = page(state, session, req, &user.tenant, Some(&user.member));
             flash(session, "success", p.t("flash.branding_saved"));
             Ok(redirect("/console/branding"))

@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::audit::{self, Change};
 use crate::auth::csrf;
 use crate::http::keys::{KeysView, field_errors, render};
+use crate::http::store::account::client_ip;
 use crate::http::{FormData, flash, internal, redirect};
 use crate::validation::FieldErrors;
 use poem::session::Session;
@@ -67,7 +68,9 @@ async fn create(
         Ok((key, plaintext)) => {
             audit::record_tenant(
                 &tx,
-                Change::new(&user.member.email, "api_key.create", &key.id).after(&key),
+                Change::new(&user.member.email, "api_key.create", &key.id)
+                    .ip(Some(&client_ip(req)))
+                    .after(&key),
             )
             .await
             .map_err(internal)?;
@@ -115,7 +118,9 @@ async fn revoke(
     {
         audit::record_tenant(
             &tx,
-            Change::new(&user.member.email, "api_key.revoke", &key.id).before(&key),
+            Change::new(&user.member.email, "api_key.revoke", &key.id)
+                .ip(Some(&client_ip(req)))
+                .before(&key),
         )
         .await
         .map_err(internal)?;

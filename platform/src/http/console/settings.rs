@@ -110,9 +110,14 @@ pub async fn save(
         mail_from_name: name,
         mail_from_address: address,
     };
-    customers::update_settings(&tx, &user.member.email, change)
-        .await
-        .map_err(internal)?;
+    customers::update_settings(
+        &tx,
+        &user.member.email,
+        Some(&crate::http::store::account::client_ip(req)),
+        change,
+    )
+    .await
+    .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     flash(session, "success", p.t("flash.settings_saved"));

@@ -186,7 +186,7 @@ async fn set_role(
     let role = Role::parse(form.get("role"))
         .ok_or_else(|| poem::Error::from_status(StatusCode::UNPROCESSABLE_ENTITY))?;
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let changed = staff::set_role(&tx, &user.member.email, &id, role)
+    let changed = staff::set_role(&tx, &user.member.email, Some(&client_ip(req)), &id, role)
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
@@ -212,7 +212,7 @@ async fn remove(
         return Err(poem::Error::from_status(StatusCode::UNPROCESSABLE_ENTITY));
     }
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let removed = staff::remove(&tx, &user.member.email, &id)
+    let removed = staff::remove(&tx, &user.member.email, Some(&client_ip(req)), &id)
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
@@ -332,9 +332,14 @@ async fn security(
     csrf::verify(session, form.opt("csrf"))?;
     let required = form.get("require_totp") == "1";
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    crate::customers::set_require_staff_totp(&tx, &user.member.email, required)
-        .await
-        .map_err(internal)?;
+    crate::customers::set_require_staff_totp(
+        &tx,
+        &user.member.email,
+        Some(&client_ip(req)),
+        required,
+    )
+    .await
+    .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     flash(session, "success", p.t("flash.settings_saved"));
