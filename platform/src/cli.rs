@@ -307,6 +307,9 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> {
         tracing::error!(tenant = %f.tenant_id, name = %f.name, error = ?f.error, "tenant schema is not current");
     }
     let running = crate::spawn(state.clone(), &bind).await?;
+    state
+        .mailer
+        .spawn_sweeper(state.tenancy.clone(), std::time::Duration::from_secs(300));
     if seed_demo {
         let summary = demo::seed(&state).await?;
         demo::print(&summary, running.addr.port());

@@ -142,6 +142,38 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// Delivers what is still queued for every reseller: at start and then every
+    /// `every`, so a message queued just before a crash or an SMTP outage still goes out.
+    pub fn spawn_sweeper(&self, tenancy: Tenancy, every: std::time::Duration) {
+        if self.smtp.is_none() {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            loop {
+                match tenancy.list().await {
+                    Ok(tenants) => {
+                        futures::stream::iter(tenants)
+                            .for_each_concurrent(4, |t| {
+                                let (this, tenancy) = (this.clone(), tenancy.clone());
+                                async move {
+                                    if let Err(e) = this.deliver(&tenancy, &t).await {
+                                        tracing::warn!(tenant = %t.id, error = %e, "mail sweep failed");
+                                    }
+                                }
+                            })
+                            .await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "mail sweep cannot list tenants"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+}
+
 fn build(m: &entity::Model) -> Result<Message, String> {
     let from: Mailbox = m.from_addr.parse().map_err(|e| format!("from: {e}"))?;
     let to: Mailbox = m.to_addr.parse().map_err(|e| format!("to: {e}"))?;

@@ -174,6 +174,34 @@ async fn send(
         .map_err(internal)
 }
 
+/// A link mailed to a customer: a fresh single-use token for `purpose` and
+/// `subject`, appended to `path`, in the email `template`.
+struct LinkMail<'a> {
+    purpose: Purpose,
+    subject: &'a str,
+    path: &'a str,
+    template: &'a str,
+    to: &'a str,
+}
+
+async fn mail_link(
+    state: &AppState,
+    req: &Request,
+    tx: &relabel_tenants::TenantTx,
+    tenant: &relabel_tenants::Tenant,
+    customer: &customer::Model,
+    lang: relabel_themes::Lang,
+    mail: LinkMail<'_>,
+) -> poem::Result<()> {
+    let token = tokens::issue(tx, mail.purpose, mail.subject)
+        .await
+        .map_err(internal)?;
+    let link = absolute(state, req, &format!("{}?token={token}", mail.path));
+    let hours = mail.purpose.ttl().num_hours();
+    let data = json!({ "brand_name": tenant.name, "customer_name": customers::display_name(customer), "link": link, "expires_hours": hours });
+    send(state, tx, tenant, mail.to, mail.template, lang, data).await
+}
+
 async fn limited(state: &AppState, tenant: &CurrentTenant, rule: Rule, key: &str) -> bool {
     !state
         .limiter
@@ -322,21 +350,14 @@ async fn signup(
         }
         Err(e) => return Err(internal(e)),
     };
-    let token = tokens::issue(&tx, Purpose::VerifyEmail, &customer.id)
-        .await
-        .map_err(internal)?;
-    let link = absolute(state, req, &format!("/account/verify?token={token}"));
-    let data = json!({ "brand_name": c.tenant.name, "customer_name": customers::display_name(&customer), "link": link, "expires_hours": 48 });
-    send(
-        state,
-        &tx,
-        &c.tenant,
-        &customer.email,
-        "verify_email",
-        lang,
-        data,
-    )
-    .await?;
+    let verify_mail = LinkMail {
+        purpose: Purpose::VerifyEmail,
+        subject: &customer.id,
+        path: "/account/verify",
+        template: "verify_email",
+        to: &customer.email,
+    };
+    mail_link(state, req, &tx, &c.tenant, &customer, lang, verify_mail).await?;
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &c.tenant);
     c.message(
@@ -438,21 +459,14 @@ async fn login(
         return fail(&c, StatusCode::UNAUTHORIZED, "login.failed");
     };
     if customer.email_verified_at.is_none() {
-        let token = tokens::issue(&tx, Purpose::VerifyEmail, &customer.id)
-            .await
-            .map_err(internal)?;
-        let link = absolute(state, req, &format!("/account/verify?token={token}"));
-        let data = json!({ "brand_name": c.tenant.name, "customer_name": customers::display_name(&customer), "link": link, "expires_hours": 48 });
-        send(
-            state,
-            &tx,
-            &c.tenant,
-            &customer.email,
-            "verify_email",
-            c.lang(),
-            data,
-        )
-        .await?;
+        let verify_mail = LinkMail {
+            purpose: Purpose::VerifyEmail,
+            subject: &customer.id,
+            path: "/account/verify",
+            template: "verify_email",
+            to: &customer.email,
+        };
+        mail_link(state, req, &tx, &c.tenant, &customer, c.lang(), verify_mail).await?;
         tx.commit().await.map_err(internal)?;
         state.mailer.kick(&state.tenancy, &c.tenant);
         return fail(&c, StatusCode::FORBIDDEN, "acct.unverified");
@@ -531,21 +545,14 @@ async fn reset_request(
         .map_err(internal)?
         .filter(|m| m.locked_at.is_none())
     {
-        let token = tokens::issue(&tx, Purpose::ResetPassword, &customer.id)
-            .await
-            .map_err(internal)?;
-        let link = absolute(state, req, &format!("/account/reset/confirm?token={token}"));
-        let data = json!({ "brand_name": c.tenant.name, "customer_name": customers::display_name(&customer), "link": link, "expires_hours": 1 });
-        send(
-            state,
-            &tx,
-            &c.tenant,
-            &customer.email,
-            "reset_password",
-            c.lang(),
-            data,
-        )
-        .await?;
+        let reset_mail = LinkMail {
+            purpose: Purpose::ResetPassword,
+            subject: &customer.id,
+            path: "/account/reset/confirm",
+            template: "reset_password",
+            to: &customer.email,
+        };
+        mail_link(state, req, &tx, &c.tenant, &customer, c.lang(), reset_mail).await?;
     }
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &c.tenant);
@@ -894,25 +901,15 @@ async fn change_email(
         return render_security(state, session, req, &user, StatusCode::UNPROCESSABLE_ENTITY, json!({ "errors": field_errors(lang.code(), &errors), "values": { "email": form.get("email") } })).await;
     };
     // The new address takes effect when its owner confirms it.
-    let token = tokens::issue(
-        &tx,
-        Purpose::ChangeEmail,
-        &format!("{}|{email}", user.customer.id),
-    )
-    .await
-    .map_err(internal)?;
-    let link = absolute(state, req, &format!("/account/email/confirm?token={token}"));
-    let data = json!({ "brand_name": user.tenant.name, "customer_name": customers::display_name(&user.customer), "link": link, "expires_hours": 48 });
-    send(
-        state,
-        &tx,
-        &user.tenant,
-        &email,
-        "email_changed",
-        lang,
-        data,
-    )
-    .await?;
+    let subject = format!("{}|{email}", user.customer.id);
+    let confirm = LinkMail {
+        purpose: Purpose::ChangeEmail,
+        subject: &subject,
+        path: "/account/email/confirm",
+        template: "email_changed",
+        to: &email,
+    };
+    mail_link(state, req, &tx, &user.tenant, &user.customer, lang, confirm).await?;
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &user.tenant);
     flash(
