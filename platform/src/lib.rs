@@ -19,6 +19,7 @@ pub mod operators;
 pub mod ratelimit;
 pub mod resellers;
 pub mod staff;
+pub mod tax;
 pub mod telemetry;
 pub mod tokens;
 pub mod validation;

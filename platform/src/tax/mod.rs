@@ -1,0 +1,172 @@
+//! VAT treatment of a sale (P7): one rule, table-driven tests.
+//!
+//! - Customer in the seller's country: domestic VAT at the seller's rate.
+//! - Customer a business in another EU state with a VAT id of valid syntax (and
+//!   valid check digits where the country has them): reverse charge, no VAT.
+//! - Private customer in another EU state: the seller's rate (no OSS registration
+//!   is assumed; see docs).
+//! - Customer outside the EU: export, no VAT.
+
+use crate::checks::{EU, vat_id};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Treatment {
+    /// VAT at `rate_bp` basis points (1900 = 19 %).
+    Vat { rate_bp: u32 },
+    /// EU B2B: the customer accounts for the VAT; the invoice carries a note.
+    ReverseCharge,
+    /// Outside the EU: no VAT.
+    Export,
+}
+
+/// The seller's side: its country and standard rate.
+#[derive(Clone, Copy, Debug)]
+pub struct Seller<'a> {
+    pub country: &'a str,
+    pub rate_bp: u32,
+}
+
+/// The buyer's side as the customer record has it.
+#[derive(Clone, Copy, Debug)]
+pub struct Buyer<'a> {
+    pub country: &'a str,
+    pub is_company: bool,
+    pub vat_id: Option<&'a str>,
+}
+
+/// Greece is `GR` as a country and `EL` in VAT ids.
+fn vat_prefix(country: &str) -> &str {
+    if country == "GR" { "EL" } else { country }
+}
+
+fn in_eu(country: &str) -> bool {
+    EU.contains(&country)
+}
+
+/// A VAT id counts for reverse charge when its syntax is valid, it belongs to the
+/// buyer's country and its check digits are right where we know the algorithm.
+pub fn valid_vat_id_for(country: &str, id: &str) -> bool {
+    let Some(normalized) = vat_id(id) else {
+        return false;
+    };
+    normalized.starts_with(vat_prefix(country)) && checksum_ok(&normalized)
+}
+
+fn digits(s: &str) -> Option<Vec<u32>> {
+    s.chars().map(|c| c.to_digit(10)).collect()
+}
+
+fn checksum_ok(id: &str) -> bool {
+    let (prefix, rest) = id.split_at(2);
+    match prefix {
+        // ISO 7064 MOD 11,10 over the first 8 digits; the 9th is the check digit.
+        "DE" => digits(rest).is_some_and(|d| {
+            let mut product = 10;
+            for &x in &d[..8] {
+                let mut sum = (x + product) % 10;
+                if sum == 0 {
+                    sum = 10;
+                }
+                product = (2 * sum) % 11;
+            }
+            let check = (11 - product) % 10;
+            check == d[8]
+        }),
+        // "U" + 8 digits; weights 1,2,1,2,1,2,1 with digit sums, check = (10 - (sum + 4) % 10) % 10.
+        "AT" => digits(&rest[1..]).is_some_and(|d| {
+            let mut sum = 0;
+            for (i, &x) in d[..7].iter().enumerate() {
+                let v = if i % 2 == 1 { x * 2 } else { x };
+                sum += v / 10 + v % 10;
+            }
+            (10 - (sum + 4) % 10) % 10 == d[7]
+        }),
+        _ => true,
+    }
+}
+
+pub fn treatment(seller: Seller<'_>, buyer: Buyer<'_>) -> Treatment {
+    if buyer.country == seller.country {
+        return Treatment::Vat {
+            rate_bp: seller.rate_bp,
+        };
+    }
+    if !in_eu(buyer.country) {
+        return Treatment::Export;
+    }
+    let b2b = buyer.is_company
+        && buyer
+            .vat_id
+            .is_some_and(|id| valid_vat_id_for(buyer.country, id));
+    if b2b && in_eu(seller.country) {
+        Treatment::ReverseCharge
+    } else {
+        Treatment::Vat {
+            rate_bp: seller.rate_bp,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DE: Seller = Seller {
+        country: "DE",
+        rate_bp: 1900,
+    };
+
+    #[test]
+    fn table() {
+        // (buyer country, company, VAT id, expected)
+        let cases: &[(&str, bool, Option<&str>, Treatment)] = &[
+            ("DE", false, None, Treatment::Vat { rate_bp: 1900 }),
+            (
+                "DE",
+                true,
+                Some("DE136695976"),
+                Treatment::Vat { rate_bp: 1900 },
+            ),
+            ("AT", true, Some("ATU13585627"), Treatment::ReverseCharge),
+            ("AT", false, None, Treatment::Vat { rate_bp: 1900 }),
+            ("AT", true, None, Treatment::Vat { rate_bp: 1900 }),
+            (
+                "AT",
+                true,
+                Some("ATU13585626"),
+                Treatment::Vat { rate_bp: 1900 },
+            ),
+            (
+                "AT",
+                true,
+                Some("DE136695976"),
+                Treatment::Vat { rate_bp: 1900 },
+            ),
+            ("NL", true, Some("NL123456789B01"), Treatment::ReverseCharge),
+            ("GR", true, Some("EL123456789"), Treatment::ReverseCharge),
+            ("US", false, None, Treatment::Export),
+            ("US", true, Some("DE136695976"), Treatment::Export),
+            ("CH", true, None, Treatment::Export),
+        ];
+        for (country, company, id, expected) in cases {
+            let got = treatment(
+                DE,
+                Buyer {
+                    country,
+                    is_company: *company,
+                    vat_id: *id,
+                },
+            );
+            assert_eq!(got, *expected, "{country} company={company} id={id:?}");
+        }
+    }
+
+    #[test]
+    fn checksums() {
+        assert!(valid_vat_id_for("DE", "DE 136 695 976"));
+        assert!(!valid_vat_id_for("DE", "DE136695975"));
+        assert!(valid_vat_id_for("AT", "ATU13585627"));
+        assert!(!valid_vat_id_for("AT", "ATU13585628"));
+    }
+}
