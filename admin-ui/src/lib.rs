@@ -56,6 +56,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console/customers.html"),
     ),
     (
+        "operator/catalog.html",
+        include_str!("../templates/operator/catalog.html"),
+    ),
+    (
         "console/settings.html",
         include_str!("../templates/console/settings.html"),
     ),

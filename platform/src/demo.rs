@@ -57,6 +57,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
         let (_, recovery) = crate::auth::totp::recovery_codes();
         operators::set_totp(shared, &op.id, Some(OPERATOR_TOTP_SECRET), &recovery).await?;
     }
+    crate::catalog::seed_demo(shared).await?;
     let mut created = vec![];
     for r in &RESELLERS {
         let input = NewReseller {

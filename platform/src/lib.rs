@@ -8,6 +8,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod branding;
+pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0002_operator_totp;
+mod m0003_catalog;
 
 pub struct SharedMigrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for SharedMigrator {
         vec![
             Box::new(m0001_platform::Migration),
             Box::new(m0002_operator_totp::Migration),
+            Box::new(m0003_catalog::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! The operator console (`/operator` on the platform host).
 
+mod catalog;
 mod keys;
 mod resellers;
 mod totp;
@@ -57,6 +58,8 @@ pub fn routes() -> Route {
         .at("/totp/setup", get(totp::setup_form).post(totp::setup))
         .nest("/resellers", resellers::routes())
         .nest("/api-keys", keys::routes())
+        .at("/catalog", get(catalog::show))
+        .at("/catalog.csv", get(catalog::csv))
 }
 
 #[handler]
