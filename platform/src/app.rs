@@ -80,10 +80,12 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         )
         .data(state.clone());
     let tenant = Route::new()
-        .nest("/", store::routes().around(html_errors))
+        // Storefront and customer center share one session (one cookie, one store).
         .nest(
-            "/account",
-            store::account::routes()
+            "/",
+            Route::new()
+                .nest("/account", store::account::routes())
+                .nest("/", store::routes())
                 .with(state.sessions("relabel_store"))
                 .around(html_errors),
         )

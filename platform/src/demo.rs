@@ -18,6 +18,8 @@ pub struct DemoReseller {
     pub owner_password: &'static str,
     pub primary: &'static str,
     pub accent: &'static str,
+    /// Price classes as percent of the wholesale price; the first is the default.
+    pub classes: [(&'static str, i64); 3],
 }
 
 pub const RESELLERS: [DemoReseller; 2] = [
@@ -28,6 +30,11 @@ pub const RESELLERS: [DemoReseller; 2] = [
         owner_password: "alpha-demo-2026",
         primary: "#1f4fd8",
         accent: "#f08c00",
+        classes: [
+            ("Customers A", 150),
+            ("Customers B", 135),
+            ("Customers C", 120),
+        ],
     },
     DemoReseller {
         name: "Beta Domains",
@@ -36,6 +43,11 @@ pub const RESELLERS: [DemoReseller; 2] = [
         owner_password: "beta-demo-2026",
         primary: "#0f766e",
         accent: "#db2777",
+        classes: [
+            ("Standard", 170),
+            ("Partner", 145),
+            ("Premium partner", 125),
+        ],
     },
 ];
 
@@ -73,6 +85,15 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             // Already seeded on an earlier run: keep it as it is.
             Err(ResellerError::Invalid(e)) if e.iter().any(|f| f.code == "err.hostname_taken") => {}
             Err(e) => return Err(anyhow::anyhow!("seeding {}: {e:?}", r.host)),
+        }
+    }
+    for r in &RESELLERS {
+        if let Some(tenant) = state.tenancy.resolve(r.host).await? {
+            let tx = state.tenancy.begin(&tenant).await?;
+            crate::pricing::seed_demo(&tx, r.classes)
+                .await
+                .map_err(|e| anyhow::anyhow!("pricing for {}: {e:?}", r.host))?;
+            tx.commit().await?;
         }
     }
     Ok(Summary { created })

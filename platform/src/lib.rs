@@ -17,6 +17,7 @@ pub mod demo;
 pub mod http;
 pub mod mail;
 pub mod operators;
+pub mod pricing;
 pub mod ratelimit;
 pub mod resellers;
 pub mod staff;

@@ -7,6 +7,31 @@ use crate::Lang;
 
 /// `(key, German, English)`. German addresses the customer formally ("Sie").
 static TABLE: &[(&str, &str, &str)] = &[
+    ("prices.title", "Preisliste", "Price list"),
+    (
+        "prices.intro",
+        "Unsere Preise für Domains pro Jahr.",
+        "Our domain prices per year.",
+    ),
+    (
+        "prices.personal",
+        "Ihre persönlichen Preise für Domains pro Jahr.",
+        "Your personal domain prices per year.",
+    ),
+    (
+        "prices.caption",
+        "Preise pro Jahr in {currency}",
+        "Prices per year in {currency}",
+    ),
+    ("prices.col_tld", "Endung", "Extension"),
+    ("prices.col_register", "Registrierung", "Registration"),
+    ("prices.col_transfer", "Transfer", "Transfer"),
+    ("prices.col_renew", "Verlängerung", "Renewal"),
+    (
+        "prices.vat_note",
+        "Alle Preise netto zuzüglich der gesetzlichen Umsatzsteuer.",
+        "All prices net, plus VAT where it applies.",
+    ),
     // Page chrome
     (
         "a11y.skip_to_content",

@@ -30,6 +30,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/default/home.html"),
     ),
     (
+        "default/prices.html",
+        include_str!("../templates/default/prices.html"),
+    ),
+    (
         "default/account/_form.html",
         include_str!("../templates/default/account/_form.html"),
     ),

@@ -482,4 +482,12 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("catalog.col_product", "Produkt"),
     ("catalog.col_kind", "Art"),
     ("catalog.col_prices", "Einkaufspreise"),
+    ("err.class_exists", "Eine Preisklasse mit diesem Namen gibt es bereits."),
+    ("err.price_unknown_relation", "Dieses Produkt wird mit dieser Aktion und Laufzeit nicht angeboten."),
+    ("err.price_duplicate", "Dieser Preis ist doppelt angegeben."),
+    ("err.price_too_high", "Preise über 1.000.000,00 werden nicht angenommen."),
+    ("err.price_incomplete", "Dieser Preis fehlt: Ein Satz muss jede Aktion und Laufzeit des Produkts enthalten."),
+    ("err.no_class", "Es gibt noch keine Preisklasse: Legen Sie zuerst eine an."),
+    ("err.currency_mixed", "Der Sonderpreis muss in der Währung der Preisklasse des Kunden sein; ein Preissatz mischt nie Währungen."),
+    ("err.not_in_class", "Die Preisklasse des Kunden hat für dieses Produkt keine Preise."),
 ];

@@ -482,4 +482,12 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("catalog.col_product", "Product"),
     ("catalog.col_kind", "Kind"),
     ("catalog.col_prices", "Wholesale prices"),
+    ("err.class_exists", "A price class with this name exists already."),
+    ("err.price_unknown_relation", "This product is not sold with this action and period."),
+    ("err.price_duplicate", "This price is given twice."),
+    ("err.price_too_high", "Prices above 1,000,000.00 are not accepted."),
+    ("err.price_incomplete", "This price is missing: a set must contain every action and period of the product."),
+    ("err.no_class", "There is no price class yet: create one first."),
+    ("err.currency_mixed", "The override must be in the currency of the customer's price class; a price set never mixes currencies."),
+    ("err.not_in_class", "The customer's price class has no prices for this product."),
 ];

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_tenant_base;
 mod m0002_accounts;
+mod m0003_pricing;
 
 pub struct TenantMigrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for TenantMigrator {
         vec![
             Box::new(m0001_tenant_base::Migration),
             Box::new(m0002_accounts::Migration),
+            Box::new(m0003_pricing::Migration),
         ]
     }
 }

@@ -73,6 +73,18 @@ impl<'a> FromRequest<'a> for CustomerUser {
     }
 }
 
+/// The id of the customer signed in on this reseller's host, without checking the
+/// session row (for pages that only personalise, like the price list).
+pub fn signed_in_customer_id(
+    session: &Session,
+    tenant: &relabel_tenants::Tenant,
+) -> Option<String> {
+    session
+        .get::<CustomerSession>(SESSION_KEY)
+        .filter(|s| s.tenant_id == tenant.id.as_str())
+        .map(|s| s.customer_id)
+}
+
 pub fn routes() -> Route {
     Route::new()
         .at("/", get(overview))

@@ -16,6 +16,7 @@ pub fn routes() -> Route {
     Route::new()
         .at("/", get(home))
         .at("/assets/:id", get(asset))
+        .at("/prices", get(prices))
         .at("/_store/store.css", get(store_css))
 }
 
@@ -142,4 +143,44 @@ pub fn css(body: &'static str) -> Response {
         .content_type("text/css; charset=utf-8")
         .header("Cache-Control", "public, max-age=3600")
         .body(body)
+}
+
+/// The public price list: per enabled TLD, register / transfer / renew for one year,
+/// at the signed-in customer's prices (class or override) or the default class.
+#[handler]
+async fn prices(
+    Data(state): Data<&AppState>,
+    session: &poem::session::Session,
+    req: &Request,
+) -> poem::Result<Response> {
+    let tenant = tenant_of(req)?;
+    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    let customer = match account::signed_in_customer_id(session, &tenant) {
+        Some(id) => crate::customers::get(&tx, &id).await.ok(),
+        None => None,
+    };
+    let list = crate::pricing::price_list(&tx, customer.as_ref())
+        .await
+        .map_err(internal)?;
+    drop(tx);
+    let currency = list
+        .first()
+        .map(|r| r.currency.clone())
+        .unwrap_or_else(|| "EUR".into());
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .map(|r| serde_json::json!({ "tld": r.tld, "register": r.register, "transfer": r.transfer, "renew": r.renew }))
+        .collect();
+    let ctx = page::StoreCtx {
+        state,
+        session,
+        req,
+        tenant,
+        customer: customer.as_ref(),
+    };
+    ctx.render(
+        StatusCode::OK,
+        "prices.html",
+        serde_json::json!({ "rows": rows, "currency": currency }),
+    )
 }

@@ -1,0 +1,332 @@
+//! Price classes, overrides and the price resolver.
+
+use relabel_platform::customers::{self, Actor, CustomerInput};
+use relabel_platform::pricing::{self, PriceInput, PricingError, Source};
+use relabel_tests::{TestApp, spawn_app, unescape};
+
+fn set(reg: &str, renew: &str, transfer: &str, restore: &str) -> Vec<PriceInput> {
+    vec![
+        ("register".into(), 12, reg.into()),
+        ("renew".into(), 12, renew.into()),
+        ("transfer".into(), 12, transfer.into()),
+        ("restore".into(), 12, restore.into()),
+    ]
+}
+
+async fn customer(tx: &relabel_tenants::TenantTx, email: &str) -> customers::customer::Model {
+    let input = CustomerInput {
+        first_name: Some("Pat".into()),
+        last_name: Some("Price".into()),
+        street: Some("Weg 1".into()),
+        postal_code: Some("10115".into()),
+        city: Some("Berlin".into()),
+        country: Some("DE".into()),
+        email: Some(email.into()),
+        ..Default::default()
+    };
+    customers::create(
+        tx,
+        &Actor {
+            name: "test",
+            ip: None,
+        },
+        &input,
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+async fn setup(app: &TestApp) {
+    relabel_platform::catalog::seed_demo(app.state.tenancy.backend().shared())
+        .await
+        .unwrap();
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+}
+
+fn codes(e: PricingError) -> Vec<(String, String)> {
+    match e {
+        PricingError::Invalid(f) => f
+            .iter()
+            .map(|e| (e.field.clone(), e.code.clone()))
+            .collect(),
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn override_wins_over_class_which_wins_over_nothing() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let a = pricing::create_class(&tx, "test", "Customers A", "EUR", true)
+        .await
+        .unwrap();
+    let b = pricing::create_class(&tx, "test", "Customers B", "EUR", false)
+        .await
+        .unwrap();
+    // Not enabled yet: not for sale, whatever the class says.
+    pricing::set_class_prices(
+        &tx,
+        "test",
+        &a.id,
+        "domain-de",
+        &set("5.00", "5.00", "0", "30.00"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        pricing::resolve(&tx, None, "domain-de", "register", 12)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    pricing::enable(&tx, &["domain-de".into(), "domain-com".into()])
+        .await
+        .unwrap();
+    pricing::set_class_prices(
+        &tx,
+        "test",
+        &b.id,
+        "domain-de",
+        &set("4.00", "4.00", "0", "28.00"),
+    )
+    .await
+    .unwrap();
+
+    let anon = pricing::resolve(&tx, None, "domain-de", "register", 12)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(anon.net_minor, 500);
+    assert_eq!(
+        anon.source,
+        Source::Class {
+            id: a.id.clone(),
+            name: "Customers A".into()
+        }
+    );
+    assert_eq!(anon.wholesale_minor, Some(349));
+    assert_eq!(anon.margin_minor(), Some(151));
+
+    let c = customer(&tx, "pat@example.com").await;
+    pricing::assign_class(&tx, "test", &c, Some(&b.id))
+        .await
+        .unwrap();
+    let c = customers::get(&tx, &c.id).await.unwrap();
+    assert_eq!(
+        pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
+            .await
+            .unwrap()
+            .unwrap()
+            .net_minor,
+        400
+    );
+
+    // An override below cost is accepted with a visible warning.
+    let below = pricing::set_override(
+        &tx,
+        "test",
+        &c,
+        "domain-de",
+        "EUR",
+        &set("3.00", "3.50", "0", "25.00"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(below.len(), 1, "register 3.00 < wholesale 3.49");
+    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((q.net_minor, q.source), (300, Source::Override));
+    // .com is enabled but has no class prices: nothing for sale.
+    assert!(
+        pricing::resolve(&tx, Some(&c), "domain-com", "register", 12)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tx.commit().await.unwrap();
+
+    // Beta has no prices; Alpha's customer model used in Beta's transaction gets nothing of Alpha's.
+    let beta = app
+        .state
+        .tenancy
+        .resolve("beta.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&beta).await.unwrap();
+    assert!(
+        pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn overrides_are_refused_for_mixed_currencies_incomplete_sets_and_bad_amounts() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let a = pricing::create_class(&tx, "test", "Customers A", "EUR", true)
+        .await
+        .unwrap();
+    pricing::enable(&tx, &["domain-de".into()]).await.unwrap();
+    pricing::set_class_prices(
+        &tx,
+        "test",
+        &a.id,
+        "domain-de",
+        &set("5.00", "5.00", "0", "30.00"),
+    )
+    .await
+    .unwrap();
+    let c = customer(&tx, "pat@example.com").await;
+
+    let mixed = pricing::set_override(
+        &tx,
+        "test",
+        &c,
+        "domain-de",
+        "CHF",
+        &set("5", "5", "0", "30"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        codes(mixed),
+        vec![("currency".into(), "err.currency_mixed".into())]
+    );
+    let mut incomplete = set("5", "5", "0", "30");
+    incomplete.pop();
+    let e = pricing::set_override(&tx, "test", &c, "domain-de", "EUR", &incomplete)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        codes(e),
+        vec![("price.restore.12".into(), "err.price_incomplete".into())]
+    );
+    let e = pricing::set_override(
+        &tx,
+        "test",
+        &c,
+        "domain-de",
+        "EUR",
+        &set("-1", "5.001", "abc", "1000000.01"),
+    )
+    .await
+    .unwrap_err();
+    let got = codes(e);
+    assert!(got.contains(&("price.register.12".into(), "err.amount".into())));
+    assert!(got.contains(&("price.renew.12".into(), "err.amount".into())));
+    assert!(got.contains(&("price.transfer.12".into(), "err.amount".into())));
+    assert!(got.contains(&("price.restore.12".into(), "err.price_too_high".into())));
+    let mut dup = set("5", "5", "0", "30");
+    dup.push(("register".into(), 12, "6".into()));
+    assert_eq!(
+        codes(
+            pricing::set_override(&tx, "test", &c, "domain-de", "EUR", &dup)
+                .await
+                .unwrap_err()
+        ),
+        vec![("price.register.12".into(), "err.price_duplicate".into())]
+    );
+    assert!(matches!(
+        pricing::create_class(&tx, "test", "Customers A", "EUR", false).await,
+        Err(PricingError::Invalid(_))
+    ));
+    assert!(matches!(
+        pricing::create_class(&tx, "test", "X", "XYZ", false).await,
+        Err(PricingError::Invalid(_))
+    ));
+    // Nothing was written: the class price still applies.
+    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (q.net_minor, q.source),
+        (
+            500,
+            Source::Class {
+                id: a.id.clone(),
+                name: "Customers A".into()
+            }
+        )
+    );
+
+    // Copying the class's set is the safe start for an override.
+    pricing::copy_class_to_override(&tx, "test", &c, "domain-de")
+        .await
+        .unwrap();
+    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((q.net_minor, q.source), (500, Source::Override));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn demo_resellers_show_different_price_lists() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let client = app.client();
+    let alpha = unescape(
+        &client
+            .get(app.url("alpha.localhost", "/prices?lang=en"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let beta = unescape(
+        &client
+            .get(app.url("beta.localhost", "/prices?lang=en"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let row = |html: &str, tld: &str| -> String {
+        let at = html
+            .find(&format!(">.{tld}</th>"))
+            .unwrap_or_else(|| panic!("no .{tld} row"));
+        html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+    };
+    // .de wholesale 3.49: Alpha's default class is 150 %, Beta's 170 %.
+    assert!(row(&alpha, "de").contains("5.29"), "{}", row(&alpha, "de"));
+    assert!(row(&beta, "de").contains("5.99"), "{}", row(&beta, "de"));
+    assert_ne!(row(&alpha, "com"), row(&beta, "com"));
+    app.stop().await;
+}
