@@ -60,6 +60,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/operator/catalog.html"),
     ),
     (
+        "console/customer_prices.html",
+        include_str!("../templates/console/customer_prices.html"),
+    ),
+    (
         "console/settings.html",
         include_str!("../templates/console/settings.html"),
     ),

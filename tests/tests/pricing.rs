@@ -330,3 +330,108 @@ async fn demo_resellers_show_different_price_lists() {
     assert_ne!(row(&alpha, "com"), row(&beta, "com"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn console_sets_class_and_overrides_and_refuses_mixed_currencies_with_a_reason() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = customer(&tx, "pat@example.com").await;
+    let classes = pricing::classes(&tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let class_b = classes.iter().find(|c| c.name == "Customers B").unwrap();
+
+    let owner = app.client();
+    relabel_tests::login(
+        &owner,
+        &app.url("alpha.localhost", "/console/login"),
+        "owner@alpha.example",
+        "alpha-demo-2026",
+    )
+    .await;
+    let page_url = app.url(
+        "alpha.localhost",
+        &format!("/console/customers/{}/prices", c.id),
+    );
+    let token = relabel_tests::csrf(&owner, &page_url).await;
+    let resp = owner
+        .post(app.url(
+            "alpha.localhost",
+            &format!("/console/customers/{}/prices/class", c.id),
+        ))
+        .form(&[
+            ("price_class_id", class_b.id.as_str()),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
+    // Mixed currency: refused, with the reason, nothing written.
+    let post = |fields: Vec<(&'static str, String)>| {
+        let owner = owner.clone();
+        let url = app.url(
+            "alpha.localhost",
+            &format!("/console/customers/{}/prices/domain-de", c.id),
+        );
+        let token = token.clone();
+        async move {
+            let mut form = fields;
+            form.push(("csrf", token));
+            owner.post(url).form(&form).send().await.unwrap()
+        }
+    };
+    let prices = |reg: &str| {
+        vec![
+            ("price.register.12", reg.to_owned()),
+            ("price.renew.12", "4.00".to_owned()),
+            ("price.transfer.12", "0.00".to_owned()),
+            ("price.restore.12", "30.00".to_owned()),
+        ]
+    };
+    let mut mixed = prices("4.00");
+    mixed.push(("currency", "CHF".into()));
+    let resp = post(mixed).await;
+    assert_eq!(resp.status(), 422);
+    let body = unescape(&resp.text().await.unwrap());
+    assert!(
+        body.contains("never mixes currencies"),
+        "the message says why"
+    );
+
+    // Below cost: saved, with a visible warning.
+    let mut cheap = prices("3.00");
+    cheap.push(("currency", "EUR".into()));
+    let resp = post(cheap).await;
+    assert_eq!(resp.status(), 200);
+    assert!(unescape(&resp.text().await.unwrap()).contains("below your wholesale cost"));
+
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = customers::get(&tx, &c.id).await.unwrap();
+    assert_eq!(c.price_class_id.as_deref(), Some(class_b.id.as_str()));
+    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((q.net_minor, q.source), (300, Source::Override));
+    let com = pricing::resolve(&tx, Some(&c), "domain-com", "register", 12)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        com.source,
+        Source::Class {
+            id: class_b.id.clone(),
+            name: "Customers B".into()
+        }
+    );
+    app.stop().await;
+}

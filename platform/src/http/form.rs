@@ -22,6 +22,11 @@ impl FormData {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every submitted (name, value) pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0
             .iter()

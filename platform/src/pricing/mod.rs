@@ -298,7 +298,7 @@ pub async fn set_class_prices(
 }
 
 /// The customer's class, or the default class.
-async fn class_of(
+pub async fn class_of(
     tx: &TenantTx,
     customer: Option<&customer::Model>,
 ) -> Result<Option<price_class::Model>, DbErr> {
@@ -604,4 +604,21 @@ pub async fn price_list(
         });
     }
     Ok(rows)
+}
+
+pub async fn class_prices(tx: &TenantTx, class_id: &str) -> Result<Vec<class_price::Model>, DbErr> {
+    class_price::Entity::find()
+        .filter(class_price::Column::ClassId.eq(class_id))
+        .all(tx.conn())
+        .await
+}
+
+pub async fn overrides(
+    tx: &TenantTx,
+    customer_id: &str,
+) -> Result<Vec<customer_price::Model>, DbErr> {
+    customer_price::Entity::find()
+        .filter(customer_price::Column::CustomerId.eq(customer_id))
+        .all(tx.conn())
+        .await
 }

@@ -24,6 +24,9 @@ pub fn routes() -> Route {
         .at("/:id/unlock", post(unlock))
         .at("/:id/log", get(log))
         .at("/:id/impersonate", post(impersonate))
+        .at("/:id/prices", get(super::prices::show))
+        .at("/:id/prices/class", post(super::prices::set_class))
+        .at("/:id/prices/:product", post(super::prices::set_override))
 }
 
 fn row(m: &customer::Model) -> Value {

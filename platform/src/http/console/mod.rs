@@ -4,6 +4,7 @@ mod branding;
 mod customers;
 mod keys;
 pub mod logs;
+mod prices;
 mod settings;
 mod staff;
 mod totp;
