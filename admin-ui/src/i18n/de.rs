@@ -509,4 +509,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("customer_prices.copy_class", "Preise der Klasse als Sonderpreis übernehmen"),
     ("customer_prices.empty", "Für die Klasse dieses Kunden hat noch kein aktiviertes Produkt Preise."),
     ("flash.prices_saved", "Preise gespeichert."),
+    ("err.coupon_code", "Verwenden Sie 3 bis 32 Buchstaben, Ziffern oder Bindestriche."),
+    ("err.coupon_percent", "Geben Sie einen Prozentsatz zwischen 0,01 und 100 ein."),
+    ("err.coupon_exists", "Einen Gutschein mit diesem Code gibt es bereits."),
 ];

@@ -509,4 +509,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("customer_prices.copy_class", "Copy the class's prices into the override"),
     ("customer_prices.empty", "No enabled product has prices in this customer's class yet."),
     ("flash.prices_saved", "Prices saved."),
+    ("err.coupon_code", "Use 3 to 32 letters, digits or hyphens."),
+    ("err.coupon_percent", "Enter a percentage between 0.01 and 100."),
+    ("err.coupon_exists", "A coupon with this code exists already."),
 ];

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_tenant_base;
 mod m0002_accounts;
 mod m0003_pricing;
+mod m0004_coupons;
 
 pub struct TenantMigrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0001_tenant_base::Migration),
             Box::new(m0002_accounts::Migration),
             Box::new(m0003_pricing::Migration),
+            Box::new(m0004_coupons::Migration),
         ]
     }
 }
