@@ -435,3 +435,121 @@ async fn console_sets_class_and_overrides_and_refuses_mixed_currencies_with_a_re
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_api_quotes_prices_for_the_keys_reseller_only() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let key = |host: &'static str| {
+        let app = &app;
+        async move {
+            let t = app.state.tenancy.resolve(host).await.unwrap().unwrap();
+            let tx = app.state.tenancy.begin(&t).await.unwrap();
+            let (_, plain) = relabel_platform::api_keys::create(
+                tx.conn(),
+                relabel_platform::api_keys::Realm::Tenant,
+                "k",
+                &["tenant:read".into()],
+                "test",
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            plain
+        }
+    };
+    let alpha_key = key("alpha.localhost").await;
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = customer(&tx, "pat@example.com").await;
+    pricing::set_override(
+        &tx,
+        "test",
+        &c,
+        "domain-de",
+        "EUR",
+        &set("4.44", "4.44", "0", "30.00"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let api = app.client();
+    let get = |host: &str, query: String, key: &str| {
+        api.get(app.url(host, &format!("/api/v1/quote?{query}")))
+            .bearer_auth(key)
+            .send()
+    };
+    let anon: serde_json::Value = get(
+        "alpha.localhost",
+        "product=domain-de&action=register&period=12".into(),
+        &alpha_key,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(anon["net"], "5.29");
+    assert_eq!(anon["source"], "class");
+    assert_eq!(anon["price_class"], "Customers A");
+    assert_eq!(anon["wholesale"], "3.49");
+    assert_eq!(anon["margin"], "1.80");
+    let own: serde_json::Value = get(
+        "alpha.localhost",
+        format!(
+            "product=domain-de&action=register&period=12&customer=cus_{}",
+            c.id
+        ),
+        &alpha_key,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (own["net"].as_str(), own["source"].as_str()),
+        (Some("4.44"), Some("override"))
+    );
+    assert_eq!(
+        get(
+            "alpha.localhost",
+            "product=domain-de&action=register&period=24".into(),
+            &alpha_key
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    // Alpha's key on Beta's host: unknown there.
+    assert_eq!(
+        get(
+            "beta.localhost",
+            "product=domain-de&action=register&period=12".into(),
+            &alpha_key
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
+    let classes: serde_json::Value = api
+        .get(app.url("alpha.localhost", "/api/v1/price-classes"))
+        .bearer_auth(&alpha_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(classes.as_array().unwrap().len(), 3);
+    app.stop().await;
+}

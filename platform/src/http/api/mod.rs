@@ -5,6 +5,7 @@
 mod customers;
 mod error;
 mod operator;
+mod prices;
 mod tenant;
 
 pub use error::{ApiError, ApiErrorBody, ErrorDetail, uniform_errors};
@@ -16,6 +17,7 @@ fn service() -> OpenApiService<
     (
         tenant::TenantApi,
         customers::CustomersApi,
+        prices::PricesApi,
         operator::OperatorApi,
     ),
     (),
@@ -24,6 +26,7 @@ fn service() -> OpenApiService<
         (
             tenant::TenantApi,
             customers::CustomersApi,
+            prices::PricesApi,
             operator::OperatorApi,
         ),
         "relabel API",
