@@ -707,6 +707,15 @@ async fn sign_out_everywhere_ends_other_sessions_and_support_can_impersonate_wit
             .unwrap(),
     );
     assert!(log.contains("fraud check"), "lock reason recorded");
+    // Locking ended every session of the customer, the impersonation one included.
+    let tx = app.state.tenancy.begin(&tenant).await.unwrap();
+    assert!(
+        relabel_platform::customers::sessions::list(&tx, &customer.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(tx);
     app.stop().await;
 }
 

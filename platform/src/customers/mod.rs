@@ -524,7 +524,7 @@ async fn save(
     Ok(saved)
 }
 
-/// Locks (no login, no orders) or unlocks a customer.
+/// Locks (no login, no orders, all sessions ended) or unlocks a customer.
 pub async fn set_locked(
     tx: &TenantTx,
     actor: &Actor<'_>,
@@ -538,7 +538,7 @@ pub async fn set_locked(
     } else {
         None
     };
-    save(
+    let saved = save(
         tx,
         actor,
         if locked {
@@ -549,7 +549,12 @@ pub async fn set_locked(
         before,
         m,
     )
-    .await
+    .await?;
+    // A locked customer is signed out everywhere at once.
+    if locked {
+        sessions::close_all(tx, &saved.id).await?;
+    }
+    Ok(saved)
 }
 
 /// Marks the email as verified (from the link in the verification mail).

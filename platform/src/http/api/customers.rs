@@ -353,28 +353,7 @@ impl CustomersApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<Json<CustomerOut>, ApiError> {
-        let (tenant, key) = authorize(&state, req, &auth, "customers:write").await?;
-        let tx = state
-            .tenancy
-            .begin(&tenant)
-            .await
-            .map_err(ApiError::internal)?;
-        let name = actor_name(&key);
-        let m = customers::set_locked(
-            &tx,
-            &Actor {
-                name: &name,
-                ip: None,
-            },
-            raw_id(&id.0)?,
-            true,
-        )
-        .await?;
-        customers::sessions::close_all(&tx, &m.id)
-            .await
-            .map_err(ApiError::internal)?;
-        tx.commit().await.map_err(ApiError::internal)?;
-        Ok(Json(m.into()))
+        set_locked(&state, req, &auth, &id.0, true).await
     }
 
     /// Unlocks a customer.
@@ -390,24 +369,34 @@ impl CustomersApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<Json<CustomerOut>, ApiError> {
-        let (tenant, key) = authorize(&state, req, &auth, "customers:write").await?;
-        let tx = state
-            .tenancy
-            .begin(&tenant)
-            .await
-            .map_err(ApiError::internal)?;
-        let name = actor_name(&key);
-        let m = customers::set_locked(
-            &tx,
-            &Actor {
-                name: &name,
-                ip: None,
-            },
-            raw_id(&id.0)?,
-            false,
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::internal)?;
-        Ok(Json(m.into()))
+        set_locked(&state, req, &auth, &id.0, false).await
     }
+}
+
+async fn set_locked(
+    state: &AppState,
+    req: &Request,
+    auth: &ApiKeyAuth,
+    id: &str,
+    locked: bool,
+) -> Result<Json<CustomerOut>, ApiError> {
+    let (tenant, key) = authorize(state, req, auth, "customers:write").await?;
+    let tx = state
+        .tenancy
+        .begin(&tenant)
+        .await
+        .map_err(ApiError::internal)?;
+    let name = actor_name(&key);
+    let m = customers::set_locked(
+        &tx,
+        &Actor {
+            name: &name,
+            ip: None,
+        },
+        raw_id(id)?,
+        locked,
+    )
+    .await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    Ok(Json(m.into()))
 }

@@ -450,9 +450,6 @@ async fn set_lock(
     {
         Ok(m) => {
             if locked {
-                customers::sessions::close_all(&tx, &m.id)
-                    .await
-                    .map_err(internal)?;
                 let reason = form.get("reason").trim();
                 if !reason.is_empty() {
                     let reason: String = reason.chars().take(500).collect();

@@ -103,6 +103,27 @@ pub fn routes() -> Route {
         .at("/impersonate", get(impersonate))
 }
 
+/// Starts the customer's HTTP session (a fresh id, so no fixation) bound to this
+/// reseller and to a row in `customer_sessions`.
+fn sign_in(
+    session: &Session,
+    tenant: &relabel_tenants::Tenant,
+    customer_id: String,
+    session_id: String,
+) -> Response {
+    session.renew();
+    session.remove("csrf");
+    session.set(
+        SESSION_KEY,
+        CustomerSession {
+            tenant_id: tenant.id.to_string(),
+            customer_id,
+            session_id,
+        },
+    );
+    redirect("/account")
+}
+
 pub fn client_ip(req: &Request) -> String {
     req.remote_addr()
         .as_socket_addr()
@@ -402,12 +423,7 @@ async fn verify(
     .await
     .map_err(internal)?;
     let Some(id) = subject else {
-        return c.message(
-            StatusCode::BAD_REQUEST,
-            "acct.link_invalid.heading",
-            "acct.link_invalid.text",
-            Some(("/account/login", "acct.to_login")),
-        );
+        return c.link_invalid(Some(("/account/login", "acct.to_login")));
     };
     customers::mark_verified(&tx, &id).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
@@ -488,17 +504,7 @@ async fn login(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    session.renew();
-    session.remove("csrf");
-    session.set(
-        SESSION_KEY,
-        CustomerSession {
-            tenant_id: c.tenant.id.to_string(),
-            customer_id: customer.id,
-            session_id,
-        },
-    );
-    Ok(redirect("/account"))
+    Ok(sign_in(session, &c.tenant, customer.id, session_id))
 }
 
 #[handler]
@@ -593,12 +599,7 @@ async fn reset_form(
         .is_some();
     drop(tx);
     if !valid {
-        return c.message(
-            StatusCode::BAD_REQUEST,
-            "acct.link_invalid.heading",
-            "acct.link_invalid.text",
-            Some(("/account/reset", "acct.to_reset")),
-        );
+        return c.link_invalid(Some(("/account/reset", "acct.to_reset")));
     }
     c.render(
         StatusCode::OK,
@@ -637,12 +638,7 @@ async fn reset(
         .await
         .map_err(internal)?
     else {
-        return c.message(
-            StatusCode::BAD_REQUEST,
-            "acct.link_invalid.heading",
-            "acct.link_invalid.text",
-            Some(("/account/reset", "acct.to_reset")),
-        );
+        return c.link_invalid(Some(("/account/reset", "acct.to_reset")));
     };
     let ip = client_ip(req);
     customers::set_password(
@@ -949,12 +945,7 @@ async fn confirm_email(
     .await
     .map_err(internal)?;
     let Some((id, email)) = subject.as_deref().and_then(|s| s.split_once('|')) else {
-        return c.message(
-            StatusCode::BAD_REQUEST,
-            "acct.link_invalid.heading",
-            "acct.link_invalid.text",
-            None,
-        );
+        return c.link_invalid(None);
     };
     let input = CustomerInput {
         email: Some(email.to_owned()),
@@ -1027,22 +1018,12 @@ async fn impersonate(
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     let Some((customer_id, session_id)) = subject.as_deref().and_then(|s| s.split_once('|')) else {
-        return c.message(
-            StatusCode::BAD_REQUEST,
-            "acct.link_invalid.heading",
-            "acct.link_invalid.text",
-            None,
-        );
+        return c.link_invalid(None);
     };
-    session.renew();
-    session.remove("csrf");
-    session.set(
-        SESSION_KEY,
-        CustomerSession {
-            tenant_id: c.tenant.id.to_string(),
-            customer_id: customer_id.to_owned(),
-            session_id: session_id.to_owned(),
-        },
-    );
-    Ok(redirect("/account"))
+    Ok(sign_in(
+        session,
+        &c.tenant,
+        customer_id.to_owned(),
+        session_id.to_owned(),
+    ))
 }

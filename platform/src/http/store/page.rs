@@ -91,6 +91,16 @@ impl StoreCtx<'_> {
             .body(html))
     }
 
+    /// The answer to a link whose token is unknown, expired or used.
+    pub fn link_invalid(&self, next: Option<(&str, &str)>) -> poem::Result<Response> {
+        self.message(
+            StatusCode::BAD_REQUEST,
+            "acct.link_invalid.heading",
+            "acct.link_invalid.text",
+            next,
+        )
+    }
+
     /// A page with a heading, a sentence and an optional link.
     pub fn message(
         &self,
