@@ -1,12 +1,19 @@
 //! Functions and filters the templates call.
 
+use minijinja::Error;
 use minijinja::State;
-use minijinja::value::Value;
+use minijinja::value::{Kwargs, Value};
 
-/// `t("key")`: translates into the language named by the render context's `lang`.
-pub(crate) fn translate(state: &State, key: &str) -> &'static str {
+/// `t("key")` or `t("key", name=value)`: translates into the language named by the
+/// render context's `lang`, filling `{name}` placeholders from the keyword arguments.
+pub(crate) fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
     let lang = state.lookup("lang");
-    crate::t(lang.as_ref().and_then(Value::as_str).unwrap_or("en"), key)
+    let mut text = crate::t(lang.as_ref().and_then(Value::as_str).unwrap_or("en"), key).to_owned();
+    for name in args.args() {
+        let value: Value = args.get(name)?;
+        text = text.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    Ok(text)
 }
 
 /// `value|css_color("#123456")`: passes a hex colour through and replaces anything

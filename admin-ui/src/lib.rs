@@ -29,6 +29,30 @@ pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "partials/pricing_nav.html",
+        include_str!("../templates/partials/pricing_nav.html"),
+    ),
+    (
+        "console/catalog.html",
+        include_str!("../templates/console/catalog.html"),
+    ),
+    (
+        "console/tax.html",
+        include_str!("../templates/console/tax.html"),
+    ),
+    (
+        "console/price_classes.html",
+        include_str!("../templates/console/price_classes.html"),
+    ),
+    (
+        "console/price_class.html",
+        include_str!("../templates/console/price_class.html"),
+    ),
+    (
+        "console/coupons.html",
+        include_str!("../templates/console/coupons.html"),
+    ),
+    (
         "partials/status_badge.html",
         include_str!("../templates/partials/status_badge.html"),
     ),

@@ -25,6 +25,7 @@ pub struct AppState {
     pub pages: store::PageCache,
     pub mailer: crate::mail::Mailer,
     pub limiter: crate::ratelimit::Limiter,
+    pub prices: crate::pricing::PriceBooks,
 }
 
 impl AppState {
@@ -39,6 +40,7 @@ impl AppState {
         Ok(Self {
             mailer,
             limiter,
+            prices: crate::pricing::PriceBooks::new(&tenancy),
             config: Arc::new(config),
             tenancy,
             themes: Arc::new(Themes::new()),

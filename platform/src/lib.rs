@@ -24,6 +24,7 @@ pub mod resellers;
 pub mod staff;
 pub mod tax;
 pub mod telemetry;
+pub mod terms;
 pub mod tokens;
 pub mod validation;
 

@@ -9,6 +9,7 @@
 //!   and Redis for cross-node cache invalidation.
 
 mod backend;
+mod changes;
 pub mod entity;
 mod error;
 mod hostname;
@@ -19,6 +20,7 @@ mod resolver;
 mod tx;
 
 pub use backend::{Backend, BackendKind};
+pub use changes::{Change, Changes};
 pub use error::TenancyError;
 pub use hostname::{Hostname, HostnameError, normalize_host_header};
 pub use id::TenantId;
@@ -55,6 +57,7 @@ pub struct Tenancy {
 struct Inner {
     backend: Backend,
     resolver: Resolver,
+    changes: Changes,
 }
 
 impl Tenancy {
@@ -64,11 +67,21 @@ impl Tenancy {
         let backend = Backend::connect(config).await?;
         backend.migrate_shared().await?;
         let resolver = Resolver::new(config.resolver_ttl);
+        let changes = Changes::new(
+            backend
+                .redis()
+                .map(|r| (r.clone(), config.redis_prefix.clone())),
+        );
         if let Some(client) = backend.redis_client() {
             resolver.listen(client.clone(), config.redis_prefix.clone());
+            changes.listen(client.clone(), config.redis_prefix.clone());
         }
         Ok(Self {
-            inner: Arc::new(Inner { backend, resolver }),
+            inner: Arc::new(Inner {
+                backend,
+                resolver,
+                changes,
+            }),
         })
     }
 
@@ -87,7 +100,17 @@ impl Tenancy {
 
     /// Opens a transaction scoped to `tenant`'s schema.
     pub async fn begin(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
-        self.inner.backend.begin_tenant(tenant).await
+        Ok(self
+            .inner
+            .backend
+            .begin_tenant(tenant)
+            .await?
+            .with_changes(self.inner.changes.clone()))
+    }
+
+    /// Change notices of tenant data (see [`Changes`]).
+    pub fn changes(&self) -> &Changes {
+        &self.inner.changes
     }
 
     /// Drops cached resolutions here and, through Redis, on every other node.

@@ -196,7 +196,7 @@ impl Tenancy {
         };
         Ok(PendingTenant {
             tenancy: self.clone(),
-            tx: TenantTx::new(txn, id),
+            tx: TenantTx::new(txn, id).with_changes(self.changes().clone()),
             row,
             hostnames: new.hostnames,
             tenant,

@@ -91,7 +91,7 @@ async fn override_wins_over_class_which_wins_over_nothing() {
     .await
     .unwrap();
     assert!(
-        pricing::resolve(&tx, None, "domain-de", "register", 12)
+        pricing::resolve(&app.state.prices, &tx, None, "domain-de", "register", 12)
             .await
             .unwrap()
             .is_none()
@@ -109,7 +109,7 @@ async fn override_wins_over_class_which_wins_over_nothing() {
     .await
     .unwrap();
 
-    let anon = pricing::resolve(&tx, None, "domain-de", "register", 12)
+    let anon = pricing::resolve(&app.state.prices, &tx, None, "domain-de", "register", 12)
         .await
         .unwrap()
         .unwrap();
@@ -130,11 +130,18 @@ async fn override_wins_over_class_which_wins_over_nothing() {
         .unwrap();
     let c = customers::get(&tx, &c.id).await.unwrap();
     assert_eq!(
-        pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
-            .await
-            .unwrap()
-            .unwrap()
-            .net_minor,
+        pricing::resolve(
+            &app.state.prices,
+            &tx,
+            Some(&c),
+            "domain-de",
+            "register",
+            12
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .net_minor,
         400
     );
 
@@ -150,17 +157,31 @@ async fn override_wins_over_class_which_wins_over_nothing() {
     .await
     .unwrap();
     assert_eq!(below.len(), 1, "register 3.00 < wholesale 3.49");
-    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
-        .await
-        .unwrap()
-        .unwrap();
+    let q = pricing::resolve(
+        &app.state.prices,
+        &tx,
+        Some(&c),
+        "domain-de",
+        "register",
+        12,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!((q.net_minor, q.source), (300, Source::Override));
     // .com is enabled but has no class prices: nothing for sale.
     assert!(
-        pricing::resolve(&tx, Some(&c), "domain-com", "register", 12)
-            .await
-            .unwrap()
-            .is_none()
+        pricing::resolve(
+            &app.state.prices,
+            &tx,
+            Some(&c),
+            "domain-com",
+            "register",
+            12
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     tx.commit().await.unwrap();
 
@@ -174,10 +195,17 @@ async fn override_wins_over_class_which_wins_over_nothing() {
         .unwrap();
     let tx = app.state.tenancy.begin(&beta).await.unwrap();
     assert!(
-        pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
-            .await
-            .unwrap()
-            .is_none()
+        pricing::resolve(
+            &app.state.prices,
+            &tx,
+            Some(&c),
+            "domain-de",
+            "register",
+            12
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     app.stop().await;
 }
@@ -243,8 +271,8 @@ async fn overrides_are_refused_for_mixed_currencies_incomplete_sets_and_bad_amou
     .await
     .unwrap_err();
     let got = codes(e);
-    assert!(got.contains(&("price.register.12".into(), "err.amount".into())));
-    assert!(got.contains(&("price.renew.12".into(), "err.amount".into())));
+    assert!(got.contains(&("price.register.12".into(), "err.amount_negative".into())));
+    assert!(got.contains(&("price.renew.12".into(), "err.amount_precision".into())));
     assert!(got.contains(&("price.transfer.12".into(), "err.amount".into())));
     assert!(got.contains(&("price.restore.12".into(), "err.price_too_high".into())));
     let mut dup = set("5", "5", "0", "30");
@@ -266,10 +294,17 @@ async fn overrides_are_refused_for_mixed_currencies_incomplete_sets_and_bad_amou
         Err(PricingError::Invalid(_))
     ));
     // Nothing was written: the class price still applies.
-    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
-        .await
-        .unwrap()
-        .unwrap();
+    let q = pricing::resolve(
+        &app.state.prices,
+        &tx,
+        Some(&c),
+        "domain-de",
+        "register",
+        12,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         (q.net_minor, q.source),
         (
@@ -285,10 +320,17 @@ async fn overrides_are_refused_for_mixed_currencies_incomplete_sets_and_bad_amou
     pricing::copy_class_to_override(&tx, "test", &c, "domain-de")
         .await
         .unwrap();
-    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
-        .await
-        .unwrap()
-        .unwrap();
+    let q = pricing::resolve(
+        &app.state.prices,
+        &tx,
+        Some(&c),
+        "domain-de",
+        "register",
+        12,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!((q.net_minor, q.source), (500, Source::Override));
     app.stop().await;
 }
@@ -324,9 +366,11 @@ async fn demo_resellers_show_different_price_lists() {
             .unwrap_or_else(|| panic!("no .{tld} row"));
         html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
     };
-    // .de wholesale 3.49: Alpha's default class is 150 %, Beta's 170 %.
-    assert!(row(&alpha, "de").contains("5.29"), "{}", row(&alpha, "de"));
-    assert!(row(&beta, "de").contains("5.99"), "{}", row(&beta, "de"));
+    // .de wholesale 3.49: Alpha's default class is 150 % (5.29 net), Beta's 170 %
+    // (5.99 net); the storefronts show gross with 19 % VAT.
+    assert!(row(&alpha, "de").contains("6.30"), "{}", row(&alpha, "de"));
+    assert!(row(&beta, "de").contains("7.13"), "{}", row(&beta, "de"));
+    assert!(alpha.contains("All prices include 19% VAT."));
     assert_ne!(row(&alpha, "com"), row(&beta, "com"));
     app.stop().await;
 }
@@ -417,15 +461,29 @@ async fn console_sets_class_and_overrides_and_refuses_mixed_currencies_with_a_re
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     let c = customers::get(&tx, &c.id).await.unwrap();
     assert_eq!(c.price_class_id.as_deref(), Some(class_b.id.as_str()));
-    let q = pricing::resolve(&tx, Some(&c), "domain-de", "register", 12)
-        .await
-        .unwrap()
-        .unwrap();
+    let q = pricing::resolve(
+        &app.state.prices,
+        &tx,
+        Some(&c),
+        "domain-de",
+        "register",
+        12,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!((q.net_minor, q.source), (300, Source::Override));
-    let com = pricing::resolve(&tx, Some(&c), "domain-com", "register", 12)
-        .await
-        .unwrap()
-        .unwrap();
+    let com = pricing::resolve(
+        &app.state.prices,
+        &tx,
+        Some(&c),
+        "domain-com",
+        "register",
+        12,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         com.source,
         Source::Class {

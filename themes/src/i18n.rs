@@ -28,9 +28,24 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("prices.col_transfer", "Transfer", "Transfer"),
     ("prices.col_renew", "Verlängerung", "Renewal"),
     (
-        "prices.vat_note",
-        "Alle Preise netto zuzüglich der gesetzlichen Umsatzsteuer.",
-        "All prices net, plus VAT where it applies.",
+        "prices.gross_note",
+        "Alle Preise inklusive {rate} % Umsatzsteuer.",
+        "All prices include {rate}% VAT.",
+    ),
+    (
+        "prices.net_note",
+        "Alle Preise netto zuzüglich {rate} % Umsatzsteuer.",
+        "All prices net, plus {rate}% VAT.",
+    ),
+    (
+        "prices.reverse_charge_note",
+        "Preise netto: Als Unternehmen in einem anderen EU-Staat schulden Sie die Umsatzsteuer (Reverse-Charge).",
+        "Prices net: as a business in another EU state you account for the VAT (reverse charge).",
+    ),
+    (
+        "prices.export_note",
+        "Preise netto: Für Kunden außerhalb der EU fällt keine Umsatzsteuer an.",
+        "Prices net: no VAT is charged to customers outside the EU.",
     ),
     // Page chrome
     (

@@ -7,6 +7,7 @@ mod m0001_tenant_base;
 mod m0002_accounts;
 mod m0003_pricing;
 mod m0004_coupons;
+mod m0005_terms;
 
 pub struct TenantMigrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0002_accounts::Migration),
             Box::new(m0003_pricing::Migration),
             Box::new(m0004_coupons::Migration),
+            Box::new(m0005_terms::Migration),
         ]
     }
 }

@@ -79,6 +79,14 @@ impl Realm {
                 ("tenant:read", "Read reseller profile"),
                 ("customers:read", "Read customers"),
                 ("customers:write", "Create and change customers"),
+                (
+                    "prices:read",
+                    "Read catalog, price classes, overrides, coupons and quotes",
+                ),
+                (
+                    "prices:write",
+                    "Change enablement, prices, overrides and coupons",
+                ),
                 ("orders:read", "Read orders"),
                 ("orders:write", "Place orders"),
                 ("domains:read", "Read domains"),

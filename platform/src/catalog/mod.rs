@@ -11,6 +11,9 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set};
 use std::collections::BTreeMap;
 
+/// The change topic of the wholesale catalog (it concerns every tenant's prices).
+pub const TOPIC: &str = "catalog";
+
 pub const KINDS: &[&str] = &[
     "domain",
     "hosting",

@@ -108,7 +108,17 @@ pub async fn create(
     actor: &str,
     input: CouponInput,
 ) -> Result<coupon::Model, CouponError> {
-    let mut errors = FieldErrors::default();
+    create_checked(tx, actor, input, FieldErrors::default()).await
+}
+
+/// Like [`create`], adding to `errors` found earlier (while reading a form), so the
+/// reseller sees every problem at once.
+pub async fn create_checked(
+    tx: &TenantTx,
+    actor: &str,
+    input: CouponInput,
+    mut errors: FieldErrors,
+) -> Result<coupon::Model, CouponError> {
     let code = input.code.trim().to_uppercase();
     if !(3..=32).contains(&code.len())
         || !code
@@ -144,6 +154,20 @@ pub async fn create(
             None
         }
     };
+    for a in &input.actions {
+        if !crate::catalog::ACTIONS.contains(&a.as_str()) {
+            errors.add("actions", "err.choice");
+        }
+    }
+    for p in &input.products {
+        if crate::catalog::product::Entity::find_by_id(p.clone())
+            .one(tx.conn())
+            .await?
+            .is_none()
+        {
+            errors.add("products", "err.coupon_products");
+        }
+    }
     let valid_from = input.valid_from.unwrap_or_else(Utc::now);
     if input.valid_until.is_some_and(|u| u <= valid_from) {
         errors.add("valid_until", "err.date");
@@ -200,6 +224,67 @@ pub async fn create(
     )
     .await?;
     Ok(m)
+}
+
+/// Every coupon, newest first.
+pub async fn list(tx: &TenantTx) -> Result<Vec<coupon::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    coupon::Entity::find()
+        .order_by_desc(coupon::Column::CreatedAt)
+        .all(tx.conn())
+        .await
+}
+
+pub async fn get(tx: &TenantTx, id: &str) -> Result<Option<coupon::Model>, DbErr> {
+    coupon::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+}
+
+/// Ends a coupon now (its redemptions stay on record).
+pub async fn end(tx: &TenantTx, actor: &str, id: &str) -> Result<Option<coupon::Model>, DbErr> {
+    let Some(c) = get(tx, id).await? else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if c.valid_until.is_some_and(|u| u <= now) {
+        return Ok(Some(c));
+    }
+    let mut a: coupon::ActiveModel = c.clone().into();
+    a.valid_until = Set(Some(std::cmp::max(now, c.valid_from)));
+    let ended = a.update(tx.conn()).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "coupon.end", &c.code).entity("coupon", &c.id),
+    )
+    .await?;
+    Ok(Some(ended))
+}
+
+/// Where a coupon stands now: `scheduled`, `active`, `used_up` or `ended`.
+pub fn state(c: &coupon::Model, now: DateTime<Utc>) -> &'static str {
+    if c.valid_until.is_some_and(|u| u <= now) {
+        "ended"
+    } else if c.max_total.is_some_and(|m| c.used_count >= m) {
+        "used_up"
+    } else if c.valid_from > now {
+        "scheduled"
+    } else {
+        "active"
+    }
+}
+
+/// `.de, .com, hosting-basic` -> catalog product ids (TLDs become `domain-<tld>`).
+pub fn parse_scope(input: &str) -> Vec<String> {
+    input
+        .split([',', ' ', '\n'])
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.strip_prefix('.') {
+            Some(tld) => format!("domain-{tld}"),
+            None => s,
+        })
+        .collect()
 }
 
 /// Whether the coupon applies to this product and action.

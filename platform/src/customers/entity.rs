@@ -40,6 +40,13 @@ pub mod customer {
         pub locked_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// Discount on every sale, in basis points (P6).
+        pub discount_bp: i32,
+        /// Cash discount (Skonto) in basis points when paid within `skonto_days`.
+        pub skonto_bp: i32,
+        pub skonto_days: i32,
+        /// Days until an invoice is due; 0 = the reseller's default.
+        pub payment_term_days: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -63,6 +70,29 @@ pub mod settings {
         pub require_staff_totp: bool,
         pub mail_from_name: Option<String>,
         pub mail_from_address: Option<String>,
+        pub tax_country: String,
+        pub vat_rate_bp: i32,
+        pub show_gross: bool,
+        pub payment_term_days: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod product_discount {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "product_discounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub customer_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        pub discount_bp: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

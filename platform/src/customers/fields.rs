@@ -76,6 +76,29 @@ pub fn parse_amount(input: &str) -> Option<i64> {
     Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
 }
 
+/// Why `input` is not an amount, as an error code naming the problem.
+pub fn amount_error(input: &str) -> &'static str {
+    let s = input.trim().replace(',', ".");
+    if s.starts_with('-') && parse_amount(&s[1..]).is_some() {
+        "err.amount_negative"
+    } else if s
+        .split_once('.')
+        .is_some_and(|(w, f)| f.len() > 2 && parse_amount(&format!("{w}.{}", &f[..2])).is_some())
+    {
+        "err.amount_precision"
+    } else {
+        "err.amount"
+    }
+}
+
+/// Basis points as a percentage without needless decimals: 1900 -> "19", 750 -> "7.5".
+pub fn format_percent(bp: i64) -> String {
+    format_amount(bp)
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_owned()
+}
+
 pub fn format_amount(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
@@ -93,7 +116,13 @@ mod tests {
         for bad in ["", "-1", "1.234", "abc", "1e5", "1234567890"] {
             assert_eq!(parse_amount(bad), None, "{bad}");
         }
+        assert_eq!(amount_error("-5"), "err.amount_negative");
+        assert_eq!(amount_error("1.234"), "err.amount_precision");
+        assert_eq!(amount_error("1,2x"), "err.amount");
         assert_eq!(format_amount(50000), "500.00");
         assert_eq!(format_amount(5), "0.05");
+        assert_eq!(format_percent(1900), "19");
+        assert_eq!(format_percent(750), "7.5");
+        assert_eq!(format_percent(0), "0");
     }
 }

@@ -72,3 +72,10 @@ pub async fn list(tx: &TenantTx, query: &ListQuery) -> Result<CustomerPage, DbEr
     };
     Ok(CustomerPage { items, next })
 }
+
+/// How many customers the tenant has.
+pub async fn count(tx: &TenantTx) -> Result<i64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    let n = customer::Entity::find().count(tx.conn()).await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}

@@ -5,7 +5,7 @@
 
 pub mod entity;
 pub mod fields;
-mod list;
+pub mod list;
 pub mod sessions;
 
 pub use entity::{customer, settings};
@@ -363,6 +363,10 @@ fn blank(number: String, currency: String) -> customer::Model {
         locked_at: None,
         created_at: now,
         updated_at: now,
+        discount_bp: 0,
+        skonto_bp: 0,
+        skonto_days: 0,
+        payment_term_days: 0,
     }
 }
 

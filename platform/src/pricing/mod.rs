@@ -1,7 +1,10 @@
 //! Sell prices of a reseller (P2-P4): enabled products, price classes with complete
 //! sets per product, per-customer overrides, and the one price resolver.
 
+pub mod book;
 pub mod entity;
+
+pub use book::{PriceBook, PriceBooks, Pricer};
 
 use crate::audit::{self, Change};
 use crate::catalog::wholesale_price;
@@ -42,6 +45,10 @@ pub struct Quote {
     pub period_months: i32,
     pub currency: String,
     pub net_minor: i64,
+    /// VAT for the buyer (0 under reverse charge or export).
+    pub vat_minor: i64,
+    pub gross_minor: i64,
+    pub treatment: crate::tax::Treatment,
     pub source: Source,
     /// The reseller's cost at the platform, when the catalog has it in this currency.
     pub wholesale_minor: Option<i64>,
@@ -69,6 +76,7 @@ pub struct BelowCost {
 }
 
 pub async fn enable(tx: &TenantTx, product_ids: &[String]) -> Result<(), DbErr> {
+    tx.touch(book::TOPIC);
     for id in product_ids {
         if enabled_product::Entity::find_by_id(id.clone())
             .one(tx.conn())
@@ -87,6 +95,7 @@ pub async fn enable(tx: &TenantTx, product_ids: &[String]) -> Result<(), DbErr> 
 }
 
 pub async fn disable(tx: &TenantTx, product_id: &str) -> Result<(), DbErr> {
+    tx.touch(book::TOPIC);
     enabled_product::Entity::delete_by_id(product_id.to_owned())
         .exec(tx.conn())
         .await?;
@@ -129,7 +138,7 @@ pub async fn create_class(
         errors.add("name", "err.name_length");
     }
     if !is_choice(CURRENCIES, currency) {
-        errors.add("currency", "err.choice");
+        errors.add("currency", "err.currency_unknown");
     }
     let Some(name) = name.filter(|_| errors.is_empty()) else {
         return Err(PricingError::Invalid(errors));
@@ -145,6 +154,7 @@ pub async fn create_class(
             "err.class_exists",
         )));
     }
+    tx.touch(book::TOPIC);
     let first = price_class::Entity::find().one(tx.conn()).await?.is_none();
     if is_default {
         price_class::Entity::update_many()
@@ -216,7 +226,7 @@ fn check_set(
                 parsed.insert((action.clone(), *period), v);
             }
             Some(_) => errors.add(&field, "err.price_too_high"),
-            None => errors.add(&field, "err.amount"),
+            None => errors.add(&field, crate::customers::fields::amount_error(amount)),
         }
     }
     for (action, period) in required {
@@ -267,6 +277,7 @@ pub async fn set_class_prices(
     let required: BTreeSet<(String, i32)> = wholesale.keys().cloned().collect();
     let (parsed, below) =
         check_set(rows, &required, &class.currency, &wholesale).map_err(PricingError::Invalid)?;
+    tx.touch(book::TOPIC);
     class_price::Entity::delete_many()
         .filter(class_price::Column::ClassId.eq(class_id))
         .filter(class_price::Column::ProductId.eq(product_id))
@@ -295,6 +306,30 @@ pub async fn set_class_prices(
     )
     .await?;
     Ok(below)
+}
+
+/// Takes a product out of a class: without a set it is not for sale in the class.
+pub async fn clear_class_prices(
+    tx: &TenantTx,
+    actor: &str,
+    class_id: &str,
+    product_id: &str,
+) -> Result<(), DbErr> {
+    let gone = class_price::Entity::delete_many()
+        .filter(class_price::Column::ClassId.eq(class_id))
+        .filter(class_price::Column::ProductId.eq(product_id))
+        .exec(tx.conn())
+        .await?;
+    if gone.rows_affected > 0 {
+        tx.touch(book::TOPIC);
+        audit::record_tenant(
+            tx,
+            Change::new(actor, "price_class.prices_removed", product_id)
+                .entity("price_class", class_id),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The customer's class, or the default class.
@@ -358,6 +393,12 @@ pub async fn set_override(
             "product",
             "err.no_class",
         )))?;
+    if !is_choice(CURRENCIES, currency) {
+        return Err(PricingError::Invalid(FieldErrors::single(
+            "currency",
+            "err.currency_unknown",
+        )));
+    }
     if currency != class.currency {
         return Err(PricingError::Invalid(FieldErrors::single(
             "currency",
@@ -415,6 +456,118 @@ pub async fn set_override(
     Ok(below)
 }
 
+/// Removes a customer's override for one product: the class prices apply again.
+pub async fn remove_override(
+    tx: &TenantTx,
+    actor: &str,
+    customer: &customer::Model,
+    product_id: &str,
+) -> Result<(), PricingError> {
+    let gone = customer_price::Entity::delete_many()
+        .filter(customer_price::Column::CustomerId.eq(&customer.id))
+        .filter(customer_price::Column::ProductId.eq(product_id))
+        .exec(tx.conn())
+        .await?;
+    if gone.rows_affected == 0 {
+        return Err(PricingError::NotFound);
+    }
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "customer.price_override_removed", &customer.number)
+            .entity("customer", &customer.id)
+            .before(product_id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many customers each class has (classes without customers are absent).
+pub async fn class_usage(tx: &TenantTx) -> Result<BTreeMap<String, i64>, DbErr> {
+    use sea_orm::{ExprTrait, QuerySelect, sea_query::Expr};
+    let rows: Vec<(String, i64)> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::PriceClassId)
+        .column_as(Expr::col(customer::Column::Id).count(), "n")
+        .filter(customer::Column::PriceClassId.is_not_null())
+        .group_by(customer::Column::PriceClassId)
+        .into_tuple()
+        .all(tx.conn())
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+async fn get_class(tx: &TenantTx, class_id: &str) -> Result<price_class::Model, PricingError> {
+    price_class::Entity::find_by_id(class_id.to_owned())
+        .one(tx.conn())
+        .await?
+        .ok_or(PricingError::NotFound)
+}
+
+/// Makes `class_id` the class of everyone without a class of their own.
+pub async fn set_default_class(
+    tx: &TenantTx,
+    actor: &str,
+    class_id: &str,
+) -> Result<(), PricingError> {
+    let class = get_class(tx, class_id).await?;
+    tx.touch(book::TOPIC);
+    price_class::Entity::update_many()
+        .col_expr(
+            price_class::Column::IsDefault,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .exec(tx.conn())
+        .await?;
+    let mut a: price_class::ActiveModel = class.clone().into();
+    a.is_default = Set(true);
+    a.update(tx.conn()).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "price_class.default", &class.name).entity("price_class", &class.id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes a class and its prices. Refused while customers are in it, and for the
+/// default class (make another class the default first).
+pub async fn delete_class(tx: &TenantTx, actor: &str, class_id: &str) -> Result<(), PricingError> {
+    let class = get_class(tx, class_id).await?;
+    if class.is_default {
+        return Err(PricingError::Invalid(FieldErrors::single(
+            "class",
+            "err.class_is_default",
+        )));
+    }
+    let used = customer::Entity::find()
+        .filter(customer::Column::PriceClassId.eq(class_id))
+        .one(tx.conn())
+        .await?
+        .is_some();
+    if used {
+        return Err(PricingError::Invalid(FieldErrors::single(
+            "class",
+            "err.class_in_use",
+        )));
+    }
+    tx.touch(book::TOPIC);
+    class_price::Entity::delete_many()
+        .filter(class_price::Column::ClassId.eq(class_id))
+        .exec(tx.conn())
+        .await?;
+    price_class::Entity::delete_by_id(class_id.to_owned())
+        .exec(tx.conn())
+        .await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "price_class.delete", &class.name)
+            .entity("price_class", &class.id)
+            .before(&class.name),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Copies the class's set for a product into the customer's override (the safe start).
 pub async fn copy_class_to_override(
     tx: &TenantTx,
@@ -439,85 +592,20 @@ pub async fn copy_class_to_override(
 }
 
 /// The one price resolver: override, else the customer's (or default) class, else
-/// not for sale. Only enabled products have prices.
+/// not for sale. Only enabled products have prices. Reads through the tenant's cached
+/// [`PriceBook`]; callers pricing many items should take a [`Pricer`] once instead.
 pub async fn resolve(
+    books: &PriceBooks,
     tx: &TenantTx,
     customer: Option<&customer::Model>,
     product_id: &str,
     action: &str,
     period_months: i32,
 ) -> Result<Option<Quote>, DbErr> {
-    if enabled_product::Entity::find_by_id(product_id.to_owned())
-        .one(tx.conn())
+    Ok(books
+        .pricer(tx, customer)
         .await?
-        .is_none()
-    {
-        return Ok(None);
-    }
-    let wholesale = |currency: &str| {
-        let currency = currency.to_owned();
-        async move {
-            Ok::<_, DbErr>(
-                wholesale_price::Entity::find_by_id((
-                    product_id.to_owned(),
-                    action.to_owned(),
-                    period_months,
-                    currency,
-                ))
-                .one(tx.conn())
-                .await?
-                .map(|w| w.amount_minor),
-            )
-        }
-    };
-    if let Some(c) = customer
-        && let Some(o) = customer_price::Entity::find_by_id((
-            c.id.clone(),
-            product_id.to_owned(),
-            action.to_owned(),
-            period_months,
-        ))
-        .one(tx.conn())
-        .await?
-    {
-        let cost = wholesale(&o.currency).await?;
-        return Ok(Some(Quote {
-            product_id: product_id.into(),
-            action: action.into(),
-            period_months,
-            currency: o.currency,
-            net_minor: o.amount_minor,
-            source: Source::Override,
-            wholesale_minor: cost,
-        }));
-    }
-    let Some(class) = class_of(tx, customer).await? else {
-        return Ok(None);
-    };
-    let Some(p) = class_price::Entity::find_by_id((
-        class.id.clone(),
-        product_id.to_owned(),
-        action.to_owned(),
-        period_months,
-    ))
-    .one(tx.conn())
-    .await?
-    else {
-        return Ok(None);
-    };
-    let cost = wholesale(&class.currency).await?;
-    Ok(Some(Quote {
-        product_id: product_id.into(),
-        action: action.into(),
-        period_months,
-        currency: class.currency.clone(),
-        net_minor: p.amount_minor,
-        source: Source::Class {
-            id: class.id,
-            name: class.name,
-        },
-        wholesale_minor: cost,
-    }))
+        .quote(product_id, action, period_months))
 }
 
 /// Seeds a reseller's demo prices: everything enabled and three classes priced at
@@ -562,48 +650,39 @@ pub async fn seed_demo(tx: &TenantTx, markups: [(&str, i64); 3]) -> Result<(), P
 pub struct PriceListRow {
     pub tld: String,
     pub currency: String,
-    pub register: String,
-    pub transfer: String,
-    pub renew: String,
+    pub register: Option<i64>,
+    pub transfer: Option<i64>,
+    pub renew: Option<i64>,
 }
 
-/// Yearly domain prices of every enabled TLD for `customer` (or anonymous).
-pub async fn price_list(
-    tx: &TenantTx,
-    customer: Option<&customer::Model>,
-) -> Result<Vec<PriceListRow>, DbErr> {
-    let enabled = enabled(tx).await?;
-    let mut domains = crate::catalog::product::Entity::find()
-        .filter(crate::catalog::product::Column::Kind.eq("domain"))
-        .all(tx.conn())
-        .await?;
-    domains.retain(|p| enabled.contains(&p.id));
-    domains.sort_by(|a, b| a.tld.cmp(&b.tld));
-    let mut rows = Vec::new();
-    for p in domains {
-        let mut cells = BTreeMap::new();
-        let mut currency = None;
-        for action in ["register", "transfer", "renew"] {
-            let q = resolve(tx, customer, &p.id, action, 12).await?;
-            if let Some(q) = &q {
-                currency = Some(q.currency.clone());
-            }
-            cells.insert(
-                action,
-                q.map(|q| format_amount(q.net_minor))
-                    .unwrap_or_else(|| "–".into()),
-            );
-        }
-        let Some(currency) = currency else { continue };
-        rows.push(PriceListRow {
-            tld: p.tld.unwrap_or_default(),
-            currency,
-            register: cells.remove("register").unwrap_or_default(),
-            transfer: cells.remove("transfer").unwrap_or_default(),
-            renew: cells.remove("renew").unwrap_or_default(),
-        });
-    }
-    Ok(rows)
+/// The price list's actions (one year each).
+pub const LIST_ACTIONS: [&str; 3] = ["register", "transfer", "renew"];
+
+/// Yearly domain prices of every enabled TLD for the pricer's buyer, net or gross as
+/// the reseller shows them. TLDs without any price are left out.
+pub fn price_list(pricer: &Pricer) -> Vec<PriceListRow> {
+    let gross = pricer.book().tax.show_gross;
+    pricer
+        .book()
+        .domains()
+        .iter()
+        .filter_map(|(tld, id)| {
+            let mut currency = None;
+            let [register, transfer, renew] = LIST_ACTIONS.map(|action| {
+                pricer.quote(id, action, 12).map(|q| {
+                    currency = Some(q.currency);
+                    if gross { q.gross_minor } else { q.net_minor }
+                })
+            });
+            Some(PriceListRow {
+                tld: tld.clone(),
+                currency: currency?,
+                register,
+                transfer,
+                renew,
+            })
+        })
+        .collect()
 }
 
 pub async fn class_prices(tx: &TenantTx, class_id: &str) -> Result<Vec<class_price::Model>, DbErr> {

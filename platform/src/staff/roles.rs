@@ -17,6 +17,8 @@ pub enum Perm {
     /// Brand, themes, settings.
     ManageBranding,
     ManageApiKeys,
+    /// Catalog enablement, price classes, coupons, tax settings.
+    ManagePricing,
     ViewCustomers,
     /// Master data of customers (names, addresses, contact), lock, create.
     EditCustomers,
@@ -56,7 +58,12 @@ impl Role {
             Self::Admin => perm != ManageStaff,
             Self::Billing => matches!(
                 perm,
-                ViewCustomers | EditCustomers | EditBilling | ViewAudit | ViewOutbox
+                ViewCustomers
+                    | EditCustomers
+                    | EditBilling
+                    | ManagePricing
+                    | ViewAudit
+                    | ViewOutbox
             ),
             Self::Support => matches!(
                 perm,
@@ -69,6 +76,7 @@ impl Role {
     pub fn nav(self) -> Vec<&'static str> {
         [
             (Perm::ViewCustomers, "customers"),
+            (Perm::ManagePricing, "pricing"),
             (Perm::ManageStaff, "staff"),
             (Perm::ManageBranding, "branding"),
             (Perm::ManageApiKeys, "api_keys"),

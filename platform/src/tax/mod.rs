@@ -108,6 +108,66 @@ pub fn treatment(seller: Seller<'_>, buyer: Buyer<'_>) -> Treatment {
     }
 }
 
+/// The reseller's tax page as typed.
+#[derive(Clone, Debug, Default)]
+pub struct TaxInput {
+    pub country: String,
+    /// Percent, e.g. `19` or `7.7`.
+    pub vat_rate: String,
+    pub show_gross: bool,
+    pub payment_term_days: String,
+}
+
+/// The highest standard VAT rate anyone may set (Hungary has 27 %).
+const MAX_RATE_BP: i32 = 3_000;
+
+/// Saves the seller's country, VAT rate, net/gross display and default payment term.
+/// Prices depend on them, so the price cache is dropped on commit.
+pub async fn update_settings(
+    tx: &relabel_tenants::TenantTx,
+    actor: &str,
+    input: &TaxInput,
+) -> Result<(), crate::customers::CustomerError> {
+    use crate::validation::FieldErrors;
+    use sea_orm::{ActiveModelTrait, Set};
+    let mut errors = FieldErrors::default();
+    let country = input.country.trim().to_uppercase();
+    if !crate::checks::is_country(&country) {
+        errors.add("tax_country", "err.country");
+    }
+    let rate = crate::terms::parse_percent(&input.vat_rate).filter(|r| *r <= MAX_RATE_BP);
+    if rate.is_none() || input.vat_rate.trim().is_empty() {
+        errors.add("vat_rate", "err.vat_rate");
+    }
+    let term = crate::terms::parse_days(&input.payment_term_days).filter(|d| *d > 0);
+    if term.is_none() {
+        errors.add("payment_term_days", "err.days");
+    }
+    let (Some(rate), Some(term), true) = (rate, term, errors.is_empty()) else {
+        return Err(crate::customers::CustomerError::Invalid(errors));
+    };
+    let before = crate::customers::settings(tx).await?;
+    let mut a: crate::customers::settings::ActiveModel = before.clone().into();
+    a.tax_country = Set(country);
+    a.vat_rate_bp = Set(rate);
+    a.show_gross = Set(input.show_gross);
+    a.payment_term_days = Set(term);
+    let after = a.update(tx.conn()).await?;
+    tx.touch(crate::pricing::book::TOPIC);
+    let snap = |s: &crate::customers::settings::Model| {
+        serde_json::json!({ "tax_country": s.tax_country, "vat_rate_bp": s.vat_rate_bp,
+            "show_gross": s.show_gross, "payment_term_days": s.payment_term_days })
+    };
+    crate::audit::record_tenant(
+        tx,
+        crate::audit::Change::new(actor, "settings.tax", "settings")
+            .before(snap(&before))
+            .after(snap(&after)),
+    )
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

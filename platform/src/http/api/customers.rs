@@ -200,13 +200,13 @@ impl From<CustomerError> for ApiError {
     }
 }
 
-fn raw_id(id: &str) -> Result<&str, ApiError> {
+pub(super) fn raw_id(id: &str) -> Result<&str, ApiError> {
     id.strip_prefix("cus_")
         .filter(|r| r.len() == 32 && r.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| ApiError::not_found("Customer"))
 }
 
-fn actor_name(key: &crate::api_keys::ApiKey) -> String {
+pub(super) fn actor_name(key: &crate::api_keys::ApiKey) -> String {
     format!("api-key:{}", key.prefix)
 }
 

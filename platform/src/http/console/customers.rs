@@ -26,6 +26,12 @@ pub fn routes() -> Route {
         .at("/:id/impersonate", post(impersonate))
         .at("/:id/prices", get(super::prices::show))
         .at("/:id/prices/class", post(super::prices::set_class))
+        .at("/:id/terms", post(super::prices::set_terms))
+        .at("/:id/discounts", post(super::prices::set_discount))
+        .at(
+            "/:id/prices/:product/remove",
+            post(super::prices::remove_override),
+        )
         .at("/:id/prices/:product", post(super::prices::set_override))
 }
 

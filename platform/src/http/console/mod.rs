@@ -1,6 +1,9 @@
 //! The reseller console (`/console` on each reseller host).
 
 mod branding;
+mod catalog;
+mod classes;
+mod coupons;
 mod customers;
 mod keys;
 pub mod logs;
@@ -75,6 +78,7 @@ permissions!(
     ManageStaff,
     ManageBranding,
     ManageApiKeys,
+    ManagePricing,
     ViewCustomers,
     EditCustomers,
     EditBilling,
@@ -135,6 +139,17 @@ pub fn routes() -> Route {
         .at("/login/totp", get(totp::verify_form).post(totp::verify))
         .at("/totp/setup", get(totp::setup_form).post(totp::setup))
         .at("/settings", get(settings::show).post(settings::save))
+        .at("/catalog", get(catalog::show).post(catalog::save))
+        .at("/tax", get(catalog::tax_form).post(catalog::tax_save))
+        .at("/price-classes", get(classes::list).post(classes::create))
+        .at(
+            "/price-classes/:id",
+            get(classes::matrix).post(classes::save_matrix),
+        )
+        .at("/price-classes/:id/default", post(classes::make_default))
+        .at("/price-classes/:id/delete", post(classes::delete))
+        .at("/coupons", get(coupons::list).post(coupons::create))
+        .at("/coupons/:id/end", post(coupons::end))
         .at("/audit", get(logs::audit))
         .at("/outbox", get(logs::outbox))
 }

@@ -9,6 +9,7 @@ use crate::http::store::page::choices;
 use crate::http::{FormData, flash, internal, redirect};
 use crate::pricing::{self, BelowCost, PriceInput, PricingError};
 use crate::staff::Perm;
+use crate::terms::{self, TermsError, TermsInput};
 use crate::validation::FieldErrors;
 use poem::http::StatusCode;
 use poem::session::Session;
@@ -21,6 +22,8 @@ use std::collections::BTreeMap;
 /// What to show for one product after a failed or warned save.
 #[derive(Default)]
 struct Feedback {
+    /// Errors and values of the terms forms (`terms` or `discount`).
+    terms: Option<(FieldErrors, Value)>,
     product: String,
     errors: Option<FieldErrors>,
     warnings: Vec<BelowCost>,
@@ -51,6 +54,13 @@ async fn render(
     let overrides = pricing::overrides(&tx, &customer.id)
         .await
         .map_err(internal)?;
+    let discounts = crate::terms::product_discounts(&tx, &customer.id)
+        .await
+        .map_err(internal)?;
+    let default_term = customers::settings(&tx)
+        .await
+        .map_err(internal)?
+        .payment_term_days;
     let names: BTreeMap<String, String> = product::Entity::find()
         .all(tx.conn())
         .await
@@ -101,8 +111,31 @@ async fn render(
             })
         })
         .collect();
+    let pct = |bp: i32| fields::format_percent(i64::from(bp));
+    let (terms_errors, terms_values) = match &feedback.terms {
+        Some((e, v)) => (e.translated(lang), v.clone()),
+        None => (
+            BTreeMap::new(),
+            json!({
+                "discount": pct(customer.discount_bp), "skonto": pct(customer.skonto_bp),
+                "skonto_days": customer.skonto_days,
+                "payment_term_days": if customer.payment_term_days > 0 { customer.payment_term_days.to_string() } else { String::new() },
+            }),
+        ),
+    };
+    let product_discounts: Vec<Value> = discounts
+        .iter()
+        .map(|d| json!({ "product_id": d.product_id, "name": names.get(&d.product_id).cloned().unwrap_or_else(|| d.product_id.clone()), "discount": pct(d.discount_bp) }))
+        .collect();
+    let product_options: Vec<Value> = names
+        .iter()
+        .filter(|(id, _)| enabled.contains(*id))
+        .map(|(id, name)| json!({ "value": id, "label": name }))
+        .collect();
     let classes: Vec<Value> = classes.iter().map(|c| json!({ "id": c.id, "name": c.name, "currency": c.currency, "is_default": c.is_default })).collect();
-    let status = if feedback.errors.is_some() {
+    let status = if feedback.errors.is_some()
+        || feedback.terms.as_ref().is_some_and(|(e, _)| !e.is_empty())
+    {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -118,6 +151,8 @@ async fn render(
             "products": products,
             "currencies": choices(lang, fields::CURRENCIES),
             "can_edit_billing": user.member.role.can(Perm::EditBilling),
+            "terms": terms_values, "terms_errors": terms_errors, "default_term": default_term,
+            "product_discounts": product_discounts, "product_options": product_options,
         }),
     )
 }
@@ -249,4 +284,120 @@ pub async fn set_override(
         Err(PricingError::NotFound) => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
         Err(e) => Err(internal(e)),
     }
+}
+
+/// Commits a terms change and returns to the page, or shows the errors with what
+/// was typed (nothing written).
+#[allow(clippy::too_many_arguments)]
+async fn finish_terms(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &StaffUser,
+    id: &str,
+    tx: relabel_tenants::TenantTx,
+    result: Result<(), TermsError>,
+    values: Value,
+) -> poem::Result<Response> {
+    match result {
+        Ok(()) => {
+            tx.commit().await.map_err(internal)?;
+            let p = page(state, session, req, &user.tenant, Some(&user.member));
+            flash(session, "success", p.t("flash.terms_saved"));
+            Ok(redirect(&format!("/console/customers/{id}/prices")))
+        }
+        Err(TermsError::Invalid(errors)) => {
+            drop(tx);
+            let feedback = Feedback {
+                terms: Some((errors, values)),
+                ..Default::default()
+            };
+            render(state, session, req, user, id, feedback).await
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[handler]
+pub async fn set_terms(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let customer = customers::get(&tx, &id)
+        .await
+        .map_err(|_| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let input = TermsInput {
+        discount: form.get("discount").to_owned(),
+        skonto: form.get("skonto").to_owned(),
+        skonto_days: form.get("skonto_days").to_owned(),
+        payment_term_days: form.get("payment_term_days").to_owned(),
+    };
+    let result = terms::set_customer_terms(&tx, &user.member.email, &customer, &input)
+        .await
+        .map(|_| ());
+    let values = json!({ "discount": input.discount, "skonto": input.skonto, "skonto_days": input.skonto_days, "payment_term_days": input.payment_term_days });
+    finish_terms(state, session, req, &user, &id, tx, result, values).await
+}
+
+#[handler]
+pub async fn set_discount(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let customer = customers::get(&tx, &id)
+        .await
+        .map_err(|_| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let result = terms::set_product_discount(
+        &tx,
+        &user.member.email,
+        &customer,
+        form.get("product_id"),
+        form.get("discount"),
+    )
+    .await;
+    let mut values = json!({
+        "discount": fields::format_percent(i64::from(customer.discount_bp)),
+        "skonto": fields::format_percent(i64::from(customer.skonto_bp)),
+        "skonto_days": customer.skonto_days,
+        "payment_term_days": customer.payment_term_days,
+    });
+    values["product_id"] = json!(form.get("product_id"));
+    values["product_discount"] = json!(form.get("discount"));
+    finish_terms(state, session, req, &user, &id, tx, result, values).await
+}
+
+#[handler]
+pub async fn remove_override(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path((id, product_id)): Path<(String, String)>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let customer = customers::get(&tx, &id)
+        .await
+        .map_err(|_| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    match pricing::remove_override(&tx, &user.member.email, &customer, &product_id).await {
+        Ok(()) => tx.commit().await.map_err(internal)?,
+        Err(PricingError::NotFound) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(e) => return Err(internal(e)),
+    }
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    flash(session, "success", p.t("flash.prices_saved"));
+    Ok(redirect(&format!("/console/customers/{id}/prices")))
 }

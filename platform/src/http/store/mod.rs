@@ -5,6 +5,8 @@ pub mod page;
 
 use super::{internal, lang_of, tenant_of};
 use crate::app::AppState;
+use crate::customers::fields::format_amount;
+use crate::tax::Treatment;
 use chrono::Datelike;
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
@@ -159,18 +161,29 @@ async fn prices(
         Some(id) => crate::customers::get(&tx, &id).await.ok(),
         None => None,
     };
-    let list = crate::pricing::price_list(&tx, customer.as_ref())
+    let pricer = state
+        .prices
+        .pricer(&tx, customer.as_ref())
         .await
         .map_err(internal)?;
     drop(tx);
+    let list = crate::pricing::price_list(&pricer);
     let currency = list
         .first()
         .map(|r| r.currency.clone())
         .unwrap_or_else(|| "EUR".into());
+    let cell = |v: Option<i64>| v.map(format_amount).unwrap_or_else(|| "–".into());
     let rows: Vec<serde_json::Value> = list
         .iter()
-        .map(|r| serde_json::json!({ "tld": r.tld, "register": r.register, "transfer": r.transfer, "renew": r.renew }))
+        .map(|r| serde_json::json!({ "tld": r.tld, "register": cell(r.register), "transfer": cell(r.transfer), "renew": cell(r.renew) }))
         .collect();
+    let vat_note = match pricer.treatment() {
+        Treatment::ReverseCharge => "prices.reverse_charge_note",
+        Treatment::Export => "prices.export_note",
+        Treatment::Vat { .. } if pricer.book().tax.show_gross => "prices.gross_note",
+        Treatment::Vat { .. } => "prices.net_note",
+    };
+    let rate = crate::customers::fields::format_percent(i64::from(pricer.book().tax.rate_bp));
     let ctx = page::StoreCtx {
         state,
         session,
@@ -181,6 +194,6 @@ async fn prices(
     ctx.render(
         StatusCode::OK,
         "prices.html",
-        serde_json::json!({ "rows": rows, "currency": currency }),
+        serde_json::json!({ "rows": rows, "currency": currency, "vat_note": vat_note, "vat_rate": rate }),
     )
 }
