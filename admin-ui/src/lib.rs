@@ -29,6 +29,10 @@ pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "operator/catalog_product.html",
+        include_str!("../templates/operator/catalog_product.html"),
+    ),
+    (
         "partials/pricing_nav.html",
         include_str!("../templates/partials/pricing_nav.html"),
     ),

@@ -2,8 +2,11 @@
 //! registry rules, products, and wholesale prices per product x action x period x
 //! currency.
 
+pub mod edit;
 pub mod entity;
 mod seed;
+
+pub use edit::{export_csv, import_csv};
 
 pub use entity::{product, tld, wholesale_price};
 
@@ -189,28 +192,6 @@ pub async fn tlds(db: &impl ConnectionTrait) -> Result<Vec<tld::Model>, DbErr> {
         .order_by_asc(tld::Column::Name)
         .all(db)
         .await
-}
-
-/// The catalog as CSV: one line per product x action x period x currency.
-pub async fn export_csv(db: &impl ConnectionTrait) -> Result<String, DbErr> {
-    let mut out = String::from("product_id,kind,name,tld,action,period_months,currency,amount\n");
-    for (p, prices) in overview(db).await? {
-        for w in prices {
-            let name = p.name.replace('"', "\"\"");
-            out.push_str(&format!(
-                "{},{},\"{}\",{},{},{},{},{}\n",
-                p.id,
-                p.kind,
-                name,
-                p.tld.as_deref().unwrap_or(""),
-                w.action,
-                w.period_months,
-                w.currency,
-                crate::customers::fields::format_amount(w.amount_minor)
-            ));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

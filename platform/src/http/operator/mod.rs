@@ -60,6 +60,12 @@ pub fn routes() -> Route {
         .nest("/api-keys", keys::routes())
         .at("/catalog", get(catalog::show))
         .at("/catalog.csv", get(catalog::csv))
+        .at("/catalog/new", get(catalog::new_form).post(catalog::create))
+        .at("/catalog/import", post(catalog::import))
+        .at(
+            "/catalog/:id",
+            get(catalog::edit_form).post(catalog::update),
+        )
 }
 
 #[handler]
