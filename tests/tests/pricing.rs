@@ -507,7 +507,7 @@ async fn the_api_quotes_prices_for_the_keys_reseller_only() {
                 tx.conn(),
                 relabel_platform::api_keys::Realm::Tenant,
                 "k",
-                &["tenant:read".into()],
+                &["prices:read".into()],
                 "test",
             )
             .await

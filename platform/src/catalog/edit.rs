@@ -420,7 +420,10 @@ fn yes_no(v: &str) -> Option<bool> {
 
 /// Reads a catalog CSV into product forms, grouped by product id, keeping the line of
 /// each price for error messages.
-fn parse_csv(input: &str) -> Result<Vec<(ProductForm, Vec<usize>)>, Vec<ImportError>> {
+#[allow(clippy::type_complexity)]
+fn parse_csv(
+    input: &str,
+) -> Result<(Vec<(ProductForm, Vec<usize>)>, Vec<ImportError>), Vec<ImportError>> {
     let mut errors = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -523,11 +526,7 @@ fn parse_csv(input: &str) -> Result<Vec<(ProductForm, Vec<usize>)>, Vec<ImportEr
             code: "err.csv_empty".into(),
         });
     }
-    if errors.is_empty() {
-        Ok(forms.into_values().collect())
-    } else {
-        Err(errors)
-    }
+    Ok((forms.into_values().collect(), errors))
 }
 
 /// Imports a catalog CSV inside `db` (a transaction the caller commits only on
@@ -538,11 +537,11 @@ pub async fn import_csv(
     db: &impl ConnectionTrait,
     input: &str,
 ) -> Result<Result<ImportReport, Vec<ImportError>>, DbErr> {
-    let forms = match parse_csv(input) {
+    // Lines that could be read are still checked, so one pass reports everything.
+    let (forms, mut errors) = match parse_csv(input) {
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
     };
-    let mut errors = Vec::new();
     let mut report = ImportReport::default();
     for (form, lines) in &forms {
         match save(db, form).await? {
