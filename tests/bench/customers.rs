@@ -98,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
                 locked_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
+                discount_bp: Set(0),
+                skonto_bp: Set(0),
+                skonto_days: Set(0),
+                payment_term_days: Set(0),
             });
             customers::customer::Entity::insert_many(rows)
                 .exec(tx.conn())

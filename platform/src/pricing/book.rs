@@ -337,10 +337,10 @@ impl PriceBooks {
     /// own fresh book, never cached.
     pub async fn book(&self, tx: &TenantTx) -> Result<Arc<PriceBook>, DbErr> {
         let key = tx.tenant_id().as_str();
-        if !tx.has_touched(TOPIC) {
-            if let Some(book) = self.cache.get(key) {
-                return Ok(book);
-            }
+        if !tx.has_touched(TOPIC)
+            && let Some(book) = self.cache.get(key)
+        {
+            return Ok(book);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
         let book = Arc::new(PriceBook::load(tx).await?);

@@ -388,7 +388,7 @@ pub async fn import(
                         flash(
                             session,
                             "success",
-                            &p.t("flash.catalog_imported")
+                            p.t("flash.catalog_imported")
                                 .replace("{products}", &report.products.to_string())
                                 .replace("{prices}", &report.prices.to_string()),
                         );

@@ -178,10 +178,10 @@ async fn prices(
         .map(|r| serde_json::json!({ "tld": r.tld, "register": cell(r.register), "transfer": cell(r.transfer), "renew": cell(r.renew) }))
         .collect();
     let vat_note = match pricer.treatment() {
-        Treatment::ReverseCharge => "prices.reverse_charge_note",
-        Treatment::Export => "prices.export_note",
-        Treatment::Vat { .. } if pricer.book().tax.show_gross => "prices.gross_note",
-        Treatment::Vat { .. } => "prices.net_note",
+        Treatment::ReverseCharge => "reverse_charge",
+        Treatment::Export => "export",
+        Treatment::Vat { .. } if pricer.book().tax.show_gross => "gross",
+        Treatment::Vat { .. } => "net",
     };
     let rate = crate::customers::fields::format_percent(i64::from(pricer.book().tax.rate_bp));
     let ctx = page::StoreCtx {
