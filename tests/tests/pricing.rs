@@ -419,6 +419,21 @@ async fn console_sets_class_and_overrides_and_refuses_mixed_currencies_with_a_re
         .unwrap();
     assert_eq!(resp.status(), 303);
 
+    // Without an override only the picker is shown; picking a product opens its form
+    // with the class's prices (Customers B: .de at 135 % of 3.49 = 4.79).
+    let get = |url: String| {
+        let owner = owner.clone();
+        async move { unescape(&owner.get(url).send().await.unwrap().text().await.unwrap()) }
+    };
+    let page = get(page_url.clone()).await;
+    assert!(!page.contains("name=\"price.register.12\"") && page.contains("value=\"domain-de\""));
+    let page = get(format!("{page_url}?product=domain-de")).await;
+    assert!(
+        page.contains(
+            "name=\"price.register.12\" type=\"text\" inputmode=\"decimal\" value=\"4.79\""
+        )
+    );
+
     // Mixed currency: refused, with the reason, nothing written.
     let post = |fields: Vec<(&'static str, String)>| {
         let owner = owner.clone();
@@ -457,6 +472,8 @@ async fn console_sets_class_and_overrides_and_refuses_mixed_currencies_with_a_re
     let resp = post(cheap).await;
     assert_eq!(resp.status(), 200);
     assert!(unescape(&resp.text().await.unwrap()).contains("below your wholesale cost"));
+    let page = get(page_url.clone()).await;
+    assert!(page.contains("value=\"3.00\"") && page.contains("Remove override"));
 
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     let c = customers::get(&tx, &c.id).await.unwrap();

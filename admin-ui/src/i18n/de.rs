@@ -729,4 +729,8 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("err.csv_too_large", "Die Datei ist größer als 4 MB."),
     ("err.csv_encoding", "Die Datei muss UTF-8-kodiert sein."),
     ("err.yes_no", "Geben Sie yes oder no ein."),
+    ("customer_prices.overrides_heading", "Sonderpreise"),
+    ("customer_prices.overrides_hint", "Produkte mit Sonderpreisen stehen unten. Um diesem Kunden für ein weiteres Produkt eigene Preise zu geben, wählen Sie es hier; das Formular beginnt mit den Preisen der Klasse."),
+    ("customer_prices.add_override", "Produkt"),
+    ("customer_prices.open", "Preise festlegen"),
 ];

@@ -729,4 +729,8 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("err.csv_too_large", "The file is larger than 4 MB."),
     ("err.csv_encoding", "The file must be UTF-8 encoded."),
     ("err.yes_no", "Enter yes or no."),
+    ("customer_prices.overrides_heading", "Overrides"),
+    ("customer_prices.overrides_hint", "Products with an override are listed below. To give this customer their own prices for another product, pick it here; the form starts with the class's prices."),
+    ("customer_prices.add_override", "Product"),
+    ("customer_prices.open", "Set prices"),
 ];

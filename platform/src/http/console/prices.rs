@@ -13,7 +13,7 @@ use crate::terms::{self, TermsError, TermsInput};
 use crate::validation::FieldErrors;
 use poem::http::StatusCode;
 use poem::session::Session;
-use poem::web::{Data, Path};
+use poem::web::{Data, Path, Query};
 use poem::{Request, Response, handler};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 /// What to show for one product after a failed or warned save.
 #[derive(Default)]
 struct Feedback {
+    /// A product whose override card to show although it has no override yet.
+    open: Option<String>,
     /// Errors and values of the terms forms (`terms` or `discount`).
     terms: Option<(FieldErrors, Value)>,
     product: String,
@@ -83,8 +85,21 @@ async fn render(
         .as_ref()
         .map(|c| c.currency.clone())
         .unwrap_or_else(|| "EUR".into());
+    // Cards for products with an override, the one just submitted, and the one the
+    // reseller picked to add; every other product is offered in the picker.
+    let open = |pid: &str| {
+        overrides.iter().any(|o| o.product_id == pid)
+            || feedback.product == pid
+            || feedback.open.as_deref() == Some(pid)
+    };
+    let addable: Vec<Value> = by_product
+        .keys()
+        .filter(|pid| !open(pid))
+        .map(|pid| json!({ "value": pid, "label": names.get(pid).cloned().unwrap_or_else(|| pid.clone()) }))
+        .collect();
     let products: Vec<Value> = by_product
         .iter()
+        .filter(|(pid, _)| open(pid))
         .map(|(pid, rows)| {
             let own: Vec<_> = overrides.iter().filter(|o| &o.product_id == pid).collect();
             let fb = (feedback.product == *pid).then_some(&feedback);
@@ -153,6 +168,7 @@ async fn render(
             "can_edit_billing": user.member.role.can(Perm::EditBilling),
             "terms": terms_values, "terms_errors": terms_errors, "default_term": default_term,
             "product_discounts": product_discounts, "product_options": product_options,
+            "addable": addable,
         }),
     )
 }
@@ -164,8 +180,18 @@ pub async fn show(
     req: &Request,
     user: Can<ViewCustomers>,
     Path(id): Path<String>,
+    Query(q): Query<OpenProduct>,
 ) -> poem::Result<Response> {
-    render(state, session, req, &user, &id, Feedback::default()).await
+    let feedback = Feedback {
+        open: q.product,
+        ..Default::default()
+    };
+    render(state, session, req, &user, &id, feedback).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct OpenProduct {
+    product: Option<String>,
 }
 
 #[handler]
