@@ -15,6 +15,7 @@ pub mod config;
 pub mod coupons;
 pub mod customers;
 pub mod demo;
+pub mod domains;
 pub mod http;
 pub mod mail;
 pub mod operators;

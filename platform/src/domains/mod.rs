@@ -1,0 +1,6 @@
+//! Domains: names and the registry rules they must meet (O5). Availability, the
+//! registrar adapter and the lifecycle build on this.
+
+pub mod rules;
+
+pub use rules::{DomainName, check_name};
