@@ -8,6 +8,7 @@ mod m0002_accounts;
 mod m0003_pricing;
 mod m0004_coupons;
 mod m0005_terms;
+mod m0006_orders;
 
 pub struct TenantMigrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0003_pricing::Migration),
             Box::new(m0004_coupons::Migration),
             Box::new(m0005_terms::Migration),
+            Box::new(m0006_orders::Migration),
         ]
     }
 }

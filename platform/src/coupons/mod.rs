@@ -103,6 +103,20 @@ pub enum Refusal {
     FirstOrderOnly,
 }
 
+impl Refusal {
+    /// The message code for field `coupon`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Unknown => "err.coupon_unknown",
+            Refusal::NotYetValid => "err.coupon_not_yet_valid",
+            Refusal::Expired => "err.coupon_expired",
+            Refusal::UsedUp => "err.coupon_used_up",
+            Refusal::UsedUpForCustomer => "err.coupon_used_up_customer",
+            Refusal::FirstOrderOnly => "err.coupon_first_order_only",
+        }
+    }
+}
+
 pub async fn create(
     tx: &TenantTx,
     actor: &str,

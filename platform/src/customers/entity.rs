@@ -74,6 +74,10 @@ pub mod settings {
         pub vat_rate_bp: i32,
         pub show_gross: bool,
         pub payment_term_days: i32,
+        pub next_order_number: i64,
+        pub next_case_number: i64,
+        /// `auto` | `manual`: how an order that passes the checks is accepted (O14).
+        pub order_activation: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

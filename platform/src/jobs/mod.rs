@@ -1,0 +1,78 @@
+//! The durable job queue (ARCHITECTURE "Jobs"): a job is a row written in the same
+//! transaction as the business change that needs it, so an accepted order and its
+//! provisioning work commit together or not at all. Each job has an idempotency
+//! key; enqueuing the same key twice keeps the first job.
+
+use chrono::Utc;
+use relabel_tenants::TenantTx;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+    #[sea_orm(table_name = "jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        pub reference: String,
+        pub idempotency_key: String,
+        pub payload: String,
+        /// queued | running | done | dead | cancelled
+        pub status: String,
+        pub attempts: i32,
+        pub run_after: DateTimeUtc,
+        pub last_error: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub use entity::Model as Job;
+
+/// A job to write: `kind` names the work (`domain.register`), `reference` what it
+/// is about (shown to staff), `key` makes it unique.
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub reference: &'a str,
+    pub key: &'a str,
+    pub payload: serde_json::Value,
+}
+
+/// Writes a job in the caller's transaction; a second job with the same key is
+/// ignored.
+pub async fn enqueue(tx: &TenantTx, job: NewJob<'_>) -> Result<(), DbErr> {
+    let now = Utc::now();
+    entity::Entity::insert(entity::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().simple().to_string()),
+        kind: Set(job.kind.to_owned()),
+        reference: Set(job.reference.to_owned()),
+        idempotency_key: Set(job.key.to_owned()),
+        payload: Set(job.payload.to_string()),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        run_after: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([entity::Column::IdempotencyKey])
+    .exec(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Jobs whose idempotency key starts with `prefix` (e.g. all jobs of one order).
+pub async fn with_key_prefix(tx: &TenantTx, prefix: &str) -> Result<Vec<Job>, DbErr> {
+    entity::Entity::find()
+        .filter(entity::Column::IdempotencyKey.starts_with(prefix))
+        .order_by_asc(entity::Column::IdempotencyKey)
+        .all(tx.conn())
+        .await
+}

@@ -1,0 +1,834 @@
+//! Orders (O1-O14): a cart's lines checked against the registry rules and priced by
+//! the resolver, a risk check, and the exact credit check (O13) inside the order
+//! transaction. An order that passes is accepted at once (numbered, its items
+//! queued as provisioning jobs); otherwise it goes to the clearing center under a
+//! gapless case number (Vorgangsnummer) that the customer sees.
+
+pub mod cart;
+pub mod entity;
+pub mod risk;
+
+use crate::audit::{self, Change};
+use crate::catalog::tld;
+use crate::coupons;
+use crate::customers::{self, customer, settings};
+use crate::domains::rules;
+use crate::jobs::{self, NewJob};
+use crate::pricing::{PriceBooks, Pricer, book::vat_of};
+use crate::validation::FieldErrors;
+use chrono::{Duration, Utc};
+pub use entity::{account, cart_item, clearing_case, order, order_event, order_item};
+use relabel_tenants::TenantTx;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use std::collections::HashMap;
+
+/// Data-change topic of orders and cases (console lists).
+pub const TOPIC: &str = "orders";
+
+/// Domain actions a cart can hold.
+pub const DOMAIN_ACTIONS: &[&str] = &["register", "transfer"];
+/// Billing periods (months) a hosting, email or other product can be ordered for.
+pub const PRODUCT_PERIODS: &[i32] = &[1, 12];
+
+/// One wanted thing: a domain (`product_id` is the TLD's product) or a product.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Line {
+    pub product_id: String,
+    pub domain: Option<String>,
+    /// `register` | `transfer` for domains, `order` for other products.
+    pub action: String,
+    pub period_months: i32,
+    pub auth_code: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("not found")]
+    NotFound,
+    /// The clearing case was decided already.
+    #[error("case already decided")]
+    Decided,
+    /// Approval without override when the credit still does not cover the order.
+    #[error("credit limit exceeded")]
+    OverLimit { available_minor: i64 },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl From<FieldErrors> for OrderError {
+    fn from(e: FieldErrors) -> Self {
+        OrderError::Invalid(e)
+    }
+}
+
+/// A checked and priced line.
+#[derive(Clone, Debug)]
+pub struct Priced {
+    pub line: Line,
+    pub currency: String,
+    pub net_minor: i64,
+    pub discount_minor: i64,
+    pub vat_minor: i64,
+    pub gross_minor: i64,
+}
+
+/// The charges a line makes, as (catalog action, period) pairs.
+fn charges(line: &Line) -> Vec<(&str, i32)> {
+    if line.domain.is_some() {
+        vec![(line.action.as_str(), line.period_months)]
+    } else {
+        let fee = if line.period_months == 12 {
+            "yearly_fee"
+        } else {
+            "monthly_fee"
+        };
+        vec![("setup", 0), (fee, line.period_months)]
+    }
+}
+
+/// Checks one line against the catalog, the registry rules and the buyer's prices.
+/// Errors name fields under `prefix` (`items.2.domain`). Returns the normalized line
+/// (domain as its Unicode form) and its net price before discounts.
+pub fn check_line(
+    pricer: &Pricer,
+    tlds: &HashMap<String, tld::Model>,
+    line: &Line,
+    prefix: &str,
+    errors: &mut FieldErrors,
+) -> Option<(Line, String, i64)> {
+    let field = |f: &str| format!("{prefix}{f}");
+    let mut line = line.clone();
+    if let Some(domain) = line.domain.clone() {
+        let tld_name = domain
+            .trim()
+            .trim_end_matches('.')
+            .rsplit_once('.')
+            .map(|(_, t)| t.to_lowercase());
+        let Some(rules) = tld_name.as_deref().and_then(|t| tlds.get(t)) else {
+            errors.add(&field("domain"), "err.domain_tld_unknown");
+            return None;
+        };
+        let name = match rules::check_name(&domain, rules) {
+            Ok(n) => n,
+            Err(code) => {
+                errors.add(&field("domain"), code);
+                return None;
+            }
+        };
+        line.domain = Some(name.unicode());
+        line.product_id = pricer
+            .book()
+            .domains()
+            .iter()
+            .find(|(t, _)| *t == rules.name)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        if !DOMAIN_ACTIONS.contains(&line.action.as_str()) {
+            errors.add(&field("action"), "err.choice");
+            return None;
+        }
+        if let Err(code) = rules::check_period(line.period_months, rules) {
+            errors.add(&field("period"), code);
+            return None;
+        }
+        if line.action == "transfer" {
+            let code = line.auth_code.clone().unwrap_or_default();
+            if let Err(c) = rules::check_auth_code(&code, rules) {
+                errors.add(&field("auth_code"), c);
+                return None;
+            }
+            line.auth_code = Some(code.trim().to_owned()).filter(|c| !c.is_empty());
+        } else {
+            line.auth_code = None;
+        }
+    } else {
+        line.action = "order".into();
+        line.auth_code = None;
+        if !PRODUCT_PERIODS.contains(&line.period_months) {
+            errors.add(&field("period"), "err.choice");
+            return None;
+        }
+    }
+    let mut currency = None;
+    let mut net = 0;
+    for (action, period) in charges(&line) {
+        match pricer.quote(&line.product_id, action, period) {
+            Some(q) => {
+                if currency.get_or_insert_with(|| q.currency.clone()) != &q.currency {
+                    errors.add(&field("product"), "err.order_mixed_currency");
+                    return None;
+                }
+                net += q.net_minor;
+            }
+            None => {
+                errors.add(
+                    &field(if line.domain.is_some() {
+                        "domain"
+                    } else {
+                        "product"
+                    }),
+                    "err.order_not_for_sale",
+                );
+                return None;
+            }
+        }
+    }
+    Some((line, currency.unwrap_or_default(), net))
+}
+
+/// Everything a checkout needs besides the transaction.
+pub struct Checkout<'a> {
+    pub customer_id: &'a str,
+    pub cart_id: &'a str,
+    pub lines: &'a [Line],
+    pub coupon: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub ip_country: Option<String>,
+    /// Who places it (customer email, staff email, `api:<key>`), for the history.
+    pub actor: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Accepted { number: String },
+    Clearing { case_number: String, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub order: order::Model,
+    pub outcome: Outcome,
+    pub risk: risk::Assessment,
+}
+
+/// What the account can still take: balance + limit - reserved.
+pub fn available(acc: &account::Model, limit_minor: i64) -> i64 {
+    acc.balance_minor + limit_minor - acc.reserved_minor
+}
+
+/// The customer's credit limit: their own, else the reseller's default.
+pub fn credit_limit(c: &customer::Model, s: &settings::Model) -> i64 {
+    c.credit_limit_minor.unwrap_or(s.default_credit_limit_minor)
+}
+
+/// Creates the customer's account row if missing. As the first statement of an
+/// order transaction it is a write, which on SQLite takes the write lock before
+/// anything is read (so no later write can fail on a stale snapshot).
+async fn ensure_account(tx: &TenantTx, customer_id: &str) -> Result<(), DbErr> {
+    use account::Column as A;
+    let insert = Query::insert()
+        .into_table(account::Entity)
+        .columns([
+            A::CustomerId,
+            A::Currency,
+            A::BalanceMinor,
+            A::ReservedMinor,
+            A::UpdatedAt,
+        ])
+        .select_from(
+            Query::select()
+                .column(customer::Column::Id)
+                .column(customer::Column::Currency)
+                .expr(Expr::val(0i64))
+                .expr(Expr::val(0i64))
+                .expr(Expr::val(Utc::now()))
+                .from(customer::Entity)
+                .and_where(customer::Column::Id.eq(customer_id))
+                .to_owned(),
+        )
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .on_conflict(OnConflict::column(A::CustomerId).do_nothing().to_owned())
+        .to_owned();
+    tx.conn().execute(&insert).await?;
+    Ok(())
+}
+
+/// Reserves `amount` on the account if it fits (or unconditionally with
+/// `override_limit`). One conditional UPDATE: concurrent orders of one customer
+/// are serialized on the account row and each sees the others' reservations.
+async fn reserve(
+    tx: &TenantTx,
+    customer_id: &str,
+    limit_minor: i64,
+    amount: i64,
+    override_limit: bool,
+) -> Result<bool, DbErr> {
+    use account::Column as A;
+    let mut q = account::Entity::update_many()
+        .col_expr(A::ReservedMinor, Expr::col(A::ReservedMinor).add(amount))
+        .col_expr(A::UpdatedAt, Expr::val(Utc::now()))
+        .filter(A::CustomerId.eq(customer_id));
+    if !override_limit {
+        q = q.filter(
+            Expr::col(A::BalanceMinor)
+                .add(limit_minor)
+                .sub(Expr::col(A::ReservedMinor))
+                .gte(amount),
+        );
+    }
+    Ok(q.exec(tx.conn()).await?.rows_affected == 1)
+}
+
+pub async fn account(tx: &TenantTx, customer_id: &str) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find_by_id(customer_id.to_owned())
+        .one(tx.conn())
+        .await
+}
+
+/// Advances one of the settings counters and returns the value it had: gapless,
+/// because a rolled-back transaction rolls the counter back too.
+async fn next_counter(tx: &TenantTx, col: settings::Column) -> Result<i64, DbErr> {
+    settings::Entity::update_many()
+        .col_expr(col, Expr::col(col).add(1))
+        .filter(settings::Column::Id.eq(1))
+        .exec(tx.conn())
+        .await?;
+    let s = customers::settings(tx).await?;
+    Ok(match col {
+        settings::Column::NextOrderNumber => s.next_order_number,
+        _ => s.next_case_number,
+    } - 1)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+async fn event(
+    tx: &TenantTx,
+    order_id: &str,
+    status: &str,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<(), DbErr> {
+    order_event::ActiveModel {
+        id: Set(new_id()),
+        order_id: Set(order_id.to_owned()),
+        status: Set(status.to_owned()),
+        actor: Set(actor.to_owned()),
+        note: Set(note.map(str::to_owned)),
+        at: Set(Utc::now()),
+    }
+    .insert(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn tld_rules(tx: &TenantTx) -> Result<HashMap<String, tld::Model>, DbErr> {
+    Ok(crate::catalog::tlds(tx.conn())
+        .await?
+        .into_iter()
+        .map(|t| (t.name.clone(), t))
+        .collect())
+}
+
+/// Checks and prices `lines` for `customer`, applying `coupon` (already redeemed).
+pub fn price_lines(
+    pricer: &Pricer,
+    tlds: &HashMap<String, tld::Model>,
+    lines: &[Line],
+    coupon: Option<&coupons::entity::coupon::Model>,
+) -> Result<Vec<Priced>, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let mut priced = Vec::new();
+    let mut currency: Option<String> = None;
+    if lines.is_empty() {
+        errors.add("items", "err.order_empty");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        let prefix = format!("items.{i}.");
+        let Some((line, cur, net)) = check_line(pricer, tlds, line, &prefix, &mut errors) else {
+            continue;
+        };
+        if let Some(d) = &line.domain
+            && !seen.insert(d.clone())
+        {
+            errors.add(&format!("{prefix}domain"), "err.order_duplicate_domain");
+            continue;
+        }
+        if currency.get_or_insert_with(|| cur.clone()) != &cur {
+            errors.add(&format!("{prefix}product"), "err.order_mixed_currency");
+            continue;
+        }
+        let discount = coupon
+            .map(|c| {
+                charges(&line)
+                    .into_iter()
+                    .filter(|(a, _)| coupons::applies_to(c, &line.product_id, a))
+                    .filter_map(|(a, p)| pricer.quote(&line.product_id, a, p))
+                    .map(|q| coupons::discount(c, q.net_minor, &cur))
+                    .sum::<i64>()
+            })
+            .unwrap_or(0);
+        let discount = std::cmp::min(discount, net);
+        let net_after = net - discount;
+        let vat = vat_of(net_after, pricer.treatment());
+        priced.push(Priced {
+            line,
+            currency: cur,
+            net_minor: net_after,
+            discount_minor: discount,
+            vat_minor: vat,
+            gross_minor: net_after + vat,
+        });
+    }
+    if coupon.is_some() && errors.is_empty() && priced.iter().all(|p| p.discount_minor == 0) {
+        errors.add("coupon", "err.coupon_not_applicable");
+    }
+    errors.into_result().map(|()| priced)
+}
+
+/// Places an order inside `tx` (which must not have read anything yet: see
+/// [`ensure_account`]). On `Err` the caller drops the transaction and nothing is
+/// written.
+pub async fn place(
+    tx: &TenantTx,
+    books: &PriceBooks,
+    c: Checkout<'_>,
+) -> Result<Placed, OrderError> {
+    ensure_account(tx, c.customer_id).await?;
+    let customer = customers::get(tx, c.customer_id)
+        .await
+        .map_err(|_| OrderError::NotFound)?;
+    let s = customers::settings(tx).await?;
+    let is_first = order::Entity::find()
+        .filter(order::Column::CustomerId.eq(&customer.id))
+        .filter(order::Column::Status.eq("accepted"))
+        .count(tx.conn())
+        .await?
+        == 0;
+    let order_id = new_id();
+    let coupon = match c.coupon.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(code) => match coupons::redeem(tx, code, &customer.id, is_first, &order_id).await? {
+            Ok(coupon) => Some(coupon),
+            Err(refusal) => {
+                return Err(FieldErrors::single("coupon", refusal.code()).into());
+            }
+        },
+        None => None,
+    };
+    let pricer = books.pricer(tx, Some(&customer)).await?;
+    let tlds = tld_rules(tx).await?;
+    let priced = price_lines(&pricer, &tlds, c.lines, coupon.as_ref())?;
+    let currency = priced[0].currency.clone();
+    let (net, vat, gross, discount) = priced.iter().fold((0, 0, 0, 0), |a, p| {
+        (
+            a.0 + p.net_minor,
+            a.1 + p.vat_minor,
+            a.2 + p.gross_minor,
+            a.3 + p.discount_minor,
+        )
+    });
+
+    let since = Utc::now() - Duration::hours(1);
+    let recent_orders = order::Entity::find()
+        .filter(order::Column::CustomerId.eq(&customer.id))
+        .filter(order::Column::CreatedAt.gte(since))
+        .count(tx.conn())
+        .await?;
+    let facts = risk::Facts {
+        email: customer.email.clone(),
+        address_country: customer.country.clone(),
+        ip_country: c.ip_country.clone(),
+        new_customer: is_first && customer.created_at > Utc::now() - Duration::days(30),
+        gross_minor: gross,
+        domains: priced.iter().filter(|p| p.line.domain.is_some()).count(),
+        recent_orders,
+    };
+    let assessment = risk::assess(&facts);
+
+    let limit = credit_limit(&customer, &s);
+    let now = Utc::now();
+    let mut model = order::Model {
+        id: order_id.clone(),
+        number: None,
+        customer_id: customer.id.clone(),
+        cart_id: c.cart_id.to_owned(),
+        status: "received".into(),
+        currency,
+        net_minor: net,
+        vat_minor: vat,
+        gross_minor: gross,
+        reserved_minor: 0,
+        coupon_code: coupon.as_ref().map(|c| c.code.clone()),
+        discount_minor: discount,
+        risk_score: assessment.score,
+        risk_reasons: Some(assessment.reasons.join(",")).filter(|r| !r.is_empty()),
+        ip: c.ip.map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+    };
+    order::ActiveModel::from(model.clone())
+        .reset_all()
+        .insert(tx.conn())
+        .await?;
+    for (i, p) in priced.iter().enumerate() {
+        order_item::ActiveModel {
+            id: Set(new_id()),
+            order_id: Set(order_id.clone()),
+            position: Set(i as i32 + 1),
+            product_id: Set(p.line.product_id.clone()),
+            domain: Set(p.line.domain.clone()),
+            action: Set(p.line.action.clone()),
+            period_months: Set(p.line.period_months),
+            net_minor: Set(p.net_minor),
+            vat_minor: Set(p.vat_minor),
+            gross_minor: Set(p.gross_minor),
+        }
+        .insert(tx.conn())
+        .await?;
+    }
+    event(tx, &order_id, "received", c.actor, None).await?;
+
+    // Risk first: a risky order reserves nothing until someone has looked at it.
+    let reason = if assessment.needs_review() {
+        Some("risk")
+    } else if !reserve(tx, &customer.id, limit, gross, false).await? {
+        Some("credit_limit")
+    } else if s.order_activation == "manual" {
+        // Reserved, waiting for a person.
+        model.reserved_minor = gross;
+        Some("manual")
+    } else {
+        model.reserved_minor = gross;
+        None
+    };
+    let outcome = match reason {
+        None => {
+            let number = accept(tx, &mut model, c.actor, None).await?;
+            Outcome::Accepted { number }
+        }
+        Some(reason) => {
+            let case_number = open_case(tx, &mut model, reason, c.actor).await?;
+            Outcome::Clearing {
+                case_number,
+                reason: reason.to_owned(),
+            }
+        }
+    };
+    audit::record_tenant(
+        tx,
+        Change::new(c.actor, "order.place", &order_id)
+            .entity("order", &order_id)
+            .ip(c.ip)
+            .after(serde_json::json!({
+                "outcome": &outcome, "gross_minor": gross, "currency": &model.currency,
+                "risk": &assessment,
+            })),
+    )
+    .await?;
+    tx.touch(TOPIC);
+    Ok(Placed {
+        order: model,
+        outcome,
+        risk: assessment,
+    })
+}
+
+/// Numbers the order, marks it accepted and queues one provisioning job per item,
+/// all in the caller's transaction.
+async fn accept(
+    tx: &TenantTx,
+    model: &mut order::Model,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<String, DbErr> {
+    let n = next_counter(tx, settings::Column::NextOrderNumber).await?;
+    let number = format!("A-{n:06}");
+    model.number = Some(number.clone());
+    model.status = "accepted".into();
+    model.updated_at = Utc::now();
+    order::ActiveModel {
+        id: Set(model.id.clone()),
+        number: Set(model.number.clone()),
+        status: Set(model.status.clone()),
+        reserved_minor: Set(model.reserved_minor),
+        updated_at: Set(model.updated_at),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    for item in items(tx, &model.id).await? {
+        let kind = match (item.domain.is_some(), item.action.as_str()) {
+            (true, "transfer") => "domain.transfer",
+            (true, _) => "domain.register",
+            (false, _) => "service.create",
+        };
+        jobs::enqueue(
+            tx,
+            NewJob {
+                kind,
+                reference: item.domain.as_deref().unwrap_or(&item.product_id),
+                key: &format!("order:{}:{}", model.id, item.position),
+                payload: serde_json::json!({
+                    "order_id": model.id, "order_number": number, "customer_id": model.customer_id,
+                    "item_id": item.id, "product_id": item.product_id, "domain": item.domain,
+                    "action": item.action, "period_months": item.period_months,
+                }),
+            },
+        )
+        .await?;
+    }
+    event(tx, &model.id, "accepted", actor, note).await?;
+    Ok(number)
+}
+
+async fn open_case(
+    tx: &TenantTx,
+    model: &mut order::Model,
+    reason: &str,
+    actor: &str,
+) -> Result<String, DbErr> {
+    let n = next_counter(tx, settings::Column::NextCaseNumber).await?;
+    let number = format!("V-{n:06}");
+    clearing_case::ActiveModel {
+        id: Set(new_id()),
+        number: Set(number.clone()),
+        order_id: Set(model.id.clone()),
+        reason: Set(reason.to_owned()),
+        status: Set("open".into()),
+        note: Set(None),
+        created_at: Set(Utc::now()),
+        decided_at: Set(None),
+        decided_by: Set(None),
+    }
+    .insert(tx.conn())
+    .await?;
+    model.status = "review".into();
+    order::ActiveModel {
+        id: Set(model.id.clone()),
+        status: Set(model.status.clone()),
+        reserved_minor: Set(model.reserved_minor),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    event(tx, &model.id, "review", actor, Some(reason)).await?;
+    Ok(number)
+}
+
+pub async fn items(tx: &TenantTx, order_id: &str) -> Result<Vec<order_item::Model>, DbErr> {
+    order_item::Entity::find()
+        .filter(order_item::Column::OrderId.eq(order_id))
+        .order_by_asc(order_item::Column::Position)
+        .all(tx.conn())
+        .await
+}
+
+pub async fn events(tx: &TenantTx, order_id: &str) -> Result<Vec<order_event::Model>, DbErr> {
+    order_event::Entity::find()
+        .filter(order_event::Column::OrderId.eq(order_id))
+        .order_by_asc(order_event::Column::At)
+        .order_by_asc(order_event::Column::Id)
+        .all(tx.conn())
+        .await
+}
+
+pub async fn get(tx: &TenantTx, id: &str) -> Result<Option<order::Model>, DbErr> {
+    order::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+}
+
+pub async fn case_of(tx: &TenantTx, order_id: &str) -> Result<Option<clearing_case::Model>, DbErr> {
+    clearing_case::Entity::find()
+        .filter(clearing_case::Column::OrderId.eq(order_id))
+        .order_by_desc(clearing_case::Column::CreatedAt)
+        .one(tx.conn())
+        .await
+}
+
+pub async fn case(tx: &TenantTx, id: &str) -> Result<Option<clearing_case::Model>, DbErr> {
+    clearing_case::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+}
+
+/// Filters of the order list.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub customer_id: Option<String>,
+    /// Order number, cart id or part of either.
+    pub q: Option<String>,
+}
+
+pub async fn list(tx: &TenantTx, f: &OrderFilter, limit: u64) -> Result<Vec<order::Model>, DbErr> {
+    let mut q = order::Entity::find().order_by_desc(order::Column::CreatedAt);
+    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(order::Column::Status.eq(s));
+    }
+    if let Some(c) = f.customer_id.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(order::Column::CustomerId.eq(c));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(order::Column::Number.contains(text))
+                .add(order::Column::CartId.contains(text.to_lowercase())),
+        );
+    }
+    q.limit(limit).all(tx.conn()).await
+}
+
+/// Open cases first, oldest first; then decided ones, newest first.
+pub async fn cases(tx: &TenantTx, open_only: bool) -> Result<Vec<clearing_case::Model>, DbErr> {
+    let mut q = clearing_case::Entity::find();
+    if open_only {
+        q = q
+            .filter(clearing_case::Column::Status.is_in(["open", "waiting"]))
+            .order_by_asc(clearing_case::Column::CreatedAt);
+    } else {
+        q = q.order_by_desc(clearing_case::Column::CreatedAt).limit(200);
+    }
+    q.all(tx.conn()).await
+}
+
+/// A staff decision on a clearing case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Re-runs the credit check; `override_limit` accepts beyond the limit
+    /// (only for staff with the billing role: the caller checks).
+    Approve {
+        override_limit: bool,
+    },
+    Reject,
+    /// Asks the customer (the note is mailed); the case stays open.
+    AskCustomer,
+}
+
+/// Applies `decision` to the case `case_id`. Like [`place`], the transaction must
+/// not have read anything before.
+pub async fn decide(
+    tx: &TenantTx,
+    case_id: &str,
+    decision: Decision,
+    actor: &str,
+    ip: Option<&str>,
+    note: Option<&str>,
+) -> Result<(clearing_case::Model, order::Model), OrderError> {
+    // Write first (see ensure_account): mark the case as being decided.
+    let claimed = clearing_case::Entity::update_many()
+        .col_expr(
+            clearing_case::Column::DecidedBy,
+            Expr::val(actor.to_owned()),
+        )
+        .filter(clearing_case::Column::Id.eq(case_id))
+        .filter(clearing_case::Column::Status.is_in(["open", "waiting"]))
+        .exec(tx.conn())
+        .await?;
+    let case = case(tx, case_id).await?.ok_or(OrderError::NotFound)?;
+    if claimed.rows_affected != 1 {
+        return Err(OrderError::Decided);
+    }
+    let mut model = get(tx, &case.order_id).await?.ok_or(OrderError::NotFound)?;
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let before = case.status.clone();
+    let status = match decision {
+        Decision::Approve { override_limit } => {
+            if model.reserved_minor == 0 {
+                let customer = customers::get(tx, &model.customer_id)
+                    .await
+                    .map_err(|_| OrderError::NotFound)?;
+                let s = customers::settings(tx).await?;
+                let limit = credit_limit(&customer, &s);
+                ensure_account(tx, &customer.id).await?;
+                if !reserve(tx, &customer.id, limit, model.gross_minor, override_limit).await? {
+                    let acc = account(tx, &customer.id)
+                        .await?
+                        .ok_or(OrderError::NotFound)?;
+                    return Err(OrderError::OverLimit {
+                        available_minor: available(&acc, limit),
+                    });
+                }
+                model.reserved_minor = model.gross_minor;
+            }
+            let note = match (override_limit, note) {
+                (true, Some(n)) => Some(format!("override: {n}")),
+                (true, None) => Some("override".to_owned()),
+                (false, n) => n.map(str::to_owned),
+            };
+            accept(tx, &mut model, actor, note.as_deref()).await?;
+            "approved"
+        }
+        Decision::Reject => {
+            model.status = "rejected".into();
+            // A reservation held for a manual activation is released.
+            if model.reserved_minor > 0 {
+                release(tx, &model.customer_id, model.reserved_minor).await?;
+                model.reserved_minor = 0;
+            }
+            order::ActiveModel {
+                id: Set(model.id.clone()),
+                status: Set(model.status.clone()),
+                reserved_minor: Set(0),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .update(tx.conn())
+            .await?;
+            event(tx, &model.id, "rejected", actor, note).await?;
+            "rejected"
+        }
+        Decision::AskCustomer => {
+            event(tx, &model.id, "review", actor, note).await?;
+            "waiting"
+        }
+    };
+    let decided = status != "waiting";
+    let updated = clearing_case::ActiveModel {
+        id: Set(case.id.clone()),
+        status: Set(status.to_owned()),
+        note: Set(note.map(str::to_owned).or(case.note.clone())),
+        decided_at: Set(decided.then(Utc::now)),
+        decided_by: Set(decided.then(|| actor.to_owned())),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, &format!("clearing.{status}"), &case.number)
+            .entity("clearing_case", &case.id)
+            .ip(ip)
+            .before(serde_json::json!({ "status": before }))
+            .after(serde_json::json!({
+                "status": status, "note": note, "order": &model.number,
+                "override": matches!(decision, Decision::Approve { override_limit: true }),
+            })),
+    )
+    .await?;
+    tx.touch(TOPIC);
+    Ok((updated, model))
+}
+
+async fn release(tx: &TenantTx, customer_id: &str, amount: i64) -> Result<(), DbErr> {
+    use account::Column as A;
+    account::Entity::update_many()
+        .col_expr(A::ReservedMinor, Expr::col(A::ReservedMinor).sub(amount))
+        .filter(A::CustomerId.eq(customer_id))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// The case and order for a customer-facing status page: only the customer's own.
+pub async fn for_customer(
+    tx: &TenantTx,
+    customer_id: &str,
+    order_id: &str,
+) -> Result<Option<order::Model>, DbErr> {
+    order::Entity::find_by_id(order_id.to_owned())
+        .filter(order::Column::CustomerId.eq(customer_id))
+        .one(tx.conn())
+        .await
+}
