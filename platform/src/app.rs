@@ -2,6 +2,9 @@
 
 use crate::auth::session_store::SessionStore;
 use crate::config::Config;
+use crate::domains::aftermarket::{Aftermarket, CsvFeed, NoAftermarket, Source as FeedSource};
+use crate::domains::registrar::{DevRegistry, Registries};
+use crate::orders::risk::GeoIp;
 use crate::http::{self, HostDispatch, api, console, operator, store};
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -26,6 +29,12 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     pub limiter: crate::ratelimit::Limiter,
     pub prices: crate::pricing::PriceBooks,
+    /// Availability checks through the registrar adapter.
+    pub registries: Registries,
+    /// The built-in test registry (its storage), when it is the registrar.
+    pub dev_registry: Arc<DevRegistry>,
+    pub aftermarket: Arc<dyn Aftermarket>,
+    pub geoip: Arc<Option<GeoIp>>,
 }
 
 impl AppState {
@@ -37,7 +46,31 @@ impl AppState {
             tenancy.backend().redis().cloned(),
             &config.redis_prefix,
         );
+        let dev_registry = Arc::new(DevRegistry::new(config.dev_registry.clone()));
+        let registries = Registries::new(
+            dev_registry.clone(),
+            Duration::from_millis(config.registry_timeout_ms),
+            Duration::from_secs(config.availability_cache_secs),
+        );
+        let aftermarket: Arc<dyn Aftermarket> = match &config.aftermarket_feed {
+            Some(feed) if feed.starts_with("http://") || feed.starts_with("https://") => Arc::new(
+                CsvFeed::new(FeedSource::Url(feed.clone()), Duration::from_secs(900)),
+            ),
+            Some(path) => Arc::new(CsvFeed::new(
+                FeedSource::File(path.into()),
+                Duration::from_secs(300),
+            )),
+            None => Arc::new(NoAftermarket),
+        };
+        let geoip = match &config.geoip_csv {
+            Some(path) => Some(GeoIp::load(path)?),
+            None => None,
+        };
         Ok(Self {
+            registries,
+            dev_registry,
+            aftermarket,
+            geoip: Arc::new(geoip),
             mailer,
             limiter,
             prices: crate::pricing::PriceBooks::new(&tenancy),
@@ -86,8 +119,11 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         .nest(
             "/",
             Route::new()
-                .nest("/account", store::account::routes())
-                .nest("/", store::routes())
+                .nest(
+                    "/account",
+                    store::shop::account_routes(store::account::routes()),
+                )
+                .nest("/", store::shop::routes(store::routes()))
                 .with(state.sessions("relabel_store"))
                 .around(html_errors),
         )

@@ -34,6 +34,18 @@ pub struct Config {
     /// `smtp://host:port`, `smtp://host:port?tls=required` or `smtps://user:pass@host`;
     /// absent = mail is kept in each reseller's outbox (shown in the console).
     pub smtp_url: Option<String>,
+    /// Longest wait for one registry's availability answer, in milliseconds.
+    pub registry_timeout_ms: u64,
+    /// Seconds an availability answer is reused (per reseller).
+    pub availability_cache_secs: u64,
+    /// Latency and faults of the built-in test registry.
+    #[serde(default)]
+    pub dev_registry: crate::domains::registrar::DevRegistryConfig,
+    /// Aftermarket listings: a CSV file path or an `http(s)://` URL
+    /// (`name,price,currency,seller_ref`).
+    pub aftermarket_feed: Option<String>,
+    /// GeoIP range table (`first_ip,last_ip,CC` lines) for the risk check.
+    pub geoip_csv: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +72,9 @@ impl Config {
             .set_default("db_max_connections", 20)?
             .set_default("secure_cookies", false)?
             .set_default("max_logo_bytes", 512 * 1024)?
-            .set_default("log_format", "pretty")?;
+            .set_default("log_format", "pretty")?
+            .set_default("registry_timeout_ms", 2000)?
+            .set_default("availability_cache_secs", 60)?;
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
@@ -119,6 +133,12 @@ impl Config {
         {
             return invalid("smtp_url", "expected smtp:// or smtps://");
         }
+        if !(50..=60_000).contains(&self.registry_timeout_ms) {
+            return invalid("registry_timeout_ms", "must be between 50 and 60000");
+        }
+        if self.availability_cache_secs > 3600 {
+            return invalid("availability_cache_secs", "must be at most 3600");
+        }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return invalid("log_format", "must be pretty or json");
         }
@@ -168,6 +188,11 @@ mod tests {
             max_logo_bytes: 524_288,
             log_format: "pretty".into(),
             smtp_url: None,
+            registry_timeout_ms: 2000,
+            availability_cache_secs: 60,
+            dev_registry: Default::default(),
+            aftermarket_feed: None,
+            geoip_csv: None,
         }
     }
 

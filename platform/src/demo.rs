@@ -11,6 +11,9 @@ pub const OPERATOR_PASSWORD: &str = "operator-demo-2026";
 /// enrolment step: add it to an authenticator app or run `relabel totp-code SECRET`.
 pub const OPERATOR_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/// A coupon every demo shop has: 10 % on everything.
+pub const DEMO_COUPON: &str = "WELCOME10";
+
 pub struct DemoReseller {
     pub name: &'static str,
     pub host: &'static str,
@@ -93,6 +96,20 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             crate::pricing::seed_demo(&tx, r.classes)
                 .await
                 .map_err(|e| anyhow::anyhow!("pricing for {}: {e:?}", r.host))?;
+            if crate::coupons::list(&tx).await?.is_empty() {
+                crate::coupons::create(
+                    &tx,
+                    "demo",
+                    crate::coupons::CouponInput {
+                        code: DEMO_COUPON.into(),
+                        kind: "percent".into(),
+                        value: "10".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("coupon for {}: {e:?}", r.host))?;
+            }
             tx.commit().await?;
         }
     }
@@ -118,5 +135,8 @@ pub fn print(summary: &Summary, port: u16) {
             r.name, r.host, r.owner_email, r.owner_password
         );
     }
+    println!(
+        "  coupon {DEMO_COUPON} (10 %) in every shop; orders over a customer's credit limit (500.00 EUR) go to the clearing center"
+    );
     println!();
 }

@@ -17,6 +17,8 @@ use serde::Serialize;
 
 /// The default theme's stylesheet, served by the app at `/_store/store.css`.
 pub const STORE_CSS: &str = include_str!("../assets/default/store.css");
+/// Progressive enhancement of the domain search (no other script on the storefront).
+pub const SEARCH_JS: &str = include_str!("../assets/default/search.js");
 
 /// Every template is compiled into the binary. There is deliberately no loader:
 /// a name that is not listed here cannot be rendered, extended or included.
@@ -92,6 +94,30 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "emails/staff_invite.txt",
         include_str!("../templates/emails/staff_invite.txt"),
+    ),
+    (
+        "default/search.html",
+        include_str!("../templates/default/search.html"),
+    ),
+    (
+        "default/cart.html",
+        include_str!("../templates/default/cart.html"),
+    ),
+    (
+        "default/checkout.html",
+        include_str!("../templates/default/checkout.html"),
+    ),
+    (
+        "default/account/orders.html",
+        include_str!("../templates/default/account/orders.html"),
+    ),
+    (
+        "default/account/order.html",
+        include_str!("../templates/default/account/order.html"),
+    ),
+    (
+        "emails/order_status.txt",
+        include_str!("../templates/emails/order_status.txt"),
     ),
     (
         "platform/not_found.html",

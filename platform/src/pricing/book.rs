@@ -53,6 +53,8 @@ pub struct PriceBook {
     default_class: Option<String>,
     /// Enabled, active domain products sorted by TLD: (tld, product id).
     domains: Vec<(String, String)>,
+    /// Enabled product id -> (kind, name).
+    names: HashMap<String, (String, String)>,
     pub tax: TaxSettings,
 }
 
@@ -118,18 +120,39 @@ impl PriceBook {
             })
             .collect();
         domains.sort();
+        let names = enabled
+            .iter()
+            .map(|id| (id.clone(), (active[id].kind.clone(), active[id].name.clone())))
+            .collect();
         let s = crate::customers::settings(tx).await?;
         Ok(Self {
             products,
             classes,
             default_class,
             domains,
+            names,
             tax: TaxSettings {
                 country: s.tax_country,
                 rate_bp: u32::try_from(s.vat_rate_bp).unwrap_or(0),
                 show_gross: s.show_gross,
             },
         })
+    }
+
+    pub fn product_name(&self, product_id: &str) -> Option<&str> {
+        self.names.get(product_id).map(|(_, n)| n.as_str())
+    }
+
+    /// Enabled products of `kinds` as (id, name), sorted by id.
+    pub fn products_of_kinds(&self, kinds: &[&str]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .names
+            .iter()
+            .filter(|(_, (k, _))| kinds.contains(&k.as_str()))
+            .map(|(id, (_, n))| (id.clone(), n.clone()))
+            .collect();
+        out.sort();
+        out
     }
 
     pub fn is_enabled(&self, product_id: &str) -> bool {

@@ -105,7 +105,7 @@ pub fn routes() -> Route {
 
 /// Starts the customer's HTTP session (a fresh id, so no fixation) bound to this
 /// reseller and to a row in `customer_sessions`.
-fn sign_in(
+pub(crate) fn sign_in(
     session: &Session,
     tenant: &relabel_tenants::Tenant,
     customer_id: String,
@@ -178,7 +178,7 @@ async fn sender(
     Ok(format!("\"{name}\" <{addr}>"))
 }
 
-async fn send(
+pub(crate) async fn send(
     state: &AppState,
     tx: &relabel_tenants::TenantTx,
     tenant: &relabel_tenants::Tenant,
@@ -209,15 +209,15 @@ async fn send(
 
 /// A link mailed to a customer: a fresh single-use token for `purpose` and
 /// `subject`, appended to `path`, in the email `template`.
-struct LinkMail<'a> {
-    purpose: Purpose,
-    subject: &'a str,
-    path: &'a str,
-    template: &'a str,
-    to: &'a str,
+pub(crate) struct LinkMail<'a> {
+    pub purpose: Purpose,
+    pub subject: &'a str,
+    pub path: &'a str,
+    pub template: &'a str,
+    pub to: &'a str,
 }
 
-async fn mail_link(
+pub(crate) async fn mail_link(
     state: &AppState,
     req: &Request,
     tx: &relabel_tenants::TenantTx,
@@ -235,14 +235,14 @@ async fn mail_link(
     send(state, tx, tenant, mail.to, mail.template, lang, data).await
 }
 
-async fn limited(state: &AppState, tenant: &CurrentTenant, rule: Rule, key: &str) -> bool {
+pub(crate) async fn limited(state: &AppState, tenant: &CurrentTenant, rule: Rule, key: &str) -> bool {
     !state
         .limiter
         .allow(rule, &format!("{}:{key}", tenant.id))
         .await
 }
 
-fn field_errors(lang: &str, errors: &FieldErrors) -> Value {
+pub(crate) fn field_errors(lang: &str, errors: &FieldErrors) -> Value {
     serde_json::to_value(errors.translated(lang)).unwrap_or_default()
 }
 
@@ -262,7 +262,7 @@ async fn overview(
 
 // ---- signup and verification ----------------------------------------------------
 
-const SIGNUP_FIELDS: [&str; 12] = [
+pub(crate) const SIGNUP_FIELDS: [&str; 12] = [
     "kind",
     "first_name",
     "last_name",
@@ -277,7 +277,7 @@ const SIGNUP_FIELDS: [&str; 12] = [
     "accept_terms",
 ];
 
-fn signup_values(form: &FormData) -> Value {
+pub(crate) fn signup_values(form: &FormData) -> Value {
     let mut v = serde_json::Map::new();
     for f in SIGNUP_FIELDS {
         v.insert(f.to_owned(), json!(form.get(f)));
@@ -300,7 +300,7 @@ fn signup_form(
     )
 }
 
-fn input_from(form: &FormData, fields: &[&str]) -> CustomerInput {
+pub(crate) fn input_from(form: &FormData, fields: &[&str]) -> CustomerInput {
     let get = |k: &str| fields.contains(&k).then(|| form.get(k).to_owned());
     CustomerInput {
         kind: get("kind"),
@@ -442,12 +442,23 @@ fn login_form(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
+    Query(q): Query<NextQuery>,
 ) -> poem::Result<Response> {
     ctx(state, session, req, None)?.render(
         StatusCode::OK,
         "account/login.html",
-        json!({ "error": null }),
+        json!({ "error": null, "next": q.next.as_deref().and_then(safe_next) }),
     )
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// A local path to continue at after sign-in (never another host).
+fn safe_next(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
 }
 
 #[handler]
@@ -465,7 +476,7 @@ async fn login(
         c.render(
             status,
             "account/login.html",
-            json!({ "error": c.t(key), "values": { "email": form.get("email") } }),
+            json!({ "error": c.t(key), "values": { "email": form.get("email") }, "next": form.opt("next").and_then(safe_next) }),
         )
     };
     // The same answer whether or not the account exists.
@@ -504,7 +515,11 @@ async fn login(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    Ok(sign_in(session, &c.tenant, customer.id, session_id))
+    let response = sign_in(session, &c.tenant, customer.id, session_id);
+    Ok(match form.opt("next").and_then(safe_next) {
+        Some(next) => redirect(next),
+        None => response,
+    })
 }
 
 #[handler]

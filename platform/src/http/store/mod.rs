@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod page;
+pub mod shop;
 
 use super::{internal, lang_of, tenant_of};
 use crate::app::AppState;
@@ -20,6 +21,7 @@ pub fn routes() -> Route {
         .at("/assets/:id", get(asset))
         .at("/prices", get(prices))
         .at("/_store/store.css", get(store_css))
+        .at("/_store/search.js", get(search_js))
 }
 
 pub fn brand(t: &Tenant) -> Brand {
@@ -133,6 +135,14 @@ async fn asset(
             .body(a.bytes),
         None => StatusCode::NOT_FOUND.into_response(),
     })
+}
+
+#[handler]
+fn search_js() -> Response {
+    Response::builder()
+        .content_type("text/javascript; charset=utf-8")
+        .header("Cache-Control", "public, max-age=3600")
+        .body(relabel_themes::SEARCH_JS)
 }
 
 #[handler]
