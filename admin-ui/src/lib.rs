@@ -29,6 +29,34 @@ pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "console/orders.html",
+        include_str!("../templates/console/orders.html"),
+    ),
+    (
+        "console/order.html",
+        include_str!("../templates/console/order.html"),
+    ),
+    (
+        "console/clearing.html",
+        include_str!("../templates/console/clearing.html"),
+    ),
+    (
+        "console/case.html",
+        include_str!("../templates/console/case.html"),
+    ),
+    (
+        "partials/order_status.html",
+        include_str!("../templates/partials/order_status.html"),
+    ),
+    (
+        "partials/case_reason.html",
+        include_str!("../templates/partials/case_reason.html"),
+    ),
+    (
+        "partials/order_detail.html",
+        include_str!("../templates/partials/order_detail.html"),
+    ),
+    (
         "operator/catalog_product.html",
         include_str!("../templates/operator/catalog_product.html"),
     ),

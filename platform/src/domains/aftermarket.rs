@@ -54,7 +54,10 @@ pub fn parse(csv: &str) -> HashMap<String, Listing> {
             let seller_ref = r.get(3).unwrap_or_default().to_owned();
             let ok = name.contains('.')
                 && price > 0
-                && crate::customers::fields::is_choice(crate::customers::fields::CURRENCIES, &currency);
+                && crate::customers::fields::is_choice(
+                    crate::customers::fields::CURRENCIES,
+                    &currency,
+                );
             ok.then_some(Listing {
                 name,
                 price_minor: price,

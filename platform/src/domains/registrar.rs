@@ -126,8 +126,7 @@ impl Registries {
             let registrar = self.registrar.clone();
             let timeout = self.timeout;
             pending.push(async move {
-                let answer =
-                    tokio::time::timeout(timeout, registrar.check(registry, &batch)).await;
+                let answer = tokio::time::timeout(timeout, registrar.check(registry, &batch)).await;
                 (registry, batch, answer)
             });
         }
@@ -303,7 +302,12 @@ mod tests {
         let got = r
             .check_streaming(
                 "t1",
-                &names(&["free-name.com", "google.com", "free-name.de", "free-name.eu"]),
+                &names(&[
+                    "free-name.com",
+                    "google.com",
+                    "free-name.de",
+                    "free-name.eu",
+                ]),
                 |_| batches += 1,
             )
             .await;
@@ -325,7 +329,10 @@ mod tests {
         let dev = DevRegistry::new(DevRegistryConfig::default());
         assert!(dev.register("mine.de"));
         let got = dev
-            .check("denic", &names(&["mine.de", "nic.de", "xn--mller-kva.de", "free.de"]))
+            .check(
+                "denic",
+                &names(&["mine.de", "nic.de", "xn--mller-kva.de", "free.de"]),
+            )
             .await
             .unwrap();
         let avail: Vec<bool> = got.iter().map(|c| c.available).collect();

@@ -226,7 +226,11 @@ pub async fn suggestions(
     rows: &[Row],
     limit: usize,
 ) -> Vec<Suggestion> {
-    let targets: Vec<&Row> = rows.iter().filter(|r| r.price_minor.is_some()).take(2).collect();
+    let targets: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.price_minor.is_some())
+        .take(2)
+        .collect();
     let mut candidates: Vec<(String, String, &Row)> = Vec::new();
     for label in variants(q) {
         for row in &targets {
@@ -288,7 +292,10 @@ mod tests {
     fn queries_are_parsed() {
         let t = tlds();
         let q = parse_query("  https://www.Müller-Bau.DE/ ", &t).unwrap();
-        assert_eq!((q.label.as_str(), q.tld.as_deref()), ("müller-bau", Some("de")));
+        assert_eq!(
+            (q.label.as_str(), q.tld.as_deref()),
+            ("müller-bau", Some("de"))
+        );
         assert_eq!(q.words, ["müller", "bau"]);
         let q = parse_query("berlin bakery", &t).unwrap();
         assert_eq!((q.label.as_str(), q.tld), ("berlinbakery", None));

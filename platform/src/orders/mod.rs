@@ -92,6 +92,30 @@ fn charges(line: &Line) -> Vec<(&str, i32)> {
     }
 }
 
+/// The price of `action` for `period` months: the catalog's own price for that
+/// period, else a multi-year domain term priced as that many single years.
+fn quote_for(
+    pricer: &Pricer,
+    product_id: &str,
+    action: &str,
+    period: i32,
+) -> Option<crate::pricing::Quote> {
+    if let Some(q) = pricer.quote(product_id, action, period) {
+        return Some(q);
+    }
+    if period <= 12 || period % 12 != 0 {
+        return None;
+    }
+    let years = i64::from(period / 12);
+    let mut q = pricer.quote(product_id, action, 12)?;
+    q.net_minor *= years;
+    q.vat_minor = vat_of(q.net_minor, pricer.treatment());
+    q.gross_minor = q.net_minor + q.vat_minor;
+    q.wholesale_minor = q.wholesale_minor.map(|w| w * years);
+    q.period_months = period;
+    Some(q)
+}
+
 /// Checks one line against the catalog, the registry rules and the buyer's prices.
 /// Errors name fields under `prefix` (`items.2.domain`). Returns the normalized line
 /// (domain as its Unicode form) and its net price before discounts.
@@ -158,7 +182,7 @@ pub fn check_line(
     let mut currency = None;
     let mut net = 0;
     for (action, period) in charges(&line) {
-        match pricer.quote(&line.product_id, action, period) {
+        match quote_for(pricer, &line.product_id, action, period) {
             Some(q) => {
                 if currency.get_or_insert_with(|| q.currency.clone()) != &q.currency {
                     errors.add(&field("product"), "err.order_mixed_currency");
@@ -363,7 +387,7 @@ pub fn price_lines(
                 charges(&line)
                     .into_iter()
                     .filter(|(a, _)| coupons::applies_to(c, &line.product_id, a))
-                    .filter_map(|(a, p)| pricer.quote(&line.product_id, a, p))
+                    .filter_map(|(a, p)| quote_for(pricer, &line.product_id, a, p))
                     .map(|q| coupons::discount(c, q.net_minor, &cur))
                     .sum::<i64>()
             })

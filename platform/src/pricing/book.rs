@@ -122,7 +122,12 @@ impl PriceBook {
         domains.sort();
         let names = enabled
             .iter()
-            .map(|id| (id.clone(), (active[id].kind.clone(), active[id].name.clone())))
+            .map(|id| {
+                (
+                    id.clone(),
+                    (active[id].kind.clone(), active[id].name.clone()),
+                )
+            })
             .collect();
         let s = crate::customers::settings(tx).await?;
         Ok(Self {

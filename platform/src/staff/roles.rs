@@ -27,6 +27,12 @@ pub enum Perm {
     Impersonate,
     ViewAudit,
     ViewOutbox,
+    /// Orders and the clearing queue (read).
+    ViewOrders,
+    /// Approve, reject or query clearing cases.
+    DecideClearing,
+    /// Approve an order beyond the customer's credit limit (billing role).
+    OverrideCredit,
 }
 
 impl Role {
@@ -55,7 +61,7 @@ impl Role {
         use Perm::*;
         match self {
             Self::Owner => true,
-            Self::Admin => perm != ManageStaff,
+            Self::Admin => !matches!(perm, ManageStaff | OverrideCredit),
             Self::Billing => matches!(
                 perm,
                 ViewCustomers
@@ -64,10 +70,13 @@ impl Role {
                     | ManagePricing
                     | ViewAudit
                     | ViewOutbox
+                    | ViewOrders
+                    | DecideClearing
+                    | OverrideCredit
             ),
             Self::Support => matches!(
                 perm,
-                ViewCustomers | EditCustomers | Impersonate | ViewAudit | ViewOutbox
+                ViewCustomers | EditCustomers | Impersonate | ViewAudit | ViewOutbox | ViewOrders
             ),
         }
     }
@@ -76,6 +85,7 @@ impl Role {
     pub fn nav(self) -> Vec<&'static str> {
         [
             (Perm::ViewCustomers, "customers"),
+            (Perm::ViewOrders, "orders"),
             (Perm::ManagePricing, "pricing"),
             (Perm::ManageStaff, "staff"),
             (Perm::ManageBranding, "branding"),

@@ -7,6 +7,7 @@ mod coupons;
 mod customers;
 mod keys;
 pub mod logs;
+mod orders;
 mod prices;
 mod settings;
 mod staff;
@@ -84,7 +85,9 @@ permissions!(
     EditBilling,
     Impersonate,
     ViewAudit,
-    ViewOutbox
+    ViewOutbox,
+    ViewOrders,
+    DecideClearing
 );
 
 /// A staff member whose role grants `P`; anyone else gets 403.
@@ -150,6 +153,10 @@ pub fn routes() -> Route {
         .at("/price-classes/:id/delete", post(classes::delete))
         .at("/coupons", get(coupons::list).post(coupons::create))
         .at("/coupons/:id/end", post(coupons::end))
+        .at("/orders", get(orders::orders_list))
+        .at("/orders/:id", get(orders::detail))
+        .at("/clearing", get(orders::clearing))
+        .at("/clearing/:id", get(orders::case_page).post(orders::decide))
         .at("/audit", get(logs::audit))
         .at("/outbox", get(logs::outbox))
 }

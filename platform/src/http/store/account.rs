@@ -235,7 +235,12 @@ pub(crate) async fn mail_link(
     send(state, tx, tenant, mail.to, mail.template, lang, data).await
 }
 
-pub(crate) async fn limited(state: &AppState, tenant: &CurrentTenant, rule: Rule, key: &str) -> bool {
+pub(crate) async fn limited(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    rule: Rule,
+    key: &str,
+) -> bool {
     !state
         .limiter
         .allow(rule, &format!("{}:{key}", tenant.id))

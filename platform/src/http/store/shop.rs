@@ -33,7 +33,8 @@ pub fn routes(r: Route) -> Route {
 }
 
 pub fn account_routes(r: Route) -> Route {
-    r.at("/orders", get(my_orders)).at("/orders/:id", get(my_order))
+    r.at("/orders", get(my_orders))
+        .at("/orders/:id", get(my_order))
 }
 
 fn money(minor: i64, currency: &str) -> String {
@@ -149,7 +150,10 @@ async fn extras(
     tenant: &CurrentTenant,
     p: &Prepared,
     statuses: &std::collections::HashMap<String, Availability>,
-) -> (Vec<search::Suggestion>, Vec<crate::domains::aftermarket::Listing>) {
+) -> (
+    Vec<search::Suggestion>,
+    Vec<crate::domains::aftermarket::Listing>,
+) {
     let suggestions = search::suggestions(
         &state.registries,
         tenant.id.as_str(),
@@ -333,10 +337,12 @@ async fn cart_view(
     let pricer = state.prices.pricer(tx, customer).await?;
     let tlds = orders::tld_rules(tx).await?;
     let coupon = match &cart.coupon_code {
-        Some(code) => crate::coupons::entity::coupon::Entity::find()
-            .filter(crate::coupons::entity::coupon::Column::Code.eq(code))
-            .one(tx.conn())
-            .await?,
+        Some(code) => {
+            crate::coupons::entity::coupon::Entity::find()
+                .filter(crate::coupons::entity::coupon::Column::Code.eq(code))
+                .one(tx.conn())
+                .await?
+        }
         None => None,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -346,15 +352,14 @@ async fn cart_view(
     let mut domains_in_cart = Vec::new();
     for item in &items {
         let line = orders::cart::lines(std::slice::from_ref(item)).remove(0);
-        let priced = orders::price_lines(&pricer, &tlds, &[line], coupon.as_ref())
-            .or_else(|_| {
-                orders::price_lines(
-                    &pricer,
-                    &tlds,
-                    &orders::cart::lines(std::slice::from_ref(item)),
-                    None,
-                )
-            });
+        let priced = orders::price_lines(&pricer, &tlds, &[line], coupon.as_ref()).or_else(|_| {
+            orders::price_lines(
+                &pricer,
+                &tlds,
+                &orders::cart::lines(std::slice::from_ref(item)),
+                None,
+            )
+        });
         let name = item.domain.clone().unwrap_or_else(|| {
             pricer
                 .book()
@@ -479,8 +484,14 @@ async fn cart_add(
         .await
         .map_err(internal)?;
     let tlds = orders::tld_rules(&tx).await.map_err(internal)?;
-    let domain = form.opt("domain").map(str::to_owned).filter(|d| !d.trim().is_empty());
-    let period: i32 = form.get("period").parse().unwrap_or(if domain.is_some() { 12 } else { 1 });
+    let domain = form
+        .opt("domain")
+        .map(str::to_owned)
+        .filter(|d| !d.trim().is_empty());
+    let period: i32 = form
+        .get("period")
+        .parse()
+        .unwrap_or(if domain.is_some() { 12 } else { 1 });
     let line = Line {
         product_id: form.get("product").to_owned(),
         action: form.opt("action").unwrap_or("register").to_owned(),
@@ -496,7 +507,9 @@ async fn cart_add(
                     .content_type("application/json")
                     .body(json!({ "ok": true, "cart": cart.id }).to_string()));
             }
-            let back = form.opt("back").filter(|b| b.starts_with('/') && !b.starts_with("//"));
+            let back = form
+                .opt("back")
+                .filter(|b| b.starts_with('/') && !b.starts_with("//"));
             Ok(redirect(back.unwrap_or("/cart")))
         }
         Err(OrderError::Invalid(errors)) => {
@@ -558,7 +571,9 @@ async fn cart_coupon(
     };
     let code = form.get("coupon").trim().to_uppercase();
     if code.is_empty() {
-        orders::cart::set_coupon(&tx, &cart.id, None).await.map_err(internal)?;
+        orders::cart::set_coupon(&tx, &cart.id, None)
+            .await
+            .map_err(internal)?;
     } else {
         use crate::coupons::entity::coupon;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -667,9 +682,13 @@ async fn checkout(
     }
     // The cart is read in its own short transaction: the order transaction must
     // start with a write (see orders::place).
-    let cart_id = session.get::<String>(&cart_key(&tenant)).unwrap_or_default();
+    let cart_id = session
+        .get::<String>(&cart_key(&tenant))
+        .unwrap_or_default();
     let rtx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let cart = orders::cart::get(&rtx, &cart_id, None).await.map_err(internal)?;
+    let cart = orders::cart::get(&rtx, &cart_id, None)
+        .await
+        .map_err(internal)?;
     let lines = match &cart {
         Some(c) => orders::cart::lines(&orders::cart::items(&rtx, &c.id).await.map_err(internal)?),
         None => Vec::new(),
@@ -778,7 +797,16 @@ async fn checkout(
         .map_err(internal)?;
     orders::cart::clear(&tx, &cart.id).await.map_err(internal)?;
     let customer = customers::get(&tx, &customer_id).await.map_err(internal)?;
-    status_mail(state, &tx, &tenant, &customer, &placed.order, &placed.outcome).await?;
+    status_mail(
+        state,
+        &tx,
+        &tenant,
+        &customer,
+        &placed.order,
+        &placed.outcome,
+        None,
+    )
+    .await?;
     if let Some(c) = &new_customer {
         let verify = LinkMail {
             purpose: Purpose::VerifyEmail,
@@ -791,9 +819,14 @@ async fn checkout(
     }
     let session_id = match &new_customer {
         Some(c) => Some(
-            sessions::open(&tx, &c.id, req.header("user-agent").unwrap_or_default(), &ip)
-                .await
-                .map_err(internal)?,
+            sessions::open(
+                &tx,
+                &c.id,
+                req.header("user-agent").unwrap_or_default(),
+                &ip,
+            )
+            .await
+            .map_err(internal)?,
         ),
         None => None,
     };
@@ -815,6 +848,7 @@ pub async fn status_mail(
     customer: &customer::Model,
     order: &order::Model,
     outcome: &Outcome,
+    note: Option<&str>,
 ) -> poem::Result<()> {
     let lang = relabel_themes::Lang::parse(&customer.language).unwrap_or(relabel_themes::Lang::En);
     let case_number = match outcome {
@@ -824,9 +858,18 @@ pub async fn status_mail(
     let data = json!({
         "brand_name": tenant.name, "customer_name": customers::display_name(customer),
         "status": order.status, "order_number": order.number, "case_number": case_number,
-        "total": money(order.gross_minor, &order.currency),
+        "total": money(order.gross_minor, &order.currency), "note": note,
     });
-    account::send(state, tx, tenant, &customer.email, "order_status", lang, data).await
+    account::send(
+        state,
+        tx,
+        tenant,
+        &customer.email,
+        "order_status",
+        lang,
+        data,
+    )
+    .await
 }
 
 // ---- the customer's orders --------------------------------------------------
@@ -868,7 +911,11 @@ async fn my_orders(
         customer: Some(&user.customer),
     };
     let rows: Vec<Value> = list.iter().map(order_json).collect();
-    ctx.render(StatusCode::OK, "account/orders.html", json!({ "orders": rows }))
+    ctx.render(
+        StatusCode::OK,
+        "account/orders.html",
+        json!({ "orders": rows }),
+    )
 }
 
 #[handler]
