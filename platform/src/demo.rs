@@ -12,7 +12,7 @@ pub const OPERATOR_PASSWORD: &str = "operator-demo-2026";
 pub const OPERATOR_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// A coupon every demo shop has: 10 % on everything.
-pub const DEMO_COUPON: &str = "WELCOME10";
+pub const DEMO_COUPON: &str = "START10";
 
 pub struct DemoReseller {
     pub name: &'static str,

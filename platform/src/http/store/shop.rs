@@ -115,15 +115,30 @@ async fn prepare(
     let tlds = orders::tld_rules(&tx).await.map_err(internal)?;
     drop(tx);
     let group = q.group.as_deref().filter(|g| GROUPS.contains(g));
-    let prepared = search::parse_query(q.q.as_deref().unwrap_or_default(), &tlds).map(|query| {
-        let rows = search::rows(&pricer, &tlds, &query, group);
-        Prepared {
-            query,
-            rows,
-            pricer,
-            tlds,
-        }
-    });
+    let prepared =
+        search::parse_query(q.q.as_deref().unwrap_or_default(), &tlds).and_then(|query| {
+            let rows = search::rows(&pricer, &tlds, &query, group);
+            // A name the wanted TLD (or every TLD) refuses is an error on the field.
+            let refused = rows
+                .iter()
+                .find(|r| r.wanted)
+                .map(|r| r.invalid)
+                .unwrap_or_else(|| {
+                    rows.iter()
+                        .all(|r| r.invalid.is_some())
+                        .then(|| rows.first().and_then(|r| r.invalid))
+                        .flatten()
+                });
+            match refused {
+                Some(code) => Err(code),
+                None => Ok(Prepared {
+                    query,
+                    rows,
+                    pricer,
+                    tlds,
+                }),
+            }
+        });
     Ok((customer, prepared))
 }
 
