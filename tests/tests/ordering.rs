@@ -342,3 +342,257 @@ async fn a_hanging_registry_leaves_the_page_fast_with_the_other_tlds() {
     assert!(lines.last().unwrap().contains("\"done\":true"));
     app.stop().await;
 }
+
+async fn api_key(app: &TestApp, host: &str, scopes: &[&str]) -> String {
+    let t = app.state.tenancy.resolve(host).await.unwrap().unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let (_, plain) = relabel_platform::api_keys::create(
+        tx.conn(),
+        relabel_platform::api_keys::Realm::Tenant,
+        "k",
+        &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    plain
+}
+
+#[tokio::test]
+async fn the_order_api_checks_places_and_clears_for_its_reseller_only() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let key = api_key(
+        &app,
+        ALPHA,
+        &[
+            "orders:read",
+            "orders:write",
+            "customers:write",
+            "clearing:write",
+        ],
+    )
+    .await;
+    let beta_key = api_key(
+        &app,
+        BETA,
+        &["orders:read", "orders:write", "clearing:write"],
+    )
+    .await;
+    let api = app.client();
+    let call = |method: Method, host: &str, path: &str, key: &str, body: Option<Value>| {
+        let mut req = api
+            .request(method, app.url(host, &format!("/api/v1{path}")))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    let json_of = |r: reqwest::Response| async move {
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+
+    let (status, avail) = json_of(
+        call(Method::GET, ALPHA, "/availability?q=apitest", &key, None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(avail["results"].as_array().unwrap().len(), 44);
+    assert_eq!(avail["results"][0]["domain"], "apitest.de");
+    assert_eq!(avail["results"][0]["status"], "available");
+    let (status, bad) = json_of(
+        call(Method::GET, ALPHA, "/availability?q=a.b.de", &key, None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, bad["details"][0]["field"].as_str()),
+        (422, Some("q"))
+    );
+
+    let (_, c) = json_of(call(Method::POST, ALPHA, "/customers", &key, Some(json!({
+        "first_name": "Api", "last_name": "Kunde", "street": "Weg 1", "postal_code": "10115",
+        "city": "Berlin", "country": "DE", "email": "api@example.de", "credit_limit": "20.00",
+    }))).await.unwrap()).await;
+    let customer = c["id"].as_str().unwrap().to_owned();
+
+    let (_, cart) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            "/carts",
+            &key,
+            Some(json!({ "customer_id": customer })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let cart_id = cart["id"].as_str().unwrap().to_owned();
+    let (status, err) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            &format!("/carts/{cart_id}/items"),
+            &key,
+            Some(json!({ "domain": "ab--cd.de", "period_months": 12 })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(err["details"][0]["code"], "domain_hyphen_34");
+    let (status, cart) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            &format!("/carts/{cart_id}/items"),
+            &key,
+            Some(json!({ "domain": "apitest.de", "period_months": 12 })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((status, cart["items"].as_array().unwrap().len()), (200, 1));
+
+    // Within the 20.00 limit: accepted and numbered.
+    let (status, order) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            "/orders",
+            &key,
+            Some(json!({ "customer_id": customer, "cart_id": cart_id })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["status"], "accepted");
+    assert!(order["number"].as_str().unwrap().starts_with("A-"));
+    assert_eq!(order["items"][0]["provisioning"], "queued");
+    // Over it: a case number, not an error.
+    let (_, big) = json_of(call(Method::POST, ALPHA, "/orders", &key, Some(json!({
+        "customer_id": customer, "items": [{ "product_id": "hosting-pro", "period_months": 12 }],
+    }))).await.unwrap()).await;
+    assert_eq!(big["status"], "review");
+    assert_eq!(big["case_reason"], "credit_limit");
+    let case_number = big["case_number"].as_str().unwrap().to_owned();
+
+    let (_, cases) = json_of(
+        call(Method::GET, ALPHA, "/clearing-cases", &key, None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(cases[0]["number"], case_number.as_str());
+    let case_id = cases[0]["id"].as_str().unwrap().to_owned();
+    // Beta sees neither the order nor the case, and cannot decide it.
+    let (status, _) = json_of(
+        call(
+            Method::GET,
+            BETA,
+            &format!("/orders/{}", big["id"].as_str().unwrap()),
+            &beta_key,
+            None,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, beta_cases) = json_of(
+        call(Method::GET, BETA, "/clearing-cases", &beta_key, None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(beta_cases, json!([]));
+    let (status, _) = json_of(
+        call(
+            Method::POST,
+            BETA,
+            &format!("/clearing-cases/{case_id}/approve"),
+            &beta_key,
+            Some(json!({})),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Override needs its own scope; without it the re-check refuses.
+    let (status, _) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            &format!("/clearing-cases/{case_id}/approve"),
+            &key,
+            Some(json!({ "override_limit": true })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, err) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            &format!("/clearing-cases/{case_id}/approve"),
+            &key,
+            Some(json!({})),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("credit_limit")));
+    let (status, decided) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            &format!("/clearing-cases/{case_id}/reject"),
+            &key,
+            Some(json!({ "note": "no" })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, decided["status"].as_str()),
+        (200, Some("rejected"))
+    );
+    let (status, _) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            &format!("/clearing-cases/{case_id}/reject"),
+            &key,
+            Some(json!({})),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (_, list) = json_of(
+        call(Method::GET, ALPHA, "/orders?status=rejected", &key, None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    app.stop().await;
+}

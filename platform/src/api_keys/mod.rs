@@ -88,7 +88,12 @@ impl Realm {
                     "Change enablement, prices, overrides and coupons",
                 ),
                 ("orders:read", "Read orders"),
-                ("orders:write", "Place orders"),
+                ("orders:write", "Place orders and fill carts"),
+                ("clearing:write", "Approve or reject clearing cases"),
+                (
+                    "credit:override",
+                    "Approve orders beyond the customer's credit limit",
+                ),
                 ("domains:read", "Read domains"),
                 ("domains:write", "Manage domains"),
                 ("invoices:read", "Read invoices"),

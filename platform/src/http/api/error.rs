@@ -35,6 +35,9 @@ pub enum ApiError {
     /// No such resource (or not on this host).
     #[oai(status = 404)]
     NotFound(Json<ApiErrorBody>),
+    /// The resource's state does not allow this (e.g. a case decided already).
+    #[oai(status = 409)]
+    Conflict(Json<ApiErrorBody>),
     /// Validation failed; `details` names each field.
     #[oai(status = 422)]
     Unprocessable(Json<ApiErrorBody>),
@@ -119,6 +122,10 @@ impl ApiError {
             "forbidden",
             format!("This API key lacks the scope {scope}."),
         ))
+    }
+
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::Conflict(body(code, message))
     }
 
     pub fn not_found(what: &str) -> Self {

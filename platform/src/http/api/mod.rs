@@ -5,6 +5,7 @@
 mod customers;
 mod error;
 mod operator;
+mod orders;
 mod prices;
 mod tenant;
 
@@ -18,6 +19,7 @@ fn service() -> OpenApiService<
         tenant::TenantApi,
         customers::CustomersApi,
         prices::PricesApi,
+        orders::OrdersApi,
         operator::OperatorApi,
     ),
     (),
@@ -27,6 +29,7 @@ fn service() -> OpenApiService<
             tenant::TenantApi,
             customers::CustomersApi,
             prices::PricesApi,
+            orders::OrdersApi,
             operator::OperatorApi,
         ),
         "relabel API",
