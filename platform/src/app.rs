@@ -102,6 +102,7 @@ impl AppState {
 pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
     let platform = Route::new()
         .at("/", get(to_operator))
+        .at("/widget-demo", get(widget_demo))
         .at("/_admin/admin.css", get(admin_css))
         .nest(
             "/api/v1",
@@ -123,7 +124,10 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
                     "/account",
                     store::shop::account_routes(store::account::routes()),
                 )
-                .nest("/", store::shop::routes(store::routes()))
+                .nest(
+                    "/",
+                    store::widget::routes(store::shop::routes(store::routes())),
+                )
                 .with(state.sessions("relabel_store"))
                 .around(html_errors),
         )
@@ -154,6 +158,45 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
 #[handler]
 fn to_operator() -> Response {
     http::redirect("/operator")
+}
+
+/// A page on the platform host (another origin than any shop) with a shop's
+/// signup widget embedded, as a reseller's own website would have it.
+#[handler]
+fn widget_demo(req: &Request) -> Response {
+    let port = req
+        .header("host")
+        .and_then(|h| h.rsplit_once(':'))
+        .map(|(_, p)| format!(":{p}"))
+        .unwrap_or_default();
+    let shop = req
+        .uri()
+        .query()
+        .and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "shop")
+                .map(|(_, v)| v)
+        })
+        .filter(|s| {
+            let host = s.rsplit_once(':').map(|(h, _)| h).unwrap_or(s);
+            relabel_tenants::Hostname::parse(host).is_ok() || host.ends_with(".localhost")
+        })
+        .unwrap_or_else(|| format!("alpha.localhost{port}"));
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Example Agency – our hosting partner</title>
+<style>body{{font-family:Georgia,serif;margin:0;background:#f4efe6;color:#2d2a26}}header{{background:#2d2a26;color:#f4efe6;padding:1.5rem 2rem}}main{{display:grid;grid-template-columns:1fr minmax(18rem,34rem);gap:2rem;padding:2rem;max-width:72rem;margin:auto}}@media(max-width:50rem){{main{{grid-template-columns:1fr}}}}</style>
+</head><body><header><h1>Example Agency</h1><p>Web design from Berlin – this page lives on another origin than the shop.</p></header>
+<main><section><h2>Your domain and hosting through us</h2><p>Sign up with our hosting partner right here: the form on the right is the shop's signup widget, embedded with one script tag:</p>
+<pre>&lt;script src="//{shop}/widget.js"&gt;&lt;/script&gt;</pre></section>
+<section><script src="//{shop}/widget.js" data-title="Sign up with our hosting partner"></script></section></main></body></html>"#
+    );
+    Response::builder()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
 }
 
 #[handler]

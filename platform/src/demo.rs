@@ -96,6 +96,19 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             crate::pricing::seed_demo(&tx, r.classes)
                 .await
                 .map_err(|e| anyhow::anyhow!("pricing for {}: {e:?}", r.host))?;
+            // The demo page on the platform host may embed the signup widget.
+            let port = state
+                .config
+                .bind
+                .rsplit_once(':')
+                .map(|(_, p)| p)
+                .unwrap_or("8080");
+            let s = crate::customers::settings(&tx).await?;
+            if s.widget_origins.is_empty() {
+                let mut a: crate::customers::settings::ActiveModel = s.into();
+                a.widget_origins = sea_orm::Set(format!("http://localhost:{port}"));
+                sea_orm::ActiveModelTrait::update(a, tx.conn()).await?;
+            }
             if crate::coupons::list(&tx).await?.is_empty() {
                 crate::coupons::create(
                     &tx,
@@ -135,6 +148,7 @@ pub fn print(summary: &Summary, port: u16) {
             r.name, r.host, r.owner_email, r.owner_password
         );
     }
+    println!("  signup widget embedded on another origin: http://localhost:{port}/widget-demo");
     println!(
         "  coupon {DEMO_COUPON} (10 %) in every shop; orders over a customer's credit limit (500.00 EUR) go to the clearing center"
     );

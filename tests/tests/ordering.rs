@@ -596,3 +596,134 @@ async fn the_order_api_checks_places_and_clears_for_its_reseller_only() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_signup_widget_is_framed_only_where_allowed_and_signs_the_customer_in() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url(BETA, "/console/login"),
+        "owner@beta.example",
+        "beta-demo-2026",
+    )
+    .await;
+    let settings = |origins: &'static str| {
+        vec![
+            ("customer_number_prefix", "K"),
+            ("default_credit_limit", "500.00"),
+            ("currency", "EUR"),
+            ("order_activation", "auto"),
+            ("widget_origins", origins),
+        ]
+    };
+    let r = post(
+        &app,
+        &staff,
+        BETA,
+        "/console/settings",
+        "/console/settings",
+        &settings("ftp://x.example/path"),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(text(r).await.contains("scheme and host, no path"));
+    let r = post(
+        &app,
+        &staff,
+        BETA,
+        "/console/settings",
+        "/console/settings",
+        &settings("https://www.beta-agency.example\nhttp://localhost:3000"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+
+    let shop = app.client();
+    let frame = shop.get(app.url(BETA, "/widget")).send().await.unwrap();
+    assert_eq!(
+        frame.headers()["content-security-policy"],
+        "frame-ancestors https://www.beta-agency.example http://localhost:3000"
+    );
+    assert!(frame.headers().get("x-frame-options").is_none());
+    // CORS only for allow-listed origins.
+    let ok = shop
+        .get(app.url(BETA, "/widget/availability?q=widgetkunde"))
+        .header("Origin", "https://www.beta-agency.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://www.beta-agency.example"
+    );
+    assert!(text(ok).await.contains("\"status\":\"available\""));
+    let refused = shop
+        .get(app.url(BETA, "/widget/availability?q=widgetkunde"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let form = [
+        ("kind", "person"),
+        ("first_name", "Wilma"),
+        ("last_name", "Widget"),
+        ("email", "wilma@example.de"),
+        ("password", "a-good-password-1"),
+        ("street", "Weg 1"),
+        ("postal_code", "10115"),
+        ("city", "Berlin"),
+        ("country", "DE"),
+        ("language", "en"),
+        ("accept_terms", "1"),
+        ("domain", "wilma.de"),
+    ];
+    let host_port = format!("{BETA}:{}", app.addr.port());
+    // A form posted from another site is refused (CSRF), nothing is created.
+    let forged = shop
+        .post(app.url(BETA, "/widget/signup"))
+        .header("Origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let no_origin = shop
+        .post(app.url(BETA, "/widget/signup"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_origin.status(), 403);
+    // From the widget frame (the shop's own origin): signed in, on to the search.
+    let r = shop
+        .post(app.url(BETA, "/widget/signup"))
+        .header("Origin", format!("http://{host_port}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/search?q=wilma.de");
+    let account = text(
+        shop.get(app.url(BETA, "/account?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(account.contains("Wilma"), "signed in: {account}");
+    // Alpha has no such customer.
+    let t = app.state.tenancy.resolve(ALPHA).await.unwrap().unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(
+        relabel_platform::customers::find_by_email(&tx, "wilma@example.de")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.stop().await;
+}

@@ -1048,6 +1048,24 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Ihre Bestellung über {total} ist eingegangen.",
         "Your order of {total} has arrived.",
     ),
+    ("widget.title", "Registrieren", "Sign up"),
+    (
+        "widget.heading",
+        "Kunde werden bei {brand}",
+        "Become a customer of {brand}",
+    ),
+    (
+        "widget.signup",
+        "Kundenkonto anlegen",
+        "Create your account",
+    ),
+    ("widget.domain", "Wunsch-Domain", "Domain you want"),
+    (
+        "widget.domain_hint",
+        "Optional: wir zeigen Ihnen danach, ob sie frei ist.",
+        "Optional: we show you right after whether it is free.",
+    ),
+    ("widget.submit", "Konto anlegen", "Create account"),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

@@ -120,6 +120,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/emails/order_status.txt"),
     ),
     (
+        "default/widget.html",
+        include_str!("../templates/default/widget.html"),
+    ),
+    (
         "platform/not_found.html",
         include_str!("../templates/platform/not_found.html"),
     ),

@@ -852,4 +852,12 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("flash.case_asked", "Rückfrage zu Vorgang {case} an den Kunden gesendet."),
     ("err.note_required", "Bitte schreiben Sie die Frage an den Kunden."),
     ("err.too_long", "Dieser Text ist zu lang (höchstens 2000 Zeichen)."),
+    ("settings.order_activation", "Freischaltung von Bestellungen"),
+    ("settings.activation_auto", "Automatisch, wenn die Prüfungen bestanden sind"),
+    ("settings.activation_manual", "Manuell: jede Bestellung geht in die Clearingstelle"),
+    ("settings.order_activation_hint", "Bestellungen über dem Kreditlimit oder mit Risikohinweis gehen immer in die Clearingstelle."),
+    ("settings.widget_origins", "Websites, die das Anmelde-Widget einbetten dürfen"),
+    ("settings.widget_origins_hint", "Ein Origin pro Zeile, z. B. https://www.ihre-firma.example. Einbetten mit <script src=\"https://IHR-SHOP/widget.js\"></script>."),
+    ("err.origin", "Bitte Origins wie https://www.example.com angeben (Schema und Host, kein Pfad)."),
+    ("err.origin_count", "Höchstens 20 Origins."),
 ];

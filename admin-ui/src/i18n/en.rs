@@ -852,4 +852,12 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("flash.case_asked", "Question for case {case} sent to the customer."),
     ("err.note_required", "Write the question for the customer."),
     ("err.too_long", "This text is too long (at most 2000 characters)."),
+    ("settings.order_activation", "Order activation"),
+    ("settings.activation_auto", "Automatic when the checks pass"),
+    ("settings.activation_manual", "Manual: every order goes to the clearing center"),
+    ("settings.order_activation_hint", "Orders over the credit limit or flagged by the risk check always go to the clearing center."),
+    ("settings.widget_origins", "Websites that may embed the signup widget"),
+    ("settings.widget_origins_hint", "One origin per line, e.g. https://www.your-company.example. Embed with <script src=\"https://YOUR-SHOP/widget.js\"></script>."),
+    ("err.origin", "Enter origins like https://www.example.com (scheme and host, no path)."),
+    ("err.origin_count", "At most 20 origins."),
 ];

@@ -82,6 +82,7 @@ enum Settings {
     NextOrderNumber,
     NextCaseNumber,
     OrderActivation,
+    WidgetOrigins,
 }
 
 #[derive(DeriveIden)]
@@ -372,6 +373,21 @@ impl MigrationTrait for Migration {
                             .string_len(16)
                             .not_null()
                             .default("auto")
+                            .to_owned(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Origins allowed to embed the signup widget, comma separated (W1).
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Settings::Table)
+                    .add_column(
+                        ColumnDef::new(Settings::WidgetOrigins)
+                            .text()
+                            .not_null()
+                            .default("")
                             .to_owned(),
                     )
                     .to_owned(),

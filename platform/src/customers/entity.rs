@@ -78,6 +78,8 @@ pub mod settings {
         pub next_case_number: i64,
         /// `auto` | `manual`: how an order that passes the checks is accepted (O14).
         pub order_activation: String,
+        /// Origins allowed to embed the signup widget, comma separated.
+        pub widget_origins: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -636,6 +636,46 @@ pub struct SettingsChange {
     pub currency: String,
     pub mail_from_name: Option<String>,
     pub mail_from_address: Option<String>,
+    /// `auto` or `manual` (O14).
+    pub order_activation: String,
+    /// Normalized origins (`https://www.example.com`), see [`parse_origins`].
+    pub widget_origins: Vec<String>,
+}
+
+/// Origins for the widget allow-list, one per line or comma separated:
+/// `scheme://host[:port]`, http or https, no path. Returns the normalized list or
+/// the field error code.
+pub fn parse_origins(input: &str) -> Result<Vec<String>, &'static str> {
+    let mut out = Vec::new();
+    for raw in input
+        .split([',', '\n', '\r', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let lower = raw.trim_end_matches('/').to_ascii_lowercase();
+        let (scheme, rest) = lower.split_once("://").ok_or("err.origin")?;
+        if !matches!(scheme, "http" | "https")
+            || rest.is_empty()
+            || rest.contains(['/', '?', '#', '@'])
+        {
+            return Err("err.origin");
+        }
+        let host = match rest.rsplit_once(':') {
+            Some((h, port)) if port.parse::<u16>().is_ok() => h,
+            Some(_) => return Err("err.origin"),
+            None => rest,
+        };
+        if relabel_tenants::Hostname::parse(host).is_err() && host != "localhost" {
+            return Err("err.origin");
+        }
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    if out.len() > 20 {
+        return Err("err.origin_count");
+    }
+    Ok(out)
 }
 
 pub async fn update_settings(
@@ -651,11 +691,14 @@ pub async fn update_settings(
     a.currency = Set(change.currency);
     a.mail_from_name = Set(change.mail_from_name);
     a.mail_from_address = Set(change.mail_from_address);
+    a.order_activation = Set(change.order_activation);
+    a.widget_origins = Set(change.widget_origins.join(","));
     let after = a.update(tx.conn()).await?;
     let snap = |s: &settings::Model| {
         serde_json::json!({
             "customer_number_prefix": s.customer_number_prefix, "default_credit_limit_minor": s.default_credit_limit_minor,
             "currency": s.currency, "mail_from_name": s.mail_from_name, "mail_from_address": s.mail_from_address,
+            "order_activation": s.order_activation, "widget_origins": s.widget_origins,
         })
     };
     audit::record_tenant(

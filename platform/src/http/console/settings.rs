@@ -54,6 +54,8 @@ pub async fn show(
         "currency": s.currency,
         "mail_from_name": s.mail_from_name,
         "mail_from_address": s.mail_from_address,
+        "order_activation": s.order_activation,
+        "widget_origins": s.widget_origins.replace(',', "\n"),
     });
     render(state, session, req, &user, values, &FieldErrors::default())
 }
@@ -95,10 +97,18 @@ pub async fn save(
             None
         }),
     };
+    let activation = form.get("order_activation").to_owned();
+    if !matches!(activation.as_str(), "auto" | "manual") {
+        errors.add("order_activation", "err.choice");
+    }
+    let origins = customers::parse_origins(form.get("widget_origins"))
+        .map_err(|code| errors.add("widget_origins", code))
+        .unwrap_or_default();
     let (Some(limit), true) = (limit, errors.is_empty()) else {
         let values = json!({
             "customer_number_prefix": form.get("customer_number_prefix"), "default_credit_limit": form.get("default_credit_limit"),
             "currency": currency, "mail_from_name": form.get("mail_from_name"), "mail_from_address": form.get("mail_from_address"),
+            "order_activation": activation, "widget_origins": form.get("widget_origins"),
         });
         return render(state, session, req, &user, values, &errors);
     };
@@ -109,6 +119,8 @@ pub async fn save(
         currency,
         mail_from_name: name,
         mail_from_address: address,
+        order_activation: activation,
+        widget_origins: origins,
     };
     customers::update_settings(
         &tx,

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod page;
 pub mod shop;
+pub mod widget;
 
 use super::{internal, lang_of, tenant_of};
 use crate::app::AppState;
