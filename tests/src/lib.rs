@@ -124,6 +124,7 @@ impl Drop for Cleanup {
     }
 }
 
+pub mod browser;
 pub mod smtp;
 
 /// Starts the app on a free port with a fresh backend.

@@ -1066,6 +1066,7 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Optional: we show you right after whether it is free.",
     ),
     ("widget.submit", "Konto anlegen", "Create account"),
+    ("cart.change", "Ändern", "Change"),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

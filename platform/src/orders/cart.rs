@@ -141,6 +141,56 @@ pub async fn add(
     Ok(item)
 }
 
+/// Changes the period of one item, checked like a new line.
+pub async fn set_period(
+    tx: &TenantTx,
+    cart_id: &str,
+    item_id: &str,
+    period_months: i32,
+    pricer: &Pricer,
+    tlds: &HashMap<String, tld::Model>,
+) -> Result<bool, super::OrderError> {
+    let Some(item) = cart_item::Entity::find_by_id(item_id.to_owned())
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(false);
+    };
+    let mut line = lines(std::slice::from_ref(&item)).remove(0);
+    line.period_months = period_months;
+    let mut errors = FieldErrors::default();
+    if check_line(pricer, tlds, &line, "", &mut errors).is_none() {
+        return Err(errors.into());
+    }
+    cart_item::ActiveModel {
+        id: Set(item.id),
+        period_months: Set(period_months),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    touch(tx, cart_id).await?;
+    Ok(true)
+}
+
+/// The periods (months) a cart item can be switched to.
+pub fn period_choices(item: &cart_item::Model, tlds: &HashMap<String, tld::Model>) -> Vec<i32> {
+    match &item.domain {
+        Some(d) => d
+            .rsplit_once('.')
+            .and_then(|(_, t)| tlds.get(t))
+            .map(|rules| {
+                crate::domains::rules::periods(rules)
+                    .into_iter()
+                    .map(|y| y * 12)
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![12]),
+        None => super::PRODUCT_PERIODS.to_vec(),
+    }
+}
+
 pub async fn remove(tx: &TenantTx, cart_id: &str, item_id: &str) -> Result<bool, DbErr> {
     let r = cart_item::Entity::delete_many()
         .filter(cart_item::Column::CartId.eq(cart_id))

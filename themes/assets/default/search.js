@@ -1,4 +1,4 @@
-// Progressive domain search: the result page renders at once with every TLD
+// Storefront enhancements. Progressive domain search: the result page renders at once with every TLD
 // "checking…", then the answers stream in per registry (NDJSON from
 // /search/stream). Without JavaScript the plain /search page waits for them.
 (function () {
@@ -14,6 +14,10 @@
         form.appendChild(live);
       }
     });
+  });
+  // Cart: a changed period applies at once (the button is there without JS).
+  document.querySelectorAll(".period-form select").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
   });
   var table = document.getElementById("results");
   if (!table || table.dataset.live !== "1") return;

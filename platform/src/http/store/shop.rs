@@ -28,6 +28,7 @@ pub fn routes(r: Route) -> Route {
         .at("/cart", get(cart_page))
         .at("/cart/add", post(cart_add))
         .at("/cart/remove", post(cart_remove))
+        .at("/cart/period", post(cart_period))
         .at("/cart/coupon", post(cart_coupon))
         .at("/checkout", get(checkout_page).post(checkout))
 }
@@ -395,6 +396,7 @@ async fn cart_view(
                 lines.push(json!({
                     "id": item.id, "name": name, "is_domain": item.domain.is_some(),
                     "action": item.action, "period_months": item.period_months,
+                    "periods": orders::cart::period_choices(item, &tlds),
                     "net": money(p.net_minor, &p.currency),
                     "discount": (p.discount_minor > 0).then(|| money(p.discount_minor, &p.currency)),
                     "error": null,
@@ -541,6 +543,41 @@ async fn cart_add(
         }
         Err(e) => Err(internal(e)),
     }
+}
+
+#[handler]
+async fn cart_period(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tenant = tenant_of(req)?;
+    let lang = crate::http::lang_of(req).code();
+    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    let customer = current_customer(session, &tenant, &tx).await;
+    let Some(cart) = session_cart(session, &tenant, &tx, customer.as_ref(), false)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(redirect("/cart"));
+    };
+    let pricer = state
+        .prices
+        .pricer(&tx, customer.as_ref())
+        .await
+        .map_err(internal)?;
+    let tlds = orders::tld_rules(&tx).await.map_err(internal)?;
+    let period: i32 = form.get("period").parse().unwrap_or(0);
+    match orders::cart::set_period(&tx, &cart.id, form.get("item"), period, &pricer, &tlds).await {
+        Ok(_) => tx.commit().await.map_err(internal)?,
+        Err(OrderError::Invalid(errors)) => {
+            session.set("cart_errors", account::field_errors(lang, &errors));
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(redirect("/cart"))
 }
 
 #[handler]
