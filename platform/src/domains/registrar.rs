@@ -69,8 +69,9 @@ pub enum Availability {
 pub struct Registries {
     registrar: Arc<dyn Registrar>,
     timeout: Duration,
-    /// (tenant, ascii name) -> available. Only real answers are cached.
-    cache: moka::sync::Cache<(String, String), bool>,
+    /// (tenant, ascii name) -> available. Only real answers are cached; none when
+    /// the configured lifetime is zero.
+    cache: Option<moka::sync::Cache<(String, String), bool>>,
 }
 
 impl Registries {
@@ -78,10 +79,12 @@ impl Registries {
         Self {
             registrar,
             timeout,
-            cache: moka::sync::Cache::builder()
-                .max_capacity(200_000)
-                .time_to_live(cache_ttl)
-                .build(),
+            cache: (!cache_ttl.is_zero()).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(200_000)
+                    .time_to_live(cache_ttl)
+                    .build()
+            }),
         }
     }
 
@@ -91,8 +94,9 @@ impl Registries {
 
     /// Forgets cached answers for `name` (after a registration or delete).
     pub fn forget(&self, tenant: &str, ascii_name: &str) {
-        self.cache
-            .invalidate(&(tenant.to_owned(), ascii_name.to_owned()));
+        if let Some(c) = &self.cache {
+            c.invalidate(&(tenant.to_owned(), ascii_name.to_owned()));
+        }
     }
 
     /// Checks ASCII `names` for `tenant`. Calls `each` with every registry's
@@ -107,7 +111,11 @@ impl Registries {
         let mut by_registry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut cached = Vec::new();
         for name in names {
-            if let Some(hit) = self.cache.get(&(tenant.to_owned(), name.clone())) {
+            if let Some(hit) = self
+                .cache
+                .as_ref()
+                .and_then(|c| c.get(&(tenant.to_owned(), name.clone())))
+            {
                 cached.push((name.clone(), avail(hit)));
                 continue;
             }
@@ -140,7 +148,9 @@ impl Registries {
                         .into_iter()
                         .map(|n| match got.get(&n) {
                             Some(&a) => {
-                                self.cache.insert((tenant.to_owned(), n.clone()), a);
+                                if let Some(c) = &self.cache {
+                                    c.insert((tenant.to_owned(), n.clone()), a);
+                                }
                                 (n, avail(a))
                             }
                             None => (n, Availability::Unknown),
