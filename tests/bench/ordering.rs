@@ -15,8 +15,8 @@
 use relabel_platform::customers::{self, Actor, CustomerInput};
 use relabel_platform::orders::{self, Checkout, Line};
 use relabel_platform::pricing;
-use relabel_tests::spawn_app_with;
 use relabel_tenants::Tenant;
+use relabel_tests::spawn_app_with;
 use sea_orm::{ActiveModelTrait, Set};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +31,9 @@ async fn only_de(app: &relabel_tests::TestApp, name: &str, host: &str) -> Tenant
         .reseller(name, host, &format!("owner@{host}"), "bench-password-1")
         .await;
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    pricing::enable(&tx, &["domain-de".to_owned()]).await.unwrap();
+    pricing::enable(&tx, &["domain-de".to_owned()])
+        .await
+        .unwrap();
     let class = pricing::create_class(&tx, "bench", "Default", "EUR", true)
         .await
         .unwrap();
@@ -70,7 +72,14 @@ async fn availability(requests: usize) -> anyhow::Result<()> {
             let mut times = Vec::with_capacity(requests);
             for i in 0..requests {
                 let start = Instant::now();
-                let body = client.get(url(i)).send().await.unwrap().text().await.unwrap();
+                let body = client
+                    .get(url(i))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
                 assert!(body.contains("badge-success"));
                 times.push(start.elapsed().as_secs_f64() * 1000.0);
             }
@@ -82,7 +91,9 @@ async fn availability(requests: usize) -> anyhow::Result<()> {
     let all = measure("alpha.localhost").await;
     let (p50_1, p99_1) = (percentile(&one, 0.5), percentile(&one, 0.99));
     let (p50_n, p99_n) = (percentile(&all, 0.5), percentile(&all, 0.99));
-    println!("availability page, test registry answering after 20 ms, no cache, {requests} requests each");
+    println!(
+        "availability page, test registry answering after 20 ms, no cache, {requests} requests each"
+    );
     println!("  1 TLD (baseline):  p50 {p50_1:.1} ms  p99 {p99_1:.1} ms");
     println!("  44 TLDs:           p50 {p50_n:.1} ms  p99 {p99_n:.1} ms");
     println!(
@@ -130,7 +141,11 @@ async fn orders_bench(seconds: u64) -> anyhow::Result<()> {
     }
     println!(
         "{} backend: {TENANTS} resellers set up in {:.1} s",
-        if relabel_tests::is_postgres() { "postgres" } else { "sqlite" },
+        if relabel_tests::is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         setup.elapsed().as_secs_f64()
     );
     let shops = Arc::new(shops);
@@ -168,6 +183,7 @@ async fn orders_bench(seconds: u64) -> anyhow::Result<()> {
                                     coupon: None,
                                     ip: None,
                                     ip_country: None,
+                                    bureau_score: None,
                                     actor: "bench",
                                 },
                             )
@@ -192,6 +208,8 @@ async fn orders_bench(seconds: u64) -> anyhow::Result<()> {
                                 risk_score: Set(0),
                                 risk_reasons: Set(None),
                                 ip: Set(None),
+                                activation_code_hash: Set(None),
+                                activation_expires_at: Set(None),
                                 created_at: Set(now),
                                 updated_at: Set(now),
                             }
@@ -215,7 +233,10 @@ async fn orders_bench(seconds: u64) -> anyhow::Result<()> {
     println!("{CLIENTS} concurrent clients over {TENANTS} resellers, {seconds} s each");
     println!("  plain order-row inserts (baseline): {plain:.0} tx/s");
     println!("  orders with credit check:           {placed:.0} orders/s");
-    println!("  ratio: orders take {:.2}x the time of a plain insert", plain / placed);
+    println!(
+        "  ratio: orders take {:.2}x the time of a plain insert",
+        plain / placed
+    );
     app.stop().await;
     Ok(())
 }
@@ -227,7 +248,9 @@ async fn main() -> anyhow::Result<()> {
         Some("availability") => {
             availability(args.next().and_then(|s| s.parse().ok()).unwrap_or(200)).await
         }
-        Some("orders") => orders_bench(args.next().and_then(|s| s.parse().ok()).unwrap_or(10)).await,
+        Some("orders") => {
+            orders_bench(args.next().and_then(|s| s.parse().ok()).unwrap_or(10)).await
+        }
         _ => anyhow::bail!("usage: bench_ordering availability [requests] | orders [seconds]"),
     }
 }

@@ -727,3 +727,194 @@ async fn the_signup_widget_is_framed_only_where_allowed_and_signs_the_customer_i
     );
     app.stop().await;
 }
+
+/// A local peer standing in for the reseller's SMS gateway and credit bureau:
+/// records the messages, scores applicants named "Risiko" low.
+async fn hooks_peer() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
+    use poem::web::{Data, Json};
+    use poem::{EndpointExt, Route, handler, listener::Acceptor, listener::Listener, post};
+    type Log = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+    #[handler]
+    fn sms(Data(log): Data<&Log>, Json(body): Json<serde_json::Value>) -> &'static str {
+        log.lock().unwrap().push(body);
+        "queued"
+    }
+    #[handler]
+    fn bureau(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+        let score = if body["last_name"] == "Risiko" {
+            120
+        } else {
+            820
+        };
+        Json(serde_json::json!({ "score": score }))
+    }
+    let log: Log = Default::default();
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = Route::new()
+        .at("/sms", post(sms))
+        .at("/bureau", post(bureau))
+        .data(log.clone());
+    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
+    (format!("http://{addr}"), log)
+}
+
+#[tokio::test]
+async fn sms_activation_and_the_credit_bureau_run_against_real_peers() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let (peer, sms_log) = hooks_peer().await;
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url(ALPHA, "/console/login"),
+        "owner@alpha.example",
+        "alpha-demo-2026",
+    )
+    .await;
+    let sms_url = format!("{peer}/sms");
+    let bureau_url = format!("{peer}/bureau");
+    let r = post(
+        &app,
+        &staff,
+        ALPHA,
+        "/console/settings",
+        "/console/settings",
+        &[
+            ("customer_number_prefix", "K"),
+            ("default_credit_limit", "500.00"),
+            ("currency", "EUR"),
+            ("order_activation", "sms"),
+            ("widget_origins", ""),
+            ("sms_url", &sms_url),
+            ("bureau_url", &bureau_url),
+            ("bureau_threshold", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+
+    let checkout = |last_name: &'static str, email: &'static str| {
+        let shop = app.client();
+        let app = &app;
+        async move {
+            post(
+                app,
+                &shop,
+                ALPHA,
+                "/search?q=smstest",
+                "/cart/add",
+                &[
+                    ("domain", "smstest.de"),
+                    ("action", "register"),
+                    ("period", "12"),
+                ],
+            )
+            .await;
+            let r = post(
+                app,
+                &shop,
+                ALPHA,
+                "/checkout",
+                "/checkout",
+                &[
+                    ("kind", "person"),
+                    ("first_name", "Sina"),
+                    ("last_name", last_name),
+                    ("email", email),
+                    ("password", "a-good-password-1"),
+                    ("street", "Weg 1"),
+                    ("postal_code", "10115"),
+                    ("city", "Berlin"),
+                    ("country", "DE"),
+                    ("phone", "+49 170 1234567"),
+                    ("language", "en"),
+                    ("accept_terms", "1"),
+                ],
+            )
+            .await;
+            assert_eq!(r.status(), 303);
+            (shop, location(&r))
+        }
+    };
+    // A good score: the order waits for the SMS code.
+    let (shop, order_path) = checkout("Sommer", "sina@example.de").await;
+    let page = text(
+        shop.get(app.url(ALPHA, &format!("{order_path}?lang=en")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("Please confirm your order"), "{page}");
+    let sms = sms_log
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("an SMS was sent");
+    assert_eq!(sms["to"], "+491701234567");
+    let code = sms["text"]
+        .as_str()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a six-digit code")
+        .to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = post(
+        &app,
+        &shop,
+        ALPHA,
+        &order_path,
+        &format!("{order_path}/activate"),
+        &[("code", wrong)],
+    )
+    .await;
+    assert_eq!(r.status(), 303, "{}", text(r).await);
+    let page = text(
+        shop.get(app.url(ALPHA, &format!("{order_path}?lang=en")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("This code is not right"), "{page}");
+    post(
+        &app,
+        &shop,
+        ALPHA,
+        &order_path,
+        &format!("{order_path}/activate"),
+        &[("code", &code)],
+    )
+    .await;
+    let page = text(
+        shop.get(app.url(ALPHA, &format!("{order_path}?lang=en")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("Order A-000001 is accepted"), "{page}");
+    assert!(page.contains("queued for setup"));
+
+    // A low score from the bureau: the risk check sends the order to clearing.
+    let (shop, order_path) = checkout("Risiko", "rita@example.de").await;
+    let page = text(
+        shop.get(app.url(ALPHA, &format!("{order_path}?lang=en")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("Case number: V-000001"), "{page}");
+    assert!(page.contains("review this order in person"));
+    app.stop().await;
+}

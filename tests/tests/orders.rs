@@ -93,6 +93,7 @@ async fn place(
             coupon,
             ip: Some("127.0.0.1"),
             ip_country: None,
+            bureau_score: None,
             actor: "test",
         },
     )
@@ -164,6 +165,7 @@ async fn twenty_concurrent_orders_with_credit_for_seven() {
                 assert_eq!(reason, "credit_limit");
                 cases.push(case_number);
             }
+            Outcome::AwaitingCode => panic!("automatic activation expected"),
         }
     }
     assert_eq!(accepted.len(), 7, "accepted: {accepted:?}");

@@ -1067,6 +1067,33 @@ static TABLE: &[(&str, &str, &str)] = &[
     ),
     ("widget.submit", "Konto anlegen", "Create account"),
     ("cart.change", "Ändern", "Change"),
+    (
+        "sms.code",
+        "{brand}: Ihr Freischaltcode lautet {code}. Er gilt 30 Minuten.",
+        "{brand}: your activation code is {code}. It is valid for 30 minutes.",
+    ),
+    (
+        "orders.code.heading",
+        "Bitte bestätigen Sie Ihre Bestellung",
+        "Please confirm your order",
+    ),
+    (
+        "orders.code.text",
+        "Wir haben Ihnen einen sechsstelligen Code per SMS geschickt. Geben Sie ihn hier ein, um die Bestellung freizuschalten.",
+        "We have sent you a six-digit code by SMS. Enter it here to activate the order.",
+    ),
+    ("orders.code.field", "Code aus der SMS", "Code from the SMS"),
+    (
+        "orders.code.submit",
+        "Bestellung freischalten",
+        "Activate order",
+    ),
+    ("orders.code.resend", "Neuen Code senden", "Send a new code"),
+    (
+        "orders.status.awaiting_code",
+        "wartet auf SMS-Code",
+        "awaiting SMS code",
+    ),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

@@ -32,6 +32,8 @@ enum Orders {
     RiskScore,
     RiskReasons,
     Ip,
+    ActivationCodeHash,
+    ActivationExpiresAt,
     CreatedAt,
     UpdatedAt,
 }
@@ -83,6 +85,9 @@ enum Settings {
     NextCaseNumber,
     OrderActivation,
     WidgetOrigins,
+    SmsUrl,
+    BureauUrl,
+    BureauThresholdMinor,
 }
 
 #[derive(DeriveIden)]
@@ -190,6 +195,13 @@ impl MigrationTrait for Migration {
                     )
                     .col(text_null(Orders::RiskReasons))
                     .col(ColumnDef::new(Orders::Ip).string_len(45).null())
+                    // SMS activation (O14): the code's hash and its end.
+                    .col(
+                        ColumnDef::new(Orders::ActivationCodeHash)
+                            .string_len(64)
+                            .null(),
+                    )
+                    .col(ts_null(Orders::ActivationExpiresAt))
                     .col(ts(Orders::CreatedAt))
                     .col(ts(Orders::UpdatedAt))
                     .to_owned(),
@@ -388,6 +400,32 @@ impl MigrationTrait for Migration {
                             .text()
                             .not_null()
                             .default("")
+                            .to_owned(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Optional per-reseller hooks: SMS gateway (activation codes) and credit
+        // bureau (scores at checkout above a threshold).
+        for col in [Settings::SmsUrl, Settings::BureauUrl] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Settings::Table)
+                        .add_column(ColumnDef::new(col).text().null().to_owned())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Settings::Table)
+                    .add_column(
+                        ColumnDef::new(Settings::BureauThresholdMinor)
+                            .big_integer()
+                            .not_null()
+                            .default(0)
                             .to_owned(),
                     )
                     .to_owned(),

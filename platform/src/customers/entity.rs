@@ -80,6 +80,12 @@ pub mod settings {
         pub order_activation: String,
         /// Origins allowed to embed the signup widget, comma separated.
         pub widget_origins: String,
+        /// SMS gateway for activation codes (`https://...`, JSON POST); none = off.
+        pub sms_url: Option<String>,
+        /// Credit bureau for scores at checkout (JSON POST); none = off.
+        pub bureau_url: Option<String>,
+        /// Orders from this gross amount on are scored (0 = every new customer only).
+        pub bureau_threshold_minor: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

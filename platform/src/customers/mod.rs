@@ -640,6 +640,9 @@ pub struct SettingsChange {
     pub order_activation: String,
     /// Normalized origins (`https://www.example.com`), see [`parse_origins`].
     pub widget_origins: Vec<String>,
+    pub sms_url: Option<String>,
+    pub bureau_url: Option<String>,
+    pub bureau_threshold_minor: i64,
 }
 
 /// Origins for the widget allow-list, one per line or comma separated:
@@ -693,12 +696,16 @@ pub async fn update_settings(
     a.mail_from_address = Set(change.mail_from_address);
     a.order_activation = Set(change.order_activation);
     a.widget_origins = Set(change.widget_origins.join(","));
+    a.sms_url = Set(change.sms_url);
+    a.bureau_url = Set(change.bureau_url);
+    a.bureau_threshold_minor = Set(change.bureau_threshold_minor);
     let after = a.update(tx.conn()).await?;
     let snap = |s: &settings::Model| {
         serde_json::json!({
             "customer_number_prefix": s.customer_number_prefix, "default_credit_limit_minor": s.default_credit_limit_minor,
             "currency": s.currency, "mail_from_name": s.mail_from_name, "mail_from_address": s.mail_from_address,
             "order_activation": s.order_activation, "widget_origins": s.widget_origins,
+            "sms_url": s.sms_url, "bureau_url": s.bureau_url, "bureau_threshold_minor": s.bureau_threshold_minor,
         })
     };
     audit::record_tenant(

@@ -45,6 +45,8 @@ entity!(order, "orders", {
     risk_score: i32,
     risk_reasons: Option<String>,
     ip: Option<String>,
+    activation_code_hash: Option<String>,
+    activation_expires_at: Option<DateTimeUtc>,
     created_at: DateTimeUtc,
     updated_at: DateTimeUtc,
 });

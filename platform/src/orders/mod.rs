@@ -6,6 +6,7 @@
 
 pub mod cart;
 pub mod entity;
+pub mod hooks;
 pub mod risk;
 
 use crate::audit::{self, Change};
@@ -214,6 +215,8 @@ pub struct Checkout<'a> {
     pub coupon: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub ip_country: Option<String>,
+    /// The credit bureau's score, when the reseller asked one (see [`hooks`]).
+    pub bureau_score: Option<i32>,
     /// Who places it (customer email, staff email, `api:<key>`), for the history.
     pub actor: &'a str,
 }
@@ -221,8 +224,15 @@ pub struct Checkout<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Accepted { number: String },
-    Clearing { case_number: String, reason: String },
+    Accepted {
+        number: String,
+    },
+    Clearing {
+        case_number: String,
+        reason: String,
+    },
+    /// SMS activation: the customer confirms with the code sent to their phone.
+    AwaitingCode,
 }
 
 #[derive(Clone, Debug)]
@@ -230,6 +240,8 @@ pub struct Placed {
     pub order: order::Model,
     pub outcome: Outcome,
     pub risk: risk::Assessment,
+    /// The activation code to send by SMS after commit (SMS activation only).
+    pub sms: Option<(String, String)>,
 }
 
 /// What the account can still take: balance + limit - reserved.
@@ -466,6 +478,7 @@ pub async fn place(
         gross_minor: gross,
         domains: priced.iter().filter(|p| p.line.domain.is_some()).count(),
         recent_orders,
+        bureau_score: c.bureau_score,
     };
     let assessment = risk::assess(&facts);
 
@@ -487,6 +500,8 @@ pub async fn place(
         risk_score: assessment.score,
         risk_reasons: Some(assessment.reasons.join(",")).filter(|r| !r.is_empty()),
         ip: c.ip.map(str::to_owned),
+        activation_code_hash: None,
+        activation_expires_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -521,11 +536,43 @@ pub async fn place(
         // Reserved, waiting for a person.
         model.reserved_minor = gross;
         Some("manual")
+    } else if s.order_activation == "sms"
+        && (s.sms_url.is_none()
+            || customer
+                .phone
+                .as_deref()
+                .and_then(hooks::sms_number)
+                .is_none())
+    {
+        // SMS activation without a gateway or a mobile number: a person decides.
+        model.reserved_minor = gross;
+        Some("manual")
     } else {
         model.reserved_minor = gross;
         None
     };
+    let mut sms = None;
     let outcome = match reason {
+        None if s.order_activation == "sms" => {
+            let code = hooks::new_code();
+            model.status = "awaiting_code".into();
+            model.activation_code_hash = Some(hooks::hash_code(&model.id, &code));
+            model.activation_expires_at = Some(Utc::now() + Duration::minutes(30));
+            order::ActiveModel {
+                id: Set(model.id.clone()),
+                status: Set(model.status.clone()),
+                reserved_minor: Set(model.reserved_minor),
+                activation_code_hash: Set(model.activation_code_hash.clone()),
+                activation_expires_at: Set(model.activation_expires_at),
+                ..Default::default()
+            }
+            .update(tx.conn())
+            .await?;
+            event(tx, &model.id, "awaiting_code", c.actor, None).await?;
+            let phone = customer.phone.as_deref().and_then(hooks::sms_number);
+            sms = phone.map(|p| (p, code));
+            Outcome::AwaitingCode
+        }
         None => {
             let number = accept(tx, &mut model, c.actor, None).await?;
             Outcome::Accepted { number }
@@ -554,7 +601,89 @@ pub async fn place(
         order: model,
         outcome,
         risk: assessment,
+        sms,
     })
+}
+
+/// Confirms an order awaiting its SMS code. Like [`place`], the transaction must
+/// not have read anything before. Errors are for field `code`.
+pub async fn activate(
+    tx: &TenantTx,
+    customer_id: &str,
+    order_id: &str,
+    code: &str,
+) -> Result<order::Model, OrderError> {
+    // Write first: take the order (only while it waits and the code is right).
+    let hash = hooks::hash_code(order_id, code);
+    let now = Utc::now();
+    let taken = order::Entity::update_many()
+        .col_expr(
+            order::Column::ActivationCodeHash,
+            Expr::val(Option::<String>::None),
+        )
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::CustomerId.eq(customer_id))
+        .filter(order::Column::Status.eq("awaiting_code"))
+        .filter(order::Column::ActivationCodeHash.eq(hash))
+        .filter(order::Column::ActivationExpiresAt.gt(now))
+        .exec(tx.conn())
+        .await?;
+    let mut model = for_customer(tx, customer_id, order_id)
+        .await?
+        .ok_or(OrderError::NotFound)?;
+    if taken.rows_affected != 1 {
+        let code = if model.status != "awaiting_code" {
+            "err.code_used"
+        } else if model.activation_expires_at.is_some_and(|e| e <= now) {
+            "err.code_expired"
+        } else {
+            "err.code_wrong"
+        };
+        return Err(FieldErrors::single("code", code).into());
+    }
+    let actor = format!("customer:{customer_id}");
+    accept(tx, &mut model, &actor, Some("sms code")).await?;
+    audit::record_tenant(
+        tx,
+        Change::new(&actor, "order.activate", &model.id).entity("order", &model.id),
+    )
+    .await?;
+    tx.touch(TOPIC);
+    Ok(model)
+}
+
+/// A fresh activation code for an order still waiting (the old one stops working).
+pub async fn renew_code(
+    tx: &TenantTx,
+    customer_id: &str,
+    order_id: &str,
+) -> Result<Option<(String, String)>, OrderError> {
+    let code = hooks::new_code();
+    let updated = order::Entity::update_many()
+        .col_expr(
+            order::Column::ActivationCodeHash,
+            Expr::val(Some(hooks::hash_code(order_id, &code))),
+        )
+        .col_expr(
+            order::Column::ActivationExpiresAt,
+            Expr::val(Some(Utc::now() + Duration::minutes(30))),
+        )
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::CustomerId.eq(customer_id))
+        .filter(order::Column::Status.eq("awaiting_code"))
+        .exec(tx.conn())
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(None);
+    }
+    let customer = customers::get(tx, customer_id)
+        .await
+        .map_err(|_| OrderError::NotFound)?;
+    Ok(customer
+        .phone
+        .as_deref()
+        .and_then(hooks::sms_number)
+        .map(|p| (p, code)))
 }
 
 /// Numbers the order, marks it accepted and queues one provisioning job per item,

@@ -44,6 +44,8 @@ pub struct Facts {
     pub domains: usize,
     /// Orders by this customer in the last hour, this one not counted.
     pub recent_orders: u64,
+    /// The credit bureau's score (0-1000), when asked.
+    pub bureau_score: Option<i32>,
 }
 
 /// Order totals from which a new customer's order counts as large (in minor units).
@@ -90,6 +92,11 @@ pub fn assess(f: &Facts) -> Assessment {
     }
     if f.recent_orders >= VELOCITY_PER_HOUR {
         hit("risk.velocity", 40);
+    }
+    match f.bureau_score {
+        Some(s) if s < 300 => hit("risk.bureau_low", 50),
+        Some(s) if s < 500 => hit("risk.bureau_medium", 20),
+        _ => {}
     }
     a
 }
@@ -195,6 +202,14 @@ mod tests {
         );
         f.ip_country = Some("de".into());
         assert_eq!(assess(&f).reasons, ["risk.velocity"]);
+
+        let mut f = facts();
+        f.bureau_score = Some(420);
+        assert_eq!(assess(&f).score, 20);
+        f.bureau_score = Some(120);
+        assert!(assess(&f).needs_review());
+        f.bureau_score = Some(800);
+        assert_eq!(assess(&f).score, 0);
     }
 
     #[test]

@@ -46,13 +46,21 @@ pub const TOTP_PER_ACCOUNT: Rule = Rule {
     window: Duration::from_secs(600),
 };
 
-const RULES: [Rule; 6] = [
+/// SMS activation codes: tries per order, and resends per customer.
+pub const CODE_ATTEMPTS: Rule = Rule {
+    name: "order-code",
+    max: 5,
+    window: Duration::from_secs(1800),
+};
+
+const RULES: [Rule; 7] = [
     LOGIN_PER_IP,
     LOGIN_PER_ACCOUNT,
     SIGNUP_PER_IP,
     RESET_PER_IP,
     RESET_PER_ACCOUNT,
     TOTP_PER_ACCOUNT,
+    CODE_ATTEMPTS,
 ];
 
 #[derive(Clone)]

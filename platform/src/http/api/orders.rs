@@ -151,7 +151,7 @@ pub struct OrderOut {
     pub id: String,
     /// Assigned on acceptance.
     pub number: Option<String>,
-    /// `accepted`, `review` or `rejected`.
+    /// `accepted`, `review`, `awaiting_code` (SMS activation) or `rejected`.
     pub status: String,
     pub customer_id: String,
     pub cart_id: String,
@@ -582,6 +582,7 @@ impl OrdersApi {
                 coupon: coupon.as_deref(),
                 ip: None,
                 ip_country: None,
+                bureau_score: None,
                 actor: &actor,
             },
         )
@@ -610,9 +611,17 @@ impl OrdersApi {
         )
         .await
         .map_err(ApiError::internal)?;
+        let settings = crate::customers::settings(&tx)
+            .await
+            .map_err(ApiError::internal)?;
         let out = order_out(&tx, placed.order).await?;
         tx.commit().await.map_err(ApiError::internal)?;
         state.mailer.kick(&state.tenancy, &tenant);
+        if let (Some((to, code)), Some(url)) = (&placed.sms, &settings.sms_url) {
+            let lang =
+                relabel_themes::Lang::parse(&customer.language).unwrap_or(relabel_themes::Lang::En);
+            crate::http::store::shop::send_code(url, to, code, &tenant.name, lang).await;
+        }
         Ok(Json(out))
     }
 

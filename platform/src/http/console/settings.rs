@@ -56,6 +56,8 @@ pub async fn show(
         "mail_from_address": s.mail_from_address,
         "order_activation": s.order_activation,
         "widget_origins": s.widget_origins.replace(',', "\n"),
+        "sms_url": s.sms_url, "bureau_url": s.bureau_url,
+        "bureau_threshold": fields::format_amount(s.bureau_threshold_minor),
     });
     render(state, session, req, &user, values, &FieldErrors::default())
 }
@@ -98,8 +100,30 @@ pub async fn save(
         }),
     };
     let activation = form.get("order_activation").to_owned();
-    if !matches!(activation.as_str(), "auto" | "manual") {
+    if !matches!(activation.as_str(), "auto" | "manual" | "sms") {
         errors.add("order_activation", "err.choice");
+    }
+    let url = |field: &str, errors: &mut FieldErrors| match form.get(field).trim() {
+        "" => None,
+        u if (u.starts_with("https://") || u.starts_with("http://"))
+            && u.len() <= 500
+            && !u.contains(char::is_whitespace) =>
+        {
+            Some(u.to_owned())
+        }
+        _ => {
+            errors.add(field, "err.url");
+            None
+        }
+    };
+    let sms_url = url("sms_url", &mut errors);
+    let bureau_url = url("bureau_url", &mut errors);
+    let threshold = match form.get("bureau_threshold").trim() {
+        "" => Some(0),
+        v => fields::parse_amount(v),
+    };
+    if threshold.is_none() {
+        errors.add("bureau_threshold", "err.amount");
     }
     let origins = customers::parse_origins(form.get("widget_origins"))
         .map_err(|code| errors.add("widget_origins", code))
@@ -109,6 +133,8 @@ pub async fn save(
             "customer_number_prefix": form.get("customer_number_prefix"), "default_credit_limit": form.get("default_credit_limit"),
             "currency": currency, "mail_from_name": form.get("mail_from_name"), "mail_from_address": form.get("mail_from_address"),
             "order_activation": activation, "widget_origins": form.get("widget_origins"),
+            "sms_url": form.get("sms_url"), "bureau_url": form.get("bureau_url"),
+            "bureau_threshold": form.get("bureau_threshold"),
         });
         return render(state, session, req, &user, values, &errors);
     };
@@ -121,6 +147,9 @@ pub async fn save(
         mail_from_address: address,
         order_activation: activation,
         widget_origins: origins,
+        sms_url,
+        bureau_url,
+        bureau_threshold_minor: threshold.unwrap_or(0),
     };
     customers::update_settings(
         &tx,

@@ -36,6 +36,8 @@ pub fn routes(r: Route) -> Route {
 pub fn account_routes(r: Route) -> Route {
     r.at("/orders", get(my_orders))
         .at("/orders/:id", get(my_order))
+        .at("/orders/:id/activate", post(activate))
+        .at("/orders/:id/resend", post(resend_code))
 }
 
 fn money(minor: i64, currency: &str) -> String {
@@ -745,6 +747,26 @@ async fn checkout(
         Some(c) => orders::cart::lines(&orders::cart::items(&rtx, &c.id).await.map_err(internal)?),
         None => Vec::new(),
     };
+    let settings = customers::settings(&rtx).await.map_err(internal)?;
+    let signed_in_customer = match account::signed_in_customer_id(session, &tenant) {
+        Some(id) => customers::get(&rtx, &id).await.ok(),
+        None => None,
+    };
+    let bureau_score = match &settings.bureau_url {
+        Some(url) => {
+            bureau_score(
+                state,
+                &rtx,
+                url,
+                settings.bureau_threshold_minor,
+                signed_in_customer.as_ref(),
+                &form,
+                &lines,
+            )
+            .await?
+        }
+        None => None,
+    };
     drop(rtx);
     let Some(cart) = cart else {
         return Ok(redirect("/cart"));
@@ -831,6 +853,7 @@ async fn checkout(
             coupon: cart.coupon_code.as_deref(),
             ip: Some(&ip),
             ip_country,
+            bureau_score,
             actor: &actor,
         },
     )
@@ -884,6 +907,9 @@ async fn checkout(
     };
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &tenant);
+    if let (Some((to, code)), Some(url)) = (&placed.sms, &settings.sms_url) {
+        send_code(url, to, code, &tenant.name, lang).await;
+    }
     if let (Some(c), Some(sid)) = (new_customer, session_id) {
         let cart_id = cart.id.clone();
         account::sign_in(session, &tenant, c.id, sid);
@@ -905,7 +931,7 @@ pub async fn status_mail(
     let lang = relabel_themes::Lang::parse(&customer.language).unwrap_or(relabel_themes::Lang::En);
     let case_number = match outcome {
         Outcome::Clearing { case_number, .. } => Some(case_number.clone()),
-        Outcome::Accepted { .. } => None,
+        Outcome::Accepted { .. } | Outcome::AwaitingCode => None,
     };
     let data = json!({
         "brand_name": tenant.name, "customer_name": customers::display_name(customer),
@@ -922,6 +948,162 @@ pub async fn status_mail(
         data,
     )
     .await
+}
+
+/// Asks the reseller's credit bureau for a score when the checkout is a new
+/// customer's or reaches the threshold. A failing bureau gives no score (logged);
+/// the order is not blocked by a peer's outage.
+async fn bureau_score(
+    state: &AppState,
+    tx: &TenantTx,
+    url: &str,
+    threshold_minor: i64,
+    customer: Option<&customer::Model>,
+    form: &FormData,
+    lines: &[Line],
+) -> poem::Result<Option<i32>> {
+    let pricer = state.prices.pricer(tx, customer).await.map_err(internal)?;
+    let tlds = orders::tld_rules(tx).await.map_err(internal)?;
+    let Ok(priced) = orders::price_lines(&pricer, &tlds, lines, None) else {
+        return Ok(None);
+    };
+    let gross: i64 = priced.iter().map(|p| p.gross_minor).sum();
+    let currency = priced
+        .first()
+        .map(|p| p.currency.clone())
+        .unwrap_or_default();
+    let is_new = customer.is_none();
+    if !(is_new || (threshold_minor > 0 && gross >= threshold_minor)) {
+        return Ok(None);
+    }
+    let pick = |field: &str, known: Option<&str>| {
+        known
+            .map(str::to_owned)
+            .unwrap_or_else(|| form.get(field).trim().to_owned())
+    };
+    let applicant = orders::hooks::Applicant {
+        first_name: pick("first_name", customer.map(|c| c.first_name.as_str())),
+        last_name: pick("last_name", customer.map(|c| c.last_name.as_str())),
+        street: pick("street", customer.map(|c| c.street.as_str())),
+        postal_code: pick("postal_code", customer.map(|c| c.postal_code.as_str())),
+        city: pick("city", customer.map(|c| c.city.as_str())),
+        country: pick("country", customer.map(|c| c.country.as_str())),
+        email: pick("email", customer.map(|c| c.email.as_str())),
+        amount_minor: gross,
+        currency,
+    };
+    use orders::hooks::CreditBureau;
+    let bureau = orders::hooks::HttpBureau {
+        url: url.to_owned(),
+    };
+    match bureau.score(&applicant).await {
+        Ok(score) => Ok(Some(score)),
+        Err(e) => {
+            tracing::warn!(error = %e, "credit bureau did not answer; no score");
+            Ok(None)
+        }
+    }
+}
+
+/// Sends an activation code through the reseller's SMS gateway (after commit; a
+/// failure is logged and the customer can ask for a new code).
+pub(crate) async fn send_code(
+    url: &str,
+    to: &str,
+    code: &str,
+    brand: &str,
+    lang: relabel_themes::Lang,
+) {
+    use orders::hooks::SmsSender;
+    let text = relabel_themes::t(lang, "sms.code")
+        .replace("{code}", code)
+        .replace("{brand}", brand);
+    if let Err(e) = (orders::hooks::HttpSms {
+        url: url.to_owned(),
+    })
+    .send(to, &text)
+    .await
+    {
+        tracing::warn!(error = %e, "activation SMS not sent");
+    }
+}
+
+#[handler]
+async fn activate(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req);
+    let key = format!("{}:{}", user.customer.id, id);
+    if account::limited(state, &user.tenant, crate::ratelimit::CODE_ATTEMPTS, &key).await {
+        session.set(
+            "order_errors",
+            account::field_errors(
+                lang.code(),
+                &FieldErrors::single("code", "err.rate_limited"),
+            ),
+        );
+        return Ok(redirect(&format!("/account/orders/{id}")));
+    }
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    match orders::activate(&tx, &user.customer.id, &id, form.get("code")).await {
+        Ok(order) => {
+            let outcome = Outcome::Accepted {
+                number: order.number.clone().unwrap_or_default(),
+            };
+            status_mail(
+                state,
+                &tx,
+                &user.tenant,
+                &user.customer,
+                &order,
+                &outcome,
+                None,
+            )
+            .await?;
+            tx.commit().await.map_err(internal)?;
+            state.mailer.kick(&state.tenancy, &user.tenant);
+        }
+        Err(OrderError::Invalid(e)) => {
+            drop(tx);
+            session.set("order_errors", account::field_errors(lang.code(), &e));
+        }
+        Err(OrderError::NotFound) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(redirect(&format!("/account/orders/{id}")))
+}
+
+#[handler]
+async fn resend_code(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req);
+    let key = format!("resend:{}", user.customer.id);
+    if account::limited(state, &user.tenant, crate::ratelimit::CODE_ATTEMPTS, &key).await {
+        return Ok(redirect(&format!("/account/orders/{id}")));
+    }
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let renewed = orders::renew_code(&tx, &user.customer.id, &id)
+        .await
+        .map_err(internal)?;
+    let settings = customers::settings(&tx).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    if let (Some((to, code)), Some(url)) = (renewed, settings.sms_url) {
+        send_code(&url, &to, &code, &user.tenant.name, lang).await;
+    }
+    Ok(redirect(&format!("/account/orders/{id}")))
 }
 
 // ---- the customer's orders --------------------------------------------------
@@ -1013,10 +1195,13 @@ async fn my_order(
         tenant: user.tenant.clone(),
         customer: Some(&user.customer),
     };
+    let errors: Value = session.get("order_errors").unwrap_or(json!({}));
+    session.remove("order_errors");
     ctx.render(
         StatusCode::OK,
         "account/order.html",
         json!({
+            "errors": errors,
             "order": order_json(&o), "items": items,
             "case": case.map(|c| json!({ "number": c.number, "reason": c.reason, "status": c.status, "note": c.note })),
         }),

@@ -1,0 +1,142 @@
+//! Optional per-reseller hooks of the checkout (O11, O14, Y5): an SMS gateway for
+//! activation codes and a credit bureau for scores. Each is a trait with an HTTP
+//! implementation speaking a small documented JSON protocol, so a reseller points
+//! it at its provider's endpoint (or an adapter in front of it).
+//!
+//! SMS: `POST {url}` with `{"to": "+49...", "text": "..."}`; any 2xx is success.
+//! Bureau: `POST {url}` with the applicant (`first_name`, `last_name`, `street`,
+//! `postal_code`, `city`, `country`, `email`, `amount_minor`, `currency`);
+//! the answer is `{"score": 0..1000}` (higher is better).
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("peer unreachable: {0}")]
+    Transport(String),
+    #[error("peer answered {0}")]
+    Status(u16),
+    #[error("peer answer not understood: {0}")]
+    Answer(String),
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    async fn send(&self, to: &str, text: &str) -> Result<(), HookError>;
+}
+
+/// The applicant as the bureau sees it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Applicant {
+    pub first_name: String,
+    pub last_name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+    pub email: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+#[async_trait]
+pub trait CreditBureau: Send + Sync {
+    /// A score from 0 (no credit) to 1000 (best).
+    async fn score(&self, applicant: &Applicant) -> Result<i32, HookError>;
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default()
+}
+
+pub struct HttpSms {
+    pub url: String,
+}
+
+#[async_trait]
+impl SmsSender for HttpSms {
+    async fn send(&self, to: &str, text: &str) -> Result<(), HookError> {
+        let resp = client()
+            .post(&self.url)
+            .json(&serde_json::json!({ "to": to, "text": text }))
+            .send()
+            .await
+            .map_err(|e| HookError::Transport(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(HookError::Status(resp.status().as_u16()));
+        }
+        Ok(())
+    }
+}
+
+pub struct HttpBureau {
+    pub url: String,
+}
+
+#[async_trait]
+impl CreditBureau for HttpBureau {
+    async fn score(&self, applicant: &Applicant) -> Result<i32, HookError> {
+        let resp = client()
+            .post(&self.url)
+            .json(applicant)
+            .send()
+            .await
+            .map_err(|e| HookError::Transport(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(HookError::Status(resp.status().as_u16()));
+        }
+        let v: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| HookError::Answer(e.to_string()))?;
+        v["score"]
+            .as_i64()
+            .filter(|s| (0..=1000).contains(s))
+            .map(|s| s as i32)
+            .ok_or_else(|| HookError::Answer(format!("no score 0..1000 in {v}")))
+    }
+}
+
+/// A six-digit activation code.
+pub fn new_code() -> String {
+    format!("{:06}", rand::random::<u32>() % 1_000_000)
+}
+
+pub fn hash_code(order_id: &str, code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(format!("{order_id}:{}", code.trim())))
+}
+
+/// A phone number an SMS can go to: `+` and 8 to 15 digits once spaces,
+/// dashes, dots and brackets are removed.
+pub fn sms_number(phone: &str) -> Option<String> {
+    let digits: String = phone
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/'))
+        .collect();
+    let rest = digits.strip_prefix('+')?;
+    ((8..=15).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_codes() {
+        assert_eq!(
+            sms_number("+49 (30) 123-456").as_deref(),
+            Some("+4930123456")
+        );
+        assert_eq!(sms_number("030 123456"), None);
+        assert_eq!(sms_number("+49 12"), None);
+        let c = new_code();
+        assert_eq!(c.len(), 6);
+        assert_eq!(hash_code("o1", &c), hash_code("o1", &format!(" {c} ")));
+        assert_ne!(hash_code("o1", &c), hash_code("o2", &c));
+    }
+}
