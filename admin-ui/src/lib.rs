@@ -29,6 +29,10 @@ pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "operator/clearing.html",
+        include_str!("../templates/operator/clearing.html"),
+    ),
+    (
         "console/orders.html",
         include_str!("../templates/console/orders.html"),
     ),

@@ -210,6 +210,8 @@ async fn orders_bench(seconds: u64) -> anyhow::Result<()> {
                                 ip: Set(None),
                                 activation_code_hash: Set(None),
                                 activation_expires_at: Set(None),
+                                wholesale_minor: Set(349),
+                                wholesale_reserved_minor: Set(0),
                                 created_at: Set(now),
                                 updated_at: Set(now),
                             }

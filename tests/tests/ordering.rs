@@ -918,3 +918,155 @@ async fn sms_activation_and_the_credit_bureau_run_against_real_peers() {
     assert!(page.contains("review this order in person"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_reseller_over_its_platform_limit_sends_orders_to_the_operator() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let secret = app
+        .operator("ops@relabel.test", "operator-password-1")
+        .await;
+    let operator = app.client();
+    app.operator_login(
+        &operator,
+        "ops@relabel.test",
+        "operator-password-1",
+        &secret,
+    )
+    .await;
+    let alpha = app.state.tenancy.resolve(ALPHA).await.unwrap().unwrap();
+    // The operator gives alpha 10.00 EUR of platform credit.
+    let r = post(
+        &app,
+        &operator,
+        "localhost",
+        "/operator/clearing",
+        &format!("/operator/clearing/limits/{}", alpha.id),
+        &[("limit", "10.00")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+
+    let key = api_key(
+        &app,
+        ALPHA,
+        &[
+            "orders:read",
+            "orders:write",
+            "customers:write",
+            "clearing:write",
+            "credit:override",
+        ],
+    )
+    .await;
+    let api = app.client();
+    let call = |path: &str, body: serde_json::Value| {
+        api.post(app.url(ALPHA, &format!("/api/v1{path}")))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let c: serde_json::Value = call("/customers", serde_json::json!({
+        "first_name": "Paula", "last_name": "Plattform", "street": "Weg 1", "postal_code": "10115",
+        "city": "Berlin", "country": "DE", "email": "paula@example.de",
+    })).await.unwrap().json().await.unwrap();
+    let order = |domain: &'static str| {
+        let body = serde_json::json!({ "customer_id": c["id"], "items": [{ "domain": domain, "period_months": 12 }] });
+        async move {
+            call("/orders", body)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // .de costs alpha 3.49 wholesale: two fit into 10.00, the third does not.
+    assert_eq!(order("plattform1.de").await["status"], "accepted");
+    assert_eq!(order("plattform2.de").await["status"], "accepted");
+    let third = order("plattform3.de").await;
+    assert_eq!(
+        (third["status"].as_str(), third["case_reason"].as_str()),
+        (Some("review"), Some("reseller_limit"))
+    );
+    // The reseller cannot decide it, not even with override.
+    let cases: serde_json::Value = api
+        .get(app.url(ALPHA, "/api/v1/clearing-cases"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case_id = cases[0]["id"].as_str().unwrap().to_owned();
+    let r = call(
+        &format!("/clearing-cases/{case_id}/approve"),
+        serde_json::json!({ "override_limit": true }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+
+    // The operator sees it with alpha's numbers and approves beyond the limit.
+    let page = text(
+        operator
+            .get(app.url("localhost", "/operator/clearing?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("Alpha Hosting") && page.contains("3.49 EUR"),
+        "{page}"
+    );
+    assert!(page.contains("3.02 EUR"), "available 10.00 - 6.98: {page}");
+    let op_case = page.split("action=\"/operator/clearing/").nth(1).unwrap();
+    let op_case = &op_case[..op_case.find('"').unwrap()];
+    assert!(!op_case.starts_with("limits"));
+    let r = post(
+        &app,
+        &operator,
+        "localhost",
+        "/operator/clearing",
+        &format!("/operator/clearing/{op_case}"),
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let got: serde_json::Value = api
+        .get(app.url(
+            ALPHA,
+            &format!("/api/v1/orders/{}", third["id"].as_str().unwrap()),
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["status"], "accepted");
+    assert_eq!(got["items"][0]["provisioning"], "queued");
+    let acc = relabel_platform::orders::wholesale::account(
+        app.state.tenancy.backend().shared(),
+        alpha.id.as_str(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(acc.reserved_minor, 3 * 349);
+    // Deciding twice is refused; beta's staff never see alpha's platform case.
+    let r = post(
+        &app,
+        &operator,
+        "localhost",
+        "/operator/clearing",
+        &format!("/operator/clearing/{op_case}"),
+        &[("decision", "reject")],
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    app.stop().await;
+}

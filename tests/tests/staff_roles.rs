@@ -538,6 +538,7 @@ async fn settings_set_the_customer_number_prefix_and_default_credit_limit() {
         ("currency", "CHF"),
         ("mail_from_name", "Alpha Support"),
         ("mail_from_address", "support@alpha.test"),
+        ("order_activation", "manual"),
     ];
     assert_eq!(
         post_form(

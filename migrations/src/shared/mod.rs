@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_platform;
 mod m0002_operator_totp;
 mod m0003_catalog;
+mod m0004_reseller_accounts;
 
 pub struct SharedMigrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0001_platform::Migration),
             Box::new(m0002_operator_totp::Migration),
             Box::new(m0003_catalog::Migration),
+            Box::new(m0004_reseller_accounts::Migration),
         ]
     }
 }

@@ -34,6 +34,8 @@ enum Orders {
     Ip,
     ActivationCodeHash,
     ActivationExpiresAt,
+    WholesaleMinor,
+    WholesaleReservedMinor,
     CreatedAt,
     UpdatedAt,
 }
@@ -202,6 +204,9 @@ impl MigrationTrait for Migration {
                             .null(),
                     )
                     .col(ts_null(Orders::ActivationExpiresAt))
+                    // The reseller's cost, reserved on its platform account (T5).
+                    .col(money(Orders::WholesaleMinor))
+                    .col(money(Orders::WholesaleReservedMinor))
                     .col(ts(Orders::CreatedAt))
                     .col(ts(Orders::UpdatedAt))
                     .to_owned(),

@@ -108,7 +108,7 @@ pub async fn add(
     line: &Line,
 ) -> Result<cart_item::Model, super::OrderError> {
     let mut errors = FieldErrors::default();
-    let Some((line, _, _)) = check_line(pricer, tlds, line, "", &mut errors) else {
+    let Some((line, _, _, _)) = check_line(pricer, tlds, line, "", &mut errors) else {
         return Err(errors.into());
     };
     if let Some(d) = &line.domain {

@@ -47,6 +47,8 @@ entity!(order, "orders", {
     ip: Option<String>,
     activation_code_hash: Option<String>,
     activation_expires_at: Option<DateTimeUtc>,
+    wholesale_minor: i64,
+    wholesale_reserved_minor: i64,
     created_at: DateTimeUtc,
     updated_at: DateTimeUtc,
 });
@@ -107,4 +109,50 @@ entity!(cart_item, "cart_items", {
     period_months: i32,
     auth_code: Option<String>,
     created_at: DateTimeUtc,
+});
+
+/// Platform-level tables in the `shared` schema.
+macro_rules! shared_entity {
+    ($name:ident, $table:literal, { $($(#[$attr:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        pub mod $name {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+            #[sea_orm(schema_name = "shared", table_name = $table)]
+            pub struct Model {
+                $($(#[$attr])* pub $field: $ty,)*
+            }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+shared_entity!(reseller_account, "reseller_accounts", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    tenant_id: String,
+    currency: String,
+    balance_minor: i64,
+    reserved_minor: i64,
+    credit_limit_minor: i64,
+    updated_at: DateTimeUtc,
+});
+
+shared_entity!(operator_case, "operator_cases", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: String,
+    tenant_id: String,
+    order_id: String,
+    case_id: String,
+    case_number: String,
+    amount_minor: i64,
+    currency: String,
+    status: String,
+    note: Option<String>,
+    created_at: DateTimeUtc,
+    decided_at: Option<DateTimeUtc>,
+    decided_by: Option<String>,
 });

@@ -8,6 +8,7 @@ pub mod cart;
 pub mod entity;
 pub mod hooks;
 pub mod risk;
+pub mod wholesale;
 
 use crate::audit::{self, Change};
 use crate::catalog::tld;
@@ -18,7 +19,10 @@ use crate::jobs::{self, NewJob};
 use crate::pricing::{PriceBooks, Pricer, book::vat_of};
 use crate::validation::FieldErrors;
 use chrono::{Duration, Utc};
-pub use entity::{account, cart_item, clearing_case, order, order_event, order_item};
+pub use entity::{
+    account, cart_item, clearing_case, operator_case, order, order_event, order_item,
+    reseller_account,
+};
 use relabel_tenants::TenantTx;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
@@ -58,6 +62,9 @@ pub enum OrderError {
     /// Approval without override when the credit still does not cover the order.
     #[error("credit limit exceeded")]
     OverLimit { available_minor: i64 },
+    /// The case waits for the operator (the reseller's platform credit).
+    #[error("decided by the platform operator")]
+    Platform,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -77,6 +84,8 @@ pub struct Priced {
     pub discount_minor: i64,
     pub vat_minor: i64,
     pub gross_minor: i64,
+    /// The reseller's cost at the platform (catalog wholesale price).
+    pub wholesale_minor: i64,
 }
 
 /// The charges a line makes, as (catalog action, period) pairs.
@@ -126,7 +135,7 @@ pub fn check_line(
     line: &Line,
     prefix: &str,
     errors: &mut FieldErrors,
-) -> Option<(Line, String, i64)> {
+) -> Option<(Line, String, i64, i64)> {
     let field = |f: &str| format!("{prefix}{f}");
     let mut line = line.clone();
     if let Some(domain) = line.domain.clone() {
@@ -182,6 +191,7 @@ pub fn check_line(
     }
     let mut currency = None;
     let mut net = 0;
+    let mut wholesale = 0;
     for (action, period) in charges(&line) {
         match quote_for(pricer, &line.product_id, action, period) {
             Some(q) => {
@@ -190,6 +200,7 @@ pub fn check_line(
                     return None;
                 }
                 net += q.net_minor;
+                wholesale += q.wholesale_minor.unwrap_or(0);
             }
             None => {
                 errors.add(
@@ -204,7 +215,7 @@ pub fn check_line(
             }
         }
     }
-    Some((line, currency.unwrap_or_default(), net))
+    Some((line, currency.unwrap_or_default(), net, wholesale))
 }
 
 /// Everything a checkout needs besides the transaction.
@@ -381,7 +392,9 @@ pub fn price_lines(
     let mut seen = std::collections::HashSet::new();
     for (i, line) in lines.iter().enumerate() {
         let prefix = format!("items.{i}.");
-        let Some((line, cur, net)) = check_line(pricer, tlds, line, &prefix, &mut errors) else {
+        let Some((line, cur, net, wholesale)) =
+            check_line(pricer, tlds, line, &prefix, &mut errors)
+        else {
             continue;
         };
         if let Some(d) = &line.domain
@@ -414,6 +427,7 @@ pub fn price_lines(
             discount_minor: discount,
             vat_minor: vat,
             gross_minor: net_after + vat,
+            wholesale_minor: wholesale,
         });
     }
     if coupon.is_some() && errors.is_empty() && priced.iter().all(|p| p.discount_minor == 0) {
@@ -431,6 +445,7 @@ pub async fn place(
     c: Checkout<'_>,
 ) -> Result<Placed, OrderError> {
     ensure_account(tx, c.customer_id).await?;
+    wholesale::ensure(tx.conn(), tx.tenant_id().as_str()).await?;
     let customer = customers::get(tx, c.customer_id)
         .await
         .map_err(|_| OrderError::NotFound)?;
@@ -463,6 +478,7 @@ pub async fn place(
             a.3 + p.discount_minor,
         )
     });
+    let wholesale_total: i64 = priced.iter().map(|p| p.wholesale_minor).sum();
 
     let since = Utc::now() - Duration::hours(1);
     let recent_orders = order::Entity::find()
@@ -502,6 +518,8 @@ pub async fn place(
         ip: c.ip.map(str::to_owned),
         activation_code_hash: None,
         activation_expires_at: None,
+        wholesale_minor: wholesale_total,
+        wholesale_reserved_minor: 0,
         created_at: now,
         updated_at: now,
     };
@@ -550,6 +568,18 @@ pub async fn place(
     } else {
         model.reserved_minor = gross;
         None
+    };
+    // One level up: the reseller's own credit at the platform (T5).
+    let reason = match reason {
+        None | Some("manual") => {
+            if wholesale::reserve(tx, wholesale_total, false).await? {
+                model.wholesale_reserved_minor = wholesale_total;
+                reason
+            } else {
+                Some("reseller_limit")
+            }
+        }
+        other => other,
     };
     let mut sms = None;
     let outcome = match reason {
@@ -704,6 +734,7 @@ async fn accept(
         number: Set(model.number.clone()),
         status: Set(model.status.clone()),
         reserved_minor: Set(model.reserved_minor),
+        wholesale_reserved_minor: Set(model.wholesale_reserved_minor),
         updated_at: Set(model.updated_at),
         ..Default::default()
     }
@@ -760,12 +791,21 @@ async fn open_case(
         id: Set(model.id.clone()),
         status: Set(model.status.clone()),
         reserved_minor: Set(model.reserved_minor),
+        wholesale_reserved_minor: Set(model.wholesale_reserved_minor),
         updated_at: Set(Utc::now()),
         ..Default::default()
     }
     .update(tx.conn())
     .await?;
     event(tx, &model.id, "review", actor, Some(reason)).await?;
+    if reason == "reseller_limit" {
+        let case = clearing_case::Entity::find()
+            .filter(clearing_case::Column::Number.eq(&number))
+            .one(tx.conn())
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(number.clone()))?;
+        wholesale::open_case(tx, model, &case).await?;
+    }
     Ok(number)
 }
 
@@ -883,6 +923,10 @@ pub async fn decide(
     if claimed.rows_affected != 1 {
         return Err(OrderError::Decided);
     }
+    if case.reason == "reseller_limit" {
+        // Waits for the operator (the reseller's own platform credit).
+        return Err(OrderError::Platform);
+    }
     let mut model = get(tx, &case.order_id).await?.ok_or(OrderError::NotFound)?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     let before = case.status.clone();
@@ -905,6 +949,14 @@ pub async fn decide(
                 }
                 model.reserved_minor = model.gross_minor;
             }
+            if model.wholesale_reserved_minor == 0 && model.wholesale_minor > 0 {
+                wholesale::ensure(tx.conn(), tx.tenant_id().as_str()).await?;
+                if !wholesale::reserve(tx, model.wholesale_minor, false).await? {
+                    // The reseller's own credit is exhausted: the operator decides.
+                    return escalate(tx, case, model, actor).await;
+                }
+                model.wholesale_reserved_minor = model.wholesale_minor;
+            }
             let note = match (override_limit, note) {
                 (true, Some(n)) => Some(format!("override: {n}")),
                 (true, None) => Some("override".to_owned()),
@@ -916,20 +968,7 @@ pub async fn decide(
         Decision::Reject => {
             model.status = "rejected".into();
             // A reservation held for a manual activation is released.
-            if model.reserved_minor > 0 {
-                release(tx, &model.customer_id, model.reserved_minor).await?;
-                model.reserved_minor = 0;
-            }
-            order::ActiveModel {
-                id: Set(model.id.clone()),
-                status: Set(model.status.clone()),
-                reserved_minor: Set(0),
-                updated_at: Set(Utc::now()),
-                ..Default::default()
-            }
-            .update(tx.conn())
-            .await?;
-            event(tx, &model.id, "rejected", actor, note).await?;
+            reject_order(tx, &mut model, actor, note).await?;
             "rejected"
         }
         Decision::AskCustomer => {
@@ -958,6 +997,152 @@ pub async fn decide(
                 "status": status, "note": note, "order": &model.number,
                 "override": matches!(decision, Decision::Approve { override_limit: true }),
             })),
+    )
+    .await?;
+    tx.touch(TOPIC);
+    Ok((updated, model))
+}
+
+/// Marks the order rejected and releases what it held (customer and wholesale).
+async fn reject_order(
+    tx: &TenantTx,
+    model: &mut order::Model,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<(), DbErr> {
+    model.status = "rejected".into();
+    if model.reserved_minor > 0 {
+        release(tx, &model.customer_id, model.reserved_minor).await?;
+        model.reserved_minor = 0;
+    }
+    if model.wholesale_reserved_minor > 0 {
+        wholesale::release(tx, model.wholesale_reserved_minor).await?;
+        model.wholesale_reserved_minor = 0;
+    }
+    order::ActiveModel {
+        id: Set(model.id.clone()),
+        status: Set(model.status.clone()),
+        reserved_minor: Set(0),
+        wholesale_reserved_minor: Set(0),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    event(tx, &model.id, "rejected", actor, note).await
+}
+
+/// Hands an approved case to the operator because the reseller's platform credit
+/// does not cover the order's cost; the case stays open.
+async fn escalate(
+    tx: &TenantTx,
+    case: clearing_case::Model,
+    model: order::Model,
+    actor: &str,
+) -> Result<(clearing_case::Model, order::Model), OrderError> {
+    let updated = clearing_case::ActiveModel {
+        id: Set(case.id.clone()),
+        reason: Set("reseller_limit".into()),
+        decided_by: Set(None),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    order::ActiveModel {
+        id: Set(model.id.clone()),
+        reserved_minor: Set(model.reserved_minor),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    event(tx, &model.id, "review", actor, Some("reseller_limit")).await?;
+    wholesale::open_case(tx, &model, &updated).await?;
+    tx.touch(TOPIC);
+    Ok((updated, model))
+}
+
+/// The operator's decision on an order a reseller's platform credit does not
+/// cover: approve (reserving beyond the reseller's limit) or reject. Runs in the
+/// reseller's transaction; like [`place`], nothing may be read before.
+pub async fn decide_platform(
+    tx: &TenantTx,
+    operator_case_id: &str,
+    approve: bool,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<(clearing_case::Model, order::Model), OrderError> {
+    let status = if approve { "approved" } else { "rejected" };
+    let claimed = operator_case::Entity::update_many()
+        .col_expr(operator_case::Column::Status, Expr::val(status))
+        .col_expr(
+            operator_case::Column::DecidedAt,
+            Expr::val(Some(Utc::now())),
+        )
+        .col_expr(
+            operator_case::Column::DecidedBy,
+            Expr::val(Some(actor.to_owned())),
+        )
+        .col_expr(
+            operator_case::Column::Note,
+            Expr::val(note.map(str::to_owned)),
+        )
+        .filter(operator_case::Column::Id.eq(operator_case_id))
+        .filter(operator_case::Column::TenantId.eq(tx.tenant_id().as_str()))
+        .filter(operator_case::Column::Status.eq("open"))
+        .exec(tx.conn())
+        .await?;
+    let op = wholesale::operator_case(tx.conn(), operator_case_id)
+        .await?
+        .filter(|c| c.tenant_id == tx.tenant_id().as_str())
+        .ok_or(OrderError::NotFound)?;
+    if claimed.rows_affected != 1 {
+        return Err(OrderError::Decided);
+    }
+    let case = case(tx, &op.case_id).await?.ok_or(OrderError::NotFound)?;
+    let mut model = get(tx, &op.order_id).await?.ok_or(OrderError::NotFound)?;
+    if approve {
+        if model.wholesale_reserved_minor == 0 {
+            wholesale::reserve(tx, model.wholesale_minor, true).await?;
+            model.wholesale_reserved_minor = model.wholesale_minor;
+        }
+        if model.reserved_minor == 0 {
+            // Held for the customer at placement; a case escalated on approval
+            // reserved it then.
+            let customer = customers::get(tx, &model.customer_id)
+                .await
+                .map_err(|_| OrderError::NotFound)?;
+            let s = customers::settings(tx).await?;
+            ensure_account(tx, &customer.id).await?;
+            reserve(
+                tx,
+                &customer.id,
+                credit_limit(&customer, &s),
+                model.gross_minor,
+                true,
+            )
+            .await?;
+            model.reserved_minor = model.gross_minor;
+        }
+        accept(tx, &mut model, actor, Some("platform credit")).await?;
+    } else {
+        reject_order(tx, &mut model, actor, note).await?;
+    }
+    let updated = clearing_case::ActiveModel {
+        id: Set(case.id.clone()),
+        status: Set(status.to_owned()),
+        note: Set(note.map(str::to_owned).or(case.note.clone())),
+        decided_at: Set(Some(Utc::now())),
+        decided_by: Set(Some(actor.to_owned())),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, &format!("clearing.platform_{status}"), &case.number)
+            .entity("clearing_case", &case.id)
+            .after(serde_json::json!({ "order": &model.number, "wholesale_minor": model.wholesale_minor, "note": note })),
     )
     .await?;
     tx.touch(TOPIC);

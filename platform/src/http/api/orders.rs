@@ -30,6 +30,10 @@ fn order_error(e: OrderError) -> ApiError {
         OrderError::Decided => {
             ApiError::conflict("case_decided", "This case has been decided already.")
         }
+        OrderError::Platform => ApiError::conflict(
+            "platform_case",
+            "This case waits for the platform operator: the reseller's own credit does not cover the order.",
+        ),
         OrderError::OverLimit { available_minor } => ApiError::conflict(
             "credit_limit",
             format!(

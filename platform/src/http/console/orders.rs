@@ -330,6 +330,7 @@ pub async fn decide(
                     return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
                 }
                 OrderError::Decided => p.t("err.case_decided").to_owned(),
+                OrderError::Platform => p.t("err.case_platform").to_owned(),
                 OrderError::OverLimit { available_minor } => p
                     .t("err.over_limit")
                     .replace("{available}", &format_amount(available_minor)),
@@ -363,6 +364,7 @@ pub async fn decide(
     let key = match case.status.as_str() {
         "approved" => "flash.case_approved",
         "rejected" => "flash.case_rejected",
+        _ if case.reason == "reseller_limit" => "flash.case_escalated",
         _ => "flash.case_asked",
     };
     flash(session, "success", p.t(key).replace("{case}", &case.number));

@@ -1,6 +1,7 @@
 //! The operator console (`/operator` on the platform host).
 
 mod catalog;
+mod clearing;
 mod keys;
 mod resellers;
 mod totp;
@@ -58,6 +59,9 @@ pub fn routes() -> Route {
         .at("/totp/setup", get(totp::setup_form).post(totp::setup))
         .nest("/resellers", resellers::routes())
         .nest("/api-keys", keys::routes())
+        .at("/clearing", get(clearing::show))
+        .at("/clearing/:id", post(clearing::decide))
+        .at("/clearing/limits/:tenant", post(clearing::set_limit))
         .at("/catalog", get(catalog::show))
         .at("/catalog.csv", get(catalog::csv))
         .at("/catalog/new", get(catalog::new_form).post(catalog::create))
