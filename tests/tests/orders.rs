@@ -446,3 +446,56 @@ async fn risky_and_manual_orders_go_to_clearing() {
     assert_eq!(acc.reserved_minor, order.gross_minor);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn residency_rules_apply_to_the_holder_with_a_trustee_option() {
+    let app = spawn_app().await;
+    let (alpha, _) = setup(&app).await;
+    let tx = app.state.tenancy.begin(&alpha).await.unwrap();
+    let mk = |email: &'static str, country: &'static str| CustomerInput {
+        first_name: Some("Res".into()),
+        last_name: Some("Ident".into()),
+        street: Some("Weg 1".into()),
+        postal_code: Some("1010".into()),
+        city: Some("Wien".into()),
+        country: Some(country.into()),
+        email: Some(email.into()),
+        ..Default::default()
+    };
+    let actor = Actor {
+        name: "test",
+        ip: None,
+    };
+    let at = customers::create(&tx, &actor, &mk("anna@example.at", "AT"), None)
+        .await
+        .unwrap();
+    let us = customers::create(&tx, &actor, &mk("sam@example.com", "US"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let err = place(&app.state, &alpha, &at.id, &[domain("wien.de")], None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        codes(err),
+        [("items.0.domain".into(), "err.residency_de_admin".into())]
+    );
+    let mut with_trustee = domain("wien.de");
+    with_trustee.trustee = true;
+    let ok = place(&app.state, &alpha, &at.id, &[with_trustee], None)
+        .await
+        .unwrap();
+    assert!(matches!(ok.outcome, Outcome::Accepted { .. }));
+    // .eu: an Austrian holder is fine, an American one is not (trustee or not).
+    place(&app.state, &alpha, &at.id, &[domain("wien.eu")], None)
+        .await
+        .unwrap();
+    let err = place(&app.state, &alpha, &us.id, &[domain("usa.eu")], None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        codes(err),
+        [("items.0.domain".into(), "err.residency_eu".into())]
+    );
+    app.stop().await;
+}

@@ -1094,6 +1094,22 @@ static TABLE: &[(&str, &str, &str)] = &[
         "wartet auf SMS-Code",
         "awaiting SMS code",
     ),
+    (
+        "cart.trustee_on",
+        "Admin-Kontakt: unser Treuhandservice.",
+        "Admin contact: our trustee service.",
+    ),
+    (
+        "cart.trustee_off",
+        "Ohne deutsche Anschrift brauchen Sie unseren Treuhandservice als Admin-Kontakt.",
+        "Without a German address you need our trustee service as admin contact.",
+    ),
+    (
+        "cart.trustee_add",
+        "Treuhandservice nutzen",
+        "Use trustee service",
+    ),
+    ("cart.trustee_remove", "Nicht nutzen", "Do not use"),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

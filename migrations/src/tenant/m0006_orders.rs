@@ -112,6 +112,7 @@ enum CartItems {
     Action,
     PeriodMonths,
     AuthCode,
+    Trustee,
     CreatedAt,
 }
 
@@ -326,6 +327,13 @@ impl MigrationTrait for Migration {
                     .col(short(CartItems::Action, 16))
                     .col(ColumnDef::new(CartItems::PeriodMonths).integer().not_null())
                     .col(ColumnDef::new(CartItems::AuthCode).string_len(64).null())
+                    // The reseller's trustee service as admin contact (.de).
+                    .col(
+                        ColumnDef::new(CartItems::Trustee)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .col(ts(CartItems::CreatedAt))
                     .to_owned(),
             )

@@ -94,6 +94,7 @@ pub fn lines(items: &[cart_item::Model]) -> Vec<Line> {
             action: i.action.clone(),
             period_months: i.period_months,
             auth_code: i.auth_code.clone(),
+            trustee: i.trustee,
         })
         .collect()
 }
@@ -133,6 +134,7 @@ pub async fn add(
         action: Set(line.action),
         period_months: Set(line.period_months),
         auth_code: Set(line.auth_code),
+        trustee: Set(line.trustee),
         created_at: Set(Utc::now()),
     }
     .insert(tx.conn())

@@ -108,6 +108,7 @@ entity!(cart_item, "cart_items", {
     action: String,
     period_months: i32,
     auth_code: Option<String>,
+    trustee: bool,
     created_at: DateTimeUtc,
 });
 

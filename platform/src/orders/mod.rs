@@ -48,6 +48,10 @@ pub struct Line {
     pub action: String,
     pub period_months: i32,
     pub auth_code: Option<String>,
+    /// The reseller's trustee service stands in as admin contact (`.de` for
+    /// holders without a German address).
+    #[serde(default)]
+    pub trustee: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +188,7 @@ pub fn check_line(
     } else {
         line.action = "order".into();
         line.auth_code = None;
+        line.trustee = false;
         if !PRODUCT_PERIODS.contains(&line.period_months) {
             errors.add(&field("period"), "err.choice");
             return None;
@@ -469,6 +474,23 @@ pub async fn place(
     let pricer = books.pricer(tx, Some(&customer)).await?;
     let tlds = tld_rules(tx).await?;
     let priced = price_lines(&pricer, &tlds, c.lines, coupon.as_ref())?;
+    // Residency rules with the customer as holder and admin contact (O5).
+    let mut errors = FieldErrors::default();
+    for (i, p) in priced.iter().enumerate() {
+        let rules = p
+            .line
+            .domain
+            .as_deref()
+            .and_then(|d| d.rsplit_once('.'))
+            .and_then(|(_, t)| tlds.get(t));
+        if let Some(rules) = rules
+            && let Err(code) =
+                rules::check_residency(rules, &customer.country, &customer.country, p.line.trustee)
+        {
+            errors.add(&format!("items.{i}.domain"), code);
+        }
+    }
+    errors.into_result()?;
     let currency = priced[0].currency.clone();
     let (net, vat, gross, discount) = priced.iter().fold((0, 0, 0, 0), |a, p| {
         (

@@ -104,6 +104,10 @@ pub struct LineIn {
     pub period_months: i32,
     /// Required for transfers of TLDs that use one.
     pub auth_code: Option<String>,
+    /// Use the reseller's trustee service as admin contact (e.g. `.de` without a
+    /// German address).
+    #[oai(default)]
+    pub trustee: bool,
 }
 
 fn default_action() -> String {
@@ -118,6 +122,7 @@ impl LineIn {
             action: self.action,
             period_months: self.period_months,
             auth_code: self.auth_code,
+            trustee: self.trustee,
         }
     }
 }

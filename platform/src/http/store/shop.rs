@@ -399,6 +399,8 @@ async fn cart_view(
                     "id": item.id, "name": name, "is_domain": item.domain.is_some(),
                     "action": item.action, "period_months": item.period_months,
                     "periods": orders::cart::period_choices(item, &tlds),
+                    "trustee": item.trustee,
+                    "trustee_offered": item.domain.as_deref().and_then(|d| d.rsplit_once('.')).and_then(|(_, t)| tlds.get(t)).is_some_and(|r| r.residency.as_deref() == Some("de-admin")),
                     "net": money(p.net_minor, &p.currency),
                     "discount": (p.discount_minor > 0).then(|| money(p.discount_minor, &p.currency)),
                     "error": null,
@@ -516,6 +518,7 @@ async fn cart_add(
         action: form.opt("action").unwrap_or("register").to_owned(),
         period_months: period,
         auth_code: form.opt("auth_code").map(str::to_owned),
+        trustee: form.get("trustee") == "1",
         domain,
     };
     match orders::cart::add(&tx, &cart.id, &pricer, &tlds, &line).await {
