@@ -403,7 +403,7 @@ async fn the_order_api_checks_places_and_clears_for_its_reseller_only() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(avail["results"].as_array().unwrap().len(), 44);
+    assert_eq!(avail["results"].as_array().unwrap().len(), 46);
     assert_eq!(avail["results"][0]["domain"], "apitest.de");
     assert_eq!(avail["results"][0]["status"], "available");
     let (status, bad) = json_of(

@@ -499,3 +499,103 @@ async fn residency_rules_apply_to_the_holder_with_a_trustee_option() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn upcoming_tlds_take_pre_registrations_and_sunrise_needs_a_matching_smd() {
+    use chrono::{Duration, Utc};
+    use relabel_platform::domains::smd;
+    let app = spawn_app().await;
+    let (alpha, _) = setup(&app).await;
+    let c = customer(&app.state, &alpha, "mark@example.de", None).await;
+    // .kiez is upcoming: a registration becomes a pre-registration, a transfer is refused.
+    let pre = place(&app.state, &alpha, &c.id, &[domain("meinkiez.kiez")], None)
+        .await
+        .unwrap();
+    assert!(matches!(pre.outcome, Outcome::Accepted { .. }));
+    let mut transfer = domain("anderer.kiez");
+    transfer.action = "transfer".into();
+    transfer.auth_code = Some("abc123XYZ".into());
+    let err = place(&app.state, &alpha, &c.id, &[transfer], None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        codes(err),
+        [(
+            "items.0.action".into(),
+            "err.domain_not_yet_available".into()
+        )]
+    );
+    // .bio is in sunrise: no SMD, an SMD for another label, an expired one: refused.
+    let now = Utc::now();
+    let sunrise = |smd: Option<String>| Line {
+        smd,
+        ..domain("kiezbaecker.bio")
+    };
+    let cases = [
+        (None, "err.smd_required"),
+        (
+            Some(smd::sample(
+                "1-1",
+                "Other",
+                &["other"],
+                now - Duration::days(1),
+                now + Duration::days(99),
+            )),
+            "err.smd_label",
+        ),
+        (
+            Some(smd::sample(
+                "1-2",
+                "Kiez",
+                &["kiezbaecker"],
+                now - Duration::days(99),
+                now - Duration::days(1),
+            )),
+            "err.smd_expired",
+        ),
+        (Some("not an smd".into()), "err.smd_format"),
+    ];
+    for (file, code) in cases {
+        let err = place(&app.state, &alpha, &c.id, &[sunrise(file)], None)
+            .await
+            .unwrap_err();
+        assert_eq!(codes(err), [("items.0.smd".into(), code.into())]);
+    }
+    let good = smd::sample(
+        "1-3",
+        "Kiez Bäcker",
+        &["kiezbaecker"],
+        now - Duration::days(1),
+        now + Duration::days(99),
+    );
+    let ok = place(
+        &app.state,
+        &alpha,
+        &c.id,
+        &[sunrise(Some(good.clone()))],
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(ok.outcome, Outcome::Accepted { .. }));
+
+    let tx = app.state.tenancy.begin(&alpha).await.unwrap();
+    let jobs = jobs::with_key_prefix(&tx, "order:").await.unwrap();
+    let kiez_ga = relabel_platform::catalog::tlds(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "kiez")
+        .unwrap()
+        .ga_at
+        .unwrap();
+    let pre_job = jobs
+        .iter()
+        .find(|j| j.kind == "domain.preregister")
+        .unwrap();
+    assert_eq!(pre_job.run_after, kiez_ga, "waits for general availability");
+    let sun_job = jobs.iter().find(|j| j.kind == "domain.sunrise").unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&sun_job.payload).unwrap();
+    assert_eq!(payload["smd"], smd::parse(&good).unwrap().encoded);
+    app.stop().await;
+}

@@ -1110,6 +1110,38 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Use trustee service",
     ),
     ("cart.trustee_remove", "Nicht nutzen", "Do not use"),
+    (
+        "search.status.preregister",
+        "Vorregistrierung bis {date}",
+        "pre-registration until {date}",
+    ),
+    (
+        "search.status.sunrise",
+        "Sunrise bis {date}: nur Markeninhaber",
+        "sunrise until {date}: trademark holders only",
+    ),
+    ("search.preregister", "Vorregistrieren", "Pre-register"),
+    (
+        "search.sunrise",
+        "Mit SMD-Datei registrieren",
+        "Register with SMD file",
+    ),
+    ("search.smd_file", "SMD-Datei", "SMD file"),
+    (
+        "search.smd_text",
+        "oder Inhalt einfügen",
+        "or paste its content",
+    ),
+    (
+        "cart.kind.preregister",
+        "Vorregistrierung",
+        "Pre-registration",
+    ),
+    (
+        "cart.kind.sunrise",
+        "Sunrise (Marke)",
+        "Sunrise (trademark)",
+    ),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

@@ -6,6 +6,7 @@ mod m0001_platform;
 mod m0002_operator_totp;
 mod m0003_catalog;
 mod m0004_reseller_accounts;
+mod m0005_tld_phases;
 
 pub struct SharedMigrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0002_operator_totp::Migration),
             Box::new(m0003_catalog::Migration),
             Box::new(m0004_reseller_accounts::Migration),
+            Box::new(m0005_tld_phases::Migration),
         ]
     }
 }

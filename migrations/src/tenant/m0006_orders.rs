@@ -53,6 +53,7 @@ enum OrderItems {
     NetMinor,
     VatMinor,
     GrossMinor,
+    Smd,
 }
 
 #[derive(DeriveIden)]
@@ -113,6 +114,7 @@ enum CartItems {
     PeriodMonths,
     AuthCode,
     Trustee,
+    Smd,
     CreatedAt,
 }
 
@@ -240,6 +242,7 @@ impl MigrationTrait for Migration {
                     .col(money(OrderItems::NetMinor))
                     .col(money(OrderItems::VatMinor))
                     .col(money(OrderItems::GrossMinor))
+                    .col(text_null(OrderItems::Smd))
                     .to_owned(),
             )
             .await?;
@@ -334,6 +337,8 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .default(false),
                     )
+                    // The SMD file of a sunrise registration.
+                    .col(text_null(CartItems::Smd))
                     .col(ts(CartItems::CreatedAt))
                     .to_owned(),
             )

@@ -29,6 +29,10 @@ pub struct TldForm {
     pub transfer_auth_code: bool,
     pub restore_grace_days: String,
     pub residency: String,
+    /// `ga`, `upcoming` or `sunrise`; empty keeps the stored phase (CSV import).
+    pub phase: String,
+    /// General availability date, `YYYY-MM-DD`; required before GA.
+    pub ga_at: String,
 }
 
 /// One wholesale price as typed.
@@ -151,6 +155,23 @@ fn check(form: &ProductForm) -> Result<Checked, FieldErrors> {
         if !residency.is_empty() && !RESIDENCY.contains(&residency) {
             errors.add("rules.residency", "err.choice");
         }
+        let phase = r.phase.trim();
+        if !matches!(phase, "" | "ga" | "upcoming" | "sunrise") {
+            errors.add("rules.phase", "err.choice");
+        }
+        let ga_at = match r.ga_at.trim() {
+            "" => None,
+            d => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                Ok(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+                Err(_) => {
+                    errors.add("rules.ga_at", "err.date");
+                    None
+                }
+            },
+        };
+        if matches!(phase, "upcoming" | "sunrise") && ga_at.is_none() {
+            errors.add("rules.ga_at", "err.ga_date_required");
+        }
         tld::Model {
             name: tld_name.clone(),
             groups: groups.join(","),
@@ -166,6 +187,8 @@ fn check(form: &ProductForm) -> Result<Checked, FieldErrors> {
             restore_grace_days: grace,
             residency: (!residency.is_empty()).then(|| residency.to_owned()),
             created_at: now,
+            phase: phase.to_owned(),
+            ga_at,
         }
     });
     let mut seen = BTreeSet::new();
@@ -238,13 +261,21 @@ pub async fn save(
     };
     if let Some(t) = c.tld {
         let existing = tld::Entity::find_by_id(t.name.clone()).one(db).await?;
+        let keep_phase = t.phase.is_empty();
         let mut a: tld::ActiveModel = t.into();
         match existing {
             Some(old) => {
                 a.created_at = Set(old.created_at);
+                if keep_phase {
+                    a.phase = Set(old.phase);
+                    a.ga_at = Set(old.ga_at);
+                }
                 a.reset_all().update(db).await?;
             }
             None => {
+                if keep_phase {
+                    a.phase = Set("ga".into());
+                }
                 a.insert(db).await?;
             }
         }
@@ -294,6 +325,11 @@ pub async fn form_of(db: &impl ConnectionTrait, id: &str) -> Result<Option<Produ
                 transfer_auth_code: t.transfer_auth_code,
                 restore_grace_days: t.restore_grace_days.to_string(),
                 residency: t.residency.unwrap_or_default(),
+                phase: t.phase,
+                ga_at: t
+                    .ga_at
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
             })
             .unwrap_or_default(),
         None => TldForm::default(),
@@ -496,6 +532,8 @@ fn parse_csv(
                 transfer_auth_code: auth,
                 restore_grace_days: col("tld_restore_grace_days"),
                 residency: col("tld_residency"),
+                phase: String::new(),
+                ga_at: String::new(),
             },
             prices: vec![],
         };

@@ -15,6 +15,10 @@ pub mod tld {
         pub restore_grace_days: i32,
         pub residency: Option<String>,
         pub created_at: DateTimeUtc,
+        /// `upcoming` | `sunrise` | `ga` (O4).
+        pub phase: String,
+        /// General availability, for upcoming and sunrise TLDs.
+        pub ga_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,7 +11,10 @@ pub use edit::{export_csv, import_csv};
 pub use entity::{product, tld, wholesale_price};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
 use std::collections::BTreeMap;
 
 /// The change topic of the wholesale catalog (it concerns every tenant's prices).
@@ -74,6 +77,8 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
             restore_grace_days: Set(grace),
             residency: Set(residency.map(str::to_owned)),
             created_at: Set(now),
+            phase: Set("ga".into()),
+            ga_at: Set(None),
         }
         .insert(db)
         .await?;
@@ -99,6 +104,20 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
             price(db, &id, action, 12, "EUR", cents).await?;
         }
         added += 1;
+    }
+    // Two TLDs still launching: one in sunrise, one taking pre-registrations.
+    for (name, phase, days) in seed::LAUNCHING {
+        tld::Entity::update_many()
+            .col_expr(tld::Column::Phase, sea_orm::sea_query::Expr::val(*phase))
+            .col_expr(
+                tld::Column::GaAt,
+                sea_orm::sea_query::Expr::val(Some(now + chrono::Duration::days(*days))),
+            )
+            .filter(tld::Column::Name.eq(*name))
+            .filter(tld::Column::Phase.eq("ga"))
+            .filter(tld::Column::GaAt.is_null())
+            .exec(db)
+            .await?;
     }
     for &(id, kind, name, prices) in seed::PRODUCTS {
         if product::Entity::find_by_id(id.to_owned())

@@ -560,7 +560,28 @@ pub const TLDS: &[TldSeed] = &[
         1499,
         7900,
     ),
+    (
+        "kiez",
+        "new-gtld,europe",
+        true,
+        2,
+        63,
+        "1,2,3,5",
+        true,
+        30,
+        None,
+        2490,
+        2490,
+        2490,
+        7900,
+    ),
+    (
+        "bio", "new-gtld", false, 2, 63, "1,2,3,5", true, 30, None, 5990, 5990, 5990, 9900,
+    ),
 ];
+
+/// Demo TLDs still launching: (tld, phase, days until general availability).
+pub const LAUNCHING: &[(&str, &str, i64)] = &[("kiez", "upcoming", 60), ("bio", "sunrise", 30)];
 
 /// (id, kind, name, [(action, period months, cents)])
 pub type ProductSeed = (

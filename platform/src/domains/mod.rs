@@ -5,5 +5,6 @@ pub mod aftermarket;
 pub mod registrar;
 pub mod rules;
 pub mod search;
+pub mod smd;
 
 pub use rules::{DomainName, check_name};

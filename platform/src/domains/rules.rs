@@ -226,6 +226,8 @@ mod tests {
             restore_grace_days: 30,
             residency: residency.map(str::to_owned),
             created_at: chrono::Utc::now(),
+            phase: "ga".into(),
+            ga_at: None,
         }
     }
 

@@ -82,6 +82,17 @@ pub struct Row {
     pub currency: Option<String>,
     pub transfer_price_minor: Option<i64>,
     pub wanted: bool,
+    /// `ga`, `upcoming` (pre-registration) or `sunrise` (SMD needed).
+    pub phase: String,
+    pub ga_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Row {
+    /// Whether the registry is asked about this name now (only in general
+    /// availability; launching TLDs take pre-registrations and sunrise orders).
+    pub fn checkable(&self) -> bool {
+        self.invalid.is_none() && self.price_minor.is_some() && self.phase == "ga"
+    }
 }
 
 fn shown(pricer: &Pricer, product: &str, action: &str) -> Option<(i64, String)> {
@@ -132,6 +143,8 @@ pub fn rows(
                 price_minor: price.map(|p| p.0),
                 transfer_price_minor: shown(pricer, product, "transfer").map(|p| p.0),
                 wanted,
+                phase: rules.phase.clone(),
+                ga_at: rules.ga_at,
             })
         })
         .collect();
@@ -282,6 +295,8 @@ mod tests {
                         restore_grace_days: 30,
                         residency: None,
                         created_at: chrono::Utc::now(),
+                        phase: "ga".into(),
+                        ga_at: None,
                     },
                 )
             })

@@ -43,6 +43,8 @@ pub struct NewJob<'a> {
     pub reference: &'a str,
     pub key: &'a str,
     pub payload: serde_json::Value,
+    /// Not before (a pre-registration waits for general availability); now if none.
+    pub run_after: Option<chrono::DateTime<Utc>>,
 }
 
 /// Writes a job in the caller's transaction; a second job with the same key is
@@ -57,7 +59,7 @@ pub async fn enqueue(tx: &TenantTx, job: NewJob<'_>) -> Result<(), DbErr> {
         payload: Set(job.payload.to_string()),
         status: Set("queued".into()),
         attempts: Set(0),
-        run_after: Set(now),
+        run_after: Set(job.run_after.unwrap_or(now)),
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -95,6 +95,7 @@ pub fn lines(items: &[cart_item::Model]) -> Vec<Line> {
             period_months: i.period_months,
             auth_code: i.auth_code.clone(),
             trustee: i.trustee,
+            smd: i.smd.clone(),
         })
         .collect()
 }
@@ -135,6 +136,7 @@ pub async fn add(
         period_months: Set(line.period_months),
         auth_code: Set(line.auth_code),
         trustee: Set(line.trustee),
+        smd: Set(line.smd),
         created_at: Set(Utc::now()),
     }
     .insert(tx.conn())

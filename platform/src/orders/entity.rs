@@ -65,6 +65,7 @@ entity!(order_item, "order_items", {
     net_minor: i64,
     vat_minor: i64,
     gross_minor: i64,
+    smd: Option<String>,
 });
 
 entity!(order_event, "order_events", {
@@ -109,6 +110,7 @@ entity!(cart_item, "cart_items", {
     period_months: i32,
     auth_code: Option<String>,
     trustee: bool,
+    smd: Option<String>,
     created_at: DateTimeUtc,
 });
 

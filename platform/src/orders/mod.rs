@@ -34,8 +34,9 @@ use std::collections::HashMap;
 /// Data-change topic of orders and cases (console lists).
 pub const TOPIC: &str = "orders";
 
-/// Domain actions a cart can hold.
-pub const DOMAIN_ACTIONS: &[&str] = &["register", "transfer"];
+/// Domain actions a cart can hold: `preregister` for upcoming TLDs (kept until
+/// general availability), `sunrise` with an SMD file during sunrise.
+pub const DOMAIN_ACTIONS: &[&str] = &["register", "transfer", "preregister", "sunrise"];
 /// Billing periods (months) a hosting, email or other product can be ordered for.
 pub const PRODUCT_PERIODS: &[i32] = &[1, 12];
 
@@ -52,6 +53,9 @@ pub struct Line {
     /// holders without a German address).
     #[serde(default)]
     pub trustee: bool,
+    /// The SMD file of a sunrise registration.
+    #[serde(default)]
+    pub smd: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +99,12 @@ pub struct Priced {
 /// The charges a line makes, as (catalog action, period) pairs.
 fn charges(line: &Line) -> Vec<(&str, i32)> {
     if line.domain.is_some() {
-        vec![(line.action.as_str(), line.period_months)]
+        // Pre-registrations and sunrise registrations cost a registration.
+        let action = match line.action.as_str() {
+            "preregister" | "sunrise" => "register",
+            a => a,
+        };
+        vec![(action, line.period_months)]
     } else {
         let fee = if line.period_months == 12 {
             "yearly_fee"
@@ -175,6 +184,36 @@ pub fn check_line(
             errors.add(&field("period"), code);
             return None;
         }
+        // The TLD's launch phase decides what a registration is.
+        match (rules.phase.as_str(), line.action.as_str()) {
+            ("upcoming", "register" | "preregister") => line.action = "preregister".into(),
+            ("upcoming", _) => {
+                errors.add(&field("action"), "err.domain_not_yet_available");
+                return None;
+            }
+            ("sunrise", "register" | "sunrise") => {
+                line.action = "sunrise".into();
+                let Some(text) = line.smd.as_deref().filter(|t| !t.trim().is_empty()) else {
+                    errors.add(&field("smd"), "err.smd_required");
+                    return None;
+                };
+                let checked = crate::domains::smd::parse(text)
+                    .and_then(|smd| crate::domains::smd::check(&smd, &name.label, Utc::now()));
+                if let Err(code) = checked {
+                    errors.add(&field("smd"), code);
+                    return None;
+                }
+            }
+            ("sunrise", _) => {
+                errors.add(&field("action"), "err.domain_sunrise_only");
+                return None;
+            }
+            (_, "preregister" | "sunrise") => line.action = "register".into(),
+            _ => {}
+        }
+        if line.action != "sunrise" {
+            line.smd = None;
+        }
         if line.action == "transfer" {
             let code = line.auth_code.clone().unwrap_or_default();
             if let Err(c) = rules::check_auth_code(&code, rules) {
@@ -189,6 +228,7 @@ pub fn check_line(
         line.action = "order".into();
         line.auth_code = None;
         line.trustee = false;
+        line.smd = None;
         if !PRODUCT_PERIODS.contains(&line.period_months) {
             errors.add(&field("period"), "err.choice");
             return None;
@@ -561,6 +601,7 @@ pub async fn place(
             net_minor: Set(p.net_minor),
             vat_minor: Set(p.vat_minor),
             gross_minor: Set(p.gross_minor),
+            smd: Set(p.line.smd.clone()),
         }
         .insert(tx.conn())
         .await?;
@@ -762,11 +803,24 @@ async fn accept(
     }
     .update(tx.conn())
     .await?;
+    let tlds = tld_rules(tx).await?;
     for item in items(tx, &model.id).await? {
         let kind = match (item.domain.is_some(), item.action.as_str()) {
             (true, "transfer") => "domain.transfer",
+            (true, "preregister") => "domain.preregister",
+            (true, "sunrise") => "domain.sunrise",
             (true, _) => "domain.register",
             (false, _) => "service.create",
+        };
+        // A pre-registration waits for general availability.
+        let run_after = match item.action.as_str() {
+            "preregister" => item
+                .domain
+                .as_deref()
+                .and_then(|d| d.rsplit_once('.'))
+                .and_then(|(_, t)| tlds.get(t))
+                .and_then(|t| t.ga_at),
+            _ => None,
         };
         jobs::enqueue(
             tx,
@@ -778,7 +832,9 @@ async fn accept(
                     "order_id": model.id, "order_number": number, "customer_id": model.customer_id,
                     "item_id": item.id, "product_id": item.product_id, "domain": item.domain,
                     "action": item.action, "period_months": item.period_months,
+                    "smd": item.smd.as_deref().and_then(|s| crate::domains::smd::parse(s).ok()).map(|s| s.encoded),
                 }),
+                run_after,
             },
         )
         .await?;

@@ -19,6 +19,14 @@
   document.querySelectorAll(".period-form select").forEach(function (sel) {
     sel.addEventListener("change", function () { sel.form.submit(); });
   });
+  // Sunrise: a chosen SMD file is read into the form's text field.
+  document.querySelectorAll(".sunrise-form .smd-file").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var f = input.files && input.files[0];
+      if (!f) return;
+      f.text().then(function (text) { input.form.querySelector("textarea[name=smd]").value = text; });
+    });
+  });
   var table = document.getElementById("results");
   if (!table || table.dataset.live !== "1") return;
   var i18n = JSON.parse(document.getElementById("search-i18n").textContent);

@@ -70,7 +70,8 @@ pub struct AvailabilityRow {
     pub tld: String,
     pub groups: Vec<String>,
     /// `available`, `taken`, `unknown` (registry did not answer in time),
-    /// `invalid` (see `invalid_code`) or `not_offered`.
+    /// `invalid` (see `invalid_code`), `not_offered`, `preregister` (upcoming TLD:
+    /// kept until general availability) or `sunrise` (trademark holders with an SMD).
     pub status: String,
     pub invalid_code: Option<String>,
     /// Registration for one year, as the storefront shows it (net or gross).
@@ -108,6 +109,8 @@ pub struct LineIn {
     /// German address).
     #[oai(default)]
     pub trustee: bool,
+    /// The SMD file (text) of a sunrise registration.
+    pub smd: Option<String>,
 }
 
 fn default_action() -> String {
@@ -123,6 +126,7 @@ impl LineIn {
             period_months: self.period_months,
             auth_code: self.auth_code,
             trustee: self.trustee,
+            smd: self.smd,
         }
     }
 }
@@ -337,7 +341,7 @@ impl OrdersApi {
         let rows = search::rows(&pricer, &tlds, &query, group.as_deref());
         let names: Vec<String> = rows
             .iter()
-            .filter(|r| r.invalid.is_none() && r.price_minor.is_some())
+            .filter(|r| r.checkable())
             .map(|r| r.ascii.clone())
             .collect();
         let statuses = state.registries.check(tenant.id.as_str(), &names).await;
@@ -359,6 +363,8 @@ impl OrdersApi {
                     status: match (r.invalid, statuses.get(&r.ascii)) {
                         (Some(_), _) => "invalid",
                         _ if r.price_minor.is_none() => "not_offered",
+                        _ if r.phase == "upcoming" => "preregister",
+                        _ if r.phase == "sunrise" => "sunrise",
                         (None, Some(Availability::Available)) => "available",
                         (None, Some(Availability::Taken)) => "taken",
                         _ => "unknown",

@@ -186,6 +186,8 @@ fn form_from(form: &FormData, id: Option<&str>) -> ProductForm {
             transfer_auth_code: form.get("transfer_auth_code") == "1",
             restore_grace_days: form.get("restore_grace_days").to_owned(),
             residency: form.get("residency").to_owned(),
+            phase: form.get("phase").to_owned(),
+            ga_at: form.get("ga_at").to_owned(),
         },
         prices,
     }
@@ -207,6 +209,7 @@ pub async fn new_form(
             periods: "1".into(),
             transfer_auth_code: true,
             restore_grace_days: "30".into(),
+            phase: "ga".into(),
             ..Default::default()
         },
         ..Default::default()

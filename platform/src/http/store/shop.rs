@@ -151,9 +151,12 @@ fn row_json(r: &search::Row, status: Option<&Availability>, lang: &str) -> Value
         "invalid": r.invalid.map(|c| relabel_admin_ui::t(lang, c)),
         "price": r.price_minor.zip(r.currency.as_deref()).map(|(p, c)| money(p, c)),
         "transfer_price": r.transfer_price_minor.zip(r.currency.as_deref()).map(|(p, c)| money(p, c)),
+        "ga_at": r.ga_at.map(|d| d.format("%Y-%m-%d").to_string()),
         "status": match (r.invalid, status) {
             (Some(_), _) => "invalid",
             (None, _) if r.price_minor.is_none() => "not_offered",
+            (None, _) if r.phase == "upcoming" => "preregister",
+            (None, _) if r.phase == "sunrise" => "sunrise",
             (None, Some(Availability::Available)) => "available",
             (None, Some(Availability::Taken)) => "taken",
             (None, Some(Availability::Unknown)) => "unknown",
@@ -248,7 +251,7 @@ async fn search_page(
     let names: Vec<String> = p
         .rows
         .iter()
-        .filter(|r| r.invalid.is_none() && r.price_minor.is_some())
+        .filter(|r| r.checkable())
         .map(|r| r.ascii.clone())
         .collect();
     let statuses = if live {
@@ -303,7 +306,7 @@ async fn search_stream(
         let names: Vec<String> = p
             .rows
             .iter()
-            .filter(|r| r.invalid.is_none() && r.price_minor.is_some())
+            .filter(|r| r.checkable())
             .map(|r| r.ascii.clone())
             .collect();
         let statuses = state
@@ -519,6 +522,10 @@ async fn cart_add(
         period_months: period,
         auth_code: form.opt("auth_code").map(str::to_owned),
         trustee: form.get("trustee") == "1",
+        smd: form
+            .opt("smd")
+            .map(str::to_owned)
+            .filter(|s| !s.trim().is_empty()),
         domain,
     };
     match orders::cart::add(&tx, &cart.id, &pricer, &tlds, &line).await {

@@ -252,7 +252,7 @@ async fn availability(
             let rows = crate::domains::search::rows(&pricer, &tlds, &query, Some("top10"));
             let names: Vec<String> = rows
                 .iter()
-                .filter(|r| r.invalid.is_none() && r.price_minor.is_some())
+                .filter(|r| r.checkable())
                 .map(|r| r.ascii.clone())
                 .collect();
             let got = state.registries.check(tenant.id.as_str(), &names).await;
