@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod contacts;
 pub mod coupons;
 pub mod customers;
 pub mod demo;

@@ -1070,3 +1070,135 @@ async fn a_reseller_over_its_platform_limit_sends_orders_to_the_operator() {
     assert_eq!(r.status(), 409);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn customers_keep_contacts_and_choose_a_holder_per_domain_in_the_cart() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let shop = app.client();
+    // A customer through the checkout (signed in afterwards).
+    post(
+        &app,
+        &shop,
+        ALPHA,
+        "/search?q=erstedomain",
+        "/cart/add",
+        &[
+            ("domain", "erstedomain.de"),
+            ("action", "register"),
+            ("period", "12"),
+        ],
+    )
+    .await;
+    checkout_new_customer(&app, &shop, "agentur@example.de").await;
+
+    let r = post(
+        &app,
+        &shop,
+        ALPHA,
+        "/account/contacts",
+        "/account/contacts",
+        &[
+            ("first_name", "Kim"),
+            ("last_name", ""),
+            ("street", "Weg 2"),
+            ("postal_code", "1"),
+            ("city", "Wien"),
+            ("country", "AT"),
+            ("email", "kim@example.at"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let page = text(r).await;
+    assert!(page.contains("field-error"), "{page}");
+    let r = post(
+        &app,
+        &shop,
+        ALPHA,
+        "/account/contacts",
+        "/account/contacts",
+        &[
+            ("first_name", "Kim"),
+            ("last_name", "Kunde"),
+            ("street", "Weg 2"),
+            ("postal_code", "1010"),
+            ("city", "Wien"),
+            ("country", "AT"),
+            ("email", "kim@example.at"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+
+    post(
+        &app,
+        &shop,
+        ALPHA,
+        "/search?q=kimsdomain",
+        "/cart/add",
+        &[
+            ("domain", "kimsdomain.eu"),
+            ("action", "register"),
+            ("period", "12"),
+        ],
+    )
+    .await;
+    let cart = text(
+        shop.get(app.url(ALPHA, "/cart?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(cart.contains("Kim Kunde, AT"), "{cart}");
+    let item = cart.split("name=\"item\" value=\"").nth(1).unwrap();
+    let item = &item[..item.find('"').unwrap()];
+    let contact = cart
+        .split("<option value=\"")
+        .find(|s| s.contains("Kim Kunde"))
+        .unwrap();
+    let contact = &contact[..contact.find('"').unwrap()];
+    // Someone else's (or no) contact id is refused.
+    post(
+        &app,
+        &shop,
+        ALPHA,
+        "/cart",
+        "/cart/holder",
+        &[
+            ("item", item),
+            ("contact", "0123456789abcdef0123456789abcdef"),
+        ],
+    )
+    .await;
+    let cart = text(
+        shop.get(app.url(ALPHA, "/cart?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(cart.contains("belongs to someone else"));
+    post(
+        &app,
+        &shop,
+        ALPHA,
+        "/cart",
+        "/cart/holder",
+        &[("item", item), ("contact", contact)],
+    )
+    .await;
+    let cart = text(
+        shop.get(app.url(ALPHA, "/cart?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        cart.contains(&format!("<option value=\"{contact}\" selected>")),
+        "{cart}"
+    );
+    app.stop().await;
+}

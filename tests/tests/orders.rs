@@ -599,3 +599,105 @@ async fn upcoming_tlds_take_pre_registrations_and_sunrise_needs_a_matching_smd()
     assert_eq!(payload["smd"], smd::parse(&good).unwrap().encoded);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_domain_can_have_another_holder_from_the_customers_contacts() {
+    use relabel_platform::contacts::{self, ContactInput};
+    let app = spawn_app().await;
+    let (alpha, _) = setup(&app).await;
+    let agency = customer(&app.state, &alpha, "agency@example.de", None).await;
+    let other = customer(&app.state, &alpha, "other@example.de", None).await;
+    let tx = app.state.tenancy.begin(&alpha).await.unwrap();
+    let bad = contacts::create(
+        &tx,
+        &agency.id,
+        &ContactInput {
+            first_name: "".into(),
+            country: "XX".into(),
+            email: "nope".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    let fields: Vec<&str> = bad.iter().map(|e| e.field.as_str()).collect();
+    assert!(
+        fields.contains(&"first_name") && fields.contains(&"country") && fields.contains(&"email")
+    );
+    let client = contacts::create(
+        &tx,
+        &agency.id,
+        &ContactInput {
+            first_name: "Sam".into(),
+            last_name: "Client".into(),
+            street: "Main St 1".into(),
+            postal_code: "10001".into(),
+            city: "New York".into(),
+            country: "US".into(),
+            email: "sam@example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    // The agency (DE) may hold a .eu; its American client may not.
+    let held_by = |contact: Option<&str>| Line {
+        contact_id: contact.map(str::to_owned),
+        ..domain("client-shop.eu")
+    };
+    let err = place(
+        &app.state,
+        &alpha,
+        &agency.id,
+        &[held_by(Some(&client.id))],
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        codes(err),
+        [("items.0.domain".into(), "err.residency_eu".into())]
+    );
+    // A .com for the client is fine, with the contact on the item and in the job.
+    let ok = place(
+        &app.state,
+        &alpha,
+        &agency.id,
+        &[Line {
+            contact_id: Some(client.id.clone()),
+            ..domain("client-shop.com")
+        }],
+        None,
+    )
+    .await
+    .unwrap();
+    let tx = app.state.tenancy.begin(&alpha).await.unwrap();
+    let items = orders::items(&tx, &ok.order.id).await.unwrap();
+    assert_eq!(items[0].contact_id.as_deref(), Some(client.id.as_str()));
+    let job = &jobs::with_key_prefix(&tx, &format!("order:{}:", ok.order.id))
+        .await
+        .unwrap()[0];
+    assert!(job.payload.contains(&client.id));
+    drop(tx);
+    // Another customer cannot use the agency's contact.
+    let err = place(
+        &app.state,
+        &alpha,
+        &other.id,
+        &[Line {
+            contact_id: Some(client.id.clone()),
+            ..domain("steal.com")
+        }],
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        codes(err),
+        [("items.0.contact".into(), "err.contact_unknown".into())]
+    );
+    app.stop().await;
+}

@@ -1142,6 +1142,22 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Sunrise (Marke)",
         "Sunrise (trademark)",
     ),
+    ("account.nav.contacts", "Kontakte", "Contacts"),
+    ("contacts.title", "Domain-Kontakte", "Domain contacts"),
+    (
+        "contacts.lead",
+        "Inhaber, die Sie bei der Bestellung für einzelne Domains wählen können (zum Beispiel für Ihre Kunden). Ohne Auswahl sind Sie selbst Inhaber.",
+        "Holders you can choose per domain when ordering (for example your clients). Without a choice you are the holder.",
+    ),
+    ("contacts.new", "Neuer Kontakt", "New contact"),
+    ("contacts.save", "Kontakt speichern", "Save contact"),
+    ("cart.holder", "Inhaber:", "Holder:"),
+    ("cart.holder_me", "ich selbst", "myself"),
+    (
+        "cart.holder_add",
+        "Anderen Inhaber anlegen",
+        "Add another holder",
+    ),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

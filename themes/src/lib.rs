@@ -120,6 +120,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/emails/order_status.txt"),
     ),
     (
+        "default/account/contacts.html",
+        include_str!("../templates/default/account/contacts.html"),
+    ),
+    (
         "default/widget.html",
         include_str!("../templates/default/widget.html"),
     ),

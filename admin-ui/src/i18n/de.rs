@@ -905,4 +905,6 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("err.smd_expired", "Diese SMD-Datei ist abgelaufen."),
     ("err.smd_label", "Die Marke in dieser SMD-Datei deckt diesen Namen nicht ab."),
     ("err.domain_not_yet_available", "Diese Endung ist noch nicht geöffnet: nur eine Vorregistrierung ist möglich."),
+    ("err.contact_unknown", "Diesen Kontakt gibt es nicht, oder er gehört jemand anderem."),
+    ("err.contacts_full", "Höchstens 200 Kontakte."),
 ];

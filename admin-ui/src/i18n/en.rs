@@ -905,4 +905,6 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("err.smd_expired", "This SMD file has expired."),
     ("err.smd_label", "The trademark in this SMD file does not cover this name."),
     ("err.domain_not_yet_available", "This ending is not open yet: only pre-registration is possible."),
+    ("err.contact_unknown", "This contact does not exist or belongs to someone else."),
+    ("err.contacts_full", "At most 200 contacts."),
 ];

@@ -54,6 +54,7 @@ enum OrderItems {
     VatMinor,
     GrossMinor,
     Smd,
+    ContactId,
 }
 
 #[derive(DeriveIden)]
@@ -115,6 +116,24 @@ enum CartItems {
     AuthCode,
     Trustee,
     Smd,
+    ContactId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Contacts {
+    Table,
+    Id,
+    CustomerId,
+    FirstName,
+    LastName,
+    Organization,
+    Street,
+    PostalCode,
+    City,
+    Country,
+    Email,
+    Phone,
     CreatedAt,
 }
 
@@ -243,6 +262,7 @@ impl MigrationTrait for Migration {
                     .col(money(OrderItems::VatMinor))
                     .col(money(OrderItems::GrossMinor))
                     .col(text_null(OrderItems::Smd))
+                    .col(ColumnDef::new(OrderItems::ContactId).string_len(40).null())
                     .to_owned(),
             )
             .await?;
@@ -339,6 +359,8 @@ impl MigrationTrait for Migration {
                     )
                     // The SMD file of a sunrise registration.
                     .col(text_null(CartItems::Smd))
+                    // The domain's holder when not the customer.
+                    .col(ColumnDef::new(CartItems::ContactId).string_len(40).null())
                     .col(ts(CartItems::CreatedAt))
                     .to_owned(),
             )
@@ -349,6 +371,39 @@ impl MigrationTrait for Migration {
                     .name("cart_items_cart")
                     .table(CartItems::Table)
                     .col(CartItems::CartId)
+                    .to_owned(),
+            )
+            .await?;
+        // Domain holders a customer keeps besides themselves.
+        manager
+            .create_table(
+                Table::create()
+                    .table(Contacts::Table)
+                    .col(id_pk(Contacts::Id))
+                    .col(short(Contacts::CustomerId, 40))
+                    .col(short(Contacts::FirstName, 100))
+                    .col(short(Contacts::LastName, 100))
+                    .col(
+                        ColumnDef::new(Contacts::Organization)
+                            .string_len(100)
+                            .null(),
+                    )
+                    .col(short(Contacts::Street, 100))
+                    .col(short(Contacts::PostalCode, 20))
+                    .col(short(Contacts::City, 100))
+                    .col(short(Contacts::Country, 2))
+                    .col(short(Contacts::Email, 254))
+                    .col(ColumnDef::new(Contacts::Phone).string_len(30).null())
+                    .col(ts(Contacts::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("contacts_customer")
+                    .table(Contacts::Table)
+                    .col(Contacts::CustomerId)
                     .to_owned(),
             )
             .await?;
@@ -470,6 +525,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            Contacts::Table.into_iden(),
             Jobs::Table.into_iden(),
             CartItems::Table.into_iden(),
             Carts::Table.into_iden(),

@@ -96,6 +96,7 @@ pub fn lines(items: &[cart_item::Model]) -> Vec<Line> {
             auth_code: i.auth_code.clone(),
             trustee: i.trustee,
             smd: i.smd.clone(),
+            contact_id: i.contact_id.clone(),
         })
         .collect()
 }
@@ -113,7 +114,17 @@ pub async fn add(
     let Some((line, _, _, _)) = check_line(pricer, tlds, line, "", &mut errors) else {
         return Err(errors.into());
     };
+    let mut line = line;
     if let Some(d) = &line.domain {
+        // Re-adding a domain (new term, trustee) keeps its chosen holder.
+        if line.contact_id.is_none() {
+            line.contact_id = cart_item::Entity::find()
+                .filter(cart_item::Column::CartId.eq(cart_id))
+                .filter(cart_item::Column::Domain.eq(d))
+                .one(tx.conn())
+                .await?
+                .and_then(|i| i.contact_id);
+        }
         cart_item::Entity::delete_many()
             .filter(cart_item::Column::CartId.eq(cart_id))
             .filter(cart_item::Column::Domain.eq(d))
@@ -137,6 +148,7 @@ pub async fn add(
         auth_code: Set(line.auth_code),
         trustee: Set(line.trustee),
         smd: Set(line.smd),
+        contact_id: Set(line.contact_id),
         created_at: Set(Utc::now()),
     }
     .insert(tx.conn())
@@ -203,6 +215,27 @@ pub async fn remove(tx: &TenantTx, cart_id: &str, item_id: &str) -> Result<bool,
         .await?;
     touch(tx, cart_id).await?;
     Ok(r.rows_affected == 1)
+}
+
+/// Sets (or clears) the holder contact of a domain line; the caller checked that
+/// the contact belongs to the cart's customer.
+pub async fn set_holder(
+    tx: &TenantTx,
+    cart_id: &str,
+    item_id: &str,
+    contact_id: Option<&str>,
+) -> Result<(), DbErr> {
+    cart_item::Entity::update_many()
+        .col_expr(
+            cart_item::Column::ContactId,
+            sea_orm::sea_query::Expr::val(contact_id.map(str::to_owned)),
+        )
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .filter(cart_item::Column::Id.eq(item_id))
+        .filter(cart_item::Column::Domain.is_not_null())
+        .exec(tx.conn())
+        .await?;
+    touch(tx, cart_id).await
 }
 
 pub async fn set_coupon(tx: &TenantTx, cart_id: &str, code: Option<&str>) -> Result<(), DbErr> {

@@ -66,6 +66,7 @@ entity!(order_item, "order_items", {
     vat_minor: i64,
     gross_minor: i64,
     smd: Option<String>,
+    contact_id: Option<String>,
 });
 
 entity!(order_event, "order_events", {
@@ -111,6 +112,7 @@ entity!(cart_item, "cart_items", {
     auth_code: Option<String>,
     trustee: bool,
     smd: Option<String>,
+    contact_id: Option<String>,
     created_at: DateTimeUtc,
 });
 

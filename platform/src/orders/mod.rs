@@ -56,6 +56,9 @@ pub struct Line {
     /// The SMD file of a sunrise registration.
     #[serde(default)]
     pub smd: Option<String>,
+    /// The holder (one of the customer's contacts); none = the customer.
+    #[serde(default)]
+    pub contact_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +232,7 @@ pub fn check_line(
         line.auth_code = None;
         line.trustee = false;
         line.smd = None;
+        line.contact_id = None;
         if !PRODUCT_PERIODS.contains(&line.period_months) {
             errors.add(&field("period"), "err.choice");
             return None;
@@ -514,9 +518,27 @@ pub async fn place(
     let pricer = books.pricer(tx, Some(&customer)).await?;
     let tlds = tld_rules(tx).await?;
     let priced = price_lines(&pricer, &tlds, c.lines, coupon.as_ref())?;
-    // Residency rules with the customer as holder and admin contact (O5).
+    // Residency rules with the holder (the chosen contact, else the customer) as
+    // registrant and admin contact (O5).
     let mut errors = FieldErrors::default();
+    let mut holders: Vec<String> = Vec::with_capacity(priced.len());
     for (i, p) in priced.iter().enumerate() {
+        let country = match &p.line.contact_id {
+            Some(id) => match crate::contacts::get_for(tx, &customer.id, id).await? {
+                Some(contact) => contact.country,
+                None => {
+                    errors.add(&format!("items.{i}.contact"), "err.contact_unknown");
+                    customer.country.clone()
+                }
+            },
+            None => customer.country.clone(),
+        };
+        holders.push(country);
+    }
+    for (i, p) in priced.iter().enumerate() {
+        let Some(holder_country) = holders.get(i) else {
+            continue;
+        };
         let rules = p
             .line
             .domain
@@ -525,7 +547,7 @@ pub async fn place(
             .and_then(|(_, t)| tlds.get(t));
         if let Some(rules) = rules
             && let Err(code) =
-                rules::check_residency(rules, &customer.country, &customer.country, p.line.trustee)
+                rules::check_residency(rules, holder_country, holder_country, p.line.trustee)
         {
             errors.add(&format!("items.{i}.domain"), code);
         }
@@ -602,6 +624,7 @@ pub async fn place(
             vat_minor: Set(p.vat_minor),
             gross_minor: Set(p.gross_minor),
             smd: Set(p.line.smd.clone()),
+            contact_id: Set(p.line.contact_id.clone()),
         }
         .insert(tx.conn())
         .await?;
@@ -833,6 +856,7 @@ async fn accept(
                     "item_id": item.id, "product_id": item.product_id, "domain": item.domain,
                     "action": item.action, "period_months": item.period_months,
                     "smd": item.smd.as_deref().and_then(|s| crate::domains::smd::parse(s).ok()).map(|s| s.encoded),
+                    "contact_id": item.contact_id,
                 }),
                 run_after,
             },

@@ -111,6 +111,8 @@ pub struct LineIn {
     pub trustee: bool,
     /// The SMD file (text) of a sunrise registration.
     pub smd: Option<String>,
+    /// The holder: one of the customer's contacts; absent = the customer.
+    pub contact_id: Option<String>,
 }
 
 fn default_action() -> String {
@@ -127,6 +129,7 @@ impl LineIn {
             auth_code: self.auth_code,
             trustee: self.trustee,
             smd: self.smd,
+            contact_id: self.contact_id,
         }
     }
 }

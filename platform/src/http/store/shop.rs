@@ -29,6 +29,7 @@ pub fn routes(r: Route) -> Route {
         .at("/cart/add", post(cart_add))
         .at("/cart/remove", post(cart_remove))
         .at("/cart/period", post(cart_period))
+        .at("/cart/holder", post(cart_holder))
         .at("/cart/coupon", post(cart_coupon))
         .at("/checkout", get(checkout_page).post(checkout))
 }
@@ -38,6 +39,7 @@ pub fn account_routes(r: Route) -> Route {
         .at("/orders/:id", get(my_order))
         .at("/orders/:id/activate", post(activate))
         .at("/orders/:id/resend", post(resend_code))
+        .at("/contacts", get(contacts_page).post(contact_create))
 }
 
 fn money(minor: i64, currency: &str) -> String {
@@ -403,6 +405,7 @@ async fn cart_view(
                     "action": item.action, "period_months": item.period_months,
                     "periods": orders::cart::period_choices(item, &tlds),
                     "trustee": item.trustee,
+                    "contact_id": item.contact_id,
                     "trustee_offered": item.domain.as_deref().and_then(|d| d.rsplit_once('.')).and_then(|(_, t)| tlds.get(t)).is_some_and(|r| r.residency.as_deref() == Some("de-admin")),
                     "net": money(p.net_minor, &p.currency),
                     "discount": (p.discount_minor > 0).then(|| money(p.discount_minor, &p.currency)),
@@ -434,7 +437,16 @@ async fn cart_view(
             })
             .collect()
     };
+    let holders: Vec<Value> = match customer {
+        Some(c) => crate::contacts::list(tx, &c.id)
+            .await?
+            .iter()
+            .map(|k| json!({ "id": k.id, "label": crate::contacts::label(k) }))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(json!({
+        "holders": holders,
         "id": cart.id, "lines": lines, "count": items.len(),
         "net": money(net, &currency), "vat": money(vat, &currency), "gross": money(gross, &currency),
         "discount": (discount > 0).then(|| money(discount, &currency)),
@@ -526,6 +538,7 @@ async fn cart_add(
             .opt("smd")
             .map(str::to_owned)
             .filter(|s| !s.trim().is_empty()),
+        contact_id: None,
         domain,
     };
     match orders::cart::add(&tx, &cart.id, &pricer, &tlds, &line).await {
@@ -590,6 +603,155 @@ async fn cart_period(
         Err(e) => return Err(internal(e)),
     }
     Ok(redirect("/cart"))
+}
+
+#[handler]
+async fn cart_holder(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tenant = tenant_of(req)?;
+    let lang = crate::http::lang_of(req).code();
+    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    let Some(customer) = current_customer(session, &tenant, &tx).await else {
+        return Ok(redirect("/account/login?next=/cart"));
+    };
+    let Some(cart) = session_cart(session, &tenant, &tx, Some(&customer), false)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(redirect("/cart"));
+    };
+    let contact = match form.get("contact").trim() {
+        "" => None,
+        id => match crate::contacts::get_for(&tx, &customer.id, id)
+            .await
+            .map_err(internal)?
+        {
+            Some(c) => Some(c.id),
+            None => {
+                session.set(
+                    "cart_errors",
+                    account::field_errors(
+                        lang,
+                        &FieldErrors::single("contact", "err.contact_unknown"),
+                    ),
+                );
+                return Ok(redirect("/cart"));
+            }
+        },
+    };
+    orders::cart::set_holder(&tx, &cart.id, form.get("item"), contact.as_deref())
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(redirect("/cart"))
+}
+
+#[handler]
+async fn contacts_page(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+) -> poem::Result<Response> {
+    render_contacts(
+        state,
+        session,
+        req,
+        &user,
+        StatusCode::OK,
+        json!({}),
+        json!({}),
+    )
+    .await
+}
+
+async fn render_contacts(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &CustomerUser,
+    status: StatusCode,
+    values: Value,
+    errors: Value,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let list = crate::contacts::list(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?;
+    drop(tx);
+    let ctx = StoreCtx {
+        state,
+        session,
+        req,
+        tenant: user.tenant.clone(),
+        customer: Some(&user.customer),
+    };
+    let mut values = values;
+    if values.get("country").is_none() {
+        values["country"] = json!(user.customer.country);
+    }
+    ctx.render(
+        status,
+        "account/contacts.html",
+        json!({ "contacts": list, "values": values, "errors": errors }),
+    )
+}
+
+#[handler]
+async fn contact_create(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req).code();
+    let input = crate::contacts::ContactInput {
+        first_name: form.get("first_name").to_owned(),
+        last_name: form.get("last_name").to_owned(),
+        organization: form.opt("organization").map(str::to_owned),
+        street: form.get("street").to_owned(),
+        postal_code: form.get("postal_code").to_owned(),
+        city: form.get("city").to_owned(),
+        country: form.get("country").to_owned(),
+        email: form.get("email").to_owned(),
+        phone: form.opt("phone").map(str::to_owned),
+    };
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    match crate::contacts::create(&tx, &user.customer.id, &input)
+        .await
+        .map_err(internal)?
+    {
+        Ok(_) => {
+            tx.commit().await.map_err(internal)?;
+            let back = form.opt("back").filter(|b| *b == "/cart");
+            Ok(redirect(back.unwrap_or("/account/contacts")))
+        }
+        Err(errors) => {
+            drop(tx);
+            let values: serde_json::Map<String, Value> = form
+                .pairs()
+                .filter(|(k, _)| *k != "csrf")
+                .map(|(k, v)| (k.to_owned(), json!(v)))
+                .collect();
+            render_contacts(
+                state,
+                session,
+                req,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Value::Object(values),
+                account::field_errors(lang, &errors),
+            )
+            .await
+        }
+    }
 }
 
 #[handler]
