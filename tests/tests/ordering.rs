@@ -186,6 +186,28 @@ async fn a_new_customer_orders_over_the_limit_and_staff_approve_it() {
 
     let order = checkout_new_customer(&app, &shop, "gerd@example.de").await;
     assert!(order.contains("Case number: V-000001"), "{order}");
+    // No customer number yet: it comes with the first accepted order.
+    let number_of = || async {
+        let t = app.state.tenancy.resolve(ALPHA).await.unwrap().unwrap();
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let c = relabel_platform::customers::find_by_email(&tx, "gerd@example.de")
+            .await
+            .unwrap()
+            .unwrap();
+        relabel_platform::customers::number_of(&c).map(str::to_owned)
+    };
+    assert_eq!(number_of().await, None);
+    let overview = text(
+        shop.get(app.url(ALPHA, "/account?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        overview.contains("with your first accepted order"),
+        "{overview}"
+    );
     assert!(order.contains("exceeds your current credit limit"));
     let (subject, _) = relabel_tests::last_mail(&app, ALPHA, "gerd@example.de").await;
     assert!(
@@ -251,7 +273,17 @@ async fn a_new_customer_orders_over_the_limit_and_staff_approve_it() {
     .await;
     assert_eq!(r.status(), 303);
 
-    // Accepted with a number; the items wait as queued provisioning jobs.
+    // Accepted with an order number and now a customer number; the items wait
+    // as queued provisioning jobs.
+    let number = number_of().await.expect("customer number on acceptance");
+    let overview = text(
+        shop.get(app.url(ALPHA, "/account?lang=en"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(overview.contains(&number));
     let orders = text(
         shop.get(app.url(ALPHA, "/account/orders?lang=en"))
             .send()

@@ -1158,6 +1158,16 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Anderen Inhaber anlegen",
         "Add another holder",
     ),
+    (
+        "account.overview.number_pending",
+        "Ihre Kundennummer erhalten Sie mit Ihrer ersten angenommenen Bestellung.",
+        "You get your customer number with your first accepted order.",
+    ),
+    (
+        "checkout.as_new_customer",
+        "Sie bestellen als {name}.",
+        "You order as {name}.",
+    ),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

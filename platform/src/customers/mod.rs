@@ -289,7 +289,7 @@ fn apply(m: &mut customer::Model, input: &CustomerInput, errors: &mut FieldError
     let has_mandate =
         m.iban.is_some() && m.account_holder.is_some() && m.mandate_signed_on.is_some();
     if has_mandate && m.mandate_reference.is_none() {
-        m.mandate_reference = Some(format!("MR-{}", m.number));
+        m.mandate_reference = Some(mandate_reference(m));
     }
     if m.billing_type == "DEBIT" && !has_mandate {
         errors.add("billing_type", "err.mandate_required");
@@ -427,6 +427,70 @@ pub async fn create(
     input: &CustomerInput,
     password: Option<&Password>,
 ) -> Result<customer::Model, CustomerError> {
+    create_with(tx, actor, input, password, true).await
+}
+
+/// Marks a number that is not assigned yet (see [`create_self_service`]).
+const PROVISIONAL: char = '~';
+
+/// A customer who signed up on the storefront (signup, checkout, widget): the
+/// customer number is assigned with the first accepted order (O14), so signups
+/// that never order, or whose orders are rejected, leave no gaps in the numbers.
+pub async fn create_self_service(
+    tx: &TenantTx,
+    actor: &Actor<'_>,
+    input: &CustomerInput,
+    password: Option<&Password>,
+) -> Result<customer::Model, CustomerError> {
+    create_with(tx, actor, input, password, false).await
+}
+
+/// The SEPA mandate reference: from the customer number, or (before it is
+/// assigned) from the customer id; only characters SEPA allows.
+fn mandate_reference(m: &customer::Model) -> String {
+    match number_of(m) {
+        Some(n) => format!("MR-{n}"),
+        None => format!("MR-{}", m.id[m.id.len() - 16..].to_uppercase()),
+    }
+}
+
+/// How a customer appears as the actor in the audit log: `customer:<number>`, or
+/// `customer:<email>` before the number is assigned.
+pub fn actor_name(m: &customer::Model) -> String {
+    format!("customer:{}", number_of(m).unwrap_or(&m.email))
+}
+
+/// The customer number, unless it is still to be assigned.
+pub fn number_of(m: &customer::Model) -> Option<&str> {
+    (!m.number.starts_with(PROVISIONAL)).then_some(m.number.as_str())
+}
+
+/// Gives a self-service customer their number (in the order's transaction).
+pub async fn assign_number(tx: &TenantTx, m: &customer::Model) -> Result<Option<String>, DbErr> {
+    if number_of(m).is_some() {
+        return Ok(None);
+    }
+    let number = next_number(tx).await?;
+    customer::Entity::update_many()
+        .col_expr(customer::Column::Number, Expr::val(number.clone()))
+        .filter(customer::Column::Id.eq(&m.id))
+        .exec(tx.conn())
+        .await?;
+    audit::record_tenant(
+        tx,
+        Change::new("system", "customer.number", &number).entity("customer", &m.id),
+    )
+    .await?;
+    Ok(Some(number))
+}
+
+async fn create_with(
+    tx: &TenantTx,
+    actor: &Actor<'_>,
+    input: &CustomerInput,
+    password: Option<&Password>,
+    numbered: bool,
+) -> Result<customer::Model, CustomerError> {
     let s = settings(tx).await?;
     let mut m = blank(String::new(), s.currency.clone());
     let mut errors = FieldErrors::default();
@@ -447,9 +511,13 @@ pub async fn create(
     apply(&mut m, input, &mut errors);
     errors.into_result().map_err(CustomerError::Invalid)?;
     ensure_email_free(tx, &m.email, None).await?;
-    m.number = next_number(tx).await?;
+    m.number = if numbered {
+        next_number(tx).await?
+    } else {
+        format!("{PROVISIONAL}{}", &m.id[m.id.len() - 16..])
+    };
     if m.mandate_reference.is_some() {
-        m.mandate_reference = Some(format!("MR-{}", m.number));
+        m.mandate_reference = Some(mandate_reference(&m));
     }
     m.password_hash = password.map(hash_password);
     let mut active: customer::ActiveModel = m.clone().into();
@@ -569,7 +637,7 @@ pub async fn mark_verified(tx: &TenantTx, id: &str) -> Result<customer::Model, C
     save(
         tx,
         &Actor {
-            name: &format!("customer:{}", before.number),
+            name: &actor_name(&before),
             ip: None,
         },
         "customer.verify_email",

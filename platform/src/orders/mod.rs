@@ -810,6 +810,11 @@ async fn accept(
     actor: &str,
     note: Option<&str>,
 ) -> Result<String, DbErr> {
+    // A storefront signup gets its customer number with its first accepted order.
+    let customer = customers::get(tx, &model.customer_id)
+        .await
+        .map_err(|_| DbErr::RecordNotFound(model.customer_id.clone()))?;
+    customers::assign_number(tx, &customer).await?;
     let n = next_counter(tx, settings::Column::NextOrderNumber).await?;
     let number = format!("A-{n:06}");
     model.number = Some(number.clone());

@@ -23,8 +23,10 @@ pub struct CustomersApi;
 pub struct CustomerOut {
     /// `cus_...`
     pub id: String,
-    /// The reseller's customer number, e.g. `K10001`.
-    pub number: String,
+    /// The reseller's customer number, e.g. `K10001`; absent until the first
+    /// accepted order for customers who signed up on the storefront (numbers stay
+    /// gapless).
+    pub number: Option<String>,
     /// `person` or `company`.
     pub kind: String,
     pub first_name: String,
@@ -68,7 +70,7 @@ impl From<customer::Model> for CustomerOut {
     fn from(m: customer::Model) -> Self {
         Self {
             id: format!("cus_{}", m.id),
-            number: m.number,
+            number: customers::number_of(&m).map(str::to_owned),
             kind: m.kind,
             first_name: m.first_name,
             last_name: m.last_name,

@@ -37,7 +37,7 @@ pub fn routes() -> Route {
 
 fn row(m: &customer::Model) -> Value {
     json!({
-        "id": m.id, "number": m.number, "name": customers::display_name(m), "company": m.company,
+        "id": m.id, "number": customers::number_of(m).unwrap_or("—"), "name": customers::display_name(m), "company": m.company,
         "email": m.email, "country": m.country, "billing_type": m.billing_type,
         "debit_status": m.debit_status, "locked": m.locked_at.is_some(),
         "verified": m.email_verified_at.is_some(),
@@ -255,7 +255,7 @@ async fn render_form(
             "mode": mode,
             "action": action,
             "customer": customer.map(|c| json!({
-                "id": c.id, "number": c.number, "locked": c.locked_at.is_some(),
+                "id": c.id, "number": customers::number_of(c).unwrap_or("—"), "locked": c.locked_at.is_some(),
                 "verified": c.email_verified_at.is_some(), "mandate_reference": c.mandate_reference,
                 "created_at": c.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             })),

@@ -26,7 +26,7 @@ fn order_row(o: &order::Model, c: Option<&customer::Model>) -> Value {
     json!({
         "id": o.id, "number": o.number, "status": o.status, "cart_id": o.cart_id,
         "customer_id": o.customer_id,
-        "customer": c.map(|c| json!({ "id": c.id, "number": c.number, "name": customers::display_name(c), "email": c.email })),
+        "customer": c.map(|c| json!({ "id": c.id, "number": customers::number_of(c).unwrap_or("—"), "name": customers::display_name(c), "email": c.email })),
         "net": money(o.net_minor, &o.currency), "vat": money(o.vat_minor, &o.currency),
         "gross": money(o.gross_minor, &o.currency),
         "discount": (o.discount_minor > 0).then(|| money(o.discount_minor, &o.currency)),
@@ -174,7 +174,7 @@ async fn order_data(
         )
         .await?;
         overview = json!({
-            "id": c.id, "number": c.number, "name": customers::display_name(c), "email": c.email,
+            "id": c.id, "number": customers::number_of(c).unwrap_or("—"), "name": customers::display_name(c), "email": c.email,
             "country": c.country, "since": c.created_at.format("%Y-%m-%d").to_string(),
             "verified": c.email_verified_at.is_some(),
             "limit": money(limit, &c.currency), "balance": money(balance, &c.currency),

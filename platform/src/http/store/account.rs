@@ -362,7 +362,7 @@ async fn signup(
         ip: Some(&client_ip(req)),
     };
     let created = match (errors.is_empty(), &password) {
-        (true, Some(pw)) => customers::create(&tx, &actor, &input, Some(pw)).await,
+        (true, Some(pw)) => customers::create_self_service(&tx, &actor, &input, Some(pw)).await,
         _ => Err(CustomerError::Invalid(FieldErrors::default())),
     };
     let customer = match created {
@@ -373,7 +373,7 @@ async fn signup(
             }
             // Validation of the remaining fields even when the password failed.
             if let Err(CustomerError::Invalid(rest)) =
-                customers::create(&tx, &actor, &input, None).await
+                customers::create_self_service(&tx, &actor, &input, None).await
             {
                 for e in rest.iter() {
                     errors.add(&e.field, &e.code);
@@ -752,7 +752,7 @@ async fn profile(
     }
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let ip = client_ip(req);
-    let actor_name = format!("customer:{}", user.customer.number);
+    let actor_name = customers::actor_name(&user.customer);
     let result = customers::update(
         &tx,
         &Actor {
@@ -873,7 +873,7 @@ async fn change_password(
     };
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let ip = client_ip(req);
-    let actor_name = format!("customer:{}", user.customer.number);
+    let actor_name = customers::actor_name(&user.customer);
     customers::set_password(
         &tx,
         &Actor {

@@ -63,7 +63,7 @@ impl StoreCtx<'_> {
         let mut ctx = json!({
             "csrf": csrf::token(self.session),
             "flash": flashes,
-            "customer": self.customer.map(|c| json!({ "number": c.number, "name": customers::display_name(c), "email": c.email })),
+            "customer": self.customer.map(|c| json!({ "number": customers::number_of(c), "name": customers::display_name(c), "email": c.email })),
             "values": {},
             "errors": {},
             "options": options(lang.code()),

@@ -961,8 +961,10 @@ async fn checkout(
                 ip: Some(&ip),
             };
             let created = match (&password, errors.is_empty()) {
-                (Some(pw), true) => customers::create(&tx, &actor, &input, Some(pw)).await,
-                _ => customers::create(&tx, &actor, &input, None)
+                (Some(pw), true) => {
+                    customers::create_self_service(&tx, &actor, &input, Some(pw)).await
+                }
+                _ => customers::create_self_service(&tx, &actor, &input, None)
                     .await
                     .and(Err(CustomerError::Invalid(FieldErrors::default()))),
             };
