@@ -496,6 +496,27 @@ async fn the_order_api_checks_places_and_clears_for_its_reseller_only() {
     .await;
     assert_eq!((status, cart["items"].as_array().unwrap().len()), (200, 1));
 
+    // Another customer's cart is refused by name, nothing is ordered.
+    let (_, other) = json_of(call(Method::POST, ALPHA, "/customers", &key, Some(json!({
+        "first_name": "Otto", "last_name": "Other", "street": "Weg 2", "postal_code": "10115",
+        "city": "Berlin", "country": "DE", "email": "otto@example.de",
+    }))).await.unwrap()).await;
+    let (status, err) = json_of(
+        call(
+            Method::POST,
+            ALPHA,
+            "/orders",
+            &key,
+            Some(json!({ "customer_id": other["id"], "cart_id": cart_id })),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, err["details"][0]["code"].as_str()),
+        (422, Some("cart_not_found"))
+    );
     // Within the 20.00 limit: accepted and numbered.
     let (status, order) = json_of(
         call(
