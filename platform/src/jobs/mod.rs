@@ -34,6 +34,8 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod runner;
+
 pub use entity::Model as Job;
 
 /// A job to write: `kind` names the work (`domain.register`), `reference` what it

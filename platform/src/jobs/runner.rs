@@ -1,0 +1,145 @@
+//! Runs due jobs (V1, issue 7 part): claims one job at a time with a lease,
+//! hands it to the handler for its kind, and records the outcome. A failed
+//! attempt is retried with exponential backoff until the attempt limit, then the
+//! job is `dead` with the last error. A worker that dies mid-job (kill -9) leaves
+//! the job `running` with an expired lease; the next claim takes it again.
+//! Kinds without a handler stay queued (nothing pretends to have run them).
+
+use super::entity;
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use relabel_tenants::{Tenancy, Tenant, TenantTx};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Try again later (peer down, timeout).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never work (bad payload, refused for good): dead at once.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+#[async_trait]
+pub trait Handler: Send + Sync {
+    async fn run(&self, tenant: &Tenant, job: &entity::Model) -> Result<(), JobError>;
+}
+
+#[derive(Clone)]
+pub struct Runner {
+    tenancy: Tenancy,
+    handlers: Arc<HashMap<&'static str, Arc<dyn Handler>>>,
+    pub max_attempts: i32,
+    /// Wait after the first failure; doubled per further attempt.
+    pub backoff: Duration,
+    /// How long a claimed job is reserved for its worker.
+    pub lease: Duration,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub done: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl Runner {
+    pub fn new(tenancy: Tenancy, handlers: HashMap<&'static str, Arc<dyn Handler>>) -> Self {
+        Self {
+            tenancy,
+            handlers: Arc::new(handlers),
+            max_attempts: 8,
+            backoff: Duration::seconds(30),
+            lease: Duration::minutes(5),
+        }
+    }
+
+    /// Claims the next due job of a kind this runner handles: queued and due, or
+    /// running with an expired lease. One conditional UPDATE, so two workers never
+    /// hold the same job.
+    async fn claim(&self, tx: &TenantTx) -> Result<Option<entity::Model>, DbErr> {
+        use entity::Column as J;
+        let now = Utc::now();
+        let kinds: Vec<&str> = self.handlers.keys().copied().collect();
+        let due = Condition::all()
+            .add(J::Kind.is_in(kinds.clone()))
+            .add(J::RunAfter.lte(now))
+            .add(J::Status.is_in(["queued", "running"]));
+        let Some(next) = entity::Entity::find()
+            .select_only()
+            .column(J::Id)
+            .filter(due.clone())
+            .order_by_asc(J::RunAfter)
+            .limit(1)
+            .into_tuple::<String>()
+            .one(tx.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let taken = entity::Entity::update_many()
+            .col_expr(J::Status, Expr::val("running"))
+            .col_expr(J::Attempts, Expr::col(J::Attempts).add(1))
+            .col_expr(J::RunAfter, Expr::val(now + self.lease))
+            .col_expr(J::UpdatedAt, Expr::val(now))
+            .filter(J::Id.eq(&next))
+            .filter(due)
+            .exec(tx.conn())
+            .await?;
+        if taken.rows_affected != 1 {
+            return Ok(None);
+        }
+        entity::Entity::find_by_id(next).one(tx.conn()).await
+    }
+
+    /// Runs due jobs of one tenant until none is left; returns what happened.
+    pub async fn run_due(&self, tenant: &Tenant) -> anyhow::Result<Pass> {
+        let mut pass = Pass::default();
+        loop {
+            let tx = self.tenancy.begin(tenant).await?;
+            let Some(job) = self.claim(&tx).await? else {
+                return Ok(pass);
+            };
+            tx.commit().await?;
+            let Some(handler) = self.handlers.get(job.kind.as_str()) else {
+                return Ok(pass);
+            };
+            let outcome = handler.run(tenant, &job).await;
+            let now = Utc::now();
+            let (status, run_after, error) = match &outcome {
+                Ok(()) => ("done", now, None),
+                Err(JobError::Fatal(e)) => ("dead", now, Some(e.clone())),
+                Err(JobError::Retry(e)) if job.attempts >= self.max_attempts => {
+                    ("dead", now, Some(e.clone()))
+                }
+                Err(JobError::Retry(e)) => {
+                    let doublings = std::cmp::min(u32::try_from(job.attempts - 1).unwrap_or(0), 16);
+                    let wait = self.backoff * 2i32.pow(doublings);
+                    ("queued", now + wait, Some(e.clone()))
+                }
+            };
+            match status {
+                "done" => pass.done += 1,
+                "dead" => pass.dead += 1,
+                _ => pass.retried += 1,
+            }
+            let tx = self.tenancy.begin(tenant).await?;
+            entity::Entity::update_many()
+                .col_expr(entity::Column::Status, Expr::val(status))
+                .col_expr(entity::Column::RunAfter, Expr::val(run_after))
+                .col_expr(entity::Column::LastError, Expr::val(error))
+                .col_expr(entity::Column::UpdatedAt, Expr::val(now))
+                .filter(entity::Column::Id.eq(&job.id))
+                .filter(entity::Column::Status.eq("running"))
+                .exec(tx.conn())
+                .await?;
+            tx.commit().await?;
+        }
+    }
+}
