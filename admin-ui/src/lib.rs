@@ -29,6 +29,10 @@ pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "console/jobs.html",
+        include_str!("../templates/console/jobs.html"),
+    ),
+    (
         "operator/clearing.html",
         include_str!("../templates/operator/clearing.html"),
     ),

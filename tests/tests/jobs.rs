@@ -137,5 +137,87 @@ async fn jobs_retry_die_and_are_taken_again_after_a_crash() {
     let pass = runner.run_due(&t).await.unwrap();
     assert_eq!(pass.done, 1);
     assert_eq!(ok.calls.load(Ordering::SeqCst), 2);
+
+    // Staff see dead jobs as tickets with the last answer, re-run or cancel them.
+    app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let page = staff
+        .get(app.url("alpha.test", "/console/jobs?status=dead&lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("peer down (2)") && page.contains("refused for good"),
+        "{page}"
+    );
+    let dead = by_key("c").id;
+    let token = relabel_tests::csrf(&staff, &app.url("alpha.test", "/console/jobs")).await;
+    let r = staff
+        .post(app.url("alpha.test", &format!("/console/jobs/{dead}/rerun")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let queued = by_key("e").id;
+    staff
+        .post(app.url("alpha.test", &format!("/console/jobs/{queued}/cancel")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let after = jobs::with_key_prefix(&tx, "").await.unwrap();
+    let state_of = |k: &str| {
+        after
+            .iter()
+            .find(|j| j.idempotency_key == k)
+            .map(|j| (j.status.clone(), j.attempts))
+            .unwrap()
+    };
+    assert_eq!(state_of("c"), ("queued".to_owned(), 0));
+    assert_eq!(state_of("e").0, "cancelled");
+    drop(tx);
+    // Beta's staff neither see nor touch alpha's jobs.
+    let beta = app.client();
+    relabel_tests::login(
+        &beta,
+        &app.url("beta.test", "/console/login"),
+        "owner@beta.test",
+        "beta-password-1",
+    )
+    .await;
+    let page = beta
+        .get(app.url("beta.test", "/console/jobs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("test.ok"));
+    let token = relabel_tests::csrf(&beta, &app.url("beta.test", "/console/jobs")).await;
+    beta.post(app.url("beta.test", &format!("/console/jobs/{dead}/cancel")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = jobs::with_key_prefix(&tx, "c").await.unwrap();
+    assert_eq!(
+        c[0].status, "queued",
+        "beta's cancel changed nothing in alpha"
+    );
     app.stop().await;
 }

@@ -80,3 +80,44 @@ pub async fn with_key_prefix(tx: &TenantTx, prefix: &str) -> Result<Vec<Job>, Db
         .all(tx.conn())
         .await
 }
+
+/// Jobs for the console, newest first; `status` filters (`dead` = technical tickets).
+pub async fn list(tx: &TenantTx, status: Option<&str>, limit: u64) -> Result<Vec<Job>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut q = entity::Entity::find().order_by_desc(entity::Column::CreatedAt);
+    if let Some(s) = status.filter(|s| !s.is_empty()) {
+        q = q.filter(entity::Column::Status.eq(s));
+    }
+    q.limit(limit).all(tx.conn()).await
+}
+
+/// Puts a dead or cancelled job back in the queue with fresh attempts (staff).
+/// Returns false when the job is not in such a state.
+pub async fn rerun(tx: &TenantTx, id: &str) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let now = Utc::now();
+    let r = entity::Entity::update_many()
+        .col_expr(entity::Column::Status, Expr::val("queued"))
+        .col_expr(entity::Column::Attempts, Expr::val(0))
+        .col_expr(entity::Column::RunAfter, Expr::val(now))
+        .col_expr(entity::Column::UpdatedAt, Expr::val(now))
+        .filter(entity::Column::Id.eq(id))
+        .filter(entity::Column::Status.is_in(["dead", "cancelled"]))
+        .exec(tx.conn())
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Cancels a job that has not run yet or is dead (staff). A running job cannot
+/// be cancelled: its worker holds it.
+pub async fn cancel(tx: &TenantTx, id: &str) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let r = entity::Entity::update_many()
+        .col_expr(entity::Column::Status, Expr::val("cancelled"))
+        .col_expr(entity::Column::UpdatedAt, Expr::val(Utc::now()))
+        .filter(entity::Column::Id.eq(id))
+        .filter(entity::Column::Status.is_in(["queued", "dead"]))
+        .exec(tx.conn())
+        .await?;
+    Ok(r.rows_affected == 1)
+}

@@ -5,6 +5,7 @@ mod catalog;
 mod classes;
 mod coupons;
 mod customers;
+mod jobs;
 mod keys;
 pub mod logs;
 mod orders;
@@ -155,6 +156,8 @@ pub fn routes() -> Route {
         .at("/coupons/:id/end", post(coupons::end))
         .at("/orders", get(orders::orders_list))
         .at("/orders/:id", get(orders::detail))
+        .at("/jobs", get(jobs::list))
+        .at("/jobs/:id/:action", post(jobs::act))
         .at("/clearing", get(orders::clearing))
         .at("/clearing/:id", get(orders::case_page).post(orders::decide))
         .at("/audit", get(logs::audit))
