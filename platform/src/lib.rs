@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod coupons;
 pub mod customers;
 pub mod demo;
+pub mod dns;
 pub mod domains;
 pub mod http;
 pub mod jobs;
