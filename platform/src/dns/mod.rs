@@ -50,16 +50,11 @@ pub fn owner_name(name: &str, zone: &str) -> Option<String> {
     } else {
         n
     };
-    let mut labels = relative.split('.').peekable();
-    let mut first = true;
-    while let Some(l) = labels.next() {
-        if !(valid_label(l)
-            || (first && l == "*" && labels.peek().is_some())
-            || (first && l == "*"))
-        {
+    // A wildcard is only allowed as the first label.
+    for (i, l) in relative.split('.').enumerate() {
+        if !(valid_label(l) || (i == 0 && l == "*")) {
             return None;
         }
-        first = false;
     }
     (relative.len() + zone.len() < 253).then_some(relative)
 }
