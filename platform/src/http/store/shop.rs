@@ -498,6 +498,32 @@ fn wants_json(req: &Request) -> bool {
         .is_some_and(|a| a.contains("application/json"))
 }
 
+/// What every cart form handler starts with: the CSRF check, a transaction of
+/// the request's tenant, the signed-in customer and the session's cart (made if
+/// `create`).
+struct CartForm {
+    tx: TenantTx,
+    customer: Option<customer::Model>,
+    cart: Option<CartModel>,
+}
+
+async fn cart_form(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    form: &FormData,
+    create: bool,
+) -> poem::Result<CartForm> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tenant = tenant_of(req)?;
+    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    let customer = current_customer(session, &tenant, &tx).await;
+    let cart = session_cart(session, &tenant, &tx, customer.as_ref(), create)
+        .await
+        .map_err(internal)?;
+    Ok(CartForm { tx, customer, cart })
+}
+
 #[handler]
 async fn cart_add(
     Data(state): Data<&AppState>,
@@ -505,15 +531,9 @@ async fn cart_add(
     req: &Request,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let tenant = tenant_of(req)?;
     let lang = crate::http::lang_of(req).code();
-    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let customer = current_customer(session, &tenant, &tx).await;
-    let cart = session_cart(session, &tenant, &tx, customer.as_ref(), true)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("no cart"))?;
+    let CartForm { tx, customer, cart } = cart_form(state, session, req, &form, true).await?;
+    let cart = cart.ok_or_else(|| internal("no cart"))?;
     let pricer = state
         .prices
         .pricer(&tx, customer.as_ref())
@@ -577,15 +597,9 @@ async fn cart_period(
     req: &Request,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let tenant = tenant_of(req)?;
     let lang = crate::http::lang_of(req).code();
-    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let customer = current_customer(session, &tenant, &tx).await;
-    let Some(cart) = session_cart(session, &tenant, &tx, customer.as_ref(), false)
-        .await
-        .map_err(internal)?
-    else {
+    let CartForm { tx, customer, cart } = cart_form(state, session, req, &form, false).await?;
+    let Some(cart) = cart else {
         return Ok(redirect("/cart"));
     };
     let pricer = state
@@ -761,14 +775,8 @@ async fn cart_remove(
     req: &Request,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let tenant = tenant_of(req)?;
-    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let customer = current_customer(session, &tenant, &tx).await;
-    if let Some(cart) = session_cart(session, &tenant, &tx, customer.as_ref(), false)
-        .await
-        .map_err(internal)?
-    {
+    let CartForm { tx, cart, .. } = cart_form(state, session, req, &form, false).await?;
+    if let Some(cart) = cart {
         orders::cart::remove(&tx, &cart.id, form.get("item"))
             .await
             .map_err(internal)?;
@@ -784,15 +792,9 @@ async fn cart_coupon(
     req: &Request,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let tenant = tenant_of(req)?;
     let lang = crate::http::lang_of(req).code();
-    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let customer = current_customer(session, &tenant, &tx).await;
-    let Some(cart) = session_cart(session, &tenant, &tx, customer.as_ref(), true)
-        .await
-        .map_err(internal)?
-    else {
+    let CartForm { tx, cart, .. } = cart_form(state, session, req, &form, true).await?;
+    let Some(cart) = cart else {
         return Ok(redirect("/cart"));
     };
     let code = form.get("coupon").trim().to_uppercase();
