@@ -3,7 +3,9 @@
 use crate::auth::session_store::SessionStore;
 use crate::config::Config;
 use crate::domains::aftermarket::{Aftermarket, CsvFeed, NoAftermarket, Source as FeedSource};
-use crate::domains::registrar::{DevRegistry, Registries};
+use crate::domains::devregistry::{self, Embedded};
+use crate::domains::epp::EppRegistrar;
+use crate::domains::registrar::{Registrar, Registries};
 use crate::http::{self, HostDispatch, api, console, operator, store};
 use crate::orders::risk::GeoIp;
 use poem::http::StatusCode;
@@ -31,8 +33,8 @@ pub struct AppState {
     pub prices: crate::pricing::PriceBooks,
     /// Availability checks through the registrar adapter.
     pub registries: Registries,
-    /// The built-in test registry (its storage), when it is the registrar.
-    pub dev_registry: Arc<DevRegistry>,
+    /// The built-in test registry, when no registry is configured (`epp`).
+    pub dev_registry: Option<Arc<Embedded>>,
     pub aftermarket: Arc<dyn Aftermarket>,
     pub geoip: Arc<Option<GeoIp>>,
 }
@@ -46,9 +48,15 @@ impl AppState {
             tenancy.backend().redis().cloned(),
             &config.redis_prefix,
         );
-        let dev_registry = Arc::new(DevRegistry::new(config.dev_registry.clone()));
+        let (registrar, dev_registry): (Arc<dyn Registrar>, _) = match &config.epp {
+            Some(epp) => (Arc::new(EppRegistrar::from_config(epp)?), None),
+            None => {
+                let dev = Arc::new(devregistry::embedded(config.dev_registry.clone()).await?);
+                (Arc::new(dev.registrar.clone()), Some(dev))
+            }
+        };
         let registries = Registries::new(
-            dev_registry.clone(),
+            registrar,
             Duration::from_millis(config.registry_timeout_ms),
             Duration::from_secs(config.availability_cache_secs),
         );

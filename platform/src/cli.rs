@@ -52,6 +52,31 @@ pub enum Command {
     CheckConfig,
     /// Print the current TOTP code for a base32 secret (e.g. the demo operator's).
     TotpCode { secret: String },
+    /// Run the built-in test registry: EPP over TLS on loopback (RFC 5730-5734),
+    /// accounts `relabel` / `relabel-dev-2026` and `other-registrar` / `other-dev-2026`.
+    DevRegistry {
+        /// ADDRESS:PORT to listen on.
+        #[arg(long, default_value = "127.0.0.1:7700")]
+        bind: std::net::SocketAddr,
+        /// Write the self-signed certificate (PEM) here; point `epp.ca_file` at it.
+        #[arg(long, default_value = "dev-registry.pem")]
+        cert_out: PathBuf,
+        /// Keep the registry's objects in this JSON file across restarts.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Delay of every answer in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Registry operators (e.g. `denic`) that answer 2400 "command failed".
+        #[arg(long)]
+        fail: Vec<String>,
+        /// Registry operators that never answer.
+        #[arg(long)]
+        hang: Vec<String>,
+        /// Seconds until an unanswered transfer is approved by the registry.
+        #[arg(long, default_value_t = 5 * 86_400)]
+        transfer_auto_approve_secs: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +151,36 @@ pub async fn execute(config: Config, command: Command) -> anyhow::Result<ExitCod
             let code = crate::auth::totp::code_at(&secret, crate::auth::totp::now())
                 .ok_or_else(|| anyhow::anyhow!("SECRET: not base32"))?;
             println!("{code}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DevRegistry {
+            bind,
+            cert_out,
+            state,
+            latency_ms,
+            fail,
+            hang,
+            transfer_auto_approve_secs,
+        } => {
+            use crate::domains::devregistry::{DevRegistry, DevRegistryConfig, server};
+            let registry = std::sync::Arc::new(DevRegistry::new(DevRegistryConfig {
+                latency_ms,
+                fail,
+                hang,
+                transfer_auto_approve_secs,
+                state_file: state,
+                ..Default::default()
+            }));
+            let identity = server::Identity::generate()?;
+            std::fs::write(&cert_out, &identity.cert_pem)?;
+            let running = server::start(registry, bind, &identity).await?;
+            println!(
+                "test registry: EPP over TLS on {} (certificate: {})",
+                running.addr,
+                cert_out.display()
+            );
+            tokio::signal::ctrl_c().await?;
+            running.stop();
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
@@ -297,7 +352,12 @@ async fn tenant(config: Config, command: TenantCommand) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> {
+async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> {
+    if config.epp.is_none() && config.dev_registry.state_file.is_none() {
+        // The built-in test registry remembers its objects next to the data.
+        std::fs::create_dir_all(&config.data_dir)?;
+        config.dev_registry.state_file = Some(config.data_dir.join("dev-registry.json"));
+    }
     let bind = config.bind.clone();
     let concurrency = config.migrate_concurrency;
     tracing::info!(backend = config.backend_name(), data_dir = %config.data_dir.display(), "starting relabel");

@@ -40,7 +40,9 @@ pub struct Config {
     pub availability_cache_secs: u64,
     /// Latency and faults of the built-in test registry.
     #[serde(default)]
-    pub dev_registry: crate::domains::registrar::DevRegistryConfig,
+    pub dev_registry: crate::domains::devregistry::DevRegistryConfig,
+    /// The registry over EPP; absent = the built-in test registry, in-process.
+    pub epp: Option<crate::domains::epp::EppConfig>,
     /// Aftermarket listings: a CSV file path or an `http(s)://` URL
     /// (`name,price,currency,seller_ref`).
     pub aftermarket_feed: Option<String>,
@@ -191,6 +193,7 @@ mod tests {
             registry_timeout_ms: 2000,
             availability_cache_secs: 60,
             dev_registry: Default::default(),
+            epp: None,
             aftermarket_feed: None,
             geoip_csv: None,
         }

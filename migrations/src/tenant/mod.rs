@@ -9,6 +9,7 @@ mod m0003_pricing;
 mod m0004_coupons;
 mod m0005_terms;
 mod m0006_orders;
+mod m0007_provisioning;
 
 pub struct TenantMigrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0004_coupons::Migration),
             Box::new(m0005_terms::Migration),
             Box::new(m0006_orders::Migration),
+            Box::new(m0007_provisioning::Migration),
         ]
     }
 }

@@ -2,6 +2,8 @@
 //! registrar adapter and the lifecycle build on this.
 
 pub mod aftermarket;
+pub mod devregistry;
+pub mod epp;
 pub mod registrar;
 pub mod rules;
 pub mod search;

@@ -3,13 +3,16 @@
 //! [`Registries`] routes names to their registry, checks every registry in
 //! parallel with its own timeout, and caches answers briefly per tenant.
 //!
-//! [`DevRegistry`] is the built-in test registry's storage and rules, used by the
-//! demo and the tests; it answers in-process with configurable latency and faults.
-//! (Its EPP-over-TLS front end and the EPP client belong to the provisioning work.)
+//! The trait covers the registry operations provisioning needs (RFC 5731-5733:
+//! domains, contacts, hosts; RFC 3915 restore). [`super::epp::EppRegistrar`]
+//! implements it over EPP/TLS; the built-in test registry
+//! ([`super::devregistry`]) answers it on loopback.
 
 use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One name's answer, as EPP gives it: `avail="1"` or `"0"` with a reason.
@@ -23,17 +26,136 @@ pub struct Check {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistrarError {
-    /// An EPP error result (2400 command failed, 2500 session ended, ...).
+    /// An EPP error result (2302 object exists, 2400 command failed, ...).
     #[error("registry answered {code}: {message}")]
     Result { code: u16, message: String },
     #[error("registry unreachable: {0}")]
     Transport(String),
 }
 
+impl RegistrarError {
+    /// The EPP result code, if the registry answered.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Self::Result { code, .. } => Some(*code),
+            Self::Transport(_) => None,
+        }
+    }
+
+    /// Worth trying again later: transport trouble or a registry-side failure
+    /// (2400, 25xx), not a refusal of the request itself.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::Result { code, .. } => *code == 2400 || *code >= 2500,
+        }
+    }
+}
+
+/// A domain as the registry reports it (`<domain:infData>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DomainInfo {
+    pub name: String,
+    pub statuses: Vec<String>,
+    pub registrant: Option<String>,
+    pub nameservers: Vec<String>,
+    /// Sponsoring registrar (`clID`).
+    pub sponsor: String,
+    pub created: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+    /// Only shown to the sponsor (or with the right AuthCode).
+    pub auth_code: Option<String>,
+}
+
+/// State of a transfer (`<domain:trnData>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferInfo {
+    /// pending | clientApproved | serverApproved | clientRejected | ...
+    pub status: String,
+    pub requested_by: String,
+    pub losing: String,
+    pub act_by: DateTime<Utc>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// A contact object to create at the registry (RFC 5732).
+#[derive(Clone, Debug)]
+pub struct RegistryContact {
+    pub id: String,
+    pub name: String,
+    pub organization: Option<String>,
+    pub street: String,
+    pub city: String,
+    pub postal_code: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// A `<domain:create>`.
+#[derive(Clone, Debug)]
+pub struct NewDomain<'a> {
+    pub name: &'a str,
+    pub years: u32,
+    pub registrant: &'a str,
+    pub nameservers: &'a [String],
+    pub auth_code: &'a str,
+}
+
 #[async_trait]
 pub trait Registrar: Send + Sync {
     /// Checks `names` (ASCII, all of this registry). Answers may come in any order.
     async fn check(&self, registry: &str, names: &[String]) -> Result<Vec<Check>, RegistrarError>;
+    async fn create_contact(&self, contact: &RegistryContact) -> Result<(), RegistrarError>;
+    /// Registers a domain; returns the registry's expiry date.
+    async fn create(&self, domain: &NewDomain<'_>)
+    -> Result<Option<DateTime<Utc>>, RegistrarError>;
+    async fn info(&self, name: &str, auth_code: Option<&str>)
+    -> Result<DomainInfo, RegistrarError>;
+    /// Renews from `current_expiry`; returns the new expiry.
+    async fn renew(
+        &self,
+        name: &str,
+        current_expiry: NaiveDate,
+        years: u32,
+    ) -> Result<Option<DateTime<Utc>>, RegistrarError>;
+    /// Deletes (into the redemption period where the registry has one).
+    async fn delete(&self, name: &str) -> Result<(), RegistrarError>;
+    /// Restores a deleted domain from redemption (RGP).
+    async fn restore(&self, name: &str) -> Result<(), RegistrarError>;
+    async fn transfer_request(
+        &self,
+        name: &str,
+        auth_code: &str,
+        years: u32,
+    ) -> Result<TransferInfo, RegistrarError>;
+    async fn transfer_query(&self, name: &str) -> Result<TransferInfo, RegistrarError>;
+    /// The losing registrar's answer to a transfer away from it.
+    async fn transfer_answer(
+        &self,
+        name: &str,
+        approve: bool,
+    ) -> Result<TransferInfo, RegistrarError>;
+    /// Owner change: a new registrant contact.
+    async fn update_registrant(&self, name: &str, contact_id: &str) -> Result<(), RegistrarError>;
+    /// Sets the delegation to exactly `nameservers` (host objects created as needed).
+    async fn set_nameservers(
+        &self,
+        name: &str,
+        nameservers: &[String],
+    ) -> Result<(), RegistrarError>;
+    /// Creates a host object, with glue addresses when inside one of our domains.
+    async fn create_host(&self, host: &str, addresses: &[IpAddr]) -> Result<(), RegistrarError>;
+    async fn update_host(
+        &self,
+        host: &str,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+    ) -> Result<(), RegistrarError>;
+    async fn set_auth_code(&self, name: &str, auth_code: &str) -> Result<(), RegistrarError>;
+    /// `clientTransferProhibited` on or off.
+    async fn set_transfer_lock(&self, name: &str, locked: bool) -> Result<(), RegistrarError>;
 }
 
 /// The registry operator that runs `tld`: names of one operator go in one check.
@@ -192,103 +314,10 @@ fn unknown(batch: Vec<String>) -> Vec<(String, Availability)> {
         .collect()
 }
 
-/// Faults the test registry injects, per registry operator.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct DevRegistryConfig {
-    /// Delay of every answer, in milliseconds.
-    pub latency_ms: u64,
-    /// Registries that never answer (to exercise the timeout).
-    pub hang: Vec<String>,
-    /// Registries that answer with EPP 2400 "command failed".
-    pub fail: Vec<String>,
-}
-
-/// Labels registered in every TLD of the test registry from the start, so a
-/// search shows taken names and suggestions.
-const PRE_REGISTERED: &[&str] = &[
-    "example", "test", "google", "amazon", "shop", "mail", "web", "news", "bank", "hotel",
-    "berlin", "hamburg", "muenchen", "müller", "taken", "relabel", "domain", "cloud",
-];
-
-/// Labels a registry withholds (EPP reason "reserved").
-const RESERVED: &[&str] = &["nic", "whois", "www"];
-
-/// The test registry's storage and check rules.
-pub struct DevRegistry {
-    names: Mutex<HashSet<String>>,
-    config: DevRegistryConfig,
-}
-
-impl DevRegistry {
-    pub fn new(config: DevRegistryConfig) -> Self {
-        Self {
-            names: Mutex::new(HashSet::new()),
-            config,
-        }
-    }
-
-    /// Records a registration (the provisioning side calls this through EPP).
-    pub fn register(&self, ascii_name: &str) -> bool {
-        self.names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ascii_name.to_ascii_lowercase())
-    }
-
-    fn taken(&self, ascii_name: &str) -> Option<&'static str> {
-        let label = ascii_name.split('.').next().unwrap_or_default();
-        let unicode = idna::domain_to_unicode(label).0;
-        if RESERVED.contains(&label) {
-            return Some("reserved");
-        }
-        if PRE_REGISTERED.contains(&label)
-            || PRE_REGISTERED.contains(&unicode.as_str())
-            || self
-                .names
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(ascii_name)
-        {
-            return Some("in use");
-        }
-        None
-    }
-}
-
-#[async_trait]
-impl Registrar for DevRegistry {
-    async fn check(&self, registry: &str, names: &[String]) -> Result<Vec<Check>, RegistrarError> {
-        if self.config.hang.iter().any(|r| r == registry) {
-            std::future::pending::<()>().await;
-        }
-        if self.config.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(self.config.latency_ms)).await;
-        }
-        if self.config.fail.iter().any(|r| r == registry) {
-            return Err(RegistrarError::Result {
-                code: 2400,
-                message: "Command failed".into(),
-            });
-        }
-        Ok(names
-            .iter()
-            .map(|n| {
-                let n = n.to_ascii_lowercase();
-                let reason = self.taken(&n);
-                Check {
-                    available: reason.is_none(),
-                    reason: reason.map(str::to_owned),
-                    name: n,
-                }
-            })
-            .collect())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domains::devregistry::{DevRegistryConfig, embedded};
     use std::time::Instant;
 
     fn names(list: &[&str]) -> Vec<String> {
@@ -297,14 +326,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_hanging_registry_costs_one_timeout_and_answers_unknown() {
-        let dev = DevRegistry::new(DevRegistryConfig {
+        let dev = embedded(DevRegistryConfig {
             latency_ms: 20,
             hang: vec!["denic".into()],
             fail: vec!["eurid".into()],
-        });
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         let r = Registries::new(
-            Arc::new(dev),
-            Duration::from_millis(300),
+            Arc::new(dev.registrar.clone()),
+            Duration::from_millis(400),
             Duration::from_secs(60),
         );
         let start = Instant::now();
@@ -321,7 +353,7 @@ mod tests {
                 |_| batches += 1,
             )
             .await;
-        assert!(start.elapsed() < Duration::from_millis(600));
+        assert!(start.elapsed() < Duration::from_millis(1500));
         assert_eq!(batches, 3, "one answer per registry");
         assert_eq!(got["free-name.com"], Availability::Available);
         assert_eq!(got["google.com"], Availability::Taken);
@@ -335,10 +367,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn registrations_and_reserved_names() {
-        let dev = DevRegistry::new(DevRegistryConfig::default());
-        assert!(dev.register("mine.de"));
+    async fn registrations_and_reserved_names_over_epp() {
+        let dev = embedded(DevRegistryConfig::default()).await.unwrap();
+        assert!(dev.registry.register("mine.de"));
         let got = dev
+            .registrar
             .check(
                 "denic",
                 &names(&["mine.de", "nic.de", "xn--mller-kva.de", "free.de"]),
