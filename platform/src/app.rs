@@ -2,12 +2,15 @@
 
 use crate::auth::session_store::SessionStore;
 use crate::config::Config;
+use crate::dns::provider::{DnsProvider, PowerDns, ZoneFiles, ZoneHead};
 use crate::domains::aftermarket::{Aftermarket, CsvFeed, NoAftermarket, Source as FeedSource};
 use crate::domains::devregistry::{self, Embedded};
 use crate::domains::epp::EppRegistrar;
 use crate::domains::registrar::{Registrar, Registries};
 use crate::http::{self, HostDispatch, api, console, operator, store};
+use crate::jobs::runner::{Handler, Runner};
 use crate::orders::risk::GeoIp;
+use crate::provisioning::handler::{self, Provisioner};
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::{CatchPanic, CookieJarManager, SetHeader};
@@ -36,6 +39,8 @@ pub struct AppState {
     /// The built-in test registry, when no registry is configured (`epp`).
     pub dev_registry: Option<Arc<Embedded>>,
     pub aftermarket: Arc<dyn Aftermarket>,
+    /// Where customer zones are served.
+    pub dns: Arc<dyn DnsProvider>,
     pub geoip: Arc<Option<GeoIp>>,
 }
 
@@ -70,6 +75,20 @@ impl AppState {
             )),
             None => Arc::new(NoAftermarket),
         };
+        let dns: Arc<dyn DnsProvider> = match &config.dns.powerdns_url {
+            Some(url) => Arc::new(PowerDns::new(
+                url,
+                &config.dns.powerdns_api_key,
+                &config.dns.powerdns_server,
+            )),
+            None => Arc::new(ZoneFiles {
+                dir: config
+                    .dns
+                    .zone_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("zones")),
+            }),
+        };
         let geoip = match &config.geoip_csv {
             Some(path) => Some(GeoIp::load(path)?),
             None => None,
@@ -78,6 +97,7 @@ impl AppState {
             registries,
             dev_registry,
             aftermarket,
+            dns,
             geoip: Arc::new(geoip),
             mailer,
             limiter,
@@ -88,6 +108,29 @@ impl AppState {
             ui: Arc::new(AdminUi::new()),
             pages: store::page_cache(),
         })
+    }
+
+    /// SOA/NS part of every customer zone.
+    pub fn zone_head(&self) -> ZoneHead {
+        ZoneHead {
+            nameservers: self.config.dns.nameservers.clone(),
+            hostmaster: self.config.dns.hostmaster.clone(),
+        }
+    }
+
+    /// The job runner with every handler of this application.
+    pub fn runner(&self) -> Runner {
+        let provisioner: Arc<dyn Handler> = Arc::new(Provisioner {
+            state: self.clone(),
+        });
+        let handlers = handler::KINDS
+            .iter()
+            .map(|k| (*k, provisioner.clone()))
+            .collect();
+        let mut runner = Runner::new(self.tenancy.clone(), handlers);
+        runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));
+        runner.max_attempts = self.config.jobs.max_attempts;
+        runner
     }
 
     fn sessions(&self, cookie: &str) -> ServerSession<SessionStore> {

@@ -374,10 +374,21 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
         let summary = demo::seed(&state).await?;
         demo::print(&summary, running.addr.port());
     }
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = state.config.jobs.enabled.then(|| {
+        state.runner().spawn(
+            std::time::Duration::from_millis(state.config.jobs.poll_ms),
+            jobs_stopped,
+        )
+    });
     tracing::info!(addr = %running.addr, "listening");
     shutdown_signal().await;
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down: finishing in-flight requests and jobs");
+    let _ = stop_jobs.send(true);
     running.shutdown().await;
+    if let Some(jobs) = jobs {
+        let _ = jobs.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

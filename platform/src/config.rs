@@ -46,8 +46,76 @@ pub struct Config {
     /// Aftermarket listings: a CSV file path or an `http(s)://` URL
     /// (`name,price,currency,seller_ref`).
     pub aftermarket_feed: Option<String>,
+    /// Zones: nameservers, template defaults and where zones are served.
+    #[serde(default)]
+    pub dns: DnsConfig,
+    /// The job runner.
+    #[serde(default)]
+    pub jobs: JobsConfig,
     /// GeoIP range table (`first_ip,last_ip,CC` lines) for the risk check.
     pub geoip_csv: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct DnsConfig {
+    /// Authoritative nameservers of customer zones (delegated at registration).
+    pub nameservers: Vec<String>,
+    /// SOA mailbox.
+    pub hostmaster: String,
+    /// Where `@` and `www` point in a new zone (the platform's web server).
+    pub web_ipv4: String,
+    pub web_ipv6: Option<String>,
+    /// MX of a new zone.
+    pub mail_host: String,
+    /// Zone files (when no PowerDNS is configured); default `<data_dir>/zones`.
+    pub zone_dir: Option<PathBuf>,
+    /// PowerDNS Authoritative API, e.g. `http://127.0.0.1:8081`.
+    pub powerdns_url: Option<String>,
+    pub powerdns_api_key: String,
+    pub powerdns_server: String,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        Self {
+            nameservers: vec!["ns1.relabel-dns.net".into(), "ns2.relabel-dns.net".into()],
+            hostmaster: "hostmaster@relabel-dns.net".into(),
+            web_ipv4: "192.0.2.80".into(),
+            web_ipv6: None,
+            mail_host: "mx.relabel-dns.net".into(),
+            zone_dir: None,
+            powerdns_url: None,
+            powerdns_api_key: String::new(),
+            powerdns_server: "localhost".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct JobsConfig {
+    /// Run jobs in this process (`serve`).
+    pub enabled: bool,
+    /// Pause between passes when the queue was empty, in milliseconds.
+    pub poll_ms: u64,
+    /// Wait after a failed attempt, doubled per further attempt, in seconds.
+    pub backoff_secs: i64,
+    pub max_attempts: i32,
+    /// How often a pending transfer is asked about, in seconds.
+    pub transfer_poll_secs: i64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_ms: 1000,
+            backoff_secs: 30,
+            max_attempts: 8,
+            transfer_poll_secs: 300,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +212,23 @@ impl Config {
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return invalid("log_format", "must be pretty or json");
         }
+        if self.dns.nameservers.len() < 2 {
+            return invalid("dns.nameservers", "needs at least two nameservers");
+        }
+        if self.dns.web_ipv4.parse::<std::net::Ipv4Addr>().is_err() {
+            return invalid("dns.web_ipv4", "expected an IPv4 address");
+        }
+        if let Some(url) = &self.dns.powerdns_url
+            && !url.starts_with("http")
+        {
+            return invalid("dns.powerdns_url", "expected an http(s):// URL");
+        }
+        if !(10..=60_000).contains(&self.jobs.poll_ms) {
+            return invalid("jobs.poll_ms", "must be between 10 and 60000");
+        }
+        if !(1..=100).contains(&self.jobs.max_attempts) {
+            return invalid("jobs.max_attempts", "must be between 1 and 100");
+        }
         Ok(())
     }
 
@@ -194,6 +279,8 @@ mod tests {
             availability_cache_secs: 60,
             dev_registry: Default::default(),
             epp: None,
+            dns: Default::default(),
+            jobs: Default::default(),
             aftermarket_feed: None,
             geoip_csv: None,
         }

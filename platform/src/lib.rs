@@ -24,6 +24,7 @@ pub mod mail;
 pub mod operators;
 pub mod orders;
 pub mod pricing;
+pub mod provisioning;
 pub mod ratelimit;
 pub mod resellers;
 pub mod staff;

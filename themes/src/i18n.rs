@@ -1034,6 +1034,16 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Thank you for your order of {total}. It is accepted under number {number}; we are setting everything up now.",
     ),
     (
+        "email.order.subject_completed",
+        "Bestellung {number} ist eingerichtet – {brand}",
+        "Order {number} is set up – {brand}",
+    ),
+    (
+        "email.order.completed",
+        "Ihre Bestellung {number} ist eingerichtet: Ihre Domains sind registriert und Ihre Dienste aktiv. Sie finden alles in Ihrem Kundenbereich.",
+        "Your order {number} is set up: your domains are registered and your services active. You find everything in your customer center.",
+    ),
+    (
         "email.order.review",
         "Ihre Bestellung über {total} ist eingegangen und wird geprüft. Ihre Vorgangsnummer lautet {case}. Sie hören von uns, sobald entschieden ist.",
         "Your order of {total} has arrived and is being reviewed. Your case number is {case}. You will hear from us as soon as it is decided.",

@@ -89,12 +89,27 @@ enum Settings {
     DnsTemplate,
 }
 
-async fn add_column(m: &SchemaManager<'_>, table: impl IntoIden, col: ColumnDef) -> Result<(), DbErr> {
-    m.alter_table(Table::alter().table(table).add_column(col.to_owned()).to_owned())
-        .await
+async fn add_column(
+    m: &SchemaManager<'_>,
+    table: impl IntoIden,
+    col: ColumnDef,
+) -> Result<(), DbErr> {
+    m.alter_table(
+        Table::alter()
+            .table(table)
+            .add_column(col.to_owned())
+            .to_owned(),
+    )
+    .await
 }
 
-async fn index(m: &SchemaManager<'_>, name: &str, table: impl IntoIden, col: impl IntoIden, unique: bool) -> Result<(), DbErr> {
+async fn index(
+    m: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden,
+    col: impl IntoIden,
+    unique: bool,
+) -> Result<(), DbErr> {
     let mut i = Index::create();
     i.name(name).table(table).col(col);
     if unique {
@@ -110,7 +125,11 @@ impl MigrationTrait for Migration {
         add_column(
             manager,
             OrderItems::Table,
-            ColumnDef::new(OrderItems::Status).string_len(16).not_null().default("pending").to_owned(),
+            ColumnDef::new(OrderItems::Status)
+                .string_len(16)
+                .not_null()
+                .default("pending")
+                .to_owned(),
         )
         .await?;
         add_column(manager, OrderItems::Table, text_null(OrderItems::Error)).await?;
@@ -123,7 +142,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Domains::Table)
                     .col(id_pk(Domains::Id))
-                    .col(ColumnDef::new(Domains::CustomerId).string_len(40).not_null())
+                    .col(
+                        ColumnDef::new(Domains::CustomerId)
+                            .string_len(40)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Domains::OrderId).string_len(40).null())
                     .col(ColumnDef::new(Domains::Name).string_len(255).not_null())
                     // pending | pending_transfer | active | expiring | grace | redemption
@@ -133,23 +156,49 @@ impl MigrationTrait for Migration {
                     .col(ts_null(Domains::ExpiresAt))
                     .col(text_null(Domains::AuthCode))
                     .col(ts_null(Domains::AuthCodeAt))
-                    .col(ColumnDef::new(Domains::TransferLock).boolean().not_null().default(true))
-                    .col(ColumnDef::new(Domains::Nameservers).text().not_null().default("[]"))
-                    .col(ColumnDef::new(Domains::OwnNameservers).boolean().not_null().default(false))
+                    .col(
+                        ColumnDef::new(Domains::TransferLock)
+                            .boolean()
+                            .not_null()
+                            .default(true),
+                    )
+                    .col(
+                        ColumnDef::new(Domains::Nameservers)
+                            .text()
+                            .not_null()
+                            .default("[]"),
+                    )
+                    .col(
+                        ColumnDef::new(Domains::OwnNameservers)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .col(ts(Domains::CreatedAt))
                     .col(ts(Domains::UpdatedAt))
                     .to_owned(),
             )
             .await?;
         index(manager, "domains_name", Domains::Table, Domains::Name, true).await?;
-        index(manager, "domains_customer", Domains::Table, Domains::CustomerId, false).await?;
+        index(
+            manager,
+            "domains_customer",
+            Domains::Table,
+            Domains::CustomerId,
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
                 Table::create()
                     .table(DomainOps::Table)
                     .col(id_pk(DomainOps::Id))
-                    .col(ColumnDef::new(DomainOps::DomainId).string_len(40).not_null())
+                    .col(
+                        ColumnDef::new(DomainOps::DomainId)
+                            .string_len(40)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(DomainOps::Op).string_len(32).not_null())
                     .col(ColumnDef::new(DomainOps::ResultCode).integer().null())
                     .col(text(DomainOps::Message))
@@ -158,15 +207,30 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "domain_ops_domain", DomainOps::Table, DomainOps::DomainId, false).await?;
+        index(
+            manager,
+            "domain_ops_domain",
+            DomainOps::Table,
+            DomainOps::DomainId,
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
                 Table::create()
                     .table(Services::Table)
                     .col(id_pk(Services::Id))
-                    .col(ColumnDef::new(Services::CustomerId).string_len(40).not_null())
-                    .col(ColumnDef::new(Services::ProductId).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(Services::CustomerId)
+                            .string_len(40)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Services::ProductId)
+                            .string_len(64)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Services::OrderId).string_len(40).null())
                     .col(ColumnDef::new(Services::OrderItemId).string_len(40).null())
                     .col(ColumnDef::new(Services::DomainId).string_len(40).null())
@@ -178,12 +242,22 @@ impl MigrationTrait for Migration {
                     .col(text(Services::PriceSource))
                     .col(ColumnDef::new(Services::NetMinor).big_integer().not_null())
                     .col(ColumnDef::new(Services::Currency).string_len(3).not_null())
-                    .col(ColumnDef::new(Services::Quantity).integer().not_null().default(1))
+                    .col(
+                        ColumnDef::new(Services::Quantity)
+                            .integer()
+                            .not_null()
+                            .default(1),
+                    )
                     .col(ts(Services::StartedAt))
                     .col(ts(Services::NextBillingAt))
                     .col(ts_null(Services::EndsAt))
                     // none | requested | cancelled
-                    .col(ColumnDef::new(Services::Cancellation).string_len(16).not_null().default("none"))
+                    .col(
+                        ColumnDef::new(Services::Cancellation)
+                            .string_len(16)
+                            .not_null()
+                            .default("none"),
+                    )
                     // active | suspended | terminated
                     .col(ColumnDef::new(Services::Status).string_len(16).not_null())
                     .col(ts(Services::CreatedAt))
@@ -191,16 +265,41 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "services_item", Services::Table, Services::OrderItemId, true).await?;
-        index(manager, "services_customer", Services::Table, Services::CustomerId, false).await?;
-        index(manager, "services_billing", Services::Table, Services::NextBillingAt, false).await?;
+        index(
+            manager,
+            "services_item",
+            Services::Table,
+            Services::OrderItemId,
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            "services_customer",
+            Services::Table,
+            Services::CustomerId,
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "services_billing",
+            Services::Table,
+            Services::NextBillingAt,
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
                 Table::create()
                     .table(DnsRecords::Table)
                     .col(id_pk(DnsRecords::Id))
-                    .col(ColumnDef::new(DnsRecords::DomainId).string_len(40).not_null())
+                    .col(
+                        ColumnDef::new(DnsRecords::DomainId)
+                            .string_len(40)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(DnsRecords::Name).string_len(255).not_null())
                     .col(ColumnDef::new(DnsRecords::Rtype).string_len(8).not_null())
                     .col(text(DnsRecords::Content))
@@ -209,7 +308,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "dns_records_domain", DnsRecords::Table, DnsRecords::DomainId, false).await?;
+        index(
+            manager,
+            "dns_records_domain",
+            DnsRecords::Table,
+            DnsRecords::DomainId,
+            false,
+        )
+        .await?;
         Ok(())
     }
 
@@ -220,7 +326,9 @@ impl MigrationTrait for Migration {
             DomainOps::Table.into_iden(),
             Domains::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -82,6 +82,8 @@ pub mod settings {
         pub widget_origins: String,
         /// SMS gateway for activation codes (`https://...`, JSON POST); none = off.
         pub sms_url: Option<String>,
+        /// JSON list of DNS records for new zones (none = default template).
+        pub dns_template: Option<String>,
         /// Credit bureau for scores at checkout (JSON POST); none = off.
         pub bureau_url: Option<String>,
         /// Orders from this gross amount on are scored (0 = every new customer only).

@@ -2,6 +2,8 @@
 //! a customer may edit, and the RFC 1035 zone file the embedded default serves.
 //! The `DnsProvider` adapters (PowerDNS HTTP API, zone files) build on this.
 
+pub mod provider;
+
 use crate::validation::FieldErrors;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -148,7 +150,7 @@ pub fn check(zone: &str, records: &[Record]) -> Result<Vec<Record>, FieldErrors>
     errors.into_result().map(|()| out)
 }
 
-fn txt_strings(text: &str) -> String {
+pub(crate) fn txt_strings(text: &str) -> String {
     text.as_bytes()
         .chunks(255)
         .map(|c| {

@@ -23,6 +23,10 @@ pub enum JobError {
     /// Will never work (bad payload, refused for good): dead at once.
     #[error("{0}")]
     Fatal(String),
+    /// Not a failure: ask again after the wait (a pending transfer); the attempt
+    /// is not counted.
+    #[error("{1}")]
+    Wait(Duration, String),
 }
 
 #[async_trait]
@@ -112,8 +116,13 @@ impl Runner {
             };
             let outcome = handler.run(tenant, &job).await;
             let now = Utc::now();
+            let mut uncount = false;
             let (status, run_after, error) = match &outcome {
                 Ok(()) => ("done", now, None),
+                Err(JobError::Wait(wait, why)) => {
+                    uncount = true;
+                    ("queued", now + *wait, Some(why.clone()))
+                }
                 Err(JobError::Fatal(e)) => ("dead", now, Some(e.clone())),
                 Err(JobError::Retry(e)) if job.attempts >= self.max_attempts => {
                     ("dead", now, Some(e.clone()))
@@ -130,7 +139,13 @@ impl Runner {
                 _ => pass.retried += 1,
             }
             let tx = self.tenancy.begin(tenant).await?;
+            let attempts = if uncount {
+                Expr::col(entity::Column::Attempts).sub(1)
+            } else {
+                Expr::col(entity::Column::Attempts)
+            };
             entity::Entity::update_many()
+                .col_expr(entity::Column::Attempts, attempts)
                 .col_expr(entity::Column::Status, Expr::val(status))
                 .col_expr(entity::Column::RunAfter, Expr::val(run_after))
                 .col_expr(entity::Column::LastError, Expr::val(error))
@@ -141,5 +156,46 @@ impl Runner {
                 .await?;
             tx.commit().await?;
         }
+    }
+}
+
+impl Runner {
+    /// Runs every tenant's due jobs in a loop until `stop` turns true; a pass that
+    /// found nothing waits `idle` before the next. Jobs in flight finish first.
+    pub fn spawn(
+        self,
+        idle: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                let mut busy = false;
+                match self.tenancy.list().await {
+                    Ok(tenants) => {
+                        for t in &tenants {
+                            match self.run_due(t).await {
+                                Ok(pass) => busy |= pass != Pass::default(),
+                                Err(e) => {
+                                    tracing::warn!(tenant = %t.id, error = %e, "job pass failed")
+                                }
+                            }
+                            if *stop.borrow() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "listing tenants for jobs failed"),
+                }
+                if !busy {
+                    tokio::select! {
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        })
     }
 }

@@ -18,6 +18,7 @@ macro_rules! entity {
         }
     };
 }
+pub(crate) use entity;
 
 entity!(account, "accounts", {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -67,6 +68,11 @@ entity!(order_item, "order_items", {
     gross_minor: i64,
     smd: Option<String>,
     contact_id: Option<String>,
+    /// pending | done | failed (provisioning)
+    status: String,
+    error: Option<String>,
+    /// Transfer AuthCode, kept for the provisioning job only.
+    auth_code: Option<String>,
 });
 
 entity!(order_event, "order_events", {

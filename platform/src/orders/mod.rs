@@ -625,6 +625,9 @@ pub async fn place(
             gross_minor: Set(p.gross_minor),
             smd: Set(p.line.smd.clone()),
             contact_id: Set(p.line.contact_id.clone()),
+            status: Set("pending".into()),
+            error: Set(None),
+            auth_code: Set(p.line.auth_code.clone()),
         }
         .insert(tx.conn())
         .await?;
@@ -1276,4 +1279,79 @@ pub async fn for_customer(
         .filter(order::Column::CustomerId.eq(customer_id))
         .one(tx.conn())
         .await
+}
+
+/// Records the provisioning result of one item: `Err(reason)` marks it failed and
+/// releases what it held of the customer's credit. When no item is pending any
+/// more the order is `completed`; that order is returned (for the status mail).
+/// Idempotent: an item that is no longer pending is left alone.
+pub async fn item_finished(
+    tx: &TenantTx,
+    item_id: &str,
+    result: Result<(), &str>,
+    actor: &str,
+) -> Result<Option<order::Model>, DbErr> {
+    use order_item::Column as I;
+    let status = if result.is_ok() { "done" } else { "failed" };
+    let changed = order_item::Entity::update_many()
+        .col_expr(I::Status, Expr::val(status))
+        .col_expr(I::Error, Expr::val(result.err().map(str::to_owned)))
+        .filter(I::Id.eq(item_id))
+        .filter(I::Status.eq("pending"))
+        .exec(tx.conn())
+        .await?;
+    if changed.rows_affected != 1 {
+        return Ok(None);
+    }
+    let item = order_item::Entity::find_by_id(item_id.to_owned())
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(item_id.to_owned()))?;
+    let Some(mut model) = order::Entity::find_by_id(item.order_id.clone())
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Err(reason) = result {
+        let held = std::cmp::min(item.gross_minor, model.reserved_minor);
+        if held > 0 {
+            release(tx, &model.customer_id, held).await?;
+            model.reserved_minor -= held;
+        }
+        let what = item.domain.as_deref().unwrap_or(&item.product_id);
+        event(
+            tx,
+            &model.id,
+            "item_failed",
+            actor,
+            Some(&format!("{what}: {reason}")),
+        )
+        .await?;
+    }
+    let pending = order_item::Entity::find()
+        .filter(I::OrderId.eq(&model.id))
+        .filter(I::Status.eq("pending"))
+        .count(tx.conn())
+        .await?;
+    let completes = pending == 0 && model.status == "accepted";
+    if completes {
+        model.status = "completed".into();
+    }
+    model.updated_at = Utc::now();
+    order::ActiveModel {
+        id: Set(model.id.clone()),
+        status: Set(model.status.clone()),
+        reserved_minor: Set(model.reserved_minor),
+        updated_at: Set(model.updated_at),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    tx.touch(TOPIC);
+    if completes {
+        event(tx, &model.id, "completed", actor, None).await?;
+        return Ok(Some(model));
+    }
+    Ok(None)
 }

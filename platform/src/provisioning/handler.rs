@@ -1,0 +1,570 @@
+//! The provisioning jobs an accepted order queues (`domain.register`,
+//! `domain.sunrise`, `domain.preregister`, `domain.transfer`, `service.create`).
+//! Every step is safe to repeat: a retried register that finds the name already
+//! registered with our registrant takes it as done (the registry counts one
+//! create), the zone is written whole, the service entry is unique per item, and
+//! the item is finished once. Registry refusals fail the item cleanly (its
+//! reservation released); registry or DNS outages are retried with backoff and
+//! end as technical tickets (dead jobs) for staff.
+
+use super::{domain, record_op};
+use crate::AppState;
+use crate::domains::registrar::{NewDomain, RegistrarError, RegistryContact};
+use crate::jobs::Job;
+use crate::jobs::runner::{Handler, JobError};
+use crate::orders::{self, order_item};
+use async_trait::async_trait;
+use chrono::Utc;
+use relabel_tenants::{Tenant, TenantTx};
+use sea_orm::{ActiveModelTrait, DbErr, EntityTrait, Set};
+use sha2::Digest;
+
+/// Job kinds this handler runs.
+pub const KINDS: &[&str] = &[
+    "domain.register",
+    "domain.sunrise",
+    "domain.preregister",
+    "domain.transfer",
+    "service.create",
+];
+
+const ACTOR: &str = "provisioning";
+
+#[derive(serde::Deserialize)]
+struct ItemJob {
+    item_id: String,
+    customer_id: String,
+}
+
+pub struct Provisioner {
+    pub state: AppState,
+}
+
+fn db(e: DbErr) -> JobError {
+    JobError::Retry(format!("database: {e}"))
+}
+
+/// Why the registry said no, for the item and the customer.
+fn refusal(e: &RegistrarError) -> String {
+    match e.code() {
+        Some(2302) => "the name is already registered".into(),
+        Some(2201 | 2202) => "the registry refused the authorization (AuthCode)".into(),
+        Some(2304) => "the domain's status does not allow this (e.g. transfer lock)".into(),
+        Some(2303) => "the registry does not know the domain".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl Provisioner {
+    async fn begin(&self, tenant: &Tenant) -> Result<TenantTx, JobError> {
+        self.state
+            .tenancy
+            .begin(tenant)
+            .await
+            .map_err(|e| JobError::Retry(format!("database: {e}")))
+    }
+
+    /// Our registry contact for the item's holder: the chosen contact or the
+    /// customer. Its id is derived from tenant and holder, so retries reuse it.
+    async fn holder(
+        &self,
+        tx: &TenantTx,
+        tenant: &Tenant,
+        item: &order_item::Model,
+        customer_id: &str,
+    ) -> Result<RegistryContact, JobError> {
+        let key = format!(
+            "{}:{}",
+            tenant.id,
+            item.contact_id.as_deref().unwrap_or(customer_id)
+        );
+        let id = format!(
+            "rl{}",
+            &hex::encode(sha2::Sha256::digest(key.as_bytes()))[..14]
+        );
+        if let Some(cid) = &item.contact_id
+            && let Some(c) = crate::contacts::get_for(tx, customer_id, cid)
+                .await
+                .map_err(db)?
+        {
+            return Ok(RegistryContact {
+                id,
+                name: format!("{} {}", c.first_name, c.last_name),
+                organization: c.organization,
+                street: c.street,
+                city: c.city,
+                postal_code: c.postal_code,
+                country: c.country,
+                email: c.email,
+                phone: c.phone,
+            });
+        }
+        let c = crate::customers::get(tx, customer_id)
+            .await
+            .map_err(|e| JobError::Fatal(format!("customer {customer_id}: {e}")))?;
+        Ok(RegistryContact {
+            id,
+            name: format!("{} {}", c.first_name, c.last_name),
+            organization: c.company,
+            street: c.street,
+            city: c.city,
+            postal_code: c.postal_code,
+            country: c.country,
+            email: c.email,
+            phone: c.phone,
+        })
+    }
+
+    /// The domain row of this item, created pending on the first attempt.
+    async fn domain_row(
+        &self,
+        tx: &TenantTx,
+        item: &order_item::Model,
+        customer_id: &str,
+        name: &str,
+        status: &str,
+    ) -> Result<domain::Model, JobError> {
+        if let Some(d) = super::by_name(tx, name).await.map_err(db)? {
+            if d.customer_id != customer_id {
+                return Err(JobError::Fatal(format!(
+                    "{name} belongs to another customer of this reseller"
+                )));
+            }
+            return Ok(d);
+        }
+        let now = Utc::now();
+        domain::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().simple().to_string()),
+            customer_id: Set(customer_id.to_owned()),
+            order_id: Set(Some(item.order_id.clone())),
+            name: Set(name.to_owned()),
+            status: Set(status.to_owned()),
+            registry_contact: Set(None),
+            expires_at: Set(None),
+            auth_code: Set(None),
+            auth_code_at: Set(None),
+            transfer_lock: Set(true),
+            nameservers: Set("[]".into()),
+            own_nameservers: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(tx.conn())
+        .await
+        .map_err(db)
+    }
+
+    /// Writes one registry operation in its own transaction (kept even when the
+    /// job fails afterwards).
+    async fn log(
+        &self,
+        tenant: &Tenant,
+        domain_id: &str,
+        op: &str,
+        r: &Result<(), &RegistrarError>,
+    ) -> Result<(), JobError> {
+        let (code, msg) = match r {
+            Ok(()) => (Some(1000), "ok".to_owned()),
+            Err(e) => (e.code(), e.to_string()),
+        };
+        let tx = self.begin(tenant).await?;
+        record_op(&tx, domain_id, op, code, &msg, ACTOR)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// Fails the item for good (refused by the registry), releasing its credit.
+    async fn fail_item(
+        &self,
+        tenant: &Tenant,
+        item: &order_item::Model,
+        domain_id: Option<&str>,
+        reason: &str,
+    ) -> Result<(), JobError> {
+        let tx = self.begin(tenant).await?;
+        if let Some(id) = domain_id {
+            domain::ActiveModel {
+                id: Set(id.to_owned()),
+                status: Set("failed".into()),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .update(tx.conn())
+            .await
+            .map_err(db)?;
+        }
+        let completed = orders::item_finished(&tx, &item.id, Err(reason), ACTOR)
+            .await
+            .map_err(db)?;
+        self.completion_mail(&tx, tenant, completed).await?;
+        tx.commit().await.map_err(db)?;
+        self.state.mailer.kick(&self.state.tenancy, tenant);
+        Ok(())
+    }
+
+    async fn completion_mail(
+        &self,
+        tx: &TenantTx,
+        tenant: &Tenant,
+        completed: Option<orders::order::Model>,
+    ) -> Result<(), JobError> {
+        let Some(order) = completed else {
+            return Ok(());
+        };
+        let customer = crate::customers::get(tx, &order.customer_id)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        let items = orders::items(tx, &order.id).await.map_err(db)?;
+        let failed: Vec<String> = items
+            .iter()
+            .filter(|i| i.status == "failed")
+            .map(|i| {
+                format!(
+                    "{}: {}",
+                    i.domain.as_deref().unwrap_or(&i.product_id),
+                    i.error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        let note = (!failed.is_empty()).then(|| failed.join("\n"));
+        crate::http::store::shop::status_mail(
+            &self.state,
+            tx,
+            tenant,
+            &customer,
+            &order,
+            &crate::orders::Outcome::Accepted {
+                number: order.number.clone().unwrap_or_default(),
+            },
+            note.as_deref(),
+        )
+        .await
+        .map_err(|e| JobError::Retry(format!("status mail: {e}")))
+    }
+
+    /// Zone from the template, service entry, domain active, item done: one
+    /// transaction after the registry said yes.
+    async fn activate(
+        &self,
+        tenant: &Tenant,
+        item: &order_item::Model,
+        customer_id: &str,
+        d: &domain::Model,
+        expires: Option<chrono::DateTime<Utc>>,
+        contact: &str,
+    ) -> Result<(), JobError> {
+        let tx = self.begin(tenant).await?;
+        let settings = crate::customers::settings(&tx).await.map_err(db)?;
+        let mut records = super::records(&tx, &d.id).await.map_err(db)?;
+        if records.is_empty() {
+            records = super::template(
+                &d.name,
+                settings.dns_template.as_deref(),
+                &self.state.config.dns,
+            );
+        }
+        let head = self.state.zone_head();
+        self.state
+            .dns
+            .put_zone(&d.name, &head, &records)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        super::set_records(&tx, &d.id, &records).await.map_err(db)?;
+        domain::ActiveModel {
+            id: Set(d.id.clone()),
+            status: Set("active".into()),
+            expires_at: Set(expires.or(d.expires_at)),
+            registry_contact: Set(Some(contact.to_owned())),
+            nameservers: Set(serde_json::to_string(&head.nameservers).unwrap_or_default()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .update(tx.conn())
+        .await
+        .map_err(db)?;
+        record_op(
+            &tx,
+            &d.id,
+            "zone",
+            None,
+            "zone created from the template",
+            ACTOR,
+        )
+        .await
+        .map_err(db)?;
+        let currency = self.order_currency(&tx, item).await?;
+        super::ensure_service(
+            &tx,
+            item,
+            customer_id,
+            &currency,
+            "domain",
+            &d.name,
+            Some(&d.id),
+        )
+        .await
+        .map_err(db)?;
+        let completed = orders::item_finished(&tx, &item.id, Ok(()), ACTOR)
+            .await
+            .map_err(db)?;
+        self.completion_mail(&tx, tenant, completed).await?;
+        tx.commit().await.map_err(db)?;
+        self.state.registries.forget(tenant.id.as_str(), &d.name);
+        self.state.mailer.kick(&self.state.tenancy, tenant);
+        Ok(())
+    }
+
+    async fn order_currency(
+        &self,
+        tx: &TenantTx,
+        item: &order_item::Model,
+    ) -> Result<String, JobError> {
+        Ok(orders::order::Entity::find_by_id(item.order_id.clone())
+            .one(tx.conn())
+            .await
+            .map_err(db)?
+            .map(|o| o.currency)
+            .unwrap_or_else(|| "EUR".into()))
+    }
+
+    async fn register(
+        &self,
+        tenant: &Tenant,
+        item: order_item::Model,
+        customer_id: &str,
+    ) -> Result<(), JobError> {
+        let name = item
+            .domain
+            .clone()
+            .ok_or_else(|| JobError::Fatal("item without a domain".into()))?;
+        let tx = self.begin(tenant).await?;
+        let d = self
+            .domain_row(&tx, &item, customer_id, &name, "pending")
+            .await?;
+        let contact = self.holder(&tx, tenant, &item, customer_id).await?;
+        tx.commit().await.map_err(db)?;
+        let registrar = self.state.registries.registrar().clone();
+
+        let r = registrar.create_contact(&contact).await;
+        if let Err(e) = &r {
+            self.log(tenant, &d.id, "contact_create", &Err(e)).await?;
+            return match e.is_transient() {
+                true => Err(JobError::Retry(e.to_string())),
+                false => {
+                    self.fail_item(tenant, &item, Some(&d.id), &refusal(e))
+                        .await
+                }
+            };
+        }
+        let ns = self.state.config.dns.nameservers.clone();
+        let auth = random_auth_code();
+        let years = u32::try_from(item.period_months / 12).unwrap_or(1).max(1);
+        let created = registrar
+            .create(&NewDomain {
+                name: &name,
+                years,
+                registrant: &contact.id,
+                nameservers: &ns,
+                auth_code: &auth,
+            })
+            .await;
+        let expires = match created {
+            Ok(exp) => {
+                self.log(tenant, &d.id, "create", &Ok(())).await?;
+                exp
+            }
+            Err(e) if e.code() == Some(2302) => {
+                // A retry after a lost answer: ours if the registrant is our contact.
+                match registrar.info(&name, None).await {
+                    Ok(info) if info.registrant.as_deref() == Some(contact.id.as_str()) => {
+                        self.log(tenant, &d.id, "create", &Ok(())).await?;
+                        info.expires
+                    }
+                    Ok(_) => {
+                        self.log(tenant, &d.id, "create", &Err(&e)).await?;
+                        return self
+                            .fail_item(tenant, &item, Some(&d.id), &refusal(&e))
+                            .await;
+                    }
+                    Err(ie) => return Err(JobError::Retry(ie.to_string())),
+                }
+            }
+            Err(e) => {
+                self.log(tenant, &d.id, "create", &Err(&e)).await?;
+                return match e.is_transient() {
+                    true => Err(JobError::Retry(e.to_string())),
+                    false => {
+                        self.fail_item(tenant, &item, Some(&d.id), &refusal(&e))
+                            .await
+                    }
+                };
+            }
+        };
+        self.activate(tenant, &item, customer_id, &d, expires, &contact.id)
+            .await
+    }
+
+    async fn transfer(
+        &self,
+        tenant: &Tenant,
+        item: order_item::Model,
+        customer_id: &str,
+    ) -> Result<(), JobError> {
+        let name = item
+            .domain
+            .clone()
+            .ok_or_else(|| JobError::Fatal("item without a domain".into()))?;
+        let tx = self.begin(tenant).await?;
+        let d = self
+            .domain_row(&tx, &item, customer_id, &name, "pending_transfer")
+            .await?;
+        let requested = super::ops(&tx, &d.id)
+            .await
+            .map_err(db)?
+            .iter()
+            .any(|o| o.op == "transfer_request" && o.result_code.is_some_and(|c| c < 2000));
+        let contact = self.holder(&tx, tenant, &item, customer_id).await?;
+        tx.commit().await.map_err(db)?;
+        let registrar = self.state.registries.registrar().clone();
+        if !requested {
+            let years = u32::try_from(item.period_months / 12).unwrap_or(1).max(1);
+            let auth = item.auth_code.clone().unwrap_or_default();
+            match registrar.transfer_request(&name, &auth, years).await {
+                Ok(_) => self.log(tenant, &d.id, "transfer_request", &Ok(())).await?,
+                Err(e) if e.code() == Some(2106) => {
+                    // Already ours: a retry after the request went through.
+                }
+                Err(e) => {
+                    self.log(tenant, &d.id, "transfer_request", &Err(&e))
+                        .await?;
+                    return match e.is_transient() {
+                        true => Err(JobError::Retry(e.to_string())),
+                        false => {
+                            self.fail_item(tenant, &item, Some(&d.id), &refusal(&e))
+                                .await
+                        }
+                    };
+                }
+            }
+        }
+        let t = match registrar.transfer_query(&name).await {
+            Ok(t) => t,
+            Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
+            Err(e) => {
+                self.log(tenant, &d.id, "transfer_query", &Err(&e)).await?;
+                return self
+                    .fail_item(tenant, &item, Some(&d.id), &refusal(&e))
+                    .await;
+            }
+        };
+        match t.status.as_str() {
+            "pending" => Err(JobError::Wait(
+                chrono::Duration::seconds(self.state.config.jobs.transfer_poll_secs),
+                format!(
+                    "transfer pending, the losing registrar may act until {}",
+                    t.act_by
+                ),
+            )),
+            "clientApproved" | "serverApproved" => {
+                self.log(tenant, &d.id, "transfer_completed", &Ok(()))
+                    .await?;
+                // Our own contact becomes the holder's record at the registry.
+                if registrar.create_contact(&contact).await.is_ok() {
+                    let r = registrar.update_registrant(&name, &contact.id).await;
+                    self.log(tenant, &d.id, "owner_change", &r.as_ref().map(|_| ()))
+                        .await?;
+                }
+                let ns = self.state.config.dns.nameservers.clone();
+                let r = registrar.set_nameservers(&name, &ns).await;
+                self.log(tenant, &d.id, "nameservers", &r.as_ref().map(|_| ()))
+                    .await?;
+                self.activate(tenant, &item, customer_id, &d, t.expires, &contact.id)
+                    .await
+            }
+            other => {
+                let e = format!("transfer {other} by the losing registrar");
+                let tx = self.begin(tenant).await?;
+                record_op(&tx, &d.id, "transfer_query", None, &e, ACTOR)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                self.fail_item(tenant, &item, Some(&d.id), &e).await
+            }
+        }
+    }
+
+    async fn service(
+        &self,
+        tenant: &Tenant,
+        item: order_item::Model,
+        customer_id: &str,
+    ) -> Result<(), JobError> {
+        let tx = self.begin(tenant).await?;
+        let product = crate::catalog::entity::product::Entity::find_by_id(item.product_id.clone())
+            .one(tx.conn())
+            .await
+            .map_err(db)?
+            .ok_or_else(|| JobError::Fatal(format!("unknown product {}", item.product_id)))?;
+        let currency = self.order_currency(&tx, &item).await?;
+        super::ensure_service(
+            &tx,
+            &item,
+            customer_id,
+            &currency,
+            &product.kind,
+            &product.name,
+            None,
+        )
+        .await
+        .map_err(db)?;
+        let completed = orders::item_finished(&tx, &item.id, Ok(()), ACTOR)
+            .await
+            .map_err(db)?;
+        self.completion_mail(&tx, tenant, completed).await?;
+        tx.commit().await.map_err(db)?;
+        self.state.mailer.kick(&self.state.tenancy, tenant);
+        Ok(())
+    }
+}
+
+/// A registry AuthCode: 16 characters with letters, digits and a sign.
+pub fn random_auth_code() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let body: String = (0..13)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect();
+    format!(
+        "{body}-{}{}",
+        rng.random_range(2..10),
+        rng.random_range(2..10)
+    )
+}
+
+#[async_trait]
+impl Handler for Provisioner {
+    async fn run(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        let p: ItemJob = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
+        let tx = self.begin(tenant).await?;
+        let item = order_item::Entity::find_by_id(p.item_id.clone())
+            .one(tx.conn())
+            .await
+            .map_err(db)?
+            .ok_or_else(|| JobError::Fatal(format!("order item {} not found", p.item_id)))?;
+        tx.commit().await.map_err(db)?;
+        if item.status != "pending" {
+            return Ok(());
+        }
+        match job.kind.as_str() {
+            "domain.register" | "domain.sunrise" | "domain.preregister" => {
+                self.register(tenant, item, &p.customer_id).await
+            }
+            "domain.transfer" => self.transfer(tenant, item, &p.customer_id).await,
+            "service.create" => self.service(tenant, item, &p.customer_id).await,
+            other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
+        }
+    }
+}

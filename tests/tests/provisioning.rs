@@ -1,0 +1,325 @@
+//! Provisioning (issue 7): an accepted order becomes registered domains at the
+//! test registry (EPP over TLS), zones, service entries and a completion mail;
+//! registry outages retry and end as technical tickets that complete after the
+//! registry is back; a name taken meanwhile fails its item and frees its credit.
+
+use relabel_platform::AppState;
+use relabel_platform::customers::{self, Actor, CustomerInput, customer};
+use relabel_platform::domains::devregistry::PRE_REGISTERED_AUTH;
+use relabel_platform::jobs;
+use relabel_platform::orders::{self, Checkout, Line};
+use relabel_platform::provisioning::{self, service};
+use relabel_tenants::Tenant;
+use relabel_tests::{TestApp, spawn_app_with};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+async fn setup(app: &TestApp) -> Tenant {
+    relabel_platform::catalog::seed_demo(app.state.tenancy.backend().shared())
+        .await
+        .unwrap();
+    let t = app
+        .reseller(
+            "Alpha",
+            "alpha.test",
+            "owner@alpha.test",
+            "alpha-password-1",
+        )
+        .await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    relabel_platform::pricing::seed_demo(&tx, [("A", 150), ("B", 140), ("C", 130)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    t
+}
+
+async fn customer(state: &AppState, t: &Tenant, email: &str) -> customer::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let input = CustomerInput {
+        first_name: Some("Paula".into()),
+        last_name: Some("Provision".into()),
+        street: Some("Weg 1".into()),
+        postal_code: Some("10115".into()),
+        city: Some("Berlin".into()),
+        country: Some("DE".into()),
+        email: Some(email.into()),
+        credit_limit: Some("1000.00".into()),
+        ..Default::default()
+    };
+    let actor = Actor {
+        name: "test",
+        ip: None,
+    };
+    let c = customers::create(&tx, &actor, &input, None).await.unwrap();
+    tx.commit().await.unwrap();
+    c
+}
+
+fn register(name: &str) -> Line {
+    Line {
+        domain: Some(name.into()),
+        action: "register".into(),
+        period_months: 12,
+        ..Default::default()
+    }
+}
+
+async fn place(
+    state: &AppState,
+    t: &Tenant,
+    c: &customer::Model,
+    lines: &[Line],
+) -> orders::order::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let placed = orders::place(
+        &tx,
+        &state.prices,
+        Checkout {
+            customer_id: &c.id,
+            cart_id: "ctest",
+            lines,
+            coupon: None,
+            ip: Some("127.0.0.1"),
+            ip_country: None,
+            bureau_score: None,
+            actor: "test",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(placed.outcome, orders::Outcome::Accepted { .. }));
+    placed.order
+}
+
+async fn order(
+    state: &AppState,
+    t: &Tenant,
+    id: &str,
+) -> (orders::order::Model, Vec<orders::order_item::Model>) {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let o = orders::order::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let items = orders::items(&tx, id).await.unwrap();
+    (o, items)
+}
+
+fn fast_jobs(c: &mut relabel_platform::Config) {
+    c.dev_registry.transfer_auto_approve_secs = 1;
+    c.jobs.transfer_poll_secs = 1;
+}
+
+#[tokio::test]
+async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let c = customer(&app.state, &t, "paula@example.de").await;
+    let dev = app.state.dev_registry.clone().expect("test registry");
+    let lines = vec![
+        register("paulas-neue-seite.de"),
+        Line {
+            domain: Some("example.com".into()),
+            action: "transfer".into(),
+            period_months: 12,
+            auth_code: Some(PRE_REGISTERED_AUTH.into()),
+            ..Default::default()
+        },
+        Line {
+            product_id: "hosting-starter".into(),
+            action: "order".into(),
+            period_months: 12,
+            ..Default::default()
+        },
+    ];
+    let o = place(&app.state, &t, &c, &lines).await;
+    let runner = app.state.runner();
+    // The transfer waits for the losing registrar (auto-approved after 1 s here).
+    for _ in 0..30 {
+        runner.run_due(&t).await.unwrap();
+        if order(&app.state, &t, &o.id).await.0.status == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (o, items) = order(&app.state, &t, &o.id).await;
+    assert_eq!(o.status, "completed");
+    assert!(items.iter().all(|i| i.status == "done"), "{items:?}");
+
+    // At the registry: registered once, with our nameservers; the transfer moved.
+    assert_eq!(dev.registry.create_count("paulas-neue-seite.de"), 1);
+    let reg = dev.registry.domain("paulas-neue-seite.de").unwrap();
+    assert_eq!(reg.nameservers, app.state.config.dns.nameservers);
+    assert_eq!(
+        dev.registry.domain("example.com").unwrap().client,
+        "relabel"
+    );
+
+    // Domains, history, zone file from the template.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = provisioning::for_customer(&tx, &c.id, "paulas-neue-seite.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, "active");
+    assert!(d.expires_at.unwrap() > chrono::Utc::now() + chrono::Duration::days(360));
+    let ops: Vec<String> = provisioning::ops(&tx, &d.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.op)
+        .collect();
+    assert!(ops.contains(&"create".to_owned()) && ops.contains(&"zone".to_owned()));
+    let zone = std::fs::read_to_string(
+        app.state
+            .config
+            .data_dir
+            .join("zones")
+            .join("paulas-neue-seite.de.zone"),
+    )
+    .unwrap();
+    assert!(zone.contains("IN\tMX\t10 mx.relabel-dns.net."), "{zone}");
+    assert!(
+        zone.contains("www\t3600\tIN\tCNAME\tpaulas-neue-seite.de."),
+        "{zone}"
+    );
+    assert!(zone.contains("IN\tNS\tns1.relabel-dns.net."));
+
+    // One service entry per item, next billing one period on.
+    let services = service::Entity::find()
+        .filter(service::Column::CustomerId.eq(&c.id))
+        .all(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(services.len(), 3);
+    for s in &services {
+        let months = (s.next_billing_at - s.started_at).num_days();
+        assert!((364..=366).contains(&months), "{s:?}");
+        assert_eq!(s.status, "active");
+    }
+    assert!(services.iter().any(|s| s.kind == "hosting"));
+    drop(tx);
+
+    // The customer was told.
+    let (subject, _) = relabel_tests::last_mail(&app, "alpha.test", "paula@example.de").await;
+    assert!(
+        subject.contains("set up") || subject.contains("eingerichtet"),
+        "{subject}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn registry_outage_retries_becomes_a_ticket_and_completes_after_recovery() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let c = customer(&app.state, &t, "otto@example.de").await;
+    let dev = app.state.dev_registry.clone().unwrap();
+    let o = place(&app.state, &t, &c, &[register("ausfall-test.de")]).await;
+
+    dev.server.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut runner = app.state.runner();
+    runner.backoff = chrono::Duration::milliseconds(10);
+    runner.max_attempts = 2;
+    let first = runner.run_due(&t).await.unwrap();
+    assert_eq!(first.retried, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let second = runner.run_due(&t).await.unwrap();
+    assert_eq!(second.dead, 1);
+
+    // A technical ticket with the registry's answer; the item is untouched.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let dead = jobs::list(&tx, Some("dead"), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("unreachable")
+    );
+    drop(tx);
+    let (o2, items) = order(&app.state, &t, &o.id).await;
+    assert_eq!(o2.status, "accepted");
+    assert_eq!(items[0].status, "pending");
+
+    // Registry back on the same address; staff re-run the ticket.
+    let back = relabel_platform::domains::devregistry::server::start(
+        dev.registry.clone(),
+        dev.server.addr,
+        &dev.identity,
+    )
+    .await
+    .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(jobs::rerun(&tx, &dead[0].id).await.unwrap());
+    tx.commit().await.unwrap();
+    let third = runner.run_due(&t).await.unwrap();
+    assert_eq!(third.done, 1);
+    assert_eq!(order(&app.state, &t, &o.id).await.0.status, "completed");
+    assert_eq!(dev.registry.create_count("ausfall-test.de"), 1);
+    drop(back);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_taken_meanwhile_fails_its_item_and_frees_the_credit() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let c = customer(&app.state, &t, "tina@example.de").await;
+    let dev = app.state.dev_registry.clone().unwrap();
+    let o = place(
+        &app.state,
+        &t,
+        &c,
+        &[register("schon-weg.de"), register("noch-frei.de")],
+    )
+    .await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let before = orders::account(&tx, &c.id).await.unwrap().unwrap();
+    drop(tx);
+    assert!(before.reserved_minor > 0);
+    // Someone else registers the first name before our job runs (EPP 2302).
+    assert!(dev.registry.register("schon-weg.de"));
+
+    let pass = app.state.runner().run_due(&t).await.unwrap();
+    assert_eq!(
+        pass.done, 2,
+        "a refused item is a finished job, not a ticket"
+    );
+    let (o, items) = order(&app.state, &t, &o.id).await;
+    assert_eq!(o.status, "completed");
+    let failed = items
+        .iter()
+        .find(|i| i.domain.as_deref() == Some("schon-weg.de"))
+        .unwrap();
+    assert_eq!(failed.status, "failed");
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("already registered")
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let after = orders::account(&tx, &c.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.reserved_minor,
+        before.reserved_minor - failed.gross_minor
+    );
+    let d = provisioning::by_name(&tx, "schon-weg.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, "failed");
+    let ok = provisioning::by_name(&tx, "noch-frei.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.status, "active");
+    drop(tx);
+    app.stop().await;
+}
