@@ -173,7 +173,7 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
             Route::new()
                 .nest(
                     "/account",
-                    store::shop::account_routes(store::account::routes()),
+                    store::domains::routes(store::shop::account_routes(store::account::routes())),
                 )
                 .nest(
                     "/",

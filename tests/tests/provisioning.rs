@@ -323,3 +323,211 @@ async fn a_name_taken_meanwhile_fails_its_item_and_frees_the_credit() {
     drop(tx);
     app.stop().await;
 }
+
+/// A customer with a password, signed in on `host`.
+async fn signed_in(
+    app: &TestApp,
+    t: &Tenant,
+    host: &str,
+    email: &str,
+) -> (reqwest::Client, customer::Model) {
+    let tx = app.state.tenancy.begin(t).await.unwrap();
+    let input = CustomerInput {
+        first_name: Some("Doris".into()),
+        last_name: Some("Domain".into()),
+        street: Some("Weg 2".into()),
+        postal_code: Some("10115".into()),
+        city: Some("Berlin".into()),
+        country: Some("DE".into()),
+        email: Some(email.into()),
+        credit_limit: Some("1000.00".into()),
+        ..Default::default()
+    };
+    let pw = relabel_platform::auth::Password::parse("doris-password-1").unwrap();
+    let actor = Actor {
+        name: "test",
+        ip: None,
+    };
+    let c = customers::create(&tx, &actor, &input, Some(&pw))
+        .await
+        .unwrap();
+    // Signed up and verified long ago.
+    customer::Entity::update(customer::ActiveModel {
+        id: sea_orm::Set(c.id.clone()),
+        email_verified_at: sea_orm::Set(Some(chrono::Utc::now())),
+        ..Default::default()
+    })
+    .exec(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let client = app.client();
+    let resp = relabel_tests::login(
+        &client,
+        &app.url(host, "/account/login"),
+        email,
+        "doris-password-1",
+    )
+    .await;
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    (client, c)
+}
+
+#[tokio::test]
+async fn customers_edit_dns_records_request_an_auth_code_and_set_own_nameservers() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let b = app
+        .reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let (client, c) = signed_in(&app, &t, "alpha.test", "doris@example.de").await;
+    let dev = app.state.dev_registry.clone().unwrap();
+    place(&app.state, &t, &c, &[register("doris-dns.de")]).await;
+    app.state.runner().run_due(&t).await.unwrap();
+
+    let page = client
+        .get(app.url("alpha.test", "/account/domains"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("doris-dns.de") && page.contains("12 months"),
+        "{page}"
+    );
+    let url = app.url("alpha.test", "/account/domains/doris-dns.de");
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("mx.relabel-dns.net"));
+    let csrf = relabel_tests::input_value(&html, "csrf").unwrap();
+
+    // A bad MX (no priority) and a CNAME beside other records: field errors, nothing saved.
+    let bad = client
+        .post(format!("{url}/records"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("records.0.name", "@"),
+            ("records.0.rtype", "MX"),
+            ("records.0.priority", ""),
+            ("records.0.content", "mail.doris.example"),
+            ("records.0.ttl", "3600"),
+            ("records.1.name", "@"),
+            ("records.1.rtype", "A"),
+            ("records.1.content", "999.1.1.1"),
+            ("records.1.ttl", "3600"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let body = bad.text().await.unwrap();
+    assert!(body.contains("An MX record needs a priority"), "{body}");
+    assert!(body.contains("Enter an IPv4 address"));
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = provisioning::by_name(&tx, "doris-dns.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(provisioning::records(&tx, &d.id).await.unwrap().len(), 3);
+    drop(tx);
+
+    // The customer's own MX: saved, pushed to the zone by a job.
+    let ok = client
+        .post(format!("{url}/records"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("records.0.name", "@"),
+            ("records.0.rtype", "A"),
+            ("records.0.content", "198.51.100.7"),
+            ("records.0.ttl", "3600"),
+            ("records.1.name", "@"),
+            ("records.1.rtype", "MX"),
+            ("records.1.priority", "5"),
+            ("records.1.content", "mail.doris.example"),
+            ("records.1.ttl", "600"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_redirection() || ok.status().is_success());
+    app.state.runner().run_due(&t).await.unwrap();
+    let zone =
+        std::fs::read_to_string(app.state.config.data_dir.join("zones/doris-dns.de.zone")).unwrap();
+    assert!(zone.contains("MX\t5 mail.doris.example."), "{zone}");
+    assert!(!zone.contains("mx.relabel-dns.net"));
+
+    // AuthCode: set at the registry, shown once, transfer lock released.
+    client
+        .post(format!("{url}/authcode"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let reg = dev.registry.domain("doris-dns.de").unwrap();
+    assert!(!reg.statuses.contains("clientTransferProhibited"));
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&reg.auth), "the registry's AuthCode is shown");
+
+    // Own nameservers with glue inside the domain.
+    let resp = client
+        .post(format!("{url}/nameservers"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("ns.0.host", "ns1.doris-dns.de"),
+            ("ns.0.ip", "198.51.100.53"),
+            ("ns.1.host", "ns.extern-dns.net"),
+            ("ns.1.ip", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_redirection() || resp.status().is_success());
+    assert_eq!(
+        dev.registry.domain("doris-dns.de").unwrap().nameservers,
+        ["ns1.doris-dns.de", "ns.extern-dns.net"]
+    );
+    assert_eq!(
+        dev.registry
+            .host("ns1.doris-dns.de")
+            .unwrap()
+            .addresses
+            .len(),
+        1
+    );
+    let missing_glue = client
+        .post(format!("{url}/nameservers"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("ns.0.host", "ns2.doris-dns.de"),
+            ("ns.1.host", "ns.extern-dns.net"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing_glue.status(), 422);
+
+    // Nobody else sees or changes it: another customer, another reseller.
+    let (other, _) = signed_in(&app, &t, "alpha.test", "otto@example.de").await;
+    assert_eq!(other.get(&url).send().await.unwrap().status(), 404);
+    let other_csrf = relabel_tests::csrf(&other, &app.url("alpha.test", "/account/domains")).await;
+    let post = other
+        .post(format!("{url}/records"))
+        .form(&[
+            ("csrf", other_csrf.as_str()),
+            ("records.0.rtype", "TXT"),
+            ("records.0.content", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 404);
+    let (beta_client, _) = signed_in(&app, &b, "beta.test", "doris@example.de").await;
+    let beta = beta_client
+        .get(app.url("beta.test", "/account/domains/doris-dns.de"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beta.status(), 404);
+    app.stop().await;
+}

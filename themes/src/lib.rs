@@ -116,6 +116,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/default/account/order.html"),
     ),
     (
+        "default/account/domains.html",
+        include_str!("../templates/default/account/domains.html"),
+    ),
+    (
+        "default/account/domain.html",
+        include_str!("../templates/default/account/domain.html"),
+    ),
+    (
         "emails/order_status.txt",
         include_str!("../templates/emails/order_status.txt"),
     ),

@@ -26,7 +26,25 @@ pub const KINDS: &[&str] = &[
     "domain.preregister",
     "domain.transfer",
     "service.create",
+    "dns.update",
 ];
+
+/// Queues writing the domain's zone to the DNS server, in the caller's
+/// transaction (the records are already saved there). One job per change; each
+/// writes the zone as it is when it runs, so order does not matter.
+pub async fn queue_zone_push(tx: &TenantTx, d: &domain::Model) -> Result<(), DbErr> {
+    crate::jobs::enqueue(
+        tx,
+        crate::jobs::NewJob {
+            kind: "dns.update",
+            reference: &d.name,
+            key: &format!("dns:{}:{}", d.id, uuid::Uuid::now_v7().simple()),
+            payload: serde_json::json!({ "domain_id": d.id }),
+            run_after: None,
+        },
+    )
+    .await
+}
 
 const ACTOR: &str = "provisioning";
 
@@ -528,6 +546,35 @@ impl Provisioner {
     }
 }
 
+impl Provisioner {
+    async fn push_zone(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        #[derive(serde::Deserialize)]
+        struct P {
+            domain_id: String,
+        }
+        let p: P = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
+        let tx = self.begin(tenant).await?;
+        let Some(d) = domain::Entity::find_by_id(p.domain_id.clone())
+            .one(tx.conn())
+            .await
+            .map_err(db)?
+        else {
+            return Err(JobError::Fatal(format!("domain {} not found", p.domain_id)));
+        };
+        let records = super::records(&tx, &d.id).await.map_err(db)?;
+        drop(tx);
+        self.state
+            .dns
+            .put_zone(&d.name, &self.state.zone_head(), &records)
+            .await
+            .map_err(|e| match e {
+                crate::dns::provider::DnsError::Unavailable(m) => JobError::Retry(m),
+                crate::dns::provider::DnsError::Refused(m) => JobError::Fatal(m),
+            })
+    }
+}
+
 /// A registry AuthCode: 16 characters with letters, digits and a sign.
 pub fn random_auth_code() -> String {
     use rand::Rng;
@@ -546,6 +593,9 @@ pub fn random_auth_code() -> String {
 #[async_trait]
 impl Handler for Provisioner {
     async fn run(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        if job.kind == "dns.update" {
+            return self.push_zone(tenant, job).await;
+        }
         let p: ItemJob = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
         let tx = self.begin(tenant).await?;

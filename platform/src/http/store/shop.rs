@@ -1360,7 +1360,13 @@ async fn my_order(
                 "name": i.domain.clone().unwrap_or_else(|| book.product_name(&i.product_id).unwrap_or(&i.product_id).to_owned()),
                 "action": i.action, "period_months": i.period_months,
                 "gross": money(i.gross_minor, &o.currency),
-                "provisioning": job.map(|j| j.status.clone()),
+                // The item's own result wins over its job's state.
+                "provisioning": match i.status.as_str() {
+                    "failed" => Some("failed".to_owned()),
+                    _ => job.map(|j| j.status.clone()),
+                },
+                "error": i.error,
+                "domain_link": (i.status == "done").then(|| i.domain.clone()).flatten(),
             })
         })
         .collect();
