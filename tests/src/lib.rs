@@ -125,6 +125,7 @@ impl Drop for Cleanup {
 }
 
 pub mod browser;
+pub mod pdns;
 pub mod smtp;
 
 /// Starts the app on a free port with a fresh backend.

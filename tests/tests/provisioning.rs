@@ -531,3 +531,100 @@ async fn customers_edit_dns_records_request_an_auth_code_and_set_own_nameservers
     assert_eq!(beta.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn zones_are_served_by_powerdns_and_survive_its_outage() {
+    let Some(mut pdns) = relabel_tests::pdns::Pdns::start().await else {
+        return;
+    };
+    let url = pdns.url();
+    let app = spawn_app_with(|c| {
+        fast_jobs(c);
+        c.dns.powerdns_url = Some(url);
+        c.dns.powerdns_api_key = relabel_tests::pdns::API_KEY.into();
+    })
+    .await;
+    let t = setup(&app).await;
+    let c = customer(&app.state, &t, "pia@example.de").await;
+    place(&app.state, &t, &c, &[register("pia-pdns.de")]).await;
+    app.state.runner().run_due(&t).await.unwrap();
+
+    // The zone from the template, with our nameservers.
+    let zone = pdns.zone("pia-pdns.de").await.expect("zone at PowerDNS");
+    let sets = zone["rrsets"].as_array().unwrap();
+    let find = |name: &str, ty: &str| {
+        sets.iter()
+            .find(|r| r["name"] == name && r["type"] == ty)
+            .map(|r| r["records"][0]["content"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(find("pia-pdns.de.", "A").as_deref(), Some("192.0.2.80"));
+    assert_eq!(
+        find("pia-pdns.de.", "MX").as_deref(),
+        Some("10 mx.relabel-dns.net.")
+    );
+    assert_eq!(
+        find("www.pia-pdns.de.", "CNAME").as_deref(),
+        Some("pia-pdns.de.")
+    );
+    assert!(find("pia-pdns.de.", "NS").is_some());
+
+    // PowerDNS down while the customer edits: the change is kept and retried.
+    pdns.pause();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = provisioning::by_name(&tx, "pia-pdns.de")
+        .await
+        .unwrap()
+        .unwrap();
+    let records = vec![
+        relabel_platform::dns::Record {
+            name: "@".into(),
+            rtype: "MX".into(),
+            ttl: 600,
+            priority: Some(5),
+            content: "mail.pia.example".into(),
+        },
+        relabel_platform::dns::Record {
+            name: "_dmarc".into(),
+            rtype: "TXT".into(),
+            ttl: 600,
+            priority: None,
+            content: "v=DMARC1; p=none".into(),
+        },
+    ];
+    let records = relabel_platform::dns::check(&d.name, &records).unwrap();
+    provisioning::set_records(&tx, &d.id, &records)
+        .await
+        .unwrap();
+    provisioning::handler::queue_zone_push(&tx, &d)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut runner = app.state.runner();
+    runner.backoff = chrono::Duration::milliseconds(10);
+    assert_eq!(runner.run_due(&t).await.unwrap().retried, 1);
+
+    pdns.resume().await;
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    assert_eq!(runner.run_due(&t).await.unwrap().done, 1);
+    let zone = pdns.zone("pia-pdns.de").await.unwrap();
+    let sets = zone["rrsets"].as_array().unwrap();
+    let mx: Vec<&str> = sets
+        .iter()
+        .filter(|r| r["type"] == "MX")
+        .map(|r| r["records"][0]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(mx, ["5 mail.pia.example."]);
+    assert!(
+        sets.iter()
+            .any(|r| r["name"] == "_dmarc.pia-pdns.de." && r["type"] == "TXT")
+    );
+    assert!(
+        !sets.iter().any(|r| r["type"] == "A"),
+        "removed records are deleted"
+    );
+
+    // Deleting the zone.
+    app.state.dns.delete_zone("pia-pdns.de").await.unwrap();
+    assert!(pdns.zone("pia-pdns.de").await.is_none());
+    app.stop().await;
+}
