@@ -29,8 +29,20 @@ pub const ADMIN_CSS: &str = include_str!("../static/admin.css");
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "console/domains.html",
+        include_str!("../templates/console/domains.html"),
+    ),
+    (
+        "console/domain.html",
+        include_str!("../templates/console/domain.html"),
+    ),
+    (
         "console/jobs.html",
         include_str!("../templates/console/jobs.html"),
+    ),
+    (
+        "operator/tickets.html",
+        include_str!("../templates/operator/tickets.html"),
     ),
     (
         "operator/clearing.html",

@@ -246,6 +246,43 @@ async fn registry_outage_retries_becomes_a_ticket_and_completes_after_recovery()
     assert_eq!(o2.status, "accepted");
     assert_eq!(items[0].status, "pending");
 
+    // Staff see the ticket in the console; the operator sees it across resellers.
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let jobs_page = staff
+        .get(app.url("alpha.test", "/console/jobs?status=dead"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(jobs_page.contains("ausfall-test.de") && jobs_page.contains("unreachable"));
+    let secret = app
+        .operator("op@platform.test", "operator-password-1")
+        .await;
+    let op = app.client();
+    app.operator_login(&op, "op@platform.test", "operator-password-1", &secret)
+        .await;
+    let tickets = op
+        .get(app.url("localhost", "/operator/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tickets.contains("Alpha") && tickets.contains("ausfall-test.de"),
+        "{tickets}"
+    );
+
     // Registry back on the same address; staff re-run the ticket.
     let back = relabel_platform::domains::devregistry::server::start(
         dev.registry.clone(),
@@ -522,6 +559,57 @@ async fn customers_edit_dns_records_request_an_auth_code_and_set_own_nameservers
         .await
         .unwrap();
     assert_eq!(post.status(), 404);
+    // Staff: alpha's console lists and shows the domain with its history; beta's does not.
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let list = staff
+        .get(app.url("alpha.test", "/console/domains?q=doris"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("doris-dns.de"), "{list}");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = provisioning::by_name(&tx, "doris-dns.de")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let detail = staff
+        .get(app.url("alpha.test", &format!("/console/domains/{}", d.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("authcode")
+            && detail.contains("nameservers")
+            && detail.contains("mail.doris.example")
+    );
+    let beta_staff = app.client();
+    relabel_tests::login(
+        &beta_staff,
+        &app.url("beta.test", "/console/login"),
+        "owner@beta.test",
+        "beta-password-1",
+    )
+    .await;
+    let foreign = beta_staff
+        .get(app.url("beta.test", &format!("/console/domains/{}", d.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
     let (beta_client, _) = signed_in(&app, &b, "beta.test", "doris@example.de").await;
     let beta = beta_client
         .get(app.url("beta.test", "/account/domains/doris-dns.de"))

@@ -5,6 +5,7 @@ mod catalog;
 mod classes;
 mod coupons;
 mod customers;
+mod domains;
 mod jobs;
 mod keys;
 pub mod logs;
@@ -156,6 +157,8 @@ pub fn routes() -> Route {
         .at("/coupons/:id/end", post(coupons::end))
         .at("/orders", get(orders::orders_list))
         .at("/orders/:id", get(orders::detail))
+        .at("/domains", get(domains::list))
+        .at("/domains/:id", get(domains::detail))
         .at("/jobs", get(jobs::list))
         .at("/jobs/:id/:action", post(jobs::act))
         .at("/clearing", get(orders::clearing))

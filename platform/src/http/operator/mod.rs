@@ -4,6 +4,7 @@ mod catalog;
 mod clearing;
 mod keys;
 mod resellers;
+mod tickets;
 mod totp;
 
 use super::{FormData, Page, flash, platform_brand, redirect};
@@ -59,6 +60,7 @@ pub fn routes() -> Route {
         .at("/totp/setup", get(totp::setup_form).post(totp::setup))
         .nest("/resellers", resellers::routes())
         .nest("/api-keys", keys::routes())
+        .at("/tickets", get(tickets::list))
         .at("/clearing", get(clearing::show))
         .at("/clearing/:id", post(clearing::decide))
         .at("/clearing/limits/:tenant", post(clearing::set_limit))
