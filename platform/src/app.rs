@@ -130,6 +130,7 @@ impl AppState {
         let mut runner = Runner::new(self.tenancy.clone(), handlers);
         runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));
         runner.max_attempts = self.config.jobs.max_attempts;
+        runner.lease = chrono::Duration::seconds(self.config.jobs.lease_secs);
         runner
     }
 

@@ -104,6 +104,9 @@ pub struct JobsConfig {
     pub max_attempts: i32,
     /// How often a pending transfer is asked about, in seconds.
     pub transfer_poll_secs: i64,
+    /// How long a claimed job is reserved for its worker; a worker killed mid-job
+    /// leaves it to be taken again after this, in seconds.
+    pub lease_secs: i64,
 }
 
 impl Default for JobsConfig {
@@ -114,6 +117,7 @@ impl Default for JobsConfig {
             backoff_secs: 30,
             max_attempts: 8,
             transfer_poll_secs: 300,
+            lease_secs: 300,
         }
     }
 }
@@ -225,6 +229,9 @@ impl Config {
         }
         if !(10..=60_000).contains(&self.jobs.poll_ms) {
             return invalid("jobs.poll_ms", "must be between 10 and 60000");
+        }
+        if !(1..=86_400).contains(&self.jobs.lease_secs) {
+            return invalid("jobs.lease_secs", "must be between 1 and 86400");
         }
         if !(1..=100).contains(&self.jobs.max_attempts) {
             return invalid("jobs.max_attempts", "must be between 1 and 100");

@@ -1,0 +1,223 @@
+//! Kill -9 of the server in the middle of a registration (V1): the job is taken
+//! again after its lease by the restarted server, and the domain is registered
+//! exactly once at the test registry (EPP over TLS, outside the killed process).
+
+use relabel_platform::cli::{Command, execute};
+use relabel_platform::customers::{self, Actor, CustomerInput};
+use relabel_platform::domains::devregistry::{self, DevRegistry, DevRegistryConfig, server};
+use relabel_platform::domains::epp::EppConfig;
+use relabel_platform::orders::{self, Checkout, Line};
+use relabel_platform::{AppState, Config, jobs};
+use std::process::{Child, Command as Process};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The server as a separate process: the test binary runs this (ignored) test
+/// when the crash test starts it with a configuration file.
+#[tokio::test]
+#[ignore = "started as a child process by the kill -9 test"]
+async fn serve_as_child() {
+    let Ok(path) = std::env::var("RELABEL_CHILD_CONFIG") else {
+        return;
+    };
+    relabel_platform::install_crypto();
+    let config = Config::load(Some(std::path::Path::new(&path))).unwrap();
+    execute(
+        config,
+        Command::Serve {
+            demo: false,
+            bind: None,
+            data_dir: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+fn spawn_server(config_file: &std::path::Path) -> Child {
+    Process::new(std::env::current_exe().unwrap())
+        .args(["serve_as_child", "--exact", "--ignored", "--nocapture"])
+        .env("RELABEL_CHILD_CONFIG", config_file)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[tokio::test]
+async fn a_registration_survives_kill_9_and_happens_once() {
+    let (mut config, _cleanup) = relabel_tests::test_config().await.unwrap();
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+
+    // The registry lives in this process; each answer takes 700 ms.
+    let registry = Arc::new(DevRegistry::new(DevRegistryConfig {
+        latency_ms: 700,
+        ..Default::default()
+    }));
+    let identity = server::Identity::generate().unwrap();
+    let running = server::start(registry.clone(), "127.0.0.1:0".parse().unwrap(), &identity)
+        .await
+        .unwrap();
+    let ca = config.data_dir.join("registry.pem");
+    std::fs::write(&ca, &identity.cert_pem).unwrap();
+    config.epp = Some(EppConfig {
+        host: "localhost".into(),
+        port: running.addr.port(),
+        client_id: devregistry::DEV_CLIENT.into(),
+        password: devregistry::DEV_PASSWORD.into(),
+        ca_file: Some(ca.clone()),
+        connections: 2,
+        keepalive_secs: 0,
+        timeout_ms: 10_000,
+    });
+
+    // Reseller, customer and an accepted order, written by this process.
+    let state = AppState::new(config.clone()).await.unwrap();
+    relabel_platform::catalog::seed_demo(state.tenancy.backend().shared())
+        .await
+        .unwrap();
+    let t = relabel_platform::resellers::create(
+        &state.tenancy,
+        "test",
+        relabel_platform::resellers::NewReseller {
+            name: "Alpha".into(),
+            hostname: Some("alpha.test".into()),
+            owner_email: "owner@alpha.test".into(),
+            owner_password: "alpha-password-1".into(),
+            primary_color: None,
+            accent_color: None,
+        },
+    )
+    .await
+    .unwrap();
+    let tx = state.tenancy.begin(&t).await.unwrap();
+    relabel_platform::pricing::seed_demo(&tx, [("A", 150), ("B", 140), ("C", 130)])
+        .await
+        .unwrap();
+    let c = customers::create(
+        &tx,
+        &Actor {
+            name: "test",
+            ip: None,
+        },
+        &CustomerInput {
+            first_name: Some("Karl".into()),
+            last_name: Some("Kill".into()),
+            street: Some("Weg 9".into()),
+            postal_code: Some("10115".into()),
+            city: Some("Berlin".into()),
+            country: Some("DE".into()),
+            email: Some("karl@example.de".into()),
+            credit_limit: Some("500.00".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let placed = orders::place(
+        &tx,
+        &state.prices,
+        Checkout {
+            customer_id: &c.id,
+            cart_id: "ccrash",
+            lines: &[Line {
+                domain: Some("neun-neun.de".into()),
+                action: "register".into(),
+                period_months: 12,
+                ..Default::default()
+            }],
+            coupon: None,
+            ip: None,
+            ip_country: None,
+            bureau_score: None,
+            actor: "test",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // The server process: jobs on, a short lease.
+    let mut toml = format!(
+        "bind = \"127.0.0.1:0\"\ndata_dir = {}\nredis_prefix = {}\n",
+        toml_str(&config.data_dir.display().to_string()),
+        toml_str(&config.redis_prefix)
+    );
+    if let Some(db) = &config.database_url {
+        toml.push_str(&format!("database_url = {}\n", toml_str(db)));
+    }
+    if let Some(r) = &config.redis_url {
+        toml.push_str(&format!("redis_url = {}\n", toml_str(r)));
+    }
+    toml.push_str(&format!(
+        "\n[epp]\nhost = \"localhost\"\nport = {}\nclient_id = \"relabel\"\npassword = {}\nca_file = {}\nkeepalive_secs = 0\n\n[jobs]\npoll_ms = 100\nlease_secs = 3\nbackoff_secs = 1\n",
+        running.addr.port(),
+        toml_str(devregistry::DEV_PASSWORD),
+        toml_str(&ca.display().to_string())
+    ));
+    let file = config.data_dir.join("child.toml");
+    std::fs::write(&file, toml).unwrap();
+
+    let job_of = || async {
+        let tx = state.tenancy.begin(&t).await.unwrap();
+        let j = jobs::with_key_prefix(&tx, &format!("order:{}:", placed.order.id))
+            .await
+            .unwrap();
+        j.into_iter().next().unwrap()
+    };
+
+    // Start, wait until the job runs, then kill -9 while the registry is busy.
+    let mut child = spawn_server(&file);
+    let start = Instant::now();
+    while job_of().await.status != "running" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the server never took the job"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let job = job_of().await;
+    assert_eq!(job.status, "running", "killed mid-job");
+    assert_eq!(job.attempts, 1);
+
+    // Restarted: the job is taken again after the lease and completes.
+    let mut child = spawn_server(&file);
+    let start = Instant::now();
+    loop {
+        let j = job_of().await;
+        if j.status == "done" {
+            assert_eq!(j.attempts, 2, "resumed exactly once");
+            break;
+        }
+        assert!(j.status != "dead", "{:?}", j.last_error);
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not completed: {j:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(registry.create_count("neun-neun.de"), 1, "registered once");
+    let tx = state.tenancy.begin(&t).await.unwrap();
+    let d = relabel_platform::provisioning::by_name(&tx, "neun-neun.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, "active");
+    let items = orders::items(&tx, &placed.order.id).await.unwrap();
+    assert_eq!(items[0].status, "done");
+    drop(tx);
+    running.stop();
+}
