@@ -716,3 +716,238 @@ async fn zones_are_served_by_powerdns_and_survive_its_outage() {
     assert!(pdns.zone("pia-pdns.de").await.is_none());
     app.stop().await;
 }
+
+async fn api_key(app: &TestApp, t: &Tenant, scopes: &[&str]) -> String {
+    let tx = app.state.tenancy.begin(t).await.unwrap();
+    let (_, plain) = relabel_platform::api_keys::create(
+        tx.conn(),
+        relabel_platform::api_keys::Realm::Tenant,
+        "k",
+        &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    plain
+}
+
+#[tokio::test]
+async fn the_api_manages_domains_records_nameservers_owner_and_tickets() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let b = app
+        .reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let c = customer(&app.state, &t, "api@example.de").await;
+    place(&app.state, &t, &c, &[register("api-domain.de")]).await;
+    app.state.runner().run_due(&t).await.unwrap();
+    let dev = app.state.dev_registry.clone().unwrap();
+    let key = api_key(
+        &app,
+        &t,
+        &[
+            "domains:read",
+            "domains:write",
+            "orders:read",
+            "orders:write",
+        ],
+    )
+    .await;
+    let read_only = api_key(&app, &t, &["domains:read"]).await;
+    let http = app.client();
+    let api = |path: &str| app.url("alpha.test", &format!("/api/v1{path}"));
+
+    let list: serde_json::Value = http
+        .get(api("/domains?q=api"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["name"], "api-domain.de");
+    assert_eq!(list[0]["status"], "active");
+
+    // Records: bad input names the field; good input is saved and published.
+    let bad = http
+        .put(api("/domains/api-domain.de/records"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!([{"name": "www", "type": "CNAME", "content": "x.example"}, {"name": "www", "type": "A", "content": "192.0.2.1"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert!(
+        body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "dns_cname_alone"),
+        "{body}"
+    );
+    let ok = http
+        .put(api("/domains/api-domain.de/records"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!([{"name": "@", "type": "MX", "priority": 20, "content": "mx.api.example"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let forbidden = http
+        .put(api("/domains/api-domain.de/records"))
+        .bearer_auth(&read_only)
+        .json(&serde_json::json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    app.state.runner().run_due(&t).await.unwrap();
+    let zone = std::fs::read_to_string(app.state.config.data_dir.join("zones/api-domain.de.zone"))
+        .unwrap();
+    assert!(zone.contains("MX\t20 mx.api.example."));
+
+    // Nameservers with glue, AuthCode, lock, owner change.
+    let ns = http
+        .put(api("/domains/api-domain.de/nameservers"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"nameservers": [{"host": "ns1.api-domain.de", "addresses": ["192.0.2.53"]}, {"host": "ns.other.net"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ns.status(), 200);
+    assert_eq!(
+        dev.registry.domain("api-domain.de").unwrap().nameservers,
+        ["ns1.api-domain.de", "ns.other.net"]
+    );
+    let code: serde_json::Value = http
+        .post(api("/domains/api-domain.de/authcode"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        code["auth_code"],
+        dev.registry.domain("api-domain.de").unwrap().auth.as_str()
+    );
+    let locked: serde_json::Value = http
+        .put(api("/domains/api-domain.de/transfer-lock"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"locked": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(locked["transfer_lock"], true);
+    assert!(
+        dev.registry
+            .domain("api-domain.de")
+            .unwrap()
+            .statuses
+            .contains("clientTransferProhibited")
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let contact = relabel_platform::contacts::create(
+        &tx,
+        &c.id,
+        &relabel_platform::contacts::ContactInput {
+            first_name: "Neue".into(),
+            last_name: "Inhaberin".into(),
+            organization: None,
+            street: "Platz 3".into(),
+            postal_code: "20095".into(),
+            city: "Hamburg".into(),
+            country: "DE".into(),
+            email: "neu@example.de".into(),
+            phone: None,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    let owner: serde_json::Value = http
+        .put(api("/domains/api-domain.de/owner"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"contact_id": contact.id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let registrant = owner["registry_contact"].as_str().unwrap();
+    assert_eq!(
+        dev.registry.domain("api-domain.de").unwrap().registrant,
+        registrant
+    );
+    let unknown = http
+        .put(api("/domains/api-domain.de/owner"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"contact_id": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 422);
+
+    // Services and jobs.
+    let services: serde_json::Value = http
+        .get(api(&format!("/services?customer_id=cus_{}", c.id)))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(services[0]["domain"], "api-domain.de");
+    assert_eq!(services[0]["kind"], "domain");
+    let jobs: serde_json::Value = http
+        .get(api("/jobs?status=done"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "domain.register")
+    );
+    let done_id = jobs[0]["id"].as_str().unwrap();
+    let conflict = http
+        .post(api(&format!("/jobs/{done_id}/cancel")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conflict.status(), 409);
+
+    // Another reseller's key sees nothing of it.
+    let beta_key = api_key(&app, &b, &["domains:read", "domains:write"]).await;
+    let foreign = http
+        .get(app.url("beta.test", "/api/v1/domains/api-domain.de"))
+        .bearer_auth(&beta_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
+    let foreign_write = http
+        .post(app.url("beta.test", "/api/v1/domains/api-domain.de/authcode"))
+        .bearer_auth(&beta_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_write.status(), 404);
+    app.stop().await;
+}

@@ -93,6 +93,12 @@ pub async fn list(tx: &TenantTx, status: Option<&str>, limit: u64) -> Result<Vec
 
 /// Puts a dead or cancelled job back in the queue with fresh attempts (staff).
 /// Returns false when the job is not in such a state.
+pub async fn get(tx: &TenantTx, id: &str) -> Result<Option<Job>, DbErr> {
+    entity::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+}
+
 pub async fn rerun(tx: &TenantTx, id: &str) -> Result<bool, DbErr> {
     use sea_orm::sea_query::Expr;
     let now = Utc::now();

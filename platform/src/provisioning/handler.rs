@@ -575,6 +575,15 @@ impl Provisioner {
     }
 }
 
+/// Our registry contact id for a holder key (`tenant:contact-or-customer`):
+/// stable, so a retried job or a repeated owner change reuses the object.
+pub fn registry_contact_id(key: &str) -> String {
+    format!(
+        "rl{}",
+        &hex::encode(sha2::Sha256::digest(key.as_bytes()))[..14]
+    )
+}
+
 /// A registry AuthCode: 16 characters with letters, digits and a sign.
 pub fn random_auth_code() -> String {
     use rand::Rng;

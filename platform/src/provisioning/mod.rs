@@ -5,6 +5,7 @@
 //! the DNS server; this module keeps the tenant's records of it.
 
 pub mod handler;
+pub mod ops;
 
 use crate::dns::Record;
 use crate::orders::entity::entity;

@@ -3,6 +3,7 @@
 //! host with an operator API key. Errors are `{code, message, details}`.
 
 mod customers;
+mod domains;
 mod error;
 mod operator;
 mod orders;
@@ -20,6 +21,7 @@ fn service() -> OpenApiService<
         customers::CustomersApi,
         prices::PricesApi,
         orders::OrdersApi,
+        domains::DomainsApi,
         operator::OperatorApi,
     ),
     (),
@@ -30,6 +32,7 @@ fn service() -> OpenApiService<
             customers::CustomersApi,
             prices::PricesApi,
             orders::OrdersApi,
+            domains::DomainsApi,
             operator::OperatorApi,
         ),
         "relabel API",

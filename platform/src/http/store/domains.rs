@@ -11,15 +11,14 @@ use crate::auth::csrf;
 use crate::dns::{self, Record};
 use crate::domains::registrar::RegistrarError;
 use crate::http::{FormData, flash, internal, redirect};
-use crate::provisioning::{self, domain, handler::random_auth_code, record_op};
+use crate::provisioning::ops::{self, OpError};
+use crate::provisioning::{self, domain};
 use crate::validation::FieldErrors;
 use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::{Data, Path};
 use poem::{Request, Response, Route, get, handler, post};
-use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
-use std::net::IpAddr;
 
 pub fn routes(r: Route) -> Route {
     r.at("/domains", get(domains_page))
@@ -213,6 +212,42 @@ fn form_records(form: &FormData) -> Result<Vec<Record>, FieldErrors> {
     errors.into_result().map(|_| out)
 }
 
+/// After an operation: a flash with the outcome, back to the domain page; field
+/// errors re-render the page (422).
+#[allow(clippy::too_many_arguments)]
+async fn outcome<T>(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &CustomerUser,
+    d: &domain::Model,
+    shown: &[Record],
+    result: Result<T, OpError>,
+    success: &str,
+) -> poem::Result<Response> {
+    let lang = crate::http::lang_of(req);
+    match result {
+        Ok(_) => flash(session, "success", relabel_themes::t(lang, success)),
+        Err(OpError::Invalid(errors)) => {
+            return render(
+                state,
+                session,
+                req,
+                user,
+                d,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shown,
+                json!(errors.translated(lang.code())),
+            )
+            .await;
+        }
+        Err(OpError::State) => return Err(poem::Error::from_status(StatusCode::CONFLICT)),
+        Err(OpError::Registry(e)) => flash(session, "error", registry_message(lang, &e)),
+        Err(e @ (OpError::Db(_) | OpError::Tenancy(_))) => return Err(internal(e)),
+    }
+    Ok(redirect(&format!("/account/domains/{}", d.name)))
+}
+
 #[handler]
 async fn save_records(
     Data(state): Data<&AppState>,
@@ -223,56 +258,26 @@ async fn save_records(
     form: FormData,
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
-    let lang = crate::http::lang_of(req).code();
     let (d, _) = own_domain(state, &user, &name).await?;
-    if d.status != "active" || d.own_nameservers {
-        return Err(poem::Error::from_status(StatusCode::CONFLICT));
-    }
-    let submitted = form_records(&form);
-    let checked = submitted
-        .clone()
-        .and_then(|records| dns::check(&d.name, &records));
-    let records = match checked {
-        Ok(r) => r,
-        Err(errors) => {
-            let shown = submitted.unwrap_or_default();
-            return render(
-                state,
-                session,
-                req,
-                &user,
-                &d,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &shown,
-                json!(errors.translated(lang)),
-            )
-            .await;
+    let (shown, result) = match form_records(&form) {
+        Ok(records) => {
+            let r =
+                ops::save_records(state, &user.tenant, &d, &records, &user.customer.email).await;
+            (records, r.map(|_| ()))
         }
+        Err(errors) => (Vec::new(), Err(OpError::Invalid(errors))),
     };
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    provisioning::set_records(&tx, &d.id, &records)
-        .await
-        .map_err(internal)?;
-    record_op(
-        &tx,
-        &d.id,
-        "records",
-        None,
-        &format!("{} records saved", records.len()),
-        &user.customer.email,
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &shown,
+        result,
+        "domains.records_saved",
     )
     .await
-    .map_err(internal)?;
-    provisioning::handler::queue_zone_push(&tx, &d)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    flash(
-        session,
-        "success",
-        relabel_themes::t(crate::http::lang_of(req), "domains.records_saved"),
-    );
-    Ok(redirect(&format!("/account/domains/{}", d.name)))
 }
 
 fn registry_message(lang: relabel_themes::Lang, e: &RegistrarError) -> String {
@@ -296,60 +301,19 @@ async fn request_auth_code(
     form: FormData,
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
-    let (d, _) = own_domain(state, &user, &name).await?;
-    if d.status != "active" {
-        return Err(poem::Error::from_status(StatusCode::CONFLICT));
-    }
-    let registrar = state.registries.registrar();
-    let code = random_auth_code();
-    let result = match registrar.set_auth_code(&d.name, &code).await {
-        Ok(()) if d.transfer_lock => registrar.set_transfer_lock(&d.name, false).await,
-        other => other,
-    };
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let actor = user.customer.email.as_str();
-    match &result {
-        Ok(()) => {
-            record_op(
-                &tx,
-                &d.id,
-                "authcode",
-                Some(1000),
-                "AuthCode set, transfer lock off",
-                actor,
-            )
-            .await
-            .map_err(internal)?;
-            domain::ActiveModel {
-                id: Set(d.id.clone()),
-                auth_code: Set(Some(code)),
-                auth_code_at: Set(Some(chrono::Utc::now())),
-                transfer_lock: Set(false),
-                updated_at: Set(chrono::Utc::now()),
-                ..Default::default()
-            }
-            .update(tx.conn())
-            .await
-            .map_err(internal)?;
-            flash(
-                session,
-                "success",
-                relabel_themes::t(crate::http::lang_of(req), "domains.authcode_set"),
-            );
-        }
-        Err(e) => {
-            record_op(&tx, &d.id, "authcode", e.code(), &e.to_string(), actor)
-                .await
-                .map_err(internal)?;
-            flash(
-                session,
-                "error",
-                registry_message(crate::http::lang_of(req), e),
-            );
-        }
-    }
-    tx.commit().await.map_err(internal)?;
-    Ok(redirect(&format!("/account/domains/{}", d.name)))
+    let (d, records) = own_domain(state, &user, &name).await?;
+    let result = ops::request_auth_code(state, &user.tenant, &d, &user.customer.email).await;
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.authcode_set",
+    )
+    .await
 }
 
 #[handler]
@@ -362,125 +326,21 @@ async fn set_lock(
     form: FormData,
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
-    let (d, _) = own_domain(state, &user, &name).await?;
-    if d.status != "active" {
-        return Err(poem::Error::from_status(StatusCode::CONFLICT));
-    }
+    let (d, records) = own_domain(state, &user, &name).await?;
     let locked = form.opt("locked") == Some("1");
-    let result = state
-        .registries
-        .registrar()
-        .set_transfer_lock(&d.name, locked)
-        .await;
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let op = if locked { "lock_on" } else { "lock_off" };
-    match &result {
-        Ok(()) => {
-            record_op(&tx, &d.id, op, Some(1000), "ok", &user.customer.email)
-                .await
-                .map_err(internal)?;
-            domain::ActiveModel {
-                id: Set(d.id.clone()),
-                transfer_lock: Set(locked),
-                updated_at: Set(chrono::Utc::now()),
-                ..Default::default()
-            }
-            .update(tx.conn())
-            .await
-            .map_err(internal)?;
-            flash(
-                session,
-                "success",
-                relabel_themes::t(crate::http::lang_of(req), "domains.lock_saved"),
-            );
-        }
-        Err(e) => {
-            record_op(
-                &tx,
-                &d.id,
-                op,
-                e.code(),
-                &e.to_string(),
-                &user.customer.email,
-            )
-            .await
-            .map_err(internal)?;
-            flash(
-                session,
-                "error",
-                registry_message(crate::http::lang_of(req), e),
-            );
-        }
-    }
-    tx.commit().await.map_err(internal)?;
-    Ok(redirect(&format!("/account/domains/{}", d.name)))
-}
-
-/// A nameserver the customer entered, with glue addresses when it lies inside
-/// the domain itself.
-#[derive(Debug, PartialEq)]
-pub struct OwnNameserver {
-    pub host: String,
-    pub addresses: Vec<IpAddr>,
-}
-
-/// Checks own nameservers (V7): 2 to 6 distinct host names; glue (IPv4/IPv6)
-/// required inside the domain and refused outside it. Errors name `ns.N.host`
-/// and `ns.N.ip`.
-pub fn check_nameservers(
-    domain: &str,
-    entries: &[(String, String)],
-) -> Result<Vec<OwnNameserver>, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let mut out: Vec<OwnNameserver> = Vec::new();
-    for (i, (host, ips)) in entries.iter().enumerate() {
-        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-        if host.is_empty() && ips.trim().is_empty() {
-            continue;
-        }
-        let valid = host.len() <= 253
-            && host.contains('.')
-            && host.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if !valid {
-            errors.add(&format!("ns.{i}.host"), "err.ns_host");
-            continue;
-        }
-        if out.iter().any(|n| n.host == host) {
-            errors.add(&format!("ns.{i}.host"), "err.ns_duplicate");
-            continue;
-        }
-        let inside = host.ends_with(&format!(".{domain}"));
-        let mut addresses = Vec::new();
-        for ip in ips
-            .split([',', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            match ip.parse::<IpAddr>() {
-                Ok(a) if !(a.is_loopback() || a.is_unspecified() || a.is_multicast()) => {
-                    addresses.push(a)
-                }
-                _ => errors.add(&format!("ns.{i}.ip"), "err.ns_ip"),
-            }
-        }
-        if inside && addresses.is_empty() {
-            errors.add(&format!("ns.{i}.ip"), "err.ns_glue_required");
-        }
-        if !inside && !addresses.is_empty() {
-            errors.add(&format!("ns.{i}.ip"), "err.ns_glue_outside");
-        }
-        out.push(OwnNameserver { host, addresses });
-    }
-    if errors.is_empty() && !(2..=6).contains(&out.len()) {
-        errors.add("ns.0.host", "err.ns_count");
-    }
-    errors.into_result().map(|_| out)
+    let result =
+        ops::set_transfer_lock(state, &user.tenant, &d, locked, &user.customer.email).await;
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.lock_saved",
+    )
+    .await
 }
 
 #[handler]
@@ -493,15 +353,9 @@ async fn set_nameservers(
     form: FormData,
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
-    let lang = crate::http::lang_of(req).code();
     let (d, records) = own_domain(state, &user, &name).await?;
-    if d.status != "active" {
-        return Err(poem::Error::from_status(StatusCode::CONFLICT));
-    }
-    let registrar = state.registries.registrar();
-    let use_ours = form.opt("use") == Some("platform");
-    let (hosts, own) = if use_ours {
-        (state.config.dns.nameservers.clone(), false)
+    let result = if form.opt("use") == Some("platform") {
+        ops::set_nameservers(state, &user.tenant, &d, None, &user.customer.email).await
     } else {
         let entries: Vec<(String, String)> = (0..6)
             .map(|i| {
@@ -511,146 +365,23 @@ async fn set_nameservers(
                 )
             })
             .collect();
-        let list = match check_nameservers(&d.name, &entries) {
-            Ok(l) => l,
-            Err(errors) => {
-                return render(
-                    state,
-                    session,
-                    req,
-                    &user,
-                    &d,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &records,
-                    json!(errors.translated(lang)),
-                )
-                .await;
+        match ops::check_nameservers(&d.name, &entries) {
+            Ok(list) => {
+                ops::set_nameservers(state, &user.tenant, &d, Some(list), &user.customer.email)
+                    .await
             }
-        };
-        // Glue hosts inside the domain are host objects we create or update.
-        for ns in list.iter().filter(|n| !n.addresses.is_empty()) {
-            let r = match registrar.create_host(&ns.host, &ns.addresses).await {
-                Err(e) if e.code() == Some(2302) => {
-                    registrar.update_host(&ns.host, &ns.addresses, &[]).await
-                }
-                other => other,
-            };
-            if let Err(e) = r {
-                flash(
-                    session,
-                    "error",
-                    registry_message(crate::http::lang_of(req), &e),
-                );
-                return Ok(redirect(&format!("/account/domains/{}", d.name)));
-            }
+            Err(errors) => Err(OpError::Invalid(errors)),
         }
-        (list.into_iter().map(|n| n.host).collect(), true)
     };
-    let result = registrar.set_nameservers(&d.name, &hosts).await;
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    match &result {
-        Ok(()) => {
-            record_op(
-                &tx,
-                &d.id,
-                "nameservers",
-                Some(1000),
-                &hosts.join(" "),
-                &user.customer.email,
-            )
-            .await
-            .map_err(internal)?;
-            domain::ActiveModel {
-                id: Set(d.id.clone()),
-                nameservers: Set(serde_json::to_string(&hosts).unwrap_or_default()),
-                own_nameservers: Set(own),
-                updated_at: Set(chrono::Utc::now()),
-                ..Default::default()
-            }
-            .update(tx.conn())
-            .await
-            .map_err(internal)?;
-            flash(
-                session,
-                "success",
-                relabel_themes::t(crate::http::lang_of(req), "domains.ns_saved"),
-            );
-        }
-        Err(e) => {
-            record_op(
-                &tx,
-                &d.id,
-                "nameservers",
-                e.code(),
-                &e.to_string(),
-                &user.customer.email,
-            )
-            .await
-            .map_err(internal)?;
-            flash(
-                session,
-                "error",
-                registry_message(crate::http::lang_of(req), e),
-            );
-        }
-    }
-    tx.commit().await.map_err(internal)?;
-    Ok(redirect(&format!("/account/domains/{}", d.name)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn e(host: &str, ip: &str) -> (String, String) {
-        (host.into(), ip.into())
-    }
-
-    #[test]
-    fn own_nameservers_need_glue_exactly_inside_the_domain() {
-        let ok = check_nameservers(
-            "beispiel.de",
-            &[
-                e("ns1.beispiel.de", "192.0.2.1, 2001:db8::1"),
-                e("ns.extern.net", ""),
-            ],
-        )
-        .unwrap();
-        assert_eq!(ok[0].addresses.len(), 2);
-        assert!(ok[1].addresses.is_empty());
-        let fields = |r: Result<Vec<OwnNameserver>, FieldErrors>| -> Vec<String> {
-            r.unwrap_err()
-                .iter()
-                .map(|e| format!("{}:{}", e.field, e.code))
-                .collect()
-        };
-        assert_eq!(
-            fields(check_nameservers(
-                "beispiel.de",
-                &[e("ns1.beispiel.de", ""), e("ns.extern.net", "192.0.2.9")]
-            )),
-            [
-                "ns.0.ip:err.ns_glue_required",
-                "ns.1.ip:err.ns_glue_outside"
-            ]
-        );
-        assert_eq!(
-            fields(check_nameservers(
-                "beispiel.de",
-                &[e("not a host", ""), e("ns.extern.net", "")]
-            )),
-            ["ns.0.host:err.ns_host"]
-        );
-        assert_eq!(
-            fields(check_nameservers("beispiel.de", &[e("ns.extern.net", "")])),
-            ["ns.0.host:err.ns_count"]
-        );
-        assert_eq!(
-            fields(check_nameservers(
-                "beispiel.de",
-                &[e("ns1.beispiel.de", "127.0.0.1"), e("ns.extern.net", "")]
-            )),
-            ["ns.0.ip:err.ns_ip"]
-        );
-    }
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.ns_saved",
+    )
+    .await
 }
