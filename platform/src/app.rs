@@ -41,6 +41,8 @@ pub struct AppState {
     pub aftermarket: Arc<dyn Aftermarket>,
     /// Where customer zones are served.
     pub dns: Arc<dyn DnsProvider>,
+    /// Hosting, email and site-builder panels of the pool servers.
+    pub panel: Arc<dyn crate::hosting::panel::HostingPanel>,
     pub geoip: Arc<Option<GeoIp>>,
 }
 
@@ -98,6 +100,7 @@ impl AppState {
             dev_registry,
             aftermarket,
             dns,
+            panel: Arc::new(crate::hosting::panel::HttpPanel::default()),
             geoip: Arc::new(geoip),
             mailer,
             limiter,

@@ -134,6 +134,30 @@ async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries()
             ..Default::default()
         },
     ];
+    // The hosting pool: one full server, one with room (a real HTTP panel).
+    let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
+    let shared = app.state.tenancy.backend().shared();
+    let token = relabel_platform::hosting::devpanel::TOKEN;
+    relabel_platform::hosting::add_server(
+        shared,
+        "hosting-starter",
+        "web-full",
+        0,
+        &panel.url("web-full"),
+        token,
+    )
+    .await
+    .unwrap();
+    let free = relabel_platform::hosting::add_server(
+        shared,
+        "hosting-starter",
+        "web-2",
+        50,
+        &panel.url("web-2"),
+        token,
+    )
+    .await
+    .unwrap();
     let o = place(&app.state, &t, &c, &lines).await;
     let runner = app.state.runner();
     // The transfer waits for the losing registrar (auto-approved after 1 s here).
@@ -199,7 +223,37 @@ async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries()
         assert!((364..=366).contains(&months), "{s:?}");
         assert_eq!(s.status, "active");
     }
-    assert!(services.iter().any(|s| s.kind == "hosting"));
+    let hosting = services.iter().find(|s| s.kind == "hosting").unwrap();
+    let account = relabel_platform::hosting::account_of_service(&tx, &hosting.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.status, "active");
+    assert_eq!(account.server_id, free.id, "placed on the server with room");
+    let at_panel = panel.panel.accounts();
+    assert_eq!(
+        at_panel[&("web-2".to_owned(), account.username.clone())].plan,
+        "hosting-starter"
+    );
+    assert_eq!(
+        relabel_platform::hosting::server_by_id(shared, &free.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        1
+    );
+    // The password is shown once.
+    let pw = relabel_platform::hosting::take_password(&tx, &account.id)
+        .await
+        .unwrap();
+    assert!(pw.is_some_and(|p| p.len() >= 12));
+    assert!(
+        relabel_platform::hosting::take_password(&tx, &account.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     drop(tx);
 
     // The customer was told.
@@ -949,5 +1003,63 @@ async fn the_api_manages_domains_records_nameservers_owner_and_tickets() {
         .await
         .unwrap();
     assert_eq!(foreign_write.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_or_failing_pool_retries_and_the_account_is_created_once() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let c = customer(&app.state, &t, "hanna@example.de").await;
+    let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
+    let shared = app.state.tenancy.backend().shared();
+    let token = relabel_platform::hosting::devpanel::TOKEN;
+    let o = place(
+        &app.state,
+        &t,
+        &c,
+        &[Line {
+            product_id: "hosting-business".into(),
+            action: "order".into(),
+            period_months: 1,
+            ..Default::default()
+        }],
+    )
+    .await;
+    let mut runner = app.state.runner();
+    runner.backoff = chrono::Duration::milliseconds(10);
+    // No server in the pool yet: retried, nothing half-done.
+    assert_eq!(runner.run_due(&t).await.unwrap().retried, 1);
+    let server = relabel_platform::hosting::add_server(
+        shared,
+        "hosting-business",
+        "biz-1",
+        10,
+        &panel.url("biz-1"),
+        token,
+    )
+    .await
+    .unwrap();
+    // The panel is down: retried; the place stays reserved for this account.
+    panel
+        .panel
+        .down
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    assert_eq!(runner.run_due(&t).await.unwrap().retried, 1);
+    panel
+        .panel
+        .down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    assert_eq!(runner.run_due(&t).await.unwrap().done, 1);
+    assert_eq!(order(&app.state, &t, &o.id).await.0.status, "completed");
+    assert_eq!(panel.panel.accounts().len(), 1);
+    let used = relabel_platform::hosting::server_by_id(shared, &server.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .used;
+    assert_eq!(used, 1, "one place for one account");
     app.stop().await;
 }

@@ -7,6 +7,7 @@ mod m0002_operator_totp;
 mod m0003_catalog;
 mod m0004_reseller_accounts;
 mod m0005_tld_phases;
+mod m0006_hosting_servers;
 
 pub struct SharedMigrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0003_catalog::Migration),
             Box::new(m0004_reseller_accounts::Migration),
             Box::new(m0005_tld_phases::Migration),
+            Box::new(m0006_hosting_servers::Migration),
         ]
     }
 }

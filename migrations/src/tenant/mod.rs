@@ -10,6 +10,7 @@ mod m0004_coupons;
 mod m0005_terms;
 mod m0006_orders;
 mod m0007_provisioning;
+mod m0008_hosting_accounts;
 
 pub struct TenantMigrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0005_terms::Migration),
             Box::new(m0006_orders::Migration),
             Box::new(m0007_provisioning::Migration),
+            Box::new(m0008_hosting_accounts::Migration),
         ]
     }
 }

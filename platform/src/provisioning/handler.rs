@@ -525,7 +525,7 @@ impl Provisioner {
             .map_err(db)?
             .ok_or_else(|| JobError::Fatal(format!("unknown product {}", item.product_id)))?;
         let currency = self.order_currency(&tx, &item).await?;
-        super::ensure_service(
+        let svc = super::ensure_service(
             &tx,
             &item,
             customer_id,
@@ -536,6 +536,24 @@ impl Provisioner {
         )
         .await
         .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        if crate::hosting::POOL_KINDS.contains(&product.kind.as_str())
+            && let Err(reason) = self.pool_account(tenant, &svc, &product.id).await?
+        {
+            let tx = self.begin(tenant).await?;
+            super::service::ActiveModel {
+                id: Set(svc.id.clone()),
+                status: Set("terminated".into()),
+                ends_at: Set(Some(Utc::now())),
+                ..Default::default()
+            }
+            .update(tx.conn())
+            .await
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            return self.fail_item(tenant, &item, None, &reason).await;
+        }
+        let tx = self.begin(tenant).await?;
         let completed = orders::item_finished(&tx, &item.id, Ok(()), ACTOR)
             .await
             .map_err(db)?;
@@ -543,6 +561,97 @@ impl Provisioner {
         tx.commit().await.map_err(db)?;
         self.state.mailer.kick(&self.state.tenancy, tenant);
         Ok(())
+    }
+
+    /// The service's account on a pool server (V7): a place reserved on a random
+    /// server with room, the account row written before the panel is called (so a
+    /// retry reuses server, user name and password), then the panel's create; an
+    /// account the panel already has is ours from an earlier attempt. `Ok(Err)` is
+    /// a refusal that fails the item.
+    async fn pool_account(
+        &self,
+        tenant: &Tenant,
+        svc: &super::service::Model,
+        product_id: &str,
+    ) -> Result<Result<(), String>, JobError> {
+        use crate::hosting::{self, panel::NewAccount, panel::PanelError};
+        let shared = self.state.tenancy.backend().shared();
+        let tx = self.begin(tenant).await?;
+        let existing = hosting::account_of_service(&tx, &svc.id)
+            .await
+            .map_err(db)?;
+        let account = match existing {
+            Some(a) if a.status != "creating" => return Ok(Ok(())),
+            Some(a) => a,
+            None => {
+                let Some(server) = hosting::reserve(shared, product_id).await.map_err(db)? else {
+                    return Err(JobError::Retry(format!(
+                        "no server with free capacity in the pool of {product_id}"
+                    )));
+                };
+                let now = Utc::now();
+                let inserted = hosting::account::ActiveModel {
+                    id: Set(uuid::Uuid::now_v7().simple().to_string()),
+                    service_id: Set(svc.id.clone()),
+                    customer_id: Set(svc.customer_id.clone()),
+                    server_id: Set(server.id.clone()),
+                    username: Set(hosting::username_for(&svc.id)),
+                    plan: Set(product_id.to_owned()),
+                    status: Set("creating".into()),
+                    pending_password: Set(Some(hosting::new_password())),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(tx.conn())
+                .await;
+                match inserted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        hosting::release(shared, &server.id).await.map_err(db)?;
+                        return Err(db(e));
+                    }
+                }
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        let server = hosting::server_by_id(shared, &account.server_id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| JobError::Fatal(format!("server {} is gone", account.server_id)))?;
+        let password = account.pending_password.clone().unwrap_or_default();
+        let created = self
+            .state
+            .panel
+            .create(
+                &server,
+                &NewAccount {
+                    username: &account.username,
+                    password: &password,
+                    plan: &account.plan,
+                    domain: None,
+                },
+            )
+            .await;
+        match created {
+            Ok(()) | Err(PanelError::Exists) => {
+                let tx = self.begin(tenant).await?;
+                hosting::set_status(&tx, &account.id, "active")
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(Ok(()))
+            }
+            Err(PanelError::Unavailable(e)) => Err(JobError::Retry(e)),
+            Err(e) => {
+                let tx = self.begin(tenant).await?;
+                hosting::set_status(&tx, &account.id, "terminated")
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                hosting::release(shared, &server.id).await.map_err(db)?;
+                Ok(Err(format!("the hosting panel refused the account: {e}")))
+            }
+        }
     }
 }
 
