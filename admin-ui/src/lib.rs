@@ -41,6 +41,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console/jobs.html"),
     ),
     (
+        "operator/pools.html",
+        include_str!("../templates/operator/pools.html"),
+    ),
+    (
         "operator/tickets.html",
         include_str!("../templates/operator/tickets.html"),
     ),

@@ -370,8 +370,13 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
     state
         .mailer
         .spawn_sweeper(state.tenancy.clone(), std::time::Duration::from_secs(300));
+    // The demo's hosting panel lives as long as the server.
+    let mut _demo_panel = None;
     if seed_demo {
         let summary = demo::seed(&state).await?;
+        let panel = crate::hosting::devpanel::start().await?;
+        demo::seed_pools(&state, &panel).await?;
+        _demo_panel = Some(panel);
         demo::print(&summary, running.addr.port());
     }
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);

@@ -154,3 +154,50 @@ pub fn print(summary: &Summary, port: u16) {
     );
     println!();
 }
+
+/// Demo server pools: two servers per hosting, email and site-builder product on
+/// the built-in dev panel (its address changes per start, so it is set again).
+pub async fn seed_pools(
+    state: &AppState,
+    panel: &crate::hosting::devpanel::Running,
+) -> anyhow::Result<()> {
+    use crate::hosting::{self, server};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let shared = state.tenancy.backend().shared();
+    let products = crate::catalog::entity::product::Entity::find()
+        .all(shared)
+        .await?;
+    let existing = hosting::servers(shared).await?;
+    for p in products
+        .iter()
+        .filter(|p| hosting::POOL_KINDS.contains(&p.kind.as_str()))
+    {
+        for n in 1..=2 {
+            let name = format!("demo-{}-{n}", p.id);
+            let url = panel.url(&name);
+            match existing.iter().find(|s| s.name == name) {
+                Some(s) => {
+                    server::ActiveModel {
+                        id: Set(s.id.clone()),
+                        api_url: Set(url),
+                        ..Default::default()
+                    }
+                    .update(shared)
+                    .await?;
+                }
+                None => {
+                    hosting::add_server(
+                        shared,
+                        &p.id,
+                        &name,
+                        100,
+                        &url,
+                        crate::hosting::devpanel::TOKEN,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1063,3 +1063,131 @@ async fn a_full_or_failing_pool_retries_and_the_account_is_created_once() {
     assert_eq!(used, 1, "one place for one account");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_operator_manages_pools_and_customers_see_their_password_once() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
+    let secret = app
+        .operator("op@platform.test", "operator-password-1")
+        .await;
+    let op = app.client();
+    app.operator_login(&op, "op@platform.test", "operator-password-1", &secret)
+        .await;
+    let url = app.url("localhost", "/operator/pools");
+    let csrf = relabel_tests::csrf(&op, &url).await;
+    let bad = op
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("product_id", "domain-de"),
+            ("name", ""),
+            ("capacity", "0"),
+            ("api_url", "ftp://x"),
+            ("api_token", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let body = bad.text().await.unwrap();
+    for msg in [
+        "Choose a hosting, email or site-builder product",
+        "Enter a capacity",
+        "http(s) URL",
+        "at least 8 characters",
+    ] {
+        assert!(body.contains(msg), "{msg}");
+    }
+    assert!(
+        relabel_platform::hosting::servers(app.state.tenancy.backend().shared())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let api = panel.url("web-9");
+    let ok = op
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("product_id", "hosting-pro"),
+            ("name", "web-9"),
+            ("capacity", "20"),
+            ("api_url", api.as_str()),
+            ("api_token", relabel_platform::hosting::devpanel::TOKEN),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_redirection() || ok.status().is_success());
+    let page = op.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("web-9") && page.contains("0 / 20"));
+
+    // A customer orders hosting-pro and sees the password exactly once.
+    let (client, c) = signed_in(&app, &t, "alpha.test", "hosting@example.de").await;
+    place(
+        &app.state,
+        &t,
+        &c,
+        &[Line {
+            product_id: "hosting-pro".into(),
+            action: "order".into(),
+            period_months: 12,
+            ..Default::default()
+        }],
+    )
+    .await;
+    app.state.runner().run_due(&t).await.unwrap();
+    let list = client
+        .get(app.url("alpha.test", "/account/domains"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Show password once"), "{list}");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let svc = provisioning::customer_services(&tx, &c.id)
+        .await
+        .unwrap()
+        .remove(0);
+    drop(tx);
+    let csrf = relabel_tests::input_value(&list, "csrf").unwrap();
+    let reveal = app.url(
+        "alpha.test",
+        &format!("/account/services/{}/credentials", svc.id),
+    );
+    let first = client
+        .post(&reveal)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("shown this one time"), "{first}");
+    let second = client
+        .post(&reveal)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("was shown already"));
+    // Not for another customer.
+    let (other, _) = signed_in(&app, &t, "alpha.test", "nosy@example.de").await;
+    let other_csrf = relabel_tests::csrf(&other, &app.url("alpha.test", "/account/domains")).await;
+    let denied = other
+        .post(&reveal)
+        .form(&[("csrf", other_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 404);
+    app.stop().await;
+}

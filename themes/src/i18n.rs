@@ -7,6 +7,26 @@ use crate::Lang;
 
 /// `(key, German, English)`. German addresses the customer formally ("Sie").
 static TABLE: &[(&str, &str, &str)] = &[
+    ("services.access", "Zugang", "Access"),
+    ("services.server", "Server", "Server"),
+    ("services.username", "Benutzername", "User name"),
+    ("services.password", "Passwort", "Password"),
+    (
+        "services.password_once",
+        "Notieren Sie das Passwort jetzt: Es wird nur dieses eine Mal angezeigt und bei uns nicht gespeichert.",
+        "Write the password down now: it is shown this one time and not kept by us.",
+    ),
+    (
+        "services.password_shown",
+        "Das Passwort wurde bereits angezeigt. Sie können es im Panel des Servers ändern.",
+        "The password was shown already. You can change it in the server's panel.",
+    ),
+    (
+        "services.show_password",
+        "Passwort einmalig anzeigen",
+        "Show password once",
+    ),
+    ("services.setting_up", "wird eingerichtet", "being set up"),
     (
         "account.nav.domains",
         "Domains & Dienste",

@@ -124,6 +124,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/default/account/domain.html"),
     ),
     (
+        "default/account/credentials.html",
+        include_str!("../templates/default/account/credentials.html"),
+    ),
+    (
         "emails/order_status.txt",
         include_str!("../templates/emails/order_status.txt"),
     ),

@@ -3,6 +3,7 @@
 mod catalog;
 mod clearing;
 mod keys;
+mod pools;
 mod resellers;
 mod tickets;
 mod totp;
@@ -61,6 +62,8 @@ pub fn routes() -> Route {
         .nest("/resellers", resellers::routes())
         .nest("/api-keys", keys::routes())
         .at("/tickets", get(tickets::list))
+        .at("/pools", get(pools::show).post(pools::add))
+        .at("/pools/:id", post(pools::toggle))
         .at("/clearing", get(clearing::show))
         .at("/clearing/:id", post(clearing::decide))
         .at("/clearing/limits/:tenant", post(clearing::set_limit))

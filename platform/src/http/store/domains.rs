@@ -27,6 +27,7 @@ pub fn routes(r: Route) -> Route {
         .at("/domains/:name/authcode", post(request_auth_code))
         .at("/domains/:name/lock", post(set_lock))
         .at("/domains/:name/nameservers", post(set_nameservers))
+        .at("/services/:id/credentials", post(reveal_credentials))
 }
 
 /// Empty rows offered below the records for new entries.
@@ -47,7 +48,22 @@ async fn domains_page(
     let services = provisioning::customer_services(&tx, &user.customer.id)
         .await
         .map_err(internal)?;
+    let accounts = crate::hosting::customer_accounts(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?;
     drop(tx);
+    let services: Vec<Value> = services
+        .iter()
+        .map(|s| {
+            let account = accounts.iter().find(|a| a.service_id == s.id);
+            let mut v = json!(s);
+            v["account"] = json!(account.map(|a| json!({
+                "username": a.username, "status": a.status,
+                "password_pending": a.pending_password.is_some(),
+            })));
+            v
+        })
+        .collect();
     let domains: Vec<Value> = domains.iter().map(domain_json).collect();
     let ctx = StoreCtx {
         state,
@@ -210,6 +226,52 @@ fn form_records(form: &FormData) -> Result<Vec<Record>, FieldErrors> {
         errors.add("records", "err.dns_too_many");
     }
     errors.into_result().map(|_| out)
+}
+
+/// Hosting access data: the password is shown once, then forgotten here.
+#[handler]
+async fn reveal_credentials(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let service = provisioning::customer_services(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let account = crate::hosting::account_of_service(&tx, &service.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let password = crate::hosting::take_password(&tx, &account.id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let server = crate::hosting::server_by_id(state.tenancy.backend().shared(), &account.server_id)
+        .await
+        .map_err(internal)?;
+    let ctx = StoreCtx {
+        state,
+        session,
+        req,
+        tenant: user.tenant.clone(),
+        customer: Some(&user.customer),
+    };
+    ctx.render(
+        StatusCode::OK,
+        "account/credentials.html",
+        json!({
+            "service": service.label, "username": account.username,
+            "server": server.map(|s| s.name), "password": password,
+        }),
+    )
 }
 
 /// After an operation: a flash with the outcome, back to the domain page; field
