@@ -43,6 +43,10 @@ pub struct AppState {
     pub dns: Arc<dyn DnsProvider>,
     /// Hosting, email and site-builder panels of the pool servers.
     pub panel: Arc<dyn crate::hosting::panel::HostingPanel>,
+    /// Where email forwards are written.
+    pub mail_forwarding: Arc<dyn crate::forwarding::MailForwarding>,
+    /// Parking providers.
+    pub parking: Arc<dyn crate::forwarding::Parking>,
     pub geoip: Arc<Option<GeoIp>>,
 }
 
@@ -101,6 +105,13 @@ impl AppState {
             aftermarket,
             dns,
             panel: Arc::new(crate::hosting::panel::HttpPanel::default()),
+            mail_forwarding: Arc::new(crate::forwarding::PostfixVirtualMap::new(
+                config
+                    .mail_virtual_map
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("mail").join("virtual")),
+            )),
+            parking: Arc::new(crate::forwarding::HttpParking::new(config.parking.clone())),
             geoip: Arc::new(geoip),
             mailer,
             limiter,

@@ -52,6 +52,12 @@ pub struct Config {
     /// The job runner.
     #[serde(default)]
     pub jobs: JobsConfig,
+    /// Parking providers by name (`sedo`, `namedrive`): their HTTP API.
+    #[serde(default)]
+    pub parking: std::collections::BTreeMap<String, ParkingProvider>,
+    /// The Postfix virtual alias map email forwards are written to; default
+    /// `<data_dir>/mail/virtual`.
+    pub mail_virtual_map: Option<PathBuf>,
     /// GeoIP range table (`first_ip,last_ip,CC` lines) for the risk check.
     pub geoip_csv: Option<PathBuf>,
 }
@@ -90,6 +96,12 @@ impl Default for DnsConfig {
             powerdns_server: "localhost".into(),
         }
     }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ParkingProvider {
+    pub url: String,
+    pub api_key: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -288,6 +300,8 @@ mod tests {
             epp: None,
             dns: Default::default(),
             jobs: Default::default(),
+            parking: Default::default(),
+            mail_virtual_map: None,
             aftermarket_feed: None,
             geoip_csv: None,
         }

@@ -18,6 +18,7 @@ pub mod customers;
 pub mod demo;
 pub mod dns;
 pub mod domains;
+pub mod forwarding;
 pub mod hosting;
 pub mod http;
 pub mod jobs;

@@ -1191,3 +1191,290 @@ async fn the_operator_manages_pools_and_customers_see_their_password_once() {
     assert_eq!(denied.status(), 404);
     app.stop().await;
 }
+
+/// A parking provider's API on loopback: Sedo answers nameservers, NameDrive a
+/// landing page to forward to.
+async fn parking_peer() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use poem::{
+        EndpointExt, Route, delete, handler,
+        listener::{Acceptor, Listener, TcpListener},
+        post,
+        web::Json,
+        web::Path,
+    };
+    #[handler]
+    fn park(Path(p): Path<String>, Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+        assert!(body["domain"].as_str().is_some());
+        if p == "sedo" {
+            Json(serde_json::json!({"nameservers": ["ns1.sedoparking.com", "ns2.sedoparking.com"]}))
+        } else {
+            Json(
+                serde_json::json!({"forward_url": format!("https://park.namedrive.example/{}", body["domain"].as_str().unwrap())}),
+            )
+        }
+    }
+    #[handler]
+    fn unpark() -> &'static str {
+        "ok"
+    }
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+    let app = Route::new()
+        .at("/:p/domains", post(park))
+        .at("/:p/domains/:d", delete(unpark))
+        .map_to_response();
+    let task = tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn web_and_email_forwarding_and_parking() {
+    let (peer, _task) = parking_peer().await;
+    let app = spawn_app_with(move |c| {
+        fast_jobs(c);
+        for p in ["sedo", "namedrive"] {
+            c.parking.insert(
+                p.into(),
+                relabel_platform::config::ParkingProvider {
+                    url: format!("http://{peer}/{p}"),
+                    api_key: "park-key-123".into(),
+                },
+            );
+        }
+    })
+    .await;
+    let t = setup(&app).await;
+    let b = app
+        .reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let (client, c) = signed_in(&app, &t, "alpha.test", "fwd@example.de").await;
+    place(
+        &app.state,
+        &t,
+        &c,
+        &[register("fwd-domain.de"), register("park-domain.de")],
+    )
+    .await;
+    app.state.runner().run_due(&t).await.unwrap();
+    // The reseller's analytics appear on framed pages.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    relabel_platform::customers::settings::Entity::update_many()
+        .col_expr(
+            relabel_platform::customers::settings::Column::MatomoUrl,
+            sea_orm::sea_query::Expr::value("https://stats.alpha.example"),
+        )
+        .col_expr(
+            relabel_platform::customers::settings::Column::MatomoSiteId,
+            sea_orm::sea_query::Expr::value("7"),
+        )
+        .exec(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let url = app.url("alpha.test", "/account/domains/fwd-domain.de");
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = relabel_tests::input_value(&html, "csrf").unwrap();
+    let bad = client
+        .post(format!("{url}/web"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("web.0.host", "@"),
+            ("web.0.target", "ftp://x.example"),
+            ("web.0.mode", "301"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Enter an http(s) address")
+    );
+    let ok = client
+        .post(format!("{url}/web"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("web.0.host", "@"),
+            ("web.0.target", "https://www.example.org/"),
+            ("web.0.mode", "301"),
+            ("web.1.host", "shop"),
+            ("web.1.target", "https://shop.example.org/"),
+            ("web.1.mode", "frame"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_redirection() || ok.status().is_success());
+    app.state.runner().run_due(&t).await.unwrap();
+    let zone = std::fs::read_to_string(app.state.config.data_dir.join("zones/fwd-domain.de.zone"))
+        .unwrap();
+    assert!(zone.contains("shop\t3600\tIN\tA\t192.0.2.80"), "{zone}");
+
+    // The platform serves the forwards for hosts pointed at it.
+    let plain = app.client();
+    let moved = plain
+        .get(app.url("fwd-domain.de", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 301);
+    assert_eq!(moved.headers()["location"], "https://www.example.org/");
+    let framed = plain
+        .get(app.url("shop.fwd-domain.de", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(framed.status(), 200);
+    let body = framed.text().await.unwrap();
+    assert!(
+        body.contains("<iframe src=\"https://shop.example.org/\"")
+            && body.contains("stats.alpha.example"),
+        "{body}"
+    );
+    assert_eq!(
+        plain
+            .get(app.url("nothing.fwd-domain.de", "/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Another reseller cannot take over the host.
+    let tx = app.state.tenancy.begin(&b).await.unwrap();
+    let cb = customers::create(
+        &tx,
+        &Actor {
+            name: "test",
+            ip: None,
+        },
+        &CustomerInput {
+            first_name: Some("B".into()),
+            last_name: Some("B".into()),
+            street: Some("W 1".into()),
+            postal_code: Some("10115".into()),
+            city: Some("Berlin".into()),
+            country: Some("DE".into()),
+            email: Some("b@example.de".into()),
+            credit_limit: Some("100.00".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let tx = app.state.tenancy.begin(&b).await.unwrap();
+    relabel_platform::pricing::seed_demo(&tx, [("A", 150), ("B", 140), ("C", 130)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    place(&app.state, &b, &cb, &[register("beta-owned.de")]).await;
+    app.state.runner().run_due(&b).await.unwrap();
+    let tx = app.state.tenancy.begin(&b).await.unwrap();
+    let bd = provisioning::by_name(&tx, "beta-owned.de")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let steal = provisioning::ops::set_web_forwards(
+        &app.state,
+        &b,
+        &bd,
+        &[relabel_platform::forwarding::WebForward {
+            host: "shop.fwd-domain.de".into(),
+            target: "https://evil.example/".into(),
+            mode: "302".into(),
+            title: None,
+        }],
+        "test",
+    )
+    .await;
+    // A name is always taken inside the reseller's own domain: no takeover.
+    let saved = steal.unwrap();
+    assert_eq!(saved[0].host, "shop.fwd-domain.de.beta-owned.de");
+    let still = plain
+        .get(app.url("shop.fwd-domain.de", "/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(still.contains("https://shop.example.org/"));
+
+    // Email forwarding into the Postfix map, through a job.
+    let mail = client
+        .post(format!("{url}/mail"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("mail.0.local_part", "info"),
+            ("mail.0.target", "paula@example.com"),
+            ("mail.1.local_part", "*"),
+            ("mail.1.target", "all@example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(mail.status().is_redirection() || mail.status().is_success());
+    app.state.runner().run_due(&t).await.unwrap();
+    let map = std::fs::read_to_string(app.state.config.data_dir.join("mail/virtual")).unwrap();
+    assert!(
+        map.contains("info@fwd-domain.de paula@example.com")
+            && map.contains("@fwd-domain.de all@example.com"),
+        "{map}"
+    );
+
+    // Parking: Sedo takes the delegation; NameDrive gets a framed forward.
+    let dev = app.state.dev_registry.clone().unwrap();
+    let purl = app.url("alpha.test", "/account/domains/park-domain.de");
+    let sedo = client
+        .post(format!("{purl}/parking"))
+        .form(&[("csrf", csrf.as_str()), ("provider", "sedo")])
+        .send()
+        .await
+        .unwrap();
+    assert!(sedo.status().is_redirection() || sedo.status().is_success());
+    assert_eq!(
+        dev.registry.domain("park-domain.de").unwrap().nameservers,
+        ["ns1.sedoparking.com", "ns2.sedoparking.com"]
+    );
+    client
+        .post(format!("{purl}/parking"))
+        .form(&[("csrf", csrf.as_str()), ("provider", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dev.registry.domain("park-domain.de").unwrap().nameservers,
+        app.state.config.dns.nameservers
+    );
+    client
+        .post(format!("{purl}/parking"))
+        .form(&[("csrf", csrf.as_str()), ("provider", "namedrive")])
+        .send()
+        .await
+        .unwrap();
+    let parked = plain
+        .get(app.url("park-domain.de", "/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        parked.contains("park.namedrive.example/park-domain.de")
+            && parked.contains("stats.alpha.example")
+    );
+    app.stop().await;
+}

@@ -7,6 +7,52 @@ use crate::Lang;
 
 /// `(key, German, English)`. German addresses the customer formally ("Sie").
 static TABLE: &[(&str, &str, &str)] = &[
+    ("domains.fwd_title", "Weiterleitungen", "Forwarding"),
+    (
+        "domains.fwd_web_lead",
+        "Leiten Sie Besucher einer Adresse weiter: dauerhaft (301), vorübergehend (302) oder mit Ihrer Adresse in der Adresszeile (Frame).",
+        "Send visitors of an address elsewhere: permanently (301), temporarily (302) or keeping your address in the address bar (frame).",
+    ),
+    ("domains.fwd_target", "Ziel", "Target"),
+    ("domains.fwd_mode", "Art", "Type"),
+    ("domains.fwd_301", "dauerhaft (301)", "permanent (301)"),
+    ("domains.fwd_302", "vorübergehend (302)", "temporary (302)"),
+    ("domains.fwd_frame", "Frame", "frame"),
+    (
+        "domains.fwd_save_web",
+        "Web-Weiterleitungen speichern",
+        "Save web forwarding",
+    ),
+    (
+        "domains.fwd_mail_lead",
+        "E-Mails an Adressen unter {domain} an ein anderes Postfach weiterleiten; * steht für alle übrigen Adressen.",
+        "Forward email to addresses at {domain} to another mailbox; * stands for every other address.",
+    ),
+    ("domains.fwd_address", "Adresse", "Address"),
+    ("domains.fwd_to", "weiterleiten an", "forward to"),
+    (
+        "domains.fwd_save_mail",
+        "E-Mail-Weiterleitungen speichern",
+        "Save email forwarding",
+    ),
+    (
+        "domains.forwards_saved",
+        "Die Weiterleitungen sind gespeichert und werden eingerichtet.",
+        "The forwarding is saved and being set up.",
+    ),
+    ("domains.parking_title", "Parken", "Parking"),
+    (
+        "domains.parking_provider",
+        "Parking-Anbieter",
+        "Parking provider",
+    ),
+    ("domains.parking_none", "nicht geparkt", "not parked"),
+    ("domains.parking_save", "Parken speichern", "Save parking"),
+    (
+        "domains.parking_saved",
+        "Das Parken ist eingerichtet.",
+        "Parking is set up.",
+    ),
     ("services.access", "Zugang", "Access"),
     ("services.server", "Server", "Server"),
     ("services.username", "Benutzername", "User name"),

@@ -8,6 +8,7 @@ mod m0003_catalog;
 mod m0004_reseller_accounts;
 mod m0005_tld_phases;
 mod m0006_hosting_servers;
+mod m0007_forward_hosts;
 
 pub struct SharedMigrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0004_reseller_accounts::Migration),
             Box::new(m0005_tld_phases::Migration),
             Box::new(m0006_hosting_servers::Migration),
+            Box::new(m0007_forward_hosts::Migration),
         ]
     }
 }

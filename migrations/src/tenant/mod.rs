@@ -11,6 +11,7 @@ mod m0005_terms;
 mod m0006_orders;
 mod m0007_provisioning;
 mod m0008_hosting_accounts;
+mod m0009_forwarding;
 
 pub struct TenantMigrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0006_orders::Migration),
             Box::new(m0007_provisioning::Migration),
             Box::new(m0008_hosting_accounts::Migration),
+            Box::new(m0009_forwarding::Migration),
         ]
     }
 }

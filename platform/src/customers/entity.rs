@@ -84,6 +84,10 @@ pub mod settings {
         pub sms_url: Option<String>,
         /// JSON list of DNS records for new zones (none = default template).
         pub dns_template: Option<String>,
+        /// Analytics on framed forwarding and parking pages (V6).
+        pub matomo_url: Option<String>,
+        pub matomo_site_id: Option<String>,
+        pub ga_id: Option<String>,
         /// Credit bureau for scores at checkout (JSON POST); none = off.
         pub bureau_url: Option<String>,
         /// Orders from this gross amount on are scored (0 = every new customer only).

@@ -104,7 +104,7 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
             }
         };
         match tenant {
-            None => Ok(self.not_found(lang)),
+            None => Ok(self.forward_or_not_found(host.as_deref(), lang).await),
             Some(t) if t.status == TenantStatus::Suspended => {
                 Ok(store::suspended_page(&self.state, &t, lang))
             }
@@ -117,6 +117,22 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
                     .await
                     .map(IntoResponse::into_response)
                     .unwrap_or_else(|e| e.into_response()))
+            }
+        }
+    }
+
+    /// A host that is no shop: a customer's domain pointed at the platform for web
+    /// forwarding (V5) is redirected or framed; anything else is 404.
+    async fn forward_or_not_found(&self, host: Option<&str>, lang: Lang) -> Response {
+        let Some(host) = host else {
+            return self.not_found(lang);
+        };
+        match crate::forwarding::serve(&self.state, host).await {
+            Ok(Some(resp)) => resp,
+            Ok(None) => self.not_found(lang),
+            Err(e) => {
+                tracing::error!(error = %e, host, "web forwarding failed");
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
             }
         }
     }

@@ -27,6 +27,7 @@ pub const KINDS: &[&str] = &[
     "domain.transfer",
     "service.create",
     "dns.update",
+    "mail.forwards",
 ];
 
 /// Queues writing the domain's zone to the DNS server, in the caller's
@@ -166,6 +167,7 @@ impl Provisioner {
             own_nameservers: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
+            parking_provider: Set(None),
         }
         .insert(tx.conn())
         .await
@@ -656,6 +658,39 @@ impl Provisioner {
 }
 
 impl Provisioner {
+    async fn push_mail_forwards(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        #[derive(serde::Deserialize)]
+        struct P {
+            domain_id: String,
+        }
+        let p: P = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
+        let tx = self.begin(tenant).await?;
+        let Some(d) = domain::Entity::find_by_id(p.domain_id.clone())
+            .one(tx.conn())
+            .await
+            .map_err(db)?
+        else {
+            return Err(JobError::Fatal(format!("domain {} not found", p.domain_id)));
+        };
+        let list: Vec<crate::forwarding::MailForward> =
+            crate::forwarding::mail_forwards(&tx, &d.id)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|m| crate::forwarding::MailForward {
+                    local_part: m.local_part,
+                    target: m.target,
+                })
+                .collect();
+        drop(tx);
+        self.state
+            .mail_forwarding
+            .set_domain(&d.name, &list)
+            .await
+            .map_err(JobError::Retry)
+    }
+
     async fn push_zone(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
         #[derive(serde::Deserialize)]
         struct P {
@@ -713,6 +748,9 @@ impl Handler for Provisioner {
     async fn run(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
         if job.kind == "dns.update" {
             return self.push_zone(tenant, job).await;
+        }
+        if job.kind == "mail.forwards" {
+            return self.push_mail_forwards(tenant, job).await;
         }
         let p: ItemJob = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;

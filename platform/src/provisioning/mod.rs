@@ -36,6 +36,8 @@ entity!(domain, "domains", {
     own_nameservers: bool,
     created_at: DateTimeUtc,
     updated_at: DateTimeUtc,
+    /// sedo | namedrive while parked.
+    parking_provider: Option<String>,
 });
 entity!(domain_op, "domain_ops", {
     #[sea_orm(primary_key, auto_increment = false)]

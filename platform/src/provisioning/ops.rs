@@ -346,6 +346,186 @@ pub async fn change_owner(
     Ok(id)
 }
 
+/// Web forwards (V5): saved with the platform's host index; when we serve the
+/// zone, each forwarded host gets an A record to the platform's web address
+/// (replacing its A/AAAA/CNAME), published by a job.
+pub async fn set_web_forwards(
+    state: &AppState,
+    tenant: &Tenant,
+    d: &domain::Model,
+    list: &[crate::forwarding::WebForward],
+    actor: &str,
+) -> Result<Vec<crate::forwarding::WebForward>, OpError> {
+    use crate::forwarding;
+    active(d)?;
+    let list = forwarding::check_web(&d.name, list).map_err(OpError::Invalid)?;
+    let shared = state.tenancy.backend().shared();
+    let hosts: Vec<String> = list.iter().map(|f| f.host.clone()).collect();
+    let taken = forwarding::hosts_taken_elsewhere(shared, tenant.id.as_str(), &hosts).await?;
+    if let Some(h) = taken.first() {
+        let i = hosts.iter().position(|x| x == h).unwrap_or(0);
+        return Err(OpError::Invalid(FieldErrors::single(
+            &format!("web.{i}.host"),
+            "err.fwd_duplicate",
+        )));
+    }
+    let tx = state.tenancy.begin(tenant).await?;
+    forwarding::save_web(&tx, shared, tenant.id.as_str(), &d.id, &list).await?;
+    if !d.own_nameservers {
+        let mut records = super::records(&tx, &d.id).await?;
+        for f in &list {
+            let rel = if f.host == d.name {
+                "@".to_owned()
+            } else {
+                f.host.trim_end_matches(&format!(".{}", d.name)).to_owned()
+            };
+            records
+                .retain(|r| !(r.name == rel && matches!(r.rtype.as_str(), "A" | "AAAA" | "CNAME")));
+            records.push(Record {
+                name: rel,
+                rtype: "A".into(),
+                ttl: 3600,
+                priority: None,
+                content: state.config.dns.web_ipv4.clone(),
+            });
+        }
+        super::set_records(&tx, &d.id, &records).await?;
+        super::handler::queue_zone_push(&tx, d).await?;
+    }
+    record_op(
+        &tx,
+        &d.id,
+        "web_forwards",
+        None,
+        &format!("{} forwards", list.len()),
+        actor,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(list)
+}
+
+/// Email forwards (V5): saved, then written to the mail system by a job.
+pub async fn set_mail_forwards(
+    state: &AppState,
+    tenant: &Tenant,
+    d: &domain::Model,
+    list: &[crate::forwarding::MailForward],
+    actor: &str,
+) -> Result<Vec<crate::forwarding::MailForward>, OpError> {
+    active(d)?;
+    let list = crate::forwarding::check_mail(&d.name, list).map_err(OpError::Invalid)?;
+    let tx = state.tenancy.begin(tenant).await?;
+    crate::forwarding::save_mail(&tx, &d.id, &list).await?;
+    crate::jobs::enqueue(
+        &tx,
+        crate::jobs::NewJob {
+            kind: "mail.forwards",
+            reference: &d.name,
+            key: &format!("mailfwd:{}:{}", d.id, uuid::Uuid::now_v7().simple()),
+            payload: serde_json::json!({ "domain_id": d.id }),
+            run_after: None,
+        },
+    )
+    .await?;
+    record_op(
+        &tx,
+        &d.id,
+        "mail_forwards",
+        None,
+        &format!("{} forwards", list.len()),
+        actor,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(list)
+}
+
+/// Parking (V6): the provider's nameservers are delegated at the registry, or
+/// its landing page becomes a framed web forward of the domain and `www`.
+/// `None` ends parking and returns to our nameservers.
+pub async fn set_parking(
+    state: &AppState,
+    tenant: &Tenant,
+    d: &domain::Model,
+    provider: Option<&str>,
+    actor: &str,
+) -> Result<(), OpError> {
+    use crate::forwarding::{PARKING_PROVIDERS, ParkingError, WebForward};
+    active(d)?;
+    let parking_err = |e: ParkingError| match e {
+        ParkingError::Unavailable(m) => OpError::Registry(RegistrarError::Transport(m)),
+        other => OpError::Registry(RegistrarError::Result {
+            code: 2400,
+            message: other.to_string(),
+        }),
+    };
+    let Some(provider) = provider else {
+        if let Some(old) = &d.parking_provider {
+            state
+                .parking
+                .unpark(old, &d.name)
+                .await
+                .map_err(parking_err)?;
+        }
+        set_nameservers(state, tenant, d, None, actor).await?;
+        let tx = state.tenancy.begin(tenant).await?;
+        domain::ActiveModel {
+            id: Set(d.id.clone()),
+            parking_provider: Set(None),
+            ..Default::default()
+        }
+        .update(tx.conn())
+        .await?;
+        tx.commit().await?;
+        return Ok(());
+    };
+    if !PARKING_PROVIDERS.contains(&provider) {
+        return Err(OpError::Invalid(FieldErrors::single(
+            "provider",
+            "err.parking_provider",
+        )));
+    }
+    let target = state
+        .parking
+        .park(provider, &d.name)
+        .await
+        .map_err(parking_err)?;
+    if !target.nameservers.is_empty() {
+        let own = target
+            .nameservers
+            .iter()
+            .map(|n| OwnNameserver {
+                host: n.trim_end_matches('.').to_ascii_lowercase(),
+                addresses: Vec::new(),
+            })
+            .collect();
+        set_nameservers(state, tenant, d, Some(own), actor).await?;
+    } else if let Some(url) = &target.forward_url {
+        let forwards: Vec<WebForward> = ["@", "www"]
+            .iter()
+            .map(|h| WebForward {
+                host: (*h).into(),
+                target: url.clone(),
+                mode: "frame".into(),
+                title: Some(d.name.clone()),
+            })
+            .collect();
+        set_web_forwards(state, tenant, d, &forwards, actor).await?;
+    }
+    let tx = state.tenancy.begin(tenant).await?;
+    domain::ActiveModel {
+        id: Set(d.id.clone()),
+        parking_provider: Set(Some(provider.to_owned())),
+        ..Default::default()
+    }
+    .update(tx.conn())
+    .await?;
+    record_op(&tx, &d.id, "parking", None, provider, actor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

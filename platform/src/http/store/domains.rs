@@ -27,6 +27,9 @@ pub fn routes(r: Route) -> Route {
         .at("/domains/:name/authcode", post(request_auth_code))
         .at("/domains/:name/lock", post(set_lock))
         .at("/domains/:name/nameservers", post(set_nameservers))
+        .at("/domains/:name/web", post(save_web))
+        .at("/domains/:name/mail", post(save_mail))
+        .at("/domains/:name/parking", post(save_parking))
         .at("/services/:id/credentials", post(reveal_credentials))
 }
 
@@ -142,7 +145,30 @@ async fn render(
 ) -> poem::Result<Response> {
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let ops = provisioning::ops(&tx, &d.id).await.map_err(internal)?;
+    let web = crate::forwarding::web_forwards(&tx, &d.id)
+        .await
+        .map_err(internal)?;
+    let mail = crate::forwarding::mail_forwards(&tx, &d.id)
+        .await
+        .map_err(internal)?;
     drop(tx);
+    let strip = |h: &str| -> String {
+        if h == d.name {
+            "@".into()
+        } else {
+            h.trim_end_matches(&format!(".{}", d.name)).to_owned()
+        }
+    };
+    let mut web: Vec<Value> = web
+        .iter()
+        .map(|f| json!({"host": strip(&f.host), "target": f.target, "mode": f.mode, "title": f.title}))
+        .collect();
+    web.push(json!({"host": "", "target": "", "mode": "301", "title": null}));
+    let mut mail: Vec<Value> = mail
+        .iter()
+        .map(|m| json!({"local_part": m.local_part, "target": m.target}))
+        .collect();
+    mail.extend((0..2).map(|_| json!({"local_part": "", "target": ""})));
     let mut rows: Vec<Value> = records.iter().map(|r| json!(r)).collect();
     rows.extend(
         (0..NEW_ROWS).map(
@@ -173,6 +199,8 @@ async fn render(
             "errors": errors,
             "auth_code": auth_code,
             "editable": d.status == "active" && !d.own_nameservers,
+            "web": web, "mail": mail, "parking": d.parking_provider,
+            "parking_providers": crate::forwarding::PARKING_PROVIDERS,
             "ops": ops.iter().take(20).map(|o| json!({"op": o.op, "code": o.result_code, "at": o.at.format("%Y-%m-%d %H:%M").to_string()})).collect::<Vec<_>>(),
         }),
     )
@@ -226,6 +254,114 @@ fn form_records(form: &FormData) -> Result<Vec<Record>, FieldErrors> {
         errors.add("records", "err.dns_too_many");
     }
     errors.into_result().map(|_| out)
+}
+
+/// Rows `prefix.N.field` of a form, up to `max`, skipping rows whose `keys`
+/// are all empty.
+fn rows(form: &FormData, prefix: &str, keys: &[&str], max: usize) -> Vec<Vec<String>> {
+    (0..max)
+        .map(|i| {
+            keys.iter()
+                .map(|k| form.get(&format!("{prefix}.{i}.{k}")).trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|r| r.iter().any(|v| !v.is_empty()))
+        .collect()
+}
+
+#[handler]
+async fn save_web(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(name): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let (d, records) = own_domain(state, &user, &name).await?;
+    let list: Vec<crate::forwarding::WebForward> =
+        rows(&form, "web", &["host", "target", "mode", "title"], 20)
+            .into_iter()
+            .filter(|r| !r[1].is_empty() || !r[0].is_empty())
+            .map(|r| crate::forwarding::WebForward {
+                host: r[0].clone(),
+                target: r[1].clone(),
+                mode: r[2].clone(),
+                title: Some(r[3].clone()),
+            })
+            .collect();
+    let result = ops::set_web_forwards(state, &user.tenant, &d, &list, &user.customer.email).await;
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.forwards_saved",
+    )
+    .await
+}
+
+#[handler]
+async fn save_mail(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(name): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let (d, records) = own_domain(state, &user, &name).await?;
+    let list: Vec<crate::forwarding::MailForward> =
+        rows(&form, "mail", &["local_part", "target"], 110)
+            .into_iter()
+            .map(|r| crate::forwarding::MailForward {
+                local_part: r[0].clone(),
+                target: r[1].clone(),
+            })
+            .collect();
+    let result = ops::set_mail_forwards(state, &user.tenant, &d, &list, &user.customer.email).await;
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.forwards_saved",
+    )
+    .await
+}
+
+#[handler]
+async fn save_parking(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(name): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let (d, records) = own_domain(state, &user, &name).await?;
+    let provider = form.opt("provider").filter(|p| !p.is_empty());
+    let result = ops::set_parking(state, &user.tenant, &d, provider, &user.customer.email).await;
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.parking_saved",
+    )
+    .await
 }
 
 /// Hosting access data: the password is shown once, then forgotten here.
