@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use relabel_tenants::{Tenancy, Tenant, TenantTx};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -65,41 +68,58 @@ impl Runner {
     }
 
     /// Claims the next due job of a kind this runner handles: queued and due, or
-    /// running with an expired lease. One conditional UPDATE, so two workers never
-    /// hold the same job.
+    /// running with an expired lease, marked running with RETURNING. On SQLite one
+    /// UPDATE of the first due row, so the transaction starts with its write (it
+    /// waits for the writer lock instead of failing a read-then-write); on
+    /// Postgres a `FOR UPDATE SKIP LOCKED` read first, so workers pass each other.
+    /// Two workers never hold the same job.
     async fn claim(&self, tx: &TenantTx) -> Result<Option<entity::Model>, DbErr> {
         use entity::Column as J;
+        use sea_orm::sea_query::{LockBehavior, LockType, Order, Query};
         let now = Utc::now();
         let kinds: Vec<&str> = self.handlers.keys().copied().collect();
         let due = Condition::all()
-            .add(J::Kind.is_in(kinds.clone()))
+            .add(J::Kind.is_in(kinds))
             .add(J::RunAfter.lte(now))
             .add(J::Status.is_in(["queued", "running"]));
-        let Some(next) = entity::Entity::find()
-            .select_only()
-            .column(J::Id)
-            .filter(due.clone())
-            .order_by_asc(J::RunAfter)
-            .limit(1)
-            .into_tuple::<String>()
-            .one(tx.conn())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let taken = entity::Entity::update_many()
+        let claim = entity::Entity::update_many()
             .col_expr(J::Status, Expr::val("running"))
             .col_expr(J::Attempts, Expr::col(J::Attempts).add(1))
             .col_expr(J::RunAfter, Expr::val(now + self.lease))
             .col_expr(J::UpdatedAt, Expr::val(now))
-            .filter(J::Id.eq(&next))
-            .filter(due)
-            .exec(tx.conn())
-            .await?;
-        if taken.rows_affected != 1 {
-            return Ok(None);
-        }
-        entity::Entity::find_by_id(next).one(tx.conn()).await
+            .filter(due.clone());
+        let taken = if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
+            // A locking read that skips rows other workers are claiming.
+            let Some(id) = entity::Entity::find()
+                .select_only()
+                .column(J::Id)
+                .filter(due)
+                .order_by_asc(J::RunAfter)
+                .limit(1)
+                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                .into_tuple::<String>()
+                .one(tx.conn())
+                .await?
+            else {
+                return Ok(None);
+            };
+            claim
+                .filter(J::Id.eq(id))
+                .exec_with_returning(tx.conn())
+                .await?
+        } else {
+            let mut next = Query::select();
+            next.column(J::Id)
+                .from(entity::Entity)
+                .cond_where(due)
+                .order_by(J::RunAfter, Order::Asc)
+                .limit(1);
+            claim
+                .filter(J::Id.in_subquery(next))
+                .exec_with_returning(tx.conn())
+                .await?
+        };
+        Ok(taken.into_iter().next())
     }
 
     /// Runs due jobs of one tenant until none is left; returns what happened.
