@@ -145,6 +145,7 @@ impl AppState {
         runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));
         runner.max_attempts = self.config.jobs.max_attempts;
         runner.lease = chrono::Duration::seconds(self.config.jobs.lease_secs);
+        runner.periodic = vec![("domains.lifecycle", chrono::Duration::hours(1))];
         runner
     }
 

@@ -1485,3 +1485,99 @@ async fn web_and_email_forwarding_and_parking() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_lifecycle_follows_expiry_and_notices_a_transfer_out() {
+    use relabel_platform::domains::registrar::Registrar;
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let c = customer(&app.state, &t, "lena@example.de").await;
+    place(
+        &app.state,
+        &t,
+        &c,
+        &[register("laeuft-ab.de"), register("zieht-um.de")],
+    )
+    .await;
+    let runner = app.state.runner();
+    runner.run_due(&t).await.unwrap();
+    let dev = app.state.dev_registry.clone().unwrap();
+
+    // One expired 40 days ago (past grace: redemption), one moves away.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let old = provisioning::by_name(&tx, "laeuft-ab.de")
+        .await
+        .unwrap()
+        .unwrap();
+    provisioning::domain::Entity::update(provisioning::domain::ActiveModel {
+        id: sea_orm::Set(old.id.clone()),
+        expires_at: sea_orm::Set(Some(chrono::Utc::now() - chrono::Duration::days(40))),
+        ..Default::default()
+    })
+    .exec(tx.conn())
+    .await
+    .unwrap();
+    let moving = provisioning::by_name(&tx, "zieht-um.de")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let code = provisioning::ops::request_auth_code(&app.state, &t, &moving, "test")
+        .await
+        .unwrap();
+    let other = relabel_platform::domains::epp::EppRegistrar::new(
+        &relabel_platform::domains::epp::EppConfig {
+            host: "localhost".into(),
+            port: dev.server.addr.port(),
+            client_id: relabel_platform::domains::devregistry::OTHER_CLIENT.into(),
+            password: "other-dev-2026".into(),
+            ca_file: None,
+            connections: 1,
+            keepalive_secs: 0,
+            timeout_ms: 5000,
+        },
+        Some(vec![dev.server.cert.clone()]),
+    )
+    .unwrap();
+    other
+        .transfer_request("zieht-um.de", &code, 1)
+        .await
+        .unwrap();
+    // Nobody objects: the registry approves after its period (1 s here).
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // The hourly sweep is queued once per period, however often it is asked.
+    let mut slots = std::collections::HashMap::new();
+    runner.queue_periodic(&t, &mut slots).await.unwrap();
+    slots.clear();
+    runner.queue_periodic(&t, &mut slots).await.unwrap();
+    assert_eq!(runner.run_due(&t).await.unwrap().done, 1);
+
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let old = provisioning::by_name(&tx, "laeuft-ab.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.status, "redemption");
+    let moved = provisioning::by_name(&tx, "zieht-um.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.status, "transferred_out");
+    let services = provisioning::customer_services(&tx, &c.id).await.unwrap();
+    let ended = services
+        .iter()
+        .find(|s| s.domain_id.as_deref() == Some(moved.id.as_str()))
+        .unwrap();
+    assert_eq!(ended.status, "terminated");
+    assert!(ended.ends_at.is_some());
+    let ops: Vec<String> = provisioning::ops(&tx, &moved.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.message)
+        .collect();
+    assert!(ops.iter().any(|m| m.contains("other-registrar")), "{ops:?}");
+    drop(tx);
+    app.stop().await;
+}

@@ -338,6 +338,10 @@ fn missing(what: &str) -> RegistrarError {
 
 #[async_trait]
 impl Registrar for EppRegistrar {
+    fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
     async fn check(&self, _registry: &str, names: &[String]) -> Result<Vec<Check>, RegistrarError> {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let rsp = self.run(&DomainCheck { domains: &refs }).await?;

@@ -105,6 +105,8 @@ pub struct NewDomain<'a> {
 
 #[async_trait]
 pub trait Registrar: Send + Sync {
+    /// Our registrar id at the registry (`clID` of the domains we sponsor).
+    fn client_id(&self) -> &str;
     /// Checks `names` (ASCII, all of this registry). Answers may come in any order.
     async fn check(&self, registry: &str, names: &[String]) -> Result<Vec<Check>, RegistrarError>;
     async fn create_contact(&self, contact: &RegistryContact) -> Result<(), RegistrarError>;

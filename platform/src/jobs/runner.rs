@@ -46,6 +46,9 @@ pub struct Runner {
     pub backoff: Duration,
     /// How long a claimed job is reserved for its worker.
     pub lease: Duration,
+    /// Jobs queued once per period and tenant (`kind`, period). The idempotency
+    /// key is the period's number, so several nodes queue one job between them.
+    pub periodic: Vec<(&'static str, Duration)>,
 }
 
 /// What one pass did.
@@ -64,6 +67,7 @@ impl Runner {
             max_attempts: 8,
             backoff: Duration::seconds(30),
             lease: Duration::minutes(5),
+            periodic: Vec::new(),
         }
     }
 
@@ -180,6 +184,38 @@ impl Runner {
 }
 
 impl Runner {
+    /// Queues this period's periodic jobs of `tenant` (once per node and period;
+    /// the key makes it once overall).
+    pub async fn queue_periodic(
+        &self,
+        tenant: &Tenant,
+        queued: &mut HashMap<(String, &'static str), i64>,
+    ) -> anyhow::Result<()> {
+        let now = Utc::now().timestamp();
+        for (kind, period) in &self.periodic {
+            let slot = now / std::cmp::max(period.num_seconds(), 1);
+            let k = (tenant.id.to_string(), *kind);
+            if queued.get(&k) == Some(&slot) {
+                continue;
+            }
+            let tx = self.tenancy.begin(tenant).await?;
+            super::enqueue(
+                &tx,
+                super::NewJob {
+                    kind,
+                    reference: "periodic",
+                    key: &format!("{kind}:{slot}"),
+                    payload: serde_json::json!({}),
+                    run_after: None,
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            queued.insert(k, slot);
+        }
+        Ok(())
+    }
+
     /// Runs every tenant's due jobs in a loop until `stop` turns true; a pass that
     /// found nothing waits `idle` before the next. Jobs in flight finish first.
     pub fn spawn(
@@ -188,6 +224,7 @@ impl Runner {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut queued_slots: HashMap<(String, &'static str), i64> = HashMap::new();
             loop {
                 if *stop.borrow() {
                     return;
@@ -196,6 +233,9 @@ impl Runner {
                 match self.tenancy.list().await {
                     Ok(tenants) => {
                         for t in &tenants {
+                            if let Err(e) = self.queue_periodic(t, &mut queued_slots).await {
+                                tracing::warn!(tenant = %t.id, error = %e, "queuing periodic jobs failed");
+                            }
                             match self.run_due(t).await {
                                 Ok(pass) => busy |= pass != Pass::default(),
                                 Err(e) => {

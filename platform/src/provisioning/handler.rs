@@ -28,6 +28,7 @@ pub const KINDS: &[&str] = &[
     "service.create",
     "dns.update",
     "mail.forwards",
+    "domains.lifecycle",
 ];
 
 /// Queues writing the domain's zone to the DNS server, in the caller's
@@ -658,6 +659,79 @@ impl Provisioner {
 }
 
 impl Provisioner {
+    /// The hourly sweep (B12 without billing): every domain's state follows its
+    /// expiry (expiring, grace, redemption, deleted); a domain whose AuthCode was
+    /// handed out and that another registrar now sponsors is `transferred_out`,
+    /// its service ended.
+    async fn lifecycle(&self, tenant: &Tenant) -> Result<(), JobError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let now = Utc::now();
+        let tx = self.begin(tenant).await?;
+        let domains = domain::Entity::find()
+            .filter(domain::Column::Status.is_in(["active", "expiring", "grace", "redemption"]))
+            .all(tx.conn())
+            .await
+            .map_err(db)?;
+        let tlds = orders::tld_rules(&tx).await.map_err(db)?;
+        drop(tx);
+        let registrar = self.state.registries.registrar().clone();
+        for d in domains {
+            let tld = d.name.rsplit('.').next().unwrap_or_default();
+            let redemption = tlds
+                .get(tld)
+                .map(|t| i64::from(t.restore_grace_days))
+                .unwrap_or(30);
+            let mut next = super::lifecycle_state(&d.status, d.expires_at, 30, redemption, now);
+            let mut note = format!("{} -> {next}", d.status);
+            if d.auth_code_at.is_some() && next != "deleted" {
+                match registrar.info(&d.name, None).await {
+                    Ok(info) if info.sponsor != registrar.client_id() => {
+                        next = "transferred_out";
+                        note = format!("now sponsored by {}", info.sponsor);
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
+                    Err(_) => {}
+                }
+            }
+            if next == d.status {
+                continue;
+            }
+            let tx = self.begin(tenant).await?;
+            domain::ActiveModel {
+                id: Set(d.id.clone()),
+                status: Set(next.to_owned()),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .update(tx.conn())
+            .await
+            .map_err(db)?;
+            record_op(&tx, &d.id, "lifecycle", None, &note, ACTOR)
+                .await
+                .map_err(db)?;
+            if matches!(next, "transferred_out" | "deleted") {
+                super::service::Entity::update_many()
+                    .col_expr(
+                        super::service::Column::Status,
+                        sea_orm::sea_query::Expr::val("terminated"),
+                    )
+                    .col_expr(
+                        super::service::Column::EndsAt,
+                        sea_orm::sea_query::Expr::val(Some(now)),
+                    )
+                    .filter(super::service::Column::DomainId.eq(&d.id))
+                    .filter(super::service::Column::Status.ne("terminated"))
+                    .exec(tx.conn())
+                    .await
+                    .map_err(db)?;
+            }
+            tx.touch(super::TOPIC);
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(())
+    }
+
     async fn push_mail_forwards(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
         #[derive(serde::Deserialize)]
         struct P {
@@ -751,6 +825,9 @@ impl Handler for Provisioner {
         }
         if job.kind == "mail.forwards" {
             return self.push_mail_forwards(tenant, job).await;
+        }
+        if job.kind == "domains.lifecycle" {
+            return self.lifecycle(tenant).await;
         }
         let p: ItemJob = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;

@@ -104,12 +104,14 @@ fn new_id() -> String {
 }
 
 /// The lifecycle state a domain is in at `now`, from its expiry: `expiring` in the
-/// last 30 days, `grace` up to the TLD's grace days after expiry, then
-/// `redemption` (restore possible, expensive) for 30 days, then `deleted`.
+/// last 30 days, `grace` for `grace_days` after expiry (renewal still normal),
+/// then `redemption` (restore possible, expensive) for `redemption_days` (the
+/// TLD's restore period), then `deleted`.
 pub fn lifecycle_state(
     status: &str,
     expires_at: Option<DateTime<Utc>>,
     grace_days: i64,
+    redemption_days: i64,
     now: DateTime<Utc>,
 ) -> &'static str {
     let settled = match status {
@@ -128,7 +130,7 @@ pub fn lifecycle_state(
         "expiring"
     } else if now < exp + chrono::Duration::days(grace_days) {
         "grace"
-    } else if now < exp + chrono::Duration::days(grace_days + 30) {
+    } else if now < exp + chrono::Duration::days(grace_days + redemption_days) {
         "redemption"
     } else {
         "deleted"
@@ -372,18 +374,18 @@ mod tests {
     fn lifecycle_follows_the_expiry() {
         let now = Utc::now();
         let days = chrono::Duration::days;
-        let at = |d| lifecycle_state("active", Some(now + d), 30, now);
+        let at = |d| lifecycle_state("active", Some(now + d), 30, 30, now);
         assert_eq!(at(days(200)), "active");
         assert_eq!(at(days(10)), "expiring");
         assert_eq!(at(days(-5)), "grace");
         assert_eq!(at(days(-45)), "redemption");
         assert_eq!(at(days(-90)), "deleted");
         assert_eq!(
-            lifecycle_state("pending_transfer", None, 30, now),
+            lifecycle_state("pending_transfer", None, 30, 30, now),
             "pending_transfer"
         );
         assert_eq!(
-            lifecycle_state("transferred_out", Some(now), 30, now),
+            lifecycle_state("transferred_out", Some(now), 30, 30, now),
             "transferred_out"
         );
     }

@@ -92,6 +92,7 @@ pub async fn start(
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
+            let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let registry = registry.clone();
             sessions.spawn(async move {
@@ -133,10 +134,14 @@ async fn read_frame<S: AsyncRead + Unpin>(s: &mut S) -> std::io::Result<Option<S
         .map_err(|_| std::io::Error::other("EPP frame is not UTF-8"))
 }
 
+/// One write per frame (length and XML together), so no small segment waits
+/// for an ACK.
 async fn write_frame<S: AsyncWrite + Unpin>(s: &mut S, xml: &str) -> std::io::Result<()> {
     let len = (xml.len() + 4) as u32;
-    s.write_all(&len.to_be_bytes()).await?;
-    s.write_all(xml.as_bytes()).await?;
+    let mut frame = Vec::with_capacity(xml.len() + 4);
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(xml.as_bytes());
+    s.write_all(&frame).await?;
     s.flush().await
 }
 
