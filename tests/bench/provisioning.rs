@@ -237,6 +237,10 @@ async fn registrations_bench(count: usize) -> anyhow::Result<()> {
         t.await?;
     }
     let epp_secs = start.elapsed().as_secs_f64();
+    let dev = app.state.dev_registry.clone().expect("test registry");
+    for i in [0, count - 1] {
+        assert_eq!(dev.registry.create_count(&format!("baseline-{i}.de")), 1);
+    }
 
     // Orders (not timed), then the provisioning jobs with 4 workers.
     for i in 0..count {
@@ -267,7 +271,6 @@ async fn registrations_bench(count: usize) -> anyhow::Result<()> {
     let start = Instant::now();
     drain(app.state.runner(), &t, &app.state, count).await;
     let reg_secs = start.elapsed().as_secs_f64();
-    let dev = app.state.dev_registry.clone().expect("test registry");
     assert_eq!(dev.registry.create_count("bench-reg-0.de"), 1);
 
     let backend = if relabel_tests::is_postgres() {
