@@ -732,7 +732,12 @@ impl Provisioner {
         Ok(())
     }
 
-    async fn push_mail_forwards(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+    /// The domain a `{"domain_id"}` job is about, with the open transaction.
+    async fn domain_of_job(
+        &self,
+        tenant: &Tenant,
+        job: &Job,
+    ) -> Result<(TenantTx, domain::Model), JobError> {
         #[derive(serde::Deserialize)]
         struct P {
             domain_id: String,
@@ -740,13 +745,18 @@ impl Provisioner {
         let p: P = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
         let tx = self.begin(tenant).await?;
-        let Some(d) = domain::Entity::find_by_id(p.domain_id.clone())
+        match domain::Entity::find_by_id(p.domain_id.clone())
             .one(tx.conn())
             .await
             .map_err(db)?
-        else {
-            return Err(JobError::Fatal(format!("domain {} not found", p.domain_id)));
-        };
+        {
+            Some(d) => Ok((tx, d)),
+            None => Err(JobError::Fatal(format!("domain {} not found", p.domain_id))),
+        }
+    }
+
+    async fn push_mail_forwards(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        let (tx, d) = self.domain_of_job(tenant, job).await?;
         let list: Vec<crate::forwarding::MailForward> =
             crate::forwarding::mail_forwards(&tx, &d.id)
                 .await
@@ -766,20 +776,7 @@ impl Provisioner {
     }
 
     async fn push_zone(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
-        #[derive(serde::Deserialize)]
-        struct P {
-            domain_id: String,
-        }
-        let p: P = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
-        let tx = self.begin(tenant).await?;
-        let Some(d) = domain::Entity::find_by_id(p.domain_id.clone())
-            .one(tx.conn())
-            .await
-            .map_err(db)?
-        else {
-            return Err(JobError::Fatal(format!("domain {} not found", p.domain_id)));
-        };
+        let (tx, d) = self.domain_of_job(tenant, job).await?;
         let records = super::records(&tx, &d.id).await.map_err(db)?;
         drop(tx);
         self.state

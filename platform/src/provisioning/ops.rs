@@ -469,16 +469,7 @@ pub async fn set_parking(
                 .map_err(parking_err)?;
         }
         set_nameservers(state, tenant, d, None, actor).await?;
-        let tx = state.tenancy.begin(tenant).await?;
-        domain::ActiveModel {
-            id: Set(d.id.clone()),
-            parking_provider: Set(None),
-            ..Default::default()
-        }
-        .update(tx.conn())
-        .await?;
-        tx.commit().await?;
-        return Ok(());
+        return set_parking_provider(state, tenant, d, None, actor).await;
     };
     if !PARKING_PROVIDERS.contains(&provider) {
         return Err(OpError::Invalid(FieldErrors::single(
@@ -513,15 +504,33 @@ pub async fn set_parking(
             .collect();
         set_web_forwards(state, tenant, d, &forwards, actor).await?;
     }
+    set_parking_provider(state, tenant, d, Some(provider), actor).await
+}
+
+async fn set_parking_provider(
+    state: &AppState,
+    tenant: &Tenant,
+    d: &domain::Model,
+    provider: Option<&str>,
+    actor: &str,
+) -> Result<(), OpError> {
     let tx = state.tenancy.begin(tenant).await?;
     domain::ActiveModel {
         id: Set(d.id.clone()),
-        parking_provider: Set(Some(provider.to_owned())),
+        parking_provider: Set(provider.map(str::to_owned)),
         ..Default::default()
     }
     .update(tx.conn())
     .await?;
-    record_op(&tx, &d.id, "parking", None, provider, actor).await?;
+    record_op(
+        &tx,
+        &d.id,
+        "parking",
+        None,
+        provider.unwrap_or("off"),
+        actor,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
