@@ -1155,6 +1155,9 @@ async fn the_operator_manages_pools_and_customers_see_their_password_once() {
         .await
         .unwrap();
     assert!(list.contains("Show password once"), "{list}");
+    assert!(
+        list.contains("Book add-ons") && list.contains("name=\"product\" value=\"email-basic\"")
+    );
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     let svc = provisioning::customer_services(&tx, &c.id)
         .await
@@ -1580,4 +1583,63 @@ async fn the_lifecycle_follows_expiry_and_notices_a_transfer_out() {
     assert!(ops.iter().any(|m| m.contains("other-registrar")), "{ops:?}");
     drop(tx);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_hosting_panel_adapter_suspends_changes_plan_and_terminates() {
+    use relabel_platform::hosting::panel::{HostingPanel, HttpPanel, NewAccount, PanelError};
+    let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
+    let server = relabel_platform::hosting::server::Model {
+        id: "s1".into(),
+        product_id: "hosting-starter".into(),
+        name: "web-1".into(),
+        capacity: 10,
+        used: 0,
+        api_url: panel.url("web-1"),
+        api_token: relabel_platform::hosting::devpanel::TOKEN.into(),
+        active: true,
+        created_at: chrono::Utc::now(),
+    };
+    let http = HttpPanel::default();
+    let account = NewAccount {
+        username: "u123456789",
+        password: "secret-password-1",
+        plan: "hosting-starter",
+        domain: Some("x.de"),
+    };
+    http.create(&server, &account).await.unwrap();
+    assert!(matches!(
+        http.create(&server, &account).await,
+        Err(PanelError::Exists)
+    ));
+    let key = ("web-1".to_owned(), "u123456789".to_owned());
+    http.suspend(&server, "u123456789").await.unwrap();
+    assert_eq!(panel.panel.accounts()[&key].status, "suspended");
+    http.unsuspend(&server, "u123456789").await.unwrap();
+    http.change_plan(&server, "u123456789", "hosting-pro")
+        .await
+        .unwrap();
+    assert_eq!(panel.panel.accounts()[&key].plan, "hosting-pro");
+    assert_eq!(panel.panel.accounts()[&key].status, "active");
+    http.terminate(&server, "u123456789").await.unwrap();
+    assert!(matches!(
+        http.suspend(&server, "u123456789").await,
+        Err(PanelError::NotFound)
+    ));
+    let wrong = relabel_platform::hosting::server::Model {
+        api_token: "wrong-token".into(),
+        ..server.clone()
+    };
+    assert!(matches!(
+        http.create(&wrong, &account).await,
+        Err(PanelError::Refused(_))
+    ));
+    let bad = NewAccount {
+        password: "short",
+        ..account.clone()
+    };
+    assert!(matches!(
+        http.create(&server, &bad).await,
+        Err(PanelError::Refused(_))
+    ));
 }

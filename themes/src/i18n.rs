@@ -7,6 +7,12 @@ use crate::Lang;
 
 /// `(key, German, English)`. German addresses the customer formally ("Sie").
 static TABLE: &[(&str, &str, &str)] = &[
+    ("services.addons", "Zusatzleistungen buchen", "Book add-ons"),
+    (
+        "services.addons_lead",
+        "Hosting, E-Mail-Postfächer und Homepage-Baukasten kommen über den Warenkorb zu Ihnen: Sie sehen den Preis, bevor Sie bestellen.",
+        "Hosting, mailboxes and the site builder come through the cart: you see the price before you order.",
+    ),
     ("domains.fwd_title", "Weiterleitungen", "Forwarding"),
     (
         "domains.fwd_web_lead",

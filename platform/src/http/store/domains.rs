@@ -54,7 +54,22 @@ async fn domains_page(
     let accounts = crate::hosting::customer_accounts(&tx, &user.customer.id)
         .await
         .map_err(internal)?;
+    // C4: add-ons are booked through the cart and checkout (credit check).
+    let pricer = state
+        .prices
+        .pricer(&tx, Some(&user.customer))
+        .await
+        .map_err(internal)?;
     drop(tx);
+    let addons: Vec<Value> = pricer
+        .book()
+        .products_of_kinds(crate::hosting::POOL_KINDS)
+        .into_iter()
+        .filter_map(|(id, name)| {
+            let q = pricer.quote(&id, "monthly_fee", 1)?;
+            Some(json!({ "id": id, "name": name, "monthly": format!("{} {}", crate::customers::fields::format_amount(q.net_minor), q.currency) }))
+        })
+        .collect();
     let services: Vec<Value> = services
         .iter()
         .map(|s| {
@@ -78,7 +93,7 @@ async fn domains_page(
     ctx.render(
         StatusCode::OK,
         "account/domains.html",
-        json!({ "domains": domains, "services": services }),
+        json!({ "domains": domains, "services": services, "addons": addons }),
     )
 }
 
