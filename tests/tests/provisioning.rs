@@ -605,6 +605,52 @@ async fn customers_edit_dns_records_request_an_auth_code_and_set_own_nameservers
         .unwrap();
     assert_eq!(missing_glue.status(), 422);
 
+    // Owner change to one of the customer's contacts.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let holder = relabel_platform::contacts::create(
+        &tx,
+        &c.id,
+        &relabel_platform::contacts::ContactInput {
+            first_name: "Karla".into(),
+            last_name: "Kontakt".into(),
+            organization: Some("Kontakt GmbH".into()),
+            street: "Allee 5".into(),
+            postal_code: "80331".into(),
+            city: "München".into(),
+            country: "DE".into(),
+            email: "karla@example.de".into(),
+            phone: None,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Karla Kontakt"));
+    let owner = client
+        .post(format!("{url}/owner"))
+        .form(&[("csrf", csrf.as_str()), ("contact_id", holder.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(owner.status().is_redirection() || owner.status().is_success());
+    let reg = dev.registry.domain("doris-dns.de").unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = provisioning::by_name(&tx, "doris-dns.de")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    assert_eq!(d.registry_contact.as_deref(), Some(reg.registrant.as_str()));
+    let foreign = client
+        .post(format!("{url}/owner"))
+        .form(&[("csrf", csrf.as_str()), ("contact_id", "not-mine")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 422);
+
     // Nobody else sees or changes it: another customer, another reseller.
     let (other, _) = signed_in(&app, &t, "alpha.test", "otto@example.de").await;
     assert_eq!(other.get(&url).send().await.unwrap().status(), 404);

@@ -7,6 +7,24 @@ use crate::Lang;
 
 /// `(key, German, English)`. German addresses the customer formally ("Sie").
 static TABLE: &[(&str, &str, &str)] = &[
+    ("domains.owner_title", "Inhaber", "Holder"),
+    (
+        "domains.owner_lead",
+        "Ein Inhaberwechsel trägt einen Ihrer Kontakte als neuen Inhaber bei der Registry ein.",
+        "An owner change registers one of your contacts as the new holder at the registry.",
+    ),
+    ("domains.owner_new", "Neuer Inhaber", "New holder"),
+    ("domains.owner_save", "Inhaber wechseln", "Change holder"),
+    (
+        "domains.owner_no_contacts",
+        "Für einen Inhaberwechsel legen Sie zuerst den neuen Inhaber als Kontakt an:",
+        "For an owner change, first add the new holder as a contact:",
+    ),
+    (
+        "domains.owner_saved",
+        "Der neue Inhaber ist bei der Registry eingetragen.",
+        "The new holder is registered at the registry.",
+    ),
     ("services.addons", "Zusatzleistungen buchen", "Book add-ons"),
     (
         "services.addons_lead",

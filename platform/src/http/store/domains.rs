@@ -30,6 +30,7 @@ pub fn routes(r: Route) -> Route {
         .at("/domains/:name/web", post(save_web))
         .at("/domains/:name/mail", post(save_mail))
         .at("/domains/:name/parking", post(save_parking))
+        .at("/domains/:name/owner", post(change_owner))
         .at("/services/:id/credentials", post(reveal_credentials))
 }
 
@@ -166,6 +167,12 @@ async fn render(
     let mail = crate::forwarding::mail_forwards(&tx, &d.id)
         .await
         .map_err(internal)?;
+    let contacts: Vec<Value> = crate::contacts::list(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|c| json!({ "id": c.id, "label": crate::contacts::label(c) }))
+        .collect();
     drop(tx);
     let strip = |h: &str| -> String {
         if h == d.name {
@@ -214,7 +221,7 @@ async fn render(
             "errors": errors,
             "auth_code": auth_code,
             "editable": d.status == "active" && !d.own_nameservers,
-            "web": web, "mail": mail, "parking": d.parking_provider,
+            "web": web, "mail": mail, "parking": d.parking_provider, "contacts": contacts,
             "parking_providers": crate::forwarding::PARKING_PROVIDERS,
             "ops": ops.iter().take(20).map(|o| json!({"op": o.op, "code": o.result_code, "at": o.at.format("%Y-%m-%d %H:%M").to_string()})).collect::<Vec<_>>(),
         }),
@@ -375,6 +382,39 @@ async fn save_parking(
         &records,
         result,
         "domains.parking_saved",
+    )
+    .await
+}
+
+/// Owner change: one of the customer's contacts becomes the registrant.
+#[handler]
+async fn change_owner(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(name): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let (d, records) = own_domain(state, &user, &name).await?;
+    let result = ops::change_owner(
+        state,
+        &user.tenant,
+        &d,
+        form.get("contact_id"),
+        &user.customer.email,
+    )
+    .await;
+    outcome(
+        state,
+        session,
+        req,
+        &user,
+        &d,
+        &records,
+        result,
+        "domains.owner_saved",
     )
     .await
 }
