@@ -1689,3 +1689,80 @@ async fn the_hosting_panel_adapter_suspends_changes_plan_and_terminates() {
         Err(PanelError::Refused(_))
     ));
 }
+
+#[tokio::test]
+async fn the_reseller_sets_the_zone_template_and_analytics_in_the_console() {
+    let app = spawn_app_with(fast_jobs).await;
+    let t = setup(&app).await;
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let url = app.url("alpha.test", "/console/settings");
+    let page = staff.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("www CNAME @") && page.contains("@ MX 10 mx.relabel-dns.net"),
+        "the default template is shown"
+    );
+    let csrf = relabel_tests::input_value(&page, "csrf").unwrap();
+    let form = |template: &'static str, ga: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("customer_number_prefix", "K".to_owned()),
+            ("default_credit_limit", "500.00".to_owned()),
+            ("currency", "EUR".to_owned()),
+            ("order_activation", "auto".to_owned()),
+            ("widget_origins", String::new()),
+            ("dns_template", template.to_owned()),
+            ("matomo_url", "https://stats.alpha.example".to_owned()),
+            ("matomo_site_id", "12".to_owned()),
+            ("ga_id", ga.to_owned()),
+        ]
+    };
+    let bad = staff
+        .post(&url)
+        .form(&form("@ MX mx.alpha.example", "G-ABC123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("priority"));
+    let bad = staff
+        .post(&url)
+        .form(&form("@ A 198.51.100.1", "not-an-id"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let ok = staff
+        .post(&url)
+        .form(&form(
+            "@ A 198.51.100.1\nwww CNAME @\n@ MX 5 mx.alpha.example\n@ TXT v=spf1 mx -all",
+            "G-ABC123",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+
+    let c = customer(&app.state, &t, "tpl@example.de").await;
+    place(&app.state, &t, &c, &[register("vorlage-test.de")]).await;
+    app.state.runner().run_due(&t).await.unwrap();
+    let zone =
+        std::fs::read_to_string(app.state.config.data_dir.join("zones/vorlage-test.de.zone"))
+            .unwrap();
+    assert!(zone.contains("@\t3600\tIN\tA\t198.51.100.1"), "{zone}");
+    assert!(zone.contains("www\t3600\tIN\tCNAME\tvorlage-test.de."));
+    assert!(zone.contains("MX\t5 mx.alpha.example."));
+    assert!(zone.contains("\"v=spf1 mx -all\""));
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let s = relabel_platform::customers::settings(&tx).await.unwrap();
+    assert_eq!(s.ga_id.as_deref(), Some("G-ABC123"));
+    assert_eq!(s.matomo_site_id.as_deref(), Some("12"));
+    drop(tx);
+    app.stop().await;
+}

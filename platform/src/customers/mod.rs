@@ -711,6 +711,12 @@ pub struct SettingsChange {
     pub sms_url: Option<String>,
     pub bureau_url: Option<String>,
     pub bureau_threshold_minor: i64,
+    /// DNS records of new zones (JSON of `dns::Record`); none = the default.
+    pub dns_template: Option<String>,
+    /// Analytics on framed forwarding and parking pages (V6).
+    pub matomo_url: Option<String>,
+    pub matomo_site_id: Option<String>,
+    pub ga_id: Option<String>,
 }
 
 /// Origins for the widget allow-list, one per line or comma separated:
@@ -767,6 +773,10 @@ pub async fn update_settings(
     a.sms_url = Set(change.sms_url);
     a.bureau_url = Set(change.bureau_url);
     a.bureau_threshold_minor = Set(change.bureau_threshold_minor);
+    a.dns_template = Set(change.dns_template);
+    a.matomo_url = Set(change.matomo_url);
+    a.matomo_site_id = Set(change.matomo_site_id);
+    a.ga_id = Set(change.ga_id);
     let after = a.update(tx.conn()).await?;
     let snap = |s: &settings::Model| {
         serde_json::json!({
@@ -774,6 +784,7 @@ pub async fn update_settings(
             "currency": s.currency, "mail_from_name": s.mail_from_name, "mail_from_address": s.mail_from_address,
             "order_activation": s.order_activation, "widget_origins": s.widget_origins,
             "sms_url": s.sms_url, "bureau_url": s.bureau_url, "bureau_threshold_minor": s.bureau_threshold_minor,
+            "dns_template": s.dns_template, "matomo_url": s.matomo_url, "matomo_site_id": s.matomo_site_id, "ga_id": s.ga_id,
         })
     };
     audit::record_tenant(

@@ -161,6 +161,79 @@ pub(crate) fn txt_strings(text: &str) -> String {
         .join(" ")
 }
 
+/// A zone template as staff write it, one record per line:
+/// `name TYPE [priority] content` (priority for MX and SRV; TTL 3600). `@` as
+/// content stands for the zone. Checked against a sample zone; the first error
+/// names the line (`dns_template`).
+pub fn parse_template(text: &str) -> Result<Vec<Record>, (usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let (Some(name), Some(rtype)) = (tokens.first(), tokens.get(1)) else {
+            return Err((i + 1, "err.dns_template_line".into()));
+        };
+        let rtype = rtype.to_ascii_uppercase();
+        let (priority, rest) = if matches!(rtype.as_str(), "MX" | "SRV") {
+            match tokens.get(2).and_then(|p| p.parse::<u16>().ok()) {
+                Some(p) => (Some(p), &tokens[3.min(tokens.len())..]),
+                None => return Err((i + 1, "err.dns_priority".into())),
+            }
+        } else {
+            (None, &tokens[2.min(tokens.len())..])
+        };
+        out.push(Record {
+            name: (*name).to_owned(),
+            rtype,
+            ttl: 3600,
+            priority,
+            content: rest.join(" "),
+        });
+    }
+    let sample = "example.com";
+    let probe: Vec<Record> = out
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            if r.content == "@" {
+                r.content = sample.to_owned();
+            }
+            r
+        })
+        .collect();
+    match check(sample, &probe) {
+        Ok(_) => Ok(out),
+        Err(errors) => {
+            let first = errors
+                .iter()
+                .next()
+                .map(|e| (e.field.clone(), e.code.clone()));
+            let (field, code) = first.unwrap_or_default();
+            let n: usize = field
+                .split('.')
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            Err((n + 1, code))
+        }
+    }
+}
+
+/// A template as lines for the form (see [`parse_template`]).
+pub fn template_lines(records: &[Record]) -> String {
+    records
+        .iter()
+        .map(|r| match r.priority {
+            Some(p) => format!("{} {} {p} {}", r.name, r.rtype, r.content),
+            None => format!("{} {} {}", r.name, r.rtype, r.content),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The zone as an RFC 1035 master file, with SOA and NS first.
 pub fn zone_file(
     zone: &str,

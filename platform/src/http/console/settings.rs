@@ -58,6 +58,8 @@ pub async fn show(
         "widget_origins": s.widget_origins.replace(',', "\n"),
         "sms_url": s.sms_url, "bureau_url": s.bureau_url,
         "bureau_threshold": fields::format_amount(s.bureau_threshold_minor),
+        "dns_template": crate::dns::template_lines(&crate::provisioning::template("@", s.dns_template.as_deref(), &state.config.dns)),
+        "matomo_url": s.matomo_url, "matomo_site_id": s.matomo_site_id, "ga_id": s.ga_id,
     });
     render(state, session, req, &user, values, &FieldErrors::default())
 }
@@ -125,6 +127,43 @@ pub async fn save(
     if threshold.is_none() {
         errors.add("bureau_threshold", "err.amount");
     }
+    let dns_template = match crate::dns::parse_template(form.get("dns_template")) {
+        Ok(list) if list.is_empty() => None,
+        Ok(list) => Some(serde_json::to_string(&list).unwrap_or_default()),
+        Err((_, code)) => {
+            errors.add("dns_template", &code);
+            None
+        }
+    };
+    let matomo_url = url("matomo_url", &mut errors);
+    let opt = |field: &str, ok: fn(&str) -> bool, errors: &mut FieldErrors| match form
+        .get(field)
+        .trim()
+    {
+        "" => None,
+        v if ok(v) => Some(v.to_owned()),
+        _ => {
+            errors.add(field, "err.analytics_id");
+            None
+        }
+    };
+    let matomo_site_id = opt(
+        "matomo_site_id",
+        |v| v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()),
+        &mut errors,
+    );
+    let ga_id = opt(
+        "ga_id",
+        |v| {
+            (v.starts_with("G-") || v.starts_with("UA-"))
+                && v.len() <= 20
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        },
+        &mut errors,
+    );
+    if matomo_url.is_some() != matomo_site_id.is_some() && errors.is_empty() {
+        errors.add("matomo_site_id", "err.analytics_pair");
+    }
     let origins = customers::parse_origins(form.get("widget_origins"))
         .map_err(|code| errors.add("widget_origins", code))
         .unwrap_or_default();
@@ -135,6 +174,8 @@ pub async fn save(
             "order_activation": activation, "widget_origins": form.get("widget_origins"),
             "sms_url": form.get("sms_url"), "bureau_url": form.get("bureau_url"),
             "bureau_threshold": form.get("bureau_threshold"),
+            "dns_template": form.get("dns_template"), "matomo_url": form.get("matomo_url"),
+            "matomo_site_id": form.get("matomo_site_id"), "ga_id": form.get("ga_id"),
         });
         return render(state, session, req, &user, values, &errors);
     };
@@ -150,6 +191,10 @@ pub async fn save(
         sms_url,
         bureau_url,
         bureau_threshold_minor: threshold.unwrap_or(0),
+        dns_template,
+        matomo_url,
+        matomo_site_id,
+        ga_id,
     };
     customers::update_settings(
         &tx,
