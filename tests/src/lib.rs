@@ -202,6 +202,23 @@ impl TestApp {
         .expect("create reseller")
     }
 
+    /// A reseller API key with `scopes` for the reseller at `host`; returns the key.
+    pub async fn api_key(&self, host: &str, scopes: &[&str]) -> String {
+        let t = self.state.tenancy.resolve(host).await.unwrap().unwrap();
+        let tx = self.state.tenancy.begin(&t).await.unwrap();
+        let (_, plain) = relabel_platform::api_keys::create(
+            tx.conn(),
+            relabel_platform::api_keys::Realm::Tenant,
+            "k",
+            &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "test",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        plain
+    }
+
     /// Creates an operator with TOTP enabled; returns the TOTP secret.
     pub async fn operator(&self, email: &str, password: &str) -> String {
         let email = relabel_platform::auth::Email::parse(email).unwrap();

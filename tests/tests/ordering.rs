@@ -375,45 +375,26 @@ async fn a_hanging_registry_leaves_the_page_fast_with_the_other_tlds() {
     app.stop().await;
 }
 
-async fn api_key(app: &TestApp, host: &str, scopes: &[&str]) -> String {
-    let t = app.state.tenancy.resolve(host).await.unwrap().unwrap();
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let (_, plain) = relabel_platform::api_keys::create(
-        tx.conn(),
-        relabel_platform::api_keys::Realm::Tenant,
-        "k",
-        &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        "test",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    plain
-}
-
 #[tokio::test]
 async fn the_order_api_checks_places_and_clears_for_its_reseller_only() {
     use reqwest::Method;
     use serde_json::{Value, json};
     let app = spawn_app().await;
     relabel_platform::demo::seed(&app.state).await.unwrap();
-    let key = api_key(
-        &app,
-        ALPHA,
-        &[
-            "orders:read",
-            "orders:write",
-            "customers:write",
-            "clearing:write",
-        ],
-    )
-    .await;
-    let beta_key = api_key(
-        &app,
-        BETA,
-        &["orders:read", "orders:write", "clearing:write"],
-    )
-    .await;
+    let key = app
+        .api_key(
+            ALPHA,
+            &[
+                "orders:read",
+                "orders:write",
+                "customers:write",
+                "clearing:write",
+            ],
+        )
+        .await;
+    let beta_key = app
+        .api_key(BETA, &["orders:read", "orders:write", "clearing:write"])
+        .await;
     let api = app.client();
     let call = |method: Method, host: &str, path: &str, key: &str, body: Option<Value>| {
         let mut req = api
@@ -1000,18 +981,18 @@ async fn a_reseller_over_its_platform_limit_sends_orders_to_the_operator() {
     .await;
     assert_eq!(r.status(), 303);
 
-    let key = api_key(
-        &app,
-        ALPHA,
-        &[
-            "orders:read",
-            "orders:write",
-            "customers:write",
-            "clearing:write",
-            "credit:override",
-        ],
-    )
-    .await;
+    let key = app
+        .api_key(
+            ALPHA,
+            &[
+                "orders:read",
+                "orders:write",
+                "customers:write",
+                "clearing:write",
+                "credit:override",
+            ],
+        )
+        .await;
     let api = app.client();
     let call = |path: &str, body: serde_json::Value| {
         api.post(app.url(ALPHA, &format!("/api/v1{path}")))

@@ -824,44 +824,29 @@ async fn zones_are_served_by_powerdns_and_survive_its_outage() {
     app.stop().await;
 }
 
-async fn api_key(app: &TestApp, t: &Tenant, scopes: &[&str]) -> String {
-    let tx = app.state.tenancy.begin(t).await.unwrap();
-    let (_, plain) = relabel_platform::api_keys::create(
-        tx.conn(),
-        relabel_platform::api_keys::Realm::Tenant,
-        "k",
-        &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        "test",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    plain
-}
-
 #[tokio::test]
 async fn the_api_manages_domains_records_nameservers_owner_and_tickets() {
     let app = spawn_app_with(fast_jobs).await;
     let t = setup(&app).await;
-    let b = app
-        .reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+    // A second reseller whose key must not reach alpha's domains.
+    app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
         .await;
     let c = customer(&app.state, &t, "api@example.de").await;
     place(&app.state, &t, &c, &[register("api-domain.de")]).await;
     app.state.runner().run_due(&t).await.unwrap();
     let dev = app.state.dev_registry.clone().unwrap();
-    let key = api_key(
-        &app,
-        &t,
-        &[
-            "domains:read",
-            "domains:write",
-            "orders:read",
-            "orders:write",
-        ],
-    )
-    .await;
-    let read_only = api_key(&app, &t, &["domains:read"]).await;
+    let key = app
+        .api_key(
+            "alpha.test",
+            &[
+                "domains:read",
+                "domains:write",
+                "orders:read",
+                "orders:write",
+            ],
+        )
+        .await;
+    let read_only = app.api_key("alpha.test", &["domains:read"]).await;
     let http = app.client();
     let api = |path: &str| app.url("alpha.test", &format!("/api/v1{path}"));
 
@@ -1041,7 +1026,9 @@ async fn the_api_manages_domains_records_nameservers_owner_and_tickets() {
     assert_eq!(conflict.status(), 409);
 
     // Another reseller's key sees nothing of it.
-    let beta_key = api_key(&app, &b, &["domains:read", "domains:write"]).await;
+    let beta_key = app
+        .api_key("beta.test", &["domains:read", "domains:write"])
+        .await;
     let foreign = http
         .get(app.url("beta.test", "/api/v1/domains/api-domain.de"))
         .bearer_auth(&beta_key)

@@ -23,14 +23,7 @@ use serde_json::{Value, json};
 pub fn routes(r: Route) -> Route {
     r.at("/domains", get(domains_page))
         .at("/domains/:name", get(detail))
-        .at("/domains/:name/records", post(save_records))
-        .at("/domains/:name/authcode", post(request_auth_code))
-        .at("/domains/:name/lock", post(set_lock))
-        .at("/domains/:name/nameservers", post(set_nameservers))
-        .at("/domains/:name/web", post(save_web))
-        .at("/domains/:name/mail", post(save_mail))
-        .at("/domains/:name/parking", post(save_parking))
-        .at("/domains/:name/owner", post(change_owner))
+        .at("/domains/:name/:action", post(act))
         .at("/services/:id/credentials", post(reveal_credentials))
 }
 
@@ -291,134 +284,6 @@ fn rows(form: &FormData, prefix: &str, keys: &[&str], max: usize) -> Vec<Vec<Str
         .collect()
 }
 
-#[handler]
-async fn save_web(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let list: Vec<crate::forwarding::WebForward> =
-        rows(&form, "web", &["host", "target", "mode", "title"], 20)
-            .into_iter()
-            .filter(|r| !r[1].is_empty() || !r[0].is_empty())
-            .map(|r| crate::forwarding::WebForward {
-                host: r[0].clone(),
-                target: r[1].clone(),
-                mode: r[2].clone(),
-                title: Some(r[3].clone()),
-            })
-            .collect();
-    let result = ops::set_web_forwards(state, &user.tenant, &d, &list, &user.customer.email).await;
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.forwards_saved",
-    )
-    .await
-}
-
-#[handler]
-async fn save_mail(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let list: Vec<crate::forwarding::MailForward> =
-        rows(&form, "mail", &["local_part", "target"], 110)
-            .into_iter()
-            .map(|r| crate::forwarding::MailForward {
-                local_part: r[0].clone(),
-                target: r[1].clone(),
-            })
-            .collect();
-    let result = ops::set_mail_forwards(state, &user.tenant, &d, &list, &user.customer.email).await;
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.forwards_saved",
-    )
-    .await
-}
-
-#[handler]
-async fn save_parking(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let provider = form.opt("provider").filter(|p| !p.is_empty());
-    let result = ops::set_parking(state, &user.tenant, &d, provider, &user.customer.email).await;
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.parking_saved",
-    )
-    .await
-}
-
-/// Owner change: one of the customer's contacts becomes the registrant.
-#[handler]
-async fn change_owner(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let result = ops::change_owner(
-        state,
-        &user.tenant,
-        &d,
-        form.get("contact_id"),
-        &user.customer.email,
-    )
-    .await;
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.owner_saved",
-    )
-    .await
-}
-
 /// Hosting access data: the password is shown once, then forgotten here.
 #[handler]
 async fn reveal_credentials(
@@ -468,14 +333,14 @@ async fn reveal_credentials(
 /// After an operation: a flash with the outcome, back to the domain page; field
 /// errors re-render the page (422).
 #[allow(clippy::too_many_arguments)]
-async fn outcome<T>(
+async fn outcome(
     state: &AppState,
     session: &Session,
     req: &Request,
     user: &CustomerUser,
     d: &domain::Model,
     shown: &[Record],
-    result: Result<T, OpError>,
+    result: Result<(), OpError>,
     success: &str,
 ) -> poem::Result<Response> {
     let lang = crate::http::lang_of(req);
@@ -501,38 +366,6 @@ async fn outcome<T>(
     Ok(redirect(&format!("/account/domains/{}", d.name)))
 }
 
-#[handler]
-async fn save_records(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, _) = own_domain(state, &user, &name).await?;
-    let (shown, result) = match form_records(&form) {
-        Ok(records) => {
-            let r =
-                ops::save_records(state, &user.tenant, &d, &records, &user.customer.email).await;
-            (records, r.map(|_| ()))
-        }
-        Err(errors) => (Vec::new(), Err(OpError::Invalid(errors))),
-    };
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &shown,
-        result,
-        "domains.records_saved",
-    )
-    .await
-}
-
 fn registry_message(lang: relabel_themes::Lang, e: &RegistrarError) -> String {
     let key = if e.is_transient() {
         "domains.registry_down"
@@ -542,99 +375,115 @@ fn registry_message(lang: relabel_themes::Lang, e: &RegistrarError) -> String {
     format!("{} ({e})", relabel_themes::t(lang, key))
 }
 
-/// C9: a new AuthCode is set at the registry and shown; the transfer lock is
-/// lifted so the domain can move to another provider.
+/// One change to a domain (`records`, `authcode` with transfer release (C9),
+/// `lock`, `nameservers`, `web`, `mail`, `parking`, `owner`): CSRF, the
+/// customer's own domain, the operation in [`ops`], then [`outcome`].
 #[handler]
-async fn request_auth_code(
+async fn act(
     Data(state): Data<&AppState>,
     session: &Session,
     req: &Request,
     user: CustomerUser,
-    Path(name): Path<String>,
+    Path((name, action)): Path<(String, String)>,
     form: FormData,
 ) -> poem::Result<Response> {
+    use crate::forwarding::{MailForward, WebForward};
     csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let result = ops::request_auth_code(state, &user.tenant, &d, &user.customer.email).await;
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.authcode_set",
-    )
-    .await
-}
-
-#[handler]
-async fn set_lock(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let locked = form.opt("locked") == Some("1");
-    let result =
-        ops::set_transfer_lock(state, &user.tenant, &d, locked, &user.customer.email).await;
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.lock_saved",
-    )
-    .await
-}
-
-#[handler]
-async fn set_nameservers(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: CustomerUser,
-    Path(name): Path<String>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let (d, records) = own_domain(state, &user, &name).await?;
-    let result = if form.opt("use") == Some("platform") {
-        ops::set_nameservers(state, &user.tenant, &d, None, &user.customer.email).await
-    } else {
-        let entries: Vec<(String, String)> = (0..6)
-            .map(|i| {
-                (
-                    form.get(&format!("ns.{i}.host")).to_owned(),
-                    form.get(&format!("ns.{i}.ip")).to_owned(),
-                )
-            })
-            .collect();
-        match ops::check_nameservers(&d.name, &entries) {
-            Ok(list) => {
-                ops::set_nameservers(state, &user.tenant, &d, Some(list), &user.customer.email)
-                    .await
+    let (d, mut shown) = own_domain(state, &user, &name).await?;
+    let (tenant, actor) = (&user.tenant, user.customer.email.as_str());
+    let (result, success): (Result<(), OpError>, &str) = match action.as_str() {
+        "records" => match form_records(&form) {
+            Ok(records) => {
+                let r = ops::save_records(state, tenant, &d, &records, actor).await;
+                shown = records;
+                (r.map(drop), "domains.records_saved")
             }
-            Err(errors) => Err(OpError::Invalid(errors)),
+            Err(errors) => {
+                shown.clear();
+                (Err(OpError::Invalid(errors)), "domains.records_saved")
+            }
+        },
+        "authcode" => (
+            ops::request_auth_code(state, tenant, &d, actor)
+                .await
+                .map(drop),
+            "domains.authcode_set",
+        ),
+        "lock" => {
+            let locked = form.opt("locked") == Some("1");
+            (
+                ops::set_transfer_lock(state, tenant, &d, locked, actor).await,
+                "domains.lock_saved",
+            )
         }
+        "nameservers" => {
+            let r = if form.opt("use") == Some("platform") {
+                ops::set_nameservers(state, tenant, &d, None, actor).await
+            } else {
+                // By position, so errors name the row the customer filled in.
+                let entries: Vec<(String, String)> = (0..6)
+                    .map(|i| {
+                        (
+                            form.get(&format!("ns.{i}.host")).to_owned(),
+                            form.get(&format!("ns.{i}.ip")).to_owned(),
+                        )
+                    })
+                    .collect();
+                match ops::check_nameservers(&d.name, &entries) {
+                    Ok(list) => ops::set_nameservers(state, tenant, &d, Some(list), actor).await,
+                    Err(errors) => Err(OpError::Invalid(errors)),
+                }
+            };
+            (r.map(drop), "domains.ns_saved")
+        }
+        "web" => {
+            let list: Vec<WebForward> =
+                rows(&form, "web", &["host", "target", "mode", "title"], 20)
+                    .into_iter()
+                    .filter(|r| !r[1].is_empty() || !r[0].is_empty())
+                    .map(|r| WebForward {
+                        host: r[0].clone(),
+                        target: r[1].clone(),
+                        mode: r[2].clone(),
+                        title: Some(r[3].clone()),
+                    })
+                    .collect();
+            (
+                ops::set_web_forwards(state, tenant, &d, &list, actor)
+                    .await
+                    .map(drop),
+                "domains.forwards_saved",
+            )
+        }
+        "mail" => {
+            let list: Vec<MailForward> = rows(&form, "mail", &["local_part", "target"], 110)
+                .into_iter()
+                .map(|r| MailForward {
+                    local_part: r[0].clone(),
+                    target: r[1].clone(),
+                })
+                .collect();
+            (
+                ops::set_mail_forwards(state, tenant, &d, &list, actor)
+                    .await
+                    .map(drop),
+                "domains.forwards_saved",
+            )
+        }
+        "parking" => {
+            let provider = form.opt("provider").filter(|p| !p.is_empty());
+            (
+                ops::set_parking(state, tenant, &d, provider, actor).await,
+                "domains.parking_saved",
+            )
+        }
+        "owner" => (
+            ops::change_owner(state, tenant, &d, form.get("contact_id"), actor)
+                .await
+                .map(drop),
+            "domains.owner_saved",
+        ),
+        _ => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
     };
-    outcome(
-        state,
-        session,
-        req,
-        &user,
-        &d,
-        &records,
-        result,
-        "domains.ns_saved",
-    )
-    .await
+    outcome(state, session, req, &user, &d, &shown, result, success).await
 }
