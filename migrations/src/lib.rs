@@ -50,3 +50,18 @@ pub(crate) fn text(name: impl IntoIden) -> ColumnDef {
 pub(crate) fn text_null(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).text().null().to_owned()
 }
+
+/// Adds one column (SQLite takes one per ALTER TABLE).
+pub(crate) async fn add_column(
+    m: &SchemaManager<'_>,
+    table: impl IntoIden,
+    col: ColumnDef,
+) -> Result<(), DbErr> {
+    m.alter_table(
+        Table::alter()
+            .table(table)
+            .add_column(col.to_owned())
+            .to_owned(),
+    )
+    .await
+}

@@ -1,7 +1,7 @@
 //! Provisioning (issue 7): domains with their registry operations, DNS records,
 //! service entries (what billing bills), and the state of each order item.
 
-use crate::{id_pk, text, text_null, ts, ts_null};
+use crate::{add_column, id_pk, text, text_null, ts, ts_null};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -87,20 +87,6 @@ enum DnsRecords {
 enum Settings {
     Table,
     DnsTemplate,
-}
-
-async fn add_column(
-    m: &SchemaManager<'_>,
-    table: impl IntoIden,
-    col: ColumnDef,
-) -> Result<(), DbErr> {
-    m.alter_table(
-        Table::alter()
-            .table(table)
-            .add_column(col.to_owned())
-            .to_owned(),
-    )
-    .await
 }
 
 async fn index(

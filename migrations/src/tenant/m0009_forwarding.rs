@@ -1,7 +1,7 @@
 //! Web and email forwarding per domain (V5), parking (V6) and the analytics
 //! snippet of framed and parking pages.
 
-use crate::{id_pk, text, text_null};
+use crate::{add_column, id_pk, text, text_null};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -39,20 +39,6 @@ enum Settings {
     MatomoUrl,
     MatomoSiteId,
     GaId,
-}
-
-async fn add_column(
-    m: &SchemaManager<'_>,
-    table: impl IntoIden,
-    col: ColumnDef,
-) -> Result<(), DbErr> {
-    m.alter_table(
-        Table::alter()
-            .table(table)
-            .add_column(col.to_owned())
-            .to_owned(),
-    )
-    .await
 }
 
 #[async_trait::async_trait]
