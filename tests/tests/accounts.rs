@@ -548,9 +548,20 @@ async fn mail_goes_out_over_a_real_smtp_conversation() {
         .await
         .unwrap()
         .unwrap();
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let rows = relabel_platform::mail::recent(&tx, 5).await.unwrap();
-    assert_eq!(rows[0].status, "sent");
+    // The mailer marks the row after the SMTP conversation ended, which can be
+    // a moment after the peer has the message.
+    let mut status = String::new();
+    for _ in 0..50 {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        status = relabel_platform::mail::recent(&tx, 5).await.unwrap()[0]
+            .status
+            .clone();
+        if status == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "sent");
     app.stop().await;
 }
 
