@@ -112,6 +112,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "partials/status_badge.html",
         include_str!("../templates/partials/status_badge.html"),
     ),
+    (
+        "console/billing.html",
+        include_str!("../templates/console/billing.html"),
+    ),
+    (
+        "console/invoices.html",
+        include_str!("../templates/console/invoices.html"),
+    ),
+    (
+        "console/invoice.html",
+        include_str!("../templates/console/invoice.html"),
+    ),
+    (
+        "console/customer_account.html",
+        include_str!("../templates/console/customer_account.html"),
+    ),
+    (
+        "console/billing_settings.html",
+        include_str!("../templates/console/billing_settings.html"),
+    ),
+    (
+        "partials/doc_state.html",
+        include_str!("../templates/partials/doc_state.html"),
+    ),
     ("login.html", include_str!("../templates/login.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("api_keys.html", include_str!("../templates/api_keys.html")),

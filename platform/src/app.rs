@@ -137,15 +137,26 @@ impl AppState {
         let provisioner: Arc<dyn Handler> = Arc::new(Provisioner {
             state: self.clone(),
         });
+        let billing: Arc<dyn Handler> = Arc::new(crate::billing::run::BillingHandler {
+            state: self.clone(),
+        });
         let handlers = handler::KINDS
             .iter()
             .map(|k| (*k, provisioner.clone()))
+            .chain(
+                crate::billing::run::KINDS
+                    .iter()
+                    .map(|k| (*k, billing.clone())),
+            )
             .collect();
         let mut runner = Runner::new(self.tenancy.clone(), handlers);
         runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));
         runner.max_attempts = self.config.jobs.max_attempts;
         runner.lease = chrono::Duration::seconds(self.config.jobs.lease_secs);
-        runner.periodic = vec![("domains.lifecycle", chrono::Duration::hours(1))];
+        runner.periodic = vec![
+            ("domains.lifecycle", chrono::Duration::hours(1)),
+            (crate::billing::run::SCHEDULE, chrono::Duration::days(1)),
+        ];
         runner
     }
 
@@ -189,7 +200,9 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
             Route::new()
                 .nest(
                     "/account",
-                    store::domains::routes(store::shop::account_routes(store::account::routes())),
+                    store::billing::routes(store::domains::routes(store::shop::account_routes(
+                        store::account::routes(),
+                    ))),
                 )
                 .nest(
                     "/",

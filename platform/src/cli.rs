@@ -376,6 +376,7 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
         let summary = demo::seed(&state).await?;
         let panel = crate::hosting::devpanel::start().await?;
         demo::seed_pools(&state, &panel).await?;
+        demo::seed_billing(&state).await?;
         _demo_panel = Some(panel);
         demo::print(&summary, running.addr.port());
     }

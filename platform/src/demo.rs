@@ -129,6 +129,119 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
     Ok(Summary { created })
 }
 
+/// Billing demo data for the first reseller (alpha): legal data on the
+/// letterhead and three customers with services due, so a billing run in the
+/// console produces invoices at once. Only when the reseller has no customers yet.
+pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
+    use crate::provisioning::service;
+    use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+    let Some(tenant) = state.tenancy.resolve(RESELLERS[0].host).await? else {
+        return Ok(());
+    };
+    let tx = state.tenancy.begin(&tenant).await?;
+    if crate::customers::customer::Entity::find()
+        .count(tx.conn())
+        .await?
+        > 0
+    {
+        return Ok(());
+    }
+    let bs = crate::billing::settings(&tx).await?;
+    let mut a: crate::billing::billing_settings::ActiveModel = bs.into();
+    a.legal_name = Set("Alpha Hosting GmbH".into());
+    a.street = Set("Musterstraße 1".into());
+    a.postal_code = Set("10115".into());
+    a.city = Set("Berlin".into());
+    a.country = Set("DE".into());
+    a.vat_id = Set("DE136695976".into());
+    a.tax_number = Set("30/123/45678".into());
+    a.register = Set("Amtsgericht Charlottenburg HRB 123456 B".into());
+    a.director = Set("Erika Mustermann".into());
+    a.email = Set("billing@alpha.localhost".into());
+    a.phone = Set("+49 30 1234567".into());
+    a.bank_name = Set("Demo Bank".into());
+    a.iban = Set("DE02120300000000202051".into());
+    a.bic = Set("BYLADEM1001".into());
+    a.update(tx.conn()).await?;
+    let actor = crate::customers::Actor {
+        name: "demo",
+        ip: None,
+    };
+    let people = [
+        ("Maria", "Schmidt", None, "maria@example.com", "zugferd"),
+        (
+            "Jonas",
+            "Weber",
+            Some("Weber Design UG"),
+            "jonas@example.com",
+            "xrechnung",
+        ),
+        ("Lena", "Fischer", None, "lena@example.com", "none"),
+    ];
+    let now = chrono::Utc::now();
+    for (i, (first, last, company, email, einvoice)) in people.into_iter().enumerate() {
+        let input = crate::customers::CustomerInput {
+            kind: Some(
+                if company.is_some() {
+                    "company"
+                } else {
+                    "person"
+                }
+                .into(),
+            ),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            company: company.map(Into::into),
+            street: Some(format!("Beispielweg {}", i + 1)),
+            postal_code: Some("20095".into()),
+            city: Some("Hamburg".into()),
+            country: Some("DE".into()),
+            email: Some(email.into()),
+            credit_limit: Some("500.00".into()),
+            ..Default::default()
+        };
+        let c = crate::customers::create(&tx, &actor, &input, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo customer: {e:?}"))?;
+        let mut cm: crate::customers::customer::ActiveModel = c.clone().into();
+        cm.einvoice = Set(einvoice.into());
+        cm.update(tx.conn()).await?;
+        let services = [
+            ("hosting-business", "hosting", "Hosting Business", 1, 599),
+            ("email-team", "email", "E-Mail Team", 12, 2990),
+        ];
+        for (product, kind, label, months, net) in services.into_iter().take(1 + i % 2) {
+            let started = now - chrono::Duration::days(40);
+            service::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().simple().to_string()),
+                customer_id: Set(c.id.clone()),
+                product_id: Set(product.into()),
+                order_id: Set(None),
+                order_item_id: Set(None),
+                domain_id: Set(None),
+                kind: Set(kind.into()),
+                label: Set(label.into()),
+                period_months: Set(months),
+                price_source: Set("order".into()),
+                net_minor: Set(net),
+                currency: Set("EUR".into()),
+                quantity: Set(1),
+                started_at: Set(started),
+                next_billing_at: Set(now - chrono::Duration::days(1)),
+                ends_at: Set(None),
+                cancellation: Set("none".into()),
+                status: Set("active".into()),
+                created_at: Set(started),
+                updated_at: Set(started),
+            }
+            .insert(tx.conn())
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 pub fn print(summary: &Summary, port: u16) {
     println!();
     println!("relabel demo is running");

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod branding;
 pub mod catalog;
 pub mod checks;

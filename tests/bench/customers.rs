@@ -102,6 +102,8 @@ async fn main() -> anyhow::Result<()> {
                 skonto_bp: Set(0),
                 skonto_days: Set(0),
                 payment_term_days: Set(0),
+                einvoice: Set("zugferd".into()),
+                buyer_reference: Set(None),
             });
             customers::customer::Entity::insert_many(rows)
                 .exec(tx.conn())

@@ -136,6 +136,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/default/account/contacts.html"),
     ),
     (
+        "default/account/invoices.html",
+        include_str!("../templates/default/account/invoices.html"),
+    ),
+    (
         "default/widget.html",
         include_str!("../templates/default/widget.html"),
     ),

@@ -9,6 +9,7 @@ mod m0004_reseller_accounts;
 mod m0005_tld_phases;
 mod m0006_hosting_servers;
 mod m0007_forward_hosts;
+mod m0008_product_terms;
 
 pub struct SharedMigrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0005_tld_phases::Migration),
             Box::new(m0006_hosting_servers::Migration),
             Box::new(m0007_forward_hosts::Migration),
+            Box::new(m0008_product_terms::Migration),
         ]
     }
 }

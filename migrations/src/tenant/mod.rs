@@ -12,6 +12,7 @@ mod m0006_orders;
 mod m0007_provisioning;
 mod m0008_hosting_accounts;
 mod m0009_forwarding;
+mod m0010_billing;
 
 pub struct TenantMigrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0007_provisioning::Migration),
             Box::new(m0008_hosting_accounts::Migration),
             Box::new(m0009_forwarding::Migration),
+            Box::new(m0010_billing::Migration),
         ]
     }
 }

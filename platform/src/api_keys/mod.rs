@@ -96,7 +96,14 @@ impl Realm {
                 ),
                 ("domains:read", "Read domains"),
                 ("domains:write", "Manage domains"),
-                ("invoices:read", "Read invoices"),
+                (
+                    "invoices:read",
+                    "Read invoices, credit notes and the ledger",
+                ),
+                (
+                    "billing:write",
+                    "Start billing runs, issue credit notes and individual invoices",
+                ),
                 ("payments:read", "Read payments"),
             ],
             Realm::Operator => &[

@@ -243,6 +243,8 @@ fn check(form: &ProductForm) -> Result<Checked, FieldErrors> {
             tld: tld.as_ref().map(|t| t.name.clone()),
             active: form.active,
             created_at: now,
+            notice_days: 30,
+            min_term_months: 0,
         },
         tld,
         prices,
@@ -290,6 +292,9 @@ pub async fn save(
                 return Ok(Err(FieldErrors::single("kind", "err.kind_fixed")));
             }
             a.created_at = Set(old.created_at);
+            // Contract terms are kept (not on this form).
+            a.notice_days = Set(old.notice_days);
+            a.min_term_months = Set(old.min_term_months);
             a.reset_all().update(db).await?;
         }
         None => {

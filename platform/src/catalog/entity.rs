@@ -40,6 +40,10 @@ pub mod product {
         pub tld: Option<String>,
         pub active: bool,
         pub created_at: DateTimeUtc,
+        /// Days before the end of a billing period a cancellation must arrive (C8).
+        pub notice_days: i32,
+        /// Minimum contract term from the start of a service, in months.
+        pub min_term_months: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

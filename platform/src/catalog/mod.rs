@@ -90,6 +90,9 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
             tld: Set(Some(name.into())),
             active: Set(true),
             created_at: Set(now),
+            // A domain is cancelled by not renewing it: before it is billed.
+            notice_days: Set(i32::try_from(crate::billing::run::RENEWAL_LEAD_DAYS).unwrap_or(14)),
+            min_term_months: Set(0),
         }
         .insert(db)
         .await?;
@@ -134,6 +137,8 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
             tld: Set(None),
             active: Set(true),
             created_at: Set(now),
+            notice_days: Set(30),
+            min_term_months: Set(0),
         }
         .insert(db)
         .await?;

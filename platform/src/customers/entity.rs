@@ -47,6 +47,10 @@ pub mod customer {
         pub skonto_days: i32,
         /// Days until an invoice is due; 0 = the reseller's default.
         pub payment_term_days: i32,
+        /// E-invoice with every invoice: none | zugferd | xrechnung.
+        pub einvoice: String,
+        /// XRechnung buyer reference (Leitweg-ID) of public buyers.
+        pub buyer_reference: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -76,6 +76,15 @@ pub fn parse_amount(input: &str) -> Option<i64> {
     Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
 }
 
+/// An amount that may carry a leading `-` (ledger corrections).
+pub fn parse_signed_amount(input: &str) -> Option<i64> {
+    let s = input.trim();
+    match s.strip_prefix('-') {
+        Some(rest) => parse_amount(rest).map(|a| -a),
+        None => parse_amount(s),
+    }
+}
+
 /// Why `input` is not an amount, as an error code naming the problem.
 pub fn amount_error(input: &str) -> &'static str {
     let s = input.trim().replace(',', ".");

@@ -367,6 +367,8 @@ fn blank(number: String, currency: String) -> customer::Model {
         skonto_bp: 0,
         skonto_days: 0,
         payment_term_days: 0,
+        einvoice: "zugferd".into(),
+        buyer_reference: None,
     }
 }
 

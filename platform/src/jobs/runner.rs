@@ -7,7 +7,7 @@
 
 use super::entity;
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use relabel_tenants::{Tenancy, Tenant, TenantTx};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -77,14 +77,20 @@ impl Runner {
     /// waits for the writer lock instead of failing a read-then-write); on
     /// Postgres a `FOR UPDATE SKIP LOCKED` read first, so workers pass each other.
     /// Two workers never hold the same job.
-    async fn claim(&self, tx: &TenantTx) -> Result<Option<entity::Model>, DbErr> {
+    /// Claims one job that was due at `due_by` (a pass's start, so a job
+    /// retried with a short backoff waits for the next pass).
+    async fn claim(
+        &self,
+        tx: &TenantTx,
+        due_by: DateTime<Utc>,
+    ) -> Result<Option<entity::Model>, DbErr> {
         use entity::Column as J;
         use sea_orm::sea_query::{LockBehavior, LockType, Order, Query};
         let now = Utc::now();
         let kinds: Vec<&str> = self.handlers.keys().copied().collect();
         let due = Condition::all()
             .add(J::Kind.is_in(kinds))
-            .add(J::RunAfter.lte(now))
+            .add(J::RunAfter.lte(due_by))
             .add(J::Status.is_in(["queued", "running"]));
         let claim = entity::Entity::update_many()
             .col_expr(J::Status, Expr::val("running"))
@@ -129,9 +135,10 @@ impl Runner {
     /// Runs due jobs of one tenant until none is left; returns what happened.
     pub async fn run_due(&self, tenant: &Tenant) -> anyhow::Result<Pass> {
         let mut pass = Pass::default();
+        let started = Utc::now();
         loop {
             let tx = self.tenancy.begin(tenant).await?;
-            let Some(job) = self.claim(&tx).await? else {
+            let Some(job) = self.claim(&tx, started).await? else {
                 return Ok(pass);
             };
             tx.commit().await?;

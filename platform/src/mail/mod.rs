@@ -28,6 +28,8 @@ pub mod entity {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
+        /// A billing document whose PDF goes with the message.
+        pub document_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -65,6 +67,25 @@ impl Mailer {
 
     /// Writes a message to the tenant's outbox, inside the caller's transaction.
     pub async fn queue(&self, tx: &TenantTx, mail: Mail) -> Result<(), DbErr> {
+        self.queue_row(tx, mail, None).await
+    }
+
+    /// A message with a billing document's PDF attached when it is sent.
+    pub async fn queue_with_document(
+        &self,
+        tx: &TenantTx,
+        mail: Mail,
+        document_id: &str,
+    ) -> Result<(), DbErr> {
+        self.queue_row(tx, mail, Some(document_id.to_owned())).await
+    }
+
+    async fn queue_row(
+        &self,
+        tx: &TenantTx,
+        mail: Mail,
+        document_id: Option<String>,
+    ) -> Result<(), DbErr> {
         entity::ActiveModel {
             id: Set(uuid::Uuid::now_v7().simple().to_string()),
             to_addr: Set(mail.to),
@@ -81,6 +102,7 @@ impl Mailer {
             last_error: Set(None),
             created_at: Set(Utc::now()),
             sent_at: Set(None),
+            document_id: Set(document_id),
         }
         .insert(tx.conn())
         .await?;
@@ -113,7 +135,18 @@ impl Mailer {
         tx.commit().await?;
         let mut sent = 0;
         for m in queued {
-            let result = match build(&m) {
+            let attachment = match &m.document_id {
+                Some(id) => {
+                    let tx = tenancy.begin(tenant).await?;
+                    let doc = crate::billing::invoice::Entity::find_by_id(id.clone())
+                        .one(tx.conn())
+                        .await?;
+                    tx.commit().await?;
+                    doc.and_then(|d| d.pdf.map(|pdf| (format!("{}.pdf", d.number), pdf)))
+                }
+                None => None,
+            };
+            let result = match build(&m, attachment) {
                 Ok(msg) => smtp.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
@@ -174,16 +207,49 @@ impl Mailer {
     }
 }
 
-fn build(m: &entity::Model) -> Result<Message, String> {
+fn build(m: &entity::Model, attachment: Option<(String, Vec<u8>)>) -> Result<Message, String> {
+    use lettre::message::{Attachment, MultiPart, SinglePart};
     let from: Mailbox = m.from_addr.parse().map_err(|e| format!("from: {e}"))?;
     let to: Mailbox = m.to_addr.parse().map_err(|e| format!("to: {e}"))?;
-    Message::builder()
+    let builder = Message::builder()
         .from(from)
         .to(to)
-        .subject(m.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(m.text_body.clone())
-        .map_err(|e| e.to_string())
+        .subject(m.subject.clone());
+    match attachment {
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.text_body.clone()),
+        Some((name, bytes)) => builder.multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(m.text_body.clone()))
+                .singlepart(Attachment::new(name).body(
+                    bytes,
+                    ContentType::parse("application/pdf").map_err(|e| e.to_string())?,
+                )),
+        ),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// The tenant's sender: configured address, else noreply at its first hostname.
+pub async fn sender(
+    tx: &relabel_tenants::TenantTx,
+    tenant: &relabel_tenants::Tenant,
+) -> Result<String, sea_orm::DbErr> {
+    let s = crate::customers::settings(tx).await?;
+    let name = s
+        .mail_from_name
+        .unwrap_or_else(|| tenant.name.clone())
+        .replace(['"', '<', '>', '\r', '\n'], "");
+    let host = tenant
+        .hostnames
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "localhost.localdomain".into());
+    let addr = s
+        .mail_from_address
+        .unwrap_or_else(|| format!("noreply@{host}"));
+    Ok(format!("\"{name}\" <{addr}>"))
 }
 
 /// The newest messages of a tenant, for the console.

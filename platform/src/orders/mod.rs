@@ -120,7 +120,7 @@ fn charges(line: &Line) -> Vec<(&str, i32)> {
 
 /// The price of `action` for `period` months: the catalog's own price for that
 /// period, else a multi-year domain term priced as that many single years.
-fn quote_for(
+pub(crate) fn quote_for(
     pricer: &Pricer,
     product_id: &str,
     action: &str,
@@ -1259,7 +1259,7 @@ pub async fn decide_platform(
     Ok((updated, model))
 }
 
-async fn release(tx: &TenantTx, customer_id: &str, amount: i64) -> Result<(), DbErr> {
+pub(crate) async fn release(tx: &TenantTx, customer_id: &str, amount: i64) -> Result<(), DbErr> {
     use account::Column as A;
     account::Entity::update_many()
         .col_expr(A::ReservedMinor, Expr::col(A::ReservedMinor).sub(amount))
@@ -1337,6 +1337,7 @@ pub async fn item_finished(
     let completes = pending == 0 && model.status == "accepted";
     if completes {
         model.status = "completed".into();
+        crate::billing::run::order_completed(tx, &model).await?;
     }
     model.updated_at = Utc::now();
     order::ActiveModel {

@@ -29,7 +29,12 @@ pub const KINDS: &[&str] = &[
     "dns.update",
     "mail.forwards",
     "domains.lifecycle",
+    RENEW,
 ];
+
+/// A billed domain renewal (queued by the billing run in the invoice's
+/// transaction): renews at the registry once per billed period.
+pub const RENEW: &str = "domain.renew";
 
 /// Queues writing the domain's zone to the DNS server, in the caller's
 /// transaction (the records are already saved there). One job per change; each
@@ -76,6 +81,72 @@ fn refusal(e: &RegistrarError) -> String {
 }
 
 impl Provisioner {
+    /// Renews a domain whose renewal was billed. A retried renewal that finds the
+    /// expiry already moved past the billed one takes it as done.
+    async fn renew(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        #[derive(serde::Deserialize)]
+        struct Renew {
+            domain_id: String,
+            years: u32,
+        }
+        let p: Renew = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
+        let tx = self.begin(tenant).await?;
+        let d = domain::Entity::find_by_id(p.domain_id.clone())
+            .one(tx.conn())
+            .await
+            .map_err(db)?
+            .ok_or_else(|| JobError::Fatal(format!("domain {} not found", p.domain_id)))?;
+        tx.commit().await.map_err(db)?;
+        let Some(expiry) = d.expires_at else {
+            return Err(JobError::Fatal(format!("{} has no expiry date", d.name)));
+        };
+        let registrar = self.state.registries.registrar().clone();
+        let info = registrar
+            .info(&d.name, None)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        let current = info.expires.unwrap_or(expiry);
+        let new_expiry = if current > expiry {
+            // Renewed before this attempt (the answer was lost): done.
+            Some(current)
+        } else {
+            match registrar
+                .renew(&d.name, current.date_naive(), p.years)
+                .await
+            {
+                Ok(exp) => exp,
+                Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
+                Err(e) => return Err(JobError::Fatal(refusal(&e))),
+            }
+        };
+        let tx = self.begin(tenant).await?;
+        let exp = new_expiry.unwrap_or(current);
+        domain::ActiveModel {
+            id: Set(d.id.clone()),
+            expires_at: Set(Some(exp)),
+            status: Set("active".into()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .update(tx.conn())
+        .await
+        .map_err(db)?;
+        record_op(
+            &tx,
+            &d.id,
+            "renew",
+            Some(1000),
+            &format!("renewed until {}", exp.date_naive()),
+            ACTOR,
+        )
+        .await
+        .map_err(db)?;
+        tx.touch(super::TOPIC);
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
     async fn begin(&self, tenant: &Tenant) -> Result<TenantTx, JobError> {
         self.state
             .tenancy
@@ -825,6 +896,9 @@ impl Handler for Provisioner {
         }
         if job.kind == "domains.lifecycle" {
             return self.lifecycle(tenant).await;
+        }
+        if job.kind == RENEW {
+            return self.renew(tenant, job).await;
         }
         let p: ItemJob = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;

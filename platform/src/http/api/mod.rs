@@ -2,6 +2,7 @@
 //! hostnames with a reseller API key; operator endpoints answer on the platform
 //! host with an operator API key. Errors are `{code, message, details}`.
 
+mod billing;
 mod customers;
 mod domains;
 mod error;
@@ -15,17 +16,17 @@ pub use error::{ApiError, ApiErrorBody, ErrorDetail, uniform_errors};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
-fn service() -> OpenApiService<
-    (
-        tenant::TenantApi,
-        customers::CustomersApi,
-        prices::PricesApi,
-        orders::OrdersApi,
-        domains::DomainsApi,
-        operator::OperatorApi,
-    ),
-    (),
-> {
+type Apis = (
+    tenant::TenantApi,
+    customers::CustomersApi,
+    prices::PricesApi,
+    orders::OrdersApi,
+    domains::DomainsApi,
+    billing::BillingApi,
+    operator::OperatorApi,
+);
+
+fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             tenant::TenantApi,
@@ -33,6 +34,7 @@ fn service() -> OpenApiService<
             prices::PricesApi,
             orders::OrdersApi,
             domains::DomainsApi,
+            billing::BillingApi,
             operator::OperatorApi,
         ),
         "relabel API",

@@ -33,6 +33,10 @@ pub fn routes() -> Route {
             post(super::prices::remove_override),
         )
         .at("/:id/prices/:product", post(super::prices::set_override))
+        .at("/:id/account", get(super::billing::customer_account))
+        .at("/:id/statement.pdf", get(super::billing::statement))
+        .at("/:id/invoice", post(super::billing::one_off))
+        .at("/:id/ledger", post(super::billing::ledger_entry))
 }
 
 fn row(m: &customer::Model) -> Value {

@@ -1,5 +1,6 @@
 //! The reseller console (`/console` on each reseller host).
 
+pub mod billing;
 mod branding;
 mod catalog;
 mod classes;
@@ -139,6 +140,8 @@ pub fn routes() -> Route {
         .at("/branding", get(branding::show).post(branding::save))
         .nest("/api-keys", keys::routes())
         .nest("/customers", customers::routes())
+        .nest("/billing", billing::routes())
+        .nest("/invoices", billing::invoice_routes())
         .nest("/staff", staff::routes())
         .at("/invite", get(staff::accept_form).post(staff::accept))
         .at("/login/totp", get(totp::verify_form).post(totp::verify))

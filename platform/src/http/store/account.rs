@@ -157,27 +157,6 @@ fn absolute(state: &AppState, req: &Request, path: &str) -> String {
     format!("{scheme}://{host}{path}")
 }
 
-/// The tenant's sender: configured address, else noreply at its first hostname.
-async fn sender(
-    tx: &relabel_tenants::TenantTx,
-    tenant: &relabel_tenants::Tenant,
-) -> Result<String, sea_orm::DbErr> {
-    let s = customers::settings(tx).await?;
-    let name = s
-        .mail_from_name
-        .unwrap_or_else(|| tenant.name.clone())
-        .replace(['"', '<', '>', '\r', '\n'], "");
-    let host = tenant
-        .hostnames
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "localhost.localdomain".into());
-    let addr = s
-        .mail_from_address
-        .unwrap_or_else(|| format!("noreply@{host}"));
-    Ok(format!("\"{name}\" <{addr}>"))
-}
-
 pub(crate) async fn send(
     state: &AppState,
     tx: &relabel_tenants::TenantTx,
@@ -191,7 +170,7 @@ pub(crate) async fn send(
         .themes
         .render_email(template, lang, &data)
         .map_err(internal)?;
-    let from = sender(tx, tenant).await.map_err(internal)?;
+    let from = crate::mail::sender(tx, tenant).await.map_err(internal)?;
     state
         .mailer
         .queue(

@@ -1,6 +1,7 @@
 //! The storefront on each reseller host, rendered with the `themes` crate.
 
 pub mod account;
+pub mod billing;
 pub mod domains;
 pub mod page;
 pub mod shop;

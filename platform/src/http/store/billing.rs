@@ -1,0 +1,190 @@
+//! Invoices and payments in the customer center (B3, C6): balance, open items,
+//! every document with its PDF and e-invoice XML, the statement of account, and
+//! cancelling a service with its notice period (C8). Only the signed-in
+//! customer's own documents and services: another id answers 404.
+
+use super::account::CustomerUser;
+use super::page::StoreCtx;
+use crate::app::AppState;
+use crate::auth::csrf;
+use crate::billing::{self, BillingError};
+use crate::http::console::billing::{doc_row, pdf_response, xml_response};
+use crate::http::{FormData, flash, internal, redirect};
+use poem::http::StatusCode;
+use poem::session::Session;
+use poem::web::{Data, Path};
+use poem::{Request, Response, Route, get, handler, post};
+use sea_orm::EntityTrait;
+use serde_json::json;
+
+pub fn routes(r: Route) -> Route {
+    r.at("/invoices", get(invoices_page))
+        .at("/invoices/:id/pdf", get(invoice_pdf))
+        .at("/invoices/:id/xml", get(invoice_xml))
+        .at("/statement.pdf", get(statement_pdf))
+        .at("/services/:id/cancel", post(cancel))
+}
+
+#[handler]
+async fn invoices_page(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let docs = billing::documents(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?;
+    let entries = billing::ledger(&tx, &user.customer.id)
+        .await
+        .map_err(internal)?;
+    let acc = crate::orders::account::Entity::find_by_id(user.customer.id.clone())
+        .one(tx.conn())
+        .await
+        .map_err(internal)?;
+    drop(tx);
+    let cur = &user.customer.currency;
+    let open: i64 = docs
+        .iter()
+        .filter(|d| d.kind == "invoice" && d.status == "open")
+        .map(|d| d.gross_minor - d.settled_minor)
+        .sum();
+    let payments: Vec<_> = entries
+        .iter()
+        .filter(|e| !["invoice", "credit_note"].contains(&e.kind.as_str()))
+        .map(|e| {
+            json!({
+                "kind": e.kind, "at": e.created_at.format("%Y-%m-%d").to_string(),
+                "amount": crate::http::console::billing::fmt_amount(e.amount_minor, &e.currency),
+                "note": e.note,
+            })
+        })
+        .collect();
+    let ctx = StoreCtx {
+        state,
+        session,
+        req,
+        tenant: user.tenant.clone(),
+        customer: Some(&user.customer),
+    };
+    ctx.render(
+        StatusCode::OK,
+        "account/invoices.html",
+        json!({
+            "documents": docs.iter().map(doc_row).collect::<Vec<_>>(),
+            "payments": payments,
+            "balance": crate::http::console::billing::fmt_amount(acc.map(|a| a.balance_minor).unwrap_or(0), cur),
+            "open": crate::http::console::billing::fmt_amount(open, cur),
+        }),
+    )
+}
+
+async fn own(state: &AppState, user: &CustomerUser, id: &str) -> poem::Result<()> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    billing::document_of(&tx, &user.customer.id, id)
+        .await
+        .map_err(internal)?
+        .map(|_| ())
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))
+}
+
+#[handler]
+async fn invoice_pdf(
+    Data(state): Data<&AppState>,
+    user: CustomerUser,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    own(state, &user, &id).await?;
+    let (inv, bytes, _) = billing::document::files(state, &user.tenant, &id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    Ok(pdf_response(&inv.number, bytes))
+}
+
+#[handler]
+async fn invoice_xml(
+    Data(state): Data<&AppState>,
+    user: CustomerUser,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    own(state, &user, &id).await?;
+    match billing::document::files(state, &user.tenant, &id)
+        .await
+        .map_err(internal)?
+    {
+        Some((inv, _, Some(x))) => Ok(xml_response(
+            &format!(
+                "{}-{}",
+                inv.number,
+                billing::einvoice::file_name(&inv.einvoice)
+            ),
+            x,
+        )),
+        _ => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+    }
+}
+
+#[handler]
+async fn statement_pdf(Data(state): Data<&AppState>, user: CustomerUser) -> poem::Result<Response> {
+    let pdf = billing::document::statement(state, &user.tenant, &user.customer.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    Ok(pdf_response("statement", pdf))
+}
+
+#[handler]
+async fn cancel(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req);
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = billing::cancel::cancel(
+        &tx,
+        state.tenancy.backend().shared(),
+        &user.tenant.name,
+        &id,
+        Some(&user.customer.id),
+        false,
+        &format!("customer:{}", user.customer.number),
+    )
+    .await;
+    let t = |k: &str| relabel_themes::t(lang, k).to_owned();
+    match result {
+        Ok(c) => {
+            crate::audit::record_tenant(
+                &tx,
+                crate::audit::Change::new(&user.customer.email, "service.cancel", &id)
+                    .entity("service", &id)
+                    .after(json!({ "ends_at": c.ends_at })),
+            )
+            .await
+            .map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            flash(
+                session,
+                "success",
+                relabel_themes::t_args(
+                    lang,
+                    "cancel.done",
+                    &[("date", &c.ends_at.format("%Y-%m-%d").to_string())],
+                ),
+            );
+        }
+        Err(BillingError::NotFound) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(BillingError::Refused(_)) => {
+            drop(tx);
+            flash(session, "error", t("cancel.refused"));
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(redirect("/account/domains"))
+}
