@@ -87,7 +87,17 @@ async fn jobs_retry_die_and_are_taken_again_after_a_crash() {
     let mut runner = Runner::new(app.state.tenancy.clone(), handlers);
     runner.max_attempts = 3;
     runner.backoff = chrono::Duration::zero();
-    let pass = runner.run_due(&t).await.unwrap();
+    // A pass runs what was due when it began; retries wait for the next pass.
+    let mut pass = Pass::default();
+    loop {
+        let p = runner.run_due(&t).await.unwrap();
+        if p == Pass::default() {
+            break;
+        }
+        pass.done += p.done;
+        pass.retried += p.retried;
+        pass.dead += p.dead;
+    }
     assert_eq!(
         pass,
         Pass {
