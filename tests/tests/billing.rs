@@ -156,14 +156,27 @@ async fn service(
     s
 }
 
+/// Runs jobs until none is queued (a retry, e.g. SQLite busy while the mailer
+/// writes, comes again after 10 ms).
 async fn run_jobs(app: &TestApp, t: &Tenant) {
-    let runner = app.state.runner();
-    for _ in 0..20 {
-        let pass = runner.run_due(t).await.unwrap();
-        if pass == Default::default() {
+    let mut runner = app.state.runner();
+    runner.backoff = Duration::milliseconds(10);
+    for _ in 0..200 {
+        runner.run_due(t).await.unwrap();
+        let tx = app.state.tenancy.begin(t).await.unwrap();
+        let queued = relabel_platform::jobs::with_key_prefix(&tx, "")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.status == "queued" && j.run_after < Utc::now() + Duration::seconds(5))
+            .count();
+        drop(tx);
+        if queued == 0 {
             return;
         }
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
     }
+    panic!("jobs did not settle");
 }
 
 async fn docs(state: &AppState, t: &Tenant) -> Vec<invoice::Model> {
@@ -1021,5 +1034,589 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     assert_eq!(lines_other, 1);
     drop(tx);
     reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+type Letters = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A print-mail service on loopback: takes letters, answers with an id.
+async fn printmail_peer() -> (String, Letters) {
+    use poem::listener::{Acceptor, Listener};
+    use poem::web::{Data, Json};
+    use poem::{EndpointExt, Route, handler, post};
+    #[handler]
+    fn letter(
+        Data(log): Data<&Letters>,
+        Json(body): Json<serde_json::Value>,
+    ) -> Json<serde_json::Value> {
+        log.lock().unwrap().push(body);
+        Json(serde_json::json!({ "id": "pm-1" }))
+    }
+    let log: Letters = Default::default();
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = Route::new().at("/letters", post(letter)).data(log.clone());
+    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
+    (format!("http://{addr}/letters"), log)
+}
+
+#[tokio::test]
+async fn an_order_is_invoiced_on_completion_and_delivered_by_mail_and_post() {
+    let sink = relabel_tests::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let c = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "olga@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let placed = relabel_platform::orders::place(
+        &tx,
+        &app.state.prices,
+        relabel_platform::orders::Checkout {
+            customer_id: &c.id,
+            cart_id: "ctest",
+            lines: &[relabel_platform::orders::Line {
+                domain: Some("olgas-laden.de".into()),
+                action: "register".into(),
+                period_months: 12,
+                ..Default::default()
+            }],
+            coupon: None,
+            ip: Some("127.0.0.1"),
+            ip_country: None,
+            bureau_score: None,
+            actor: "test",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let order = placed.order;
+    assert!(order.reserved_minor > 0);
+    run_jobs(&app, &t).await;
+    // Invoiced at once (B1): reservation released, the invoice holds the amount.
+    let all = docs(&app.state, &t).await;
+    assert_eq!(all.len(), 1);
+    let inv = &all[0];
+    assert_eq!(inv.order_id.as_deref(), Some(order.id.as_str()));
+    assert_eq!(inv.gross_minor, order.gross_minor);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let acc = relabel_platform::orders::account::Entity::find_by_id(c.id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (acc.reserved_minor, acc.balance_minor),
+        (0, -inv.gross_minor)
+    );
+    drop(tx);
+    assert!(inv.delivered_at.is_some());
+    // Mailed over SMTP with the PDF attached.
+    app.state
+        .mailer
+        .deliver(&app.state.tenancy, &t)
+        .await
+        .unwrap();
+    let mails = sink.wait_for(2).await;
+    let m = mails
+        .iter()
+        .find(|m| m.data.contains(&inv.number))
+        .unwrap();
+    assert!(m.data.contains("application/pdf"), "{}", m.data);
+    assert!(m.data.contains(&format!("{}.pdf", inv.number)));
+    assert!(m.data.contains("JVBERi0"), "the PDF in base64");
+    // A repeated run does not invoice the order again.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    run::start(&tx, Utc::now(), "test", None).await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    assert_eq!(docs(&app.state, &t).await.len(), 1);
+
+    // Postal delivery goes to the print-mail service (B5).
+    let (peer, letters) = printmail_peer().await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let bs = billing::settings(&tx).await.unwrap();
+    let mut bs: billing::billing_settings::ActiveModel = bs.into();
+    bs.print_mail_url = Set(Some(peer));
+    bs.update(tx.conn()).await.unwrap();
+    let mut m: customer::ActiveModel = c.clone().into();
+    m.invoice_delivery = Set("postal".into());
+    let c = m.update(tx.conn()).await.unwrap();
+    let letter_inv = billing::one_off(
+        &tx,
+        "Alpha",
+        &c.id,
+        &[billing::OneOffLine {
+            description: "Support".into(),
+            quantity: "1".into(),
+            unit_price: "20".into(),
+            vat_rate: "19".into(),
+        }],
+        "",
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    let got = letters.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0]["reference"],
+        format!("{}:{}", t.id, letter_inv.number)
+    );
+    assert!(
+        got[0]["pdf_base64"]
+            .as_str()
+            .unwrap()
+            .starts_with("JVBERi0")
+    );
+    assert_eq!(got[0]["recipient"][0], "Kim Kunde");
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn domain_renewals_need_credit_and_are_renewed_at_the_registry() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let rich = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "rich@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let poor = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "poor@example.de",
+            credit_limit: "0.00",
+            ..Default::default()
+        },
+    )
+    .await;
+    // Register one domain each through the normal order flow (the poor one
+    // pays up front with a deposit so the order passes).
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        billing::manual_entry(&tx, &poor.id, "deposit", "50.00", "prepaid", "test")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    for (c, name) in [(&rich, "reich-verlaengert.de"), (&poor, "arm-verfaellt.de")] {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let placed = relabel_platform::orders::place(
+            &tx,
+            &app.state.prices,
+            relabel_platform::orders::Checkout {
+                customer_id: &c.id,
+                cart_id: "ctest",
+                lines: &[relabel_platform::orders::Line {
+                    domain: Some(name.into()),
+                    action: "register".into(),
+                    period_months: 12,
+                    ..Default::default()
+                }],
+                coupon: None,
+                ip: Some("127.0.0.1"),
+                ip_country: None,
+                bureau_score: None,
+                actor: "test",
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(
+                placed.outcome,
+                relabel_platform::orders::Outcome::Accepted { .. }
+            ),
+            "{name}"
+        );
+        tx.commit().await.unwrap();
+    }
+    run_jobs(&app, &t).await;
+    // The poor customer's balance is used up by the order.
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let left = relabel_platform::orders::account::Entity::find_by_id(poor.id.clone())
+            .one(tx.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .balance_minor;
+        billing::manual_entry(
+            &tx,
+            &poor.id,
+            "correction",
+            &billing::money::decimal(-left),
+            "used up",
+            "test",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Both domains near expiry: move expiry and billing date to 10 days ahead
+    // (the registry keeps its own expiry; the renewal extends from there).
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let soon = Utc::now() + Duration::days(10);
+    for name in ["reich-verlaengert.de", "arm-verfaellt.de"] {
+        let d = relabel_platform::provisioning::by_name(&tx, name)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut dm: relabel_platform::provisioning::domain::ActiveModel = d.clone().into();
+        dm.expires_at = Set(Some(soon));
+        dm.update(tx.conn()).await.unwrap();
+        let s = service::Entity::find()
+            .filter(service::Column::DomainId.eq(&d.id))
+            .one(tx.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut sm: service::ActiveModel = s.into();
+        sm.next_billing_at = Set(soon);
+        sm.update(tx.conn()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // The daily warning: the poor customer cannot cover the renewal.
+    assert_eq!(run::renewal_warnings(&app.state, &t).await.unwrap(), 1);
+    assert_eq!(run::renewal_warnings(&app.state, &t).await.unwrap(), 1);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    run::start(&tx, Utc::now(), "test", None).await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    let (subject, body) = relabel_tests::last_mail(&app, "alpha.test", "poor@example.de").await;
+    assert!(subject.contains("arm-verfaellt.de"), "{subject}");
+    assert!(
+        body.contains("nicht verlängert") || body.contains("not renewed"),
+        "{body}"
+    );
+    relabel_tests::last_mail(&app, "alpha.test", "billing@alpha.test").await;
+    // Only the covered renewal was billed, and it was renewed at the registry.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let renewals: Vec<_> = billing::invoice_line::Entity::find()
+        .filter(billing::invoice_line::Column::ServiceId.is_not_null())
+        .all(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(renewals.len(), 1);
+    let rich_domain = relabel_platform::provisioning::by_name(&tx, "reich-verlaengert.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        rich_domain.expires_at.unwrap() > Utc::now() + Duration::days(300),
+        "{:?}",
+        rich_domain.expires_at
+    );
+    let poor_domain = relabel_platform::provisioning::by_name(&tx, "arm-verfaellt.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(poor_domain.expires_at.unwrap() < Utc::now() + Duration::days(11));
+    drop(tx);
+    // The warning went out once per threshold.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let warnings = relabel_platform::jobs::with_key_prefix(&tx, "renewal-warning:")
+        .await
+        .unwrap();
+    assert_eq!(warnings.len(), 1);
+    drop(tx);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_and_customers_use_billing_over_http() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let tb = setup(&app, "Beta", "beta.test").await;
+    let now = Utc::now();
+    let c = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "web@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    service(
+        &app.state,
+        &t,
+        &c,
+        "hosting-business",
+        1,
+        now - Duration::days(1),
+    )
+    .await;
+    let other = customer(
+        &app.state,
+        &tb,
+        NewCustomer {
+            email: "other@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let tx = app.state.tenancy.begin(&tb).await.unwrap();
+    let foreign = billing::one_off(
+        &tx,
+        "Beta",
+        &other.id,
+        &[billing::OneOffLine {
+            description: "x".into(),
+            quantity: "1".into(),
+            unit_price: "1".into(),
+            vat_rate: "19".into(),
+        }],
+        "",
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let page = staff
+        .get(app.url(
+            "alpha.test",
+            &format!("/console/billing?preview={}", now.format("%Y-%m-%d")),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("web@example.de") || page.contains("Kim Kunde"),
+        "{page}"
+    );
+    let token = relabel_tests::input_value(&page, "csrf").unwrap();
+    let r = staff
+        .post(app.url("alpha.test", "/console/billing"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("due_by", &now.format("%Y-%m-%d").to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    run_jobs(&app, &t).await;
+    let list = staff
+        .get(app.url("alpha.test", "/console/invoices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let number = format!("RE-{}-000001", year());
+    assert!(list.contains(&number), "{list}");
+    let inv = docs(&app.state, &t).await.remove(0);
+    let pdf = staff
+        .get(app.url("alpha.test", &format!("/console/invoices/{}/pdf", inv.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    // Beta's invoice is not reachable from alpha's console.
+    let r = staff
+        .get(app.url(
+            "alpha.test",
+            &format!("/console/invoices/{}/pdf", foreign.id),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Storno from the console: a credit note with its own number.
+    let detail = staff
+        .get(app.url("alpha.test", &format!("/console/invoices/{}", inv.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = relabel_tests::input_value(&detail, "csrf").unwrap();
+    let r = staff
+        .post(app.url(
+            "alpha.test",
+            &format!("/console/invoices/{}/credit", inv.id),
+        ))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("mode", "full"),
+            ("reason", "Kulanz"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        docs(&app.state, &t)
+            .await
+            .iter()
+            .filter(|d| d.kind == "credit_note")
+            .count(),
+        1
+    );
+    // Exports download.
+    let day = now.format("%Y-%m-%d").to_string();
+    let datev = staff
+        .get(app.url(
+            "alpha.test",
+            &format!("/console/billing/datev.csv?from={day}&to={day}"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(datev.status(), 200);
+    assert!(datev.bytes().await.unwrap().starts_with(b"\"EXTF\";700;21"));
+    let bad = staff
+        .get(app.url(
+            "alpha.test",
+            "/console/billing/export.csv?from=2026-13-01&to=x",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    // Settings: bad input names the field and changes nothing.
+    let form = staff
+        .get(app.url("alpha.test", "/console/billing/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = relabel_tests::input_value(&form, "csrf").unwrap();
+    let r = staff
+        .post(app.url("alpha.test", "/console/billing/settings"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("legal_name", "X GmbH"),
+            ("country", "DE"),
+            ("iban", "DE00 1234"),
+            ("invoice_pattern", "RE-{YYYY}"),
+            ("credit_note_pattern", "GS-{seq}"),
+            ("datev_consultant", "1001"),
+            ("datev_client", "1"),
+            ("revenue_account", "8400"),
+            ("receivables_account", "1400"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"iban-error\""), "{html}");
+    assert!(html.contains("id=\"invoice_pattern-error\""));
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert_eq!(
+        billing::settings(&tx).await.unwrap().legal_name,
+        "Alpha GmbH"
+    );
+    drop(tx);
+    // The customer overview lists documents and entries.
+    let overview = staff
+        .get(app.url(
+            "alpha.test",
+            &format!("/console/customers/{}/account", c.id),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains(&number));
+    assert!(overview.contains("GS-"));
+
+    // The customer sees their documents and can fetch only their own PDFs.
+    let customer_client = app.client();
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let pw = relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap();
+        relabel_platform::customers::mark_verified(&tx, &c.id)
+            .await
+            .unwrap();
+        relabel_platform::customers::set_password(
+            &tx,
+            &Actor {
+                name: "test",
+                ip: None,
+            },
+            &c.id,
+            &pw,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let login_url = app.url("alpha.test", "/account/login");
+    let token = relabel_tests::csrf(&customer_client, &login_url).await;
+    customer_client
+        .post(&login_url)
+        .form(&[
+            ("email", "web@example.de"),
+            ("password", "kunden-passwort-1"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mine = customer_client
+        .get(app.url("alpha.test", "/account/invoices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains(&number), "{mine}");
+    let pdf = customer_client
+        .get(app.url("alpha.test", &format!("/account/invoices/{}/pdf", inv.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    for id in [foreign.id.as_str(), "0193c0de0000700080000000deadbeef"] {
+        let r = customer_client
+            .get(app.url("alpha.test", &format!("/account/invoices/{id}/pdf")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
     app.stop().await;
 }

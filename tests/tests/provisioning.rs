@@ -34,7 +34,9 @@ async fn setup(app: &TestApp) -> Tenant {
     let bs = relabel_platform::billing::settings(&tx).await.unwrap();
     let mut bs: relabel_platform::billing::billing_settings::ActiveModel = bs.into();
     bs.invoice_on_completion = sea_orm::Set(false);
-    sea_orm::ActiveModelTrait::update(bs, tx.conn()).await.unwrap();
+    sea_orm::ActiveModelTrait::update(bs, tx.conn())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     t
 }
@@ -1589,7 +1591,9 @@ async fn the_lifecycle_follows_expiry_and_notices_a_transfer_out() {
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
 
     // The hourly sweep is queued once per period, however often it is asked.
-    runner.periodic.retain(|(kind, _)| *kind == "domains.lifecycle");
+    runner
+        .periodic
+        .retain(|(kind, _)| *kind == "domains.lifecycle");
     let mut slots = std::collections::HashMap::new();
     runner.queue_periodic(&t, &mut slots).await.unwrap();
     slots.clear();

@@ -767,7 +767,8 @@ pub async fn renewal_warnings(state: &AppState, tenant: &Tenant) -> anyhow::Resu
     for d in soon {
         let Some(exp) = d.expires_at else { continue };
         let left = (exp - now).num_days();
-        let Some(threshold) = days.iter().find(|t| **t >= left).copied() else {
+        // The nearest threshold not yet passed: 9 days left with 30,14,3 -> 14.
+        let Some(threshold) = days.iter().filter(|t| **t >= left).min().copied() else {
             continue;
         };
         let Some(s) = service::Entity::find()
