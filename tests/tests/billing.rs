@@ -1129,10 +1129,7 @@ async fn an_order_is_invoiced_on_completion_and_delivered_by_mail_and_post() {
         .await
         .unwrap();
     let mails = sink.wait_for(2).await;
-    let m = mails
-        .iter()
-        .find(|m| m.data.contains(&inv.number))
-        .unwrap();
+    let m = mails.iter().find(|m| m.data.contains(&inv.number)).unwrap();
     assert!(m.data.contains("application/pdf"), "{}", m.data);
     assert!(m.data.contains(&format!("{}.pdf", inv.number)));
     assert!(m.data.contains("JVBERi0"), "the PDF in base64");

@@ -221,3 +221,203 @@ async fn a_registration_survives_kill_9_and_happens_once() {
     drop(tx);
     running.stop();
 }
+
+/// Kill -9 in the middle of a billing run over 5,000 due services: after the
+/// restart every service is billed exactly once, invoice numbers are gapless and
+/// the ledger reconciles.
+#[tokio::test]
+async fn a_billing_run_survives_kill_9_and_bills_every_period_once() {
+    use relabel_platform::billing;
+    use relabel_platform::provisioning::service;
+    use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+    const CUSTOMERS: usize = 500;
+    const PER_CUSTOMER: usize = 10;
+    let (config, _cleanup) = relabel_tests::test_config().await.unwrap();
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let state = AppState::new(config.clone()).await.unwrap();
+    relabel_platform::catalog::seed_demo(state.tenancy.backend().shared())
+        .await
+        .unwrap();
+    let t = relabel_platform::resellers::create(
+        &state.tenancy,
+        "test",
+        relabel_platform::resellers::NewReseller {
+            name: "Alpha".into(),
+            hostname: Some("alpha.test".into()),
+            owner_email: "owner@alpha.test".into(),
+            owner_password: "alpha-password-1".into(),
+            primary_color: None,
+            accent_color: None,
+        },
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let tx = state.tenancy.begin(&t).await.unwrap();
+    relabel_platform::pricing::seed_demo(&tx, [("A", 150), ("B", 140), ("C", 130)])
+        .await
+        .unwrap();
+    // Deliveries are not what this test is about: keep the child on the run.
+    let mut bs: billing::billing_settings::ActiveModel =
+        billing::settings(&tx).await.unwrap().into();
+    bs.legal_name = Set("Alpha GmbH".into());
+    bs.update(tx.conn()).await.unwrap();
+    let actor = Actor {
+        name: "test",
+        ip: None,
+    };
+    let mut ids = Vec::new();
+    for i in 0..CUSTOMERS {
+        let c = customers::create(
+            &tx,
+            &actor,
+            &CustomerInput {
+                first_name: Some("Kai".into()),
+                last_name: Some(format!("Kunde {i}")),
+                street: Some("Weg 9".into()),
+                postal_code: Some("10115".into()),
+                city: Some("Berlin".into()),
+                country: Some("DE".into()),
+                email: Some(format!("k{i}@example.de")),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        ids.push(c.id);
+    }
+    let rows: Vec<service::ActiveModel> = ids
+        .iter()
+        .flat_map(|id| {
+            (0..PER_CUSTOMER).map(move |k| service::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().simple().to_string()),
+                customer_id: Set(id.clone()),
+                product_id: Set("hosting-starter".into()),
+                order_id: Set(None),
+                order_item_id: Set(None),
+                domain_id: Set(None),
+                kind: Set("hosting".into()),
+                label: Set(format!("Hosting {k}")),
+                period_months: Set(1),
+                price_source: Set("order".into()),
+                net_minor: Set(199),
+                currency: Set("EUR".into()),
+                quantity: Set(1),
+                started_at: Set(now - chrono::Duration::days(30)),
+                next_billing_at: Set(now - chrono::Duration::days(1)),
+                ends_at: Set(None),
+                cancellation: Set("none".into()),
+                status: Set("active".into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        service::Entity::insert_many(chunk.to_vec())
+            .exec(tx.conn())
+            .await
+            .unwrap();
+    }
+    let run = billing::run::start(&tx, now, "test", None).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut toml = format!(
+        "bind = \"127.0.0.1:0\"\ndata_dir = {}\nredis_prefix = {}\n",
+        toml_str(&config.data_dir.display().to_string()),
+        toml_str(&config.redis_prefix)
+    );
+    if let Some(db) = &config.database_url {
+        toml.push_str(&format!("database_url = {}\n", toml_str(db)));
+    }
+    if let Some(r) = &config.redis_url {
+        toml.push_str(&format!("redis_url = {}\n", toml_str(r)));
+    }
+    toml.push_str("\n[jobs]\npoll_ms = 100\nlease_secs = 3\nbackoff_secs = 1\n");
+    let file = config.data_dir.join("child.toml");
+    std::fs::write(&file, toml).unwrap();
+
+    let run_of = || async {
+        let tx = state.tenancy.begin(&t).await.unwrap();
+        billing::billing_run::Entity::find_by_id(run.id.clone())
+            .one(tx.conn())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let mut child = spawn_server(&file);
+    let start = Instant::now();
+    while run_of().await.customers_done < 40 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the run never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = run_of().await;
+    assert_eq!(killed.status, "running", "killed mid-run: {killed:?}");
+    assert!((killed.customers_done as usize) < CUSTOMERS);
+    // Progress moves in the customers' transactions: it matches what is billed.
+    let tx = state.tenancy.begin(&t).await.unwrap();
+    let so_far = billing::invoice::Entity::find()
+        .count(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(so_far, killed.invoices_count as u64);
+    drop(tx);
+
+    let mut child = spawn_server(&file);
+    let start = Instant::now();
+    loop {
+        let r = run_of().await;
+        if r.status == "done" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "not finished: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let tx = state.tenancy.begin(&t).await.unwrap();
+    let lines = billing::invoice_line::Entity::find()
+        .count(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        lines as usize,
+        CUSTOMERS * PER_CUSTOMER,
+        "every service once"
+    );
+    let mut numbers: Vec<String> = billing::invoice::Entity::find()
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.number)
+        .collect();
+    numbers.sort();
+    let year = now.format("%Y");
+    let want: Vec<String> = (1..=CUSTOMERS)
+        .map(|n| format!("RE-{year}-{n:06}"))
+        .collect();
+    assert_eq!(numbers, want, "gapless");
+    let advanced = service::Entity::find()
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.next_billing_at > now)
+        .count();
+    assert_eq!(advanced, CUSTOMERS * PER_CUSTOMER);
+    assert_eq!(billing::reconcile(&tx).await.unwrap(), vec![]);
+    let done = run_of().await;
+    assert_eq!(done.customers_done as usize, CUSTOMERS);
+    assert_eq!(done.invoices_count as usize, CUSTOMERS);
+}

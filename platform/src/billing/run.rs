@@ -116,20 +116,56 @@ pub struct Preview {
     pub totals: BTreeMap<String, (i64, i64)>,
 }
 
-/// Customers with something due by `due_by`: active services (domains with the
-/// lead time) or completed orders not yet invoiced.
-async fn due_customers(tx: &TenantTx, due_by: DateTime<Utc>) -> Result<Vec<String>, DbErr> {
-    // Collective bills reach up to a year ahead; the per-customer pass narrows it.
-    let reach = due_by + Duration::days(366);
-    let mut ids: Vec<String> = service::Entity::find()
+/// Customers with something due by `due_by`: an active service due within the
+/// customer's horizon (domains with the renewal lead time), or a completed order
+/// not yet invoiced. Excluded customers (B11) are left out. Exact, so a resumed
+/// run counts only what is still to do.
+async fn due_customers(
+    tx: &TenantTx,
+    due_by: DateTime<Utc>,
+    collective: bool,
+) -> Result<Vec<String>, DbErr> {
+    use std::collections::{BTreeSet, HashMap};
+    // Collective bills reach up to a year ahead; each customer's horizon narrows it.
+    let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
+    type Row = (String, DateTime<Utc>, Option<String>, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = service::Entity::find()
         .select_only()
         .column(service::Column::CustomerId)
-        .distinct()
+        .column(service::Column::NextBillingAt)
+        .column(service::Column::DomainId)
+        .column(service::Column::EndsAt)
         .filter(service::Column::Status.eq("active"))
         .filter(service::Column::NextBillingAt.lte(reach))
         .into_tuple()
         .all(tx.conn())
         .await?;
+    let people: HashMap<String, (String, bool)> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::BillingInterval)
+        .column(customer::Column::ExcludedFromInvoicing)
+        .into_tuple::<(String, String, bool)>()
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|(id, interval, excluded)| (id, (interval, excluded)))
+        .collect();
+    let mut ids = BTreeSet::new();
+    for (cid, next, domain, ends) in rows {
+        let Some((interval, _)) = people.get(&cid) else {
+            continue;
+        };
+        let until = horizon(due_by, collective, interval);
+        let lead = if domain.is_some() {
+            Duration::days(RENEWAL_LEAD_DAYS)
+        } else {
+            Duration::zero()
+        };
+        if next - lead <= until && ends.is_none_or(|e| next < e) {
+            ids.insert(cid);
+        }
+    }
     let orders: Vec<String> = order::Entity::find()
         .select_only()
         .column(order::Column::CustomerId)
@@ -140,17 +176,10 @@ async fn due_customers(tx: &TenantTx, due_by: DateTime<Utc>) -> Result<Vec<Strin
         .all(tx.conn())
         .await?;
     ids.extend(orders);
-    ids.sort();
-    ids.dedup();
-    let excluded: Vec<String> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .filter(customer::Column::ExcludedFromInvoicing.eq(true))
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
-    ids.retain(|id| !excluded.contains(id));
-    Ok(ids)
+    Ok(ids
+        .into_iter()
+        .filter(|id| people.get(id).is_some_and(|(_, excluded)| !excluded))
+        .collect())
 }
 
 fn unit_of(months: i32) -> (&'static str, i64) {
@@ -539,7 +568,8 @@ pub async fn preview(
         due_by,
         ..Default::default()
     };
-    for id in due_customers(&tx, due_by).await? {
+    let collective = super::settings(&tx).await?.collective_monthly;
+    for id in due_customers(&tx, due_by, collective).await? {
         let Some(c) = customer::Entity::find_by_id(id).one(tx.conn()).await? else {
             continue;
         };
@@ -649,7 +679,8 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         return Ok(());
     }
     super::cancel::end_due(&tx, Utc::now()).await?;
-    let todo = due_customers(&tx, run.due_by).await?;
+    let collective = super::settings(&tx).await?.collective_monthly;
+    let todo = due_customers(&tx, run.due_by, collective).await?;
     billing_run::Entity::update_many()
         .col_expr(billing_run::Column::Status, Expr::val("running"))
         .col_expr(
