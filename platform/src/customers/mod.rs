@@ -325,7 +325,8 @@ async fn next_number(tx: &TenantTx) -> Result<String, DbErr> {
     ))
 }
 
-fn blank(number: String, currency: String) -> customer::Model {
+/// A customer record with defaults (bulk loads in benchmarks build on it).
+pub fn blank(number: String, currency: String) -> customer::Model {
     let now = Utc::now();
     customer::Model {
         id: uuid::Uuid::now_v7().simple().to_string(),

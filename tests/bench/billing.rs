@@ -1,0 +1,265 @@
+//! Billing benchmarks, each against a baseline measured in the same run.
+//!
+//! `cargo run --release -p relabel-tests --example bench_billing -- run [tenants] [services_per_tenant]`
+//!   A billing run over `tenants` x `services_per_tenant` due service entries (10
+//!   services per customer, one collective invoice each; defaults 1000 x 100 =
+//!   100,000 services), the tenants billed 4 at a time, against inserting the
+//!   same number of invoice rows with plain batched inserts (1,000 per statement)
+//!   in the same run. Set DATABASE_URL (and REDIS_URL) for PostgreSQL.
+//!
+//! `cargo run --release -p relabel-tests --example bench_billing -- pdf [count]`
+//!   Invoice PDFs (PDF/A-3 with the EN 16931 XML attached) rendered per second on
+//!   one core, against rendering the same document without the XML and XMP.
+
+use chrono::{Duration, Utc};
+use futures::StreamExt;
+use relabel_platform::billing::{self, invoice, run};
+use relabel_platform::customers;
+use relabel_platform::provisioning::service;
+use relabel_tenants::Tenant;
+use relabel_tests::spawn_app_with;
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use std::time::Instant;
+
+const PER_CUSTOMER: usize = 10;
+
+async fn seed_tenant(app: &relabel_tests::TestApp, i: usize, services: usize) -> Tenant {
+    let t = app
+        .reseller(
+            &format!("Bench {i}"),
+            &format!("b{i}.bench.test"),
+            &format!("owner@b{i}.bench.test"),
+            "bench-password-1",
+        )
+        .await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let mut bs: billing::billing_settings::ActiveModel =
+        billing::settings(&tx).await.unwrap().into();
+    bs.legal_name = Set(format!("Bench {i} GmbH"));
+    bs.update(tx.conn()).await.unwrap();
+    let now = Utc::now();
+    let customers: Vec<customers::customer::Model> = (0..services.div_ceil(PER_CUSTOMER))
+        .map(|k| {
+            let mut c = customers::blank(format!("K{k:06}"), "EUR".into());
+            c.first_name = "Bench".into();
+            c.last_name = format!("Kunde {k}");
+            c.street = "Weg 1".into();
+            c.postal_code = "10115".into();
+            c.city = "Berlin".into();
+            c.email = format!("k{k}@b{i}.bench.test");
+            c
+        })
+        .collect();
+    customers::customer::Entity::insert_many(
+        customers
+            .iter()
+            .cloned()
+            .map(customers::customer::ActiveModel::from),
+    )
+    .exec(tx.conn())
+    .await
+    .unwrap();
+    let rows: Vec<service::ActiveModel> = (0..services)
+        .map(|s| service::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().simple().to_string()),
+            customer_id: Set(customers[s / PER_CUSTOMER].id.clone()),
+            product_id: Set("hosting-starter".into()),
+            order_id: Set(None),
+            order_item_id: Set(None),
+            domain_id: Set(None),
+            kind: Set("hosting".into()),
+            label: Set(format!("Hosting {s}")),
+            period_months: Set(1),
+            price_source: Set("order".into()),
+            net_minor: Set(199),
+            currency: Set("EUR".into()),
+            quantity: Set(1),
+            started_at: Set(now - Duration::days(30)),
+            next_billing_at: Set(now - Duration::days(1)),
+            ends_at: Set(None),
+            cancellation: Set("none".into()),
+            status: Set("active".into()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        service::Entity::insert_many(chunk.to_vec())
+            .exec(tx.conn())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    t
+}
+
+/// The baseline: the same number of invoice rows, batched plain inserts.
+async fn baseline(app: &relabel_tests::TestApp, t: &Tenant, n: usize) -> f64 {
+    let now = Utc::now();
+    let start = Instant::now();
+    let ids: Vec<usize> = (0..n).collect();
+    for chunk in ids.chunks(1000) {
+        let tx = app.state.tenancy.begin(t).await.unwrap();
+        let rows = chunk.iter().map(|i| invoice::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().simple().to_string()),
+            kind: Set("invoice".into()),
+            number: Set(format!("BASE-{i:08}")),
+            customer_id: Set("baseline".into()),
+            status: Set("open".into()),
+            issued_at: Set(now),
+            due_at: Set(now),
+            period_start: Set(None),
+            period_end: Set(None),
+            currency: Set("EUR".into()),
+            net_minor: Set(1990),
+            vat_minor: Set(378),
+            gross_minor: Set(2368),
+            settled_minor: Set(0),
+            tax_treatment: Set("vat".into()),
+            skonto_bp: Set(0),
+            skonto_until: Set(None),
+            refers_to_id: Set(None),
+            refers_to_number: Set(None),
+            billing_run_id: Set(None),
+            order_id: Set(None),
+            einvoice: Set("zugferd".into()),
+            delivery: Set("email".into()),
+            delivered_at: Set(None),
+            buyer: Set("{}".into()),
+            seller: Set("{}".into()),
+            note: Set(None),
+            pdf: Set(None),
+            xml: Set(None),
+            created_by: Set("bench".into()),
+        });
+        invoice::Entity::insert_many(rows)
+            .exec(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    start.elapsed().as_secs_f64()
+}
+
+async fn run_bench(tenants: usize, per_tenant: usize) {
+    let app = spawn_app_with(|c| {
+        c.jobs.enabled = false;
+        c.db_max_connections = 10;
+    })
+    .await;
+    relabel_platform::catalog::seed_demo(app.state.tenancy.backend().shared())
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    let all: Vec<Tenant> = futures::stream::iter(0..tenants)
+        .map(|i| {
+            let app = &app;
+            async move { seed_tenant(app, i, per_tenant).await }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    println!(
+        "seeded {tenants} tenants x {per_tenant} services in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let now = Utc::now();
+    let start = Instant::now();
+    futures::stream::iter(all.iter())
+        .for_each_concurrent(4, |t| {
+            let state = app.state.clone();
+            async move {
+                let tx = state.tenancy.begin(t).await.unwrap();
+                let r = run::start(&tx, now, "bench", None).await.unwrap();
+                tx.commit().await.unwrap();
+                run::execute(&state, t, &r.id).await.unwrap();
+            }
+        })
+        .await;
+    let run_secs = start.elapsed().as_secs_f64();
+    let mut invoices = 0;
+    for t in &all {
+        let tx = app.state.tenancy.begin(t).await.unwrap();
+        invoices += invoice::Entity::find().count(tx.conn()).await.unwrap();
+    }
+    let base_secs = baseline(&app, &all[0], invoices as usize).await;
+    let services = tenants * per_tenant;
+    println!(
+        "billing run: {services} services, {invoices} invoices in {run_secs:.1} s ({:.0} invoices/s, {:.0} services/s)",
+        invoices as f64 / run_secs,
+        services as f64 / run_secs
+    );
+    println!(
+        "baseline: {invoices} invoice rows, batched plain inserts: {base_secs:.2} s ({:.0} rows/s)",
+        invoices as f64 / base_secs
+    );
+    println!("ratio run / baseline: {:.1}x", run_secs / base_secs);
+    app.stop().await;
+}
+
+async fn pdf_bench(count: usize) {
+    let app = spawn_app_with(|c| c.jobs.enabled = false).await;
+    relabel_platform::catalog::seed_demo(app.state.tenancy.backend().shared())
+        .await
+        .unwrap();
+    let t = seed_tenant(&app, 0, 10).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = customers::customer::Entity::find()
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let line = |n: usize| billing::OneOffLine {
+        description: format!("Leistung {n}"),
+        quantity: "1".into(),
+        unit_price: "9.99".into(),
+        vat_rate: "19".into(),
+    };
+    let lines: Vec<_> = (0..8).map(line).collect();
+    let inv = billing::one_off(&tx, "Bench", &c.id, &lines, "", "bench")
+        .await
+        .unwrap();
+    let inv_lines = billing::lines(&tx, &inv.id).await.unwrap();
+    let head = billing::document::letterhead(&tx, &t).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut plain = inv.clone();
+    plain.einvoice = "none".into();
+    let (a, b, la, lb) = (inv.clone(), plain, inv_lines.clone(), inv_lines);
+    let (with, without) = tokio::task::spawn_blocking(move || {
+        // Warm up (fonts, template parse) once.
+        billing::document::render_document(&a, &la, &head).unwrap();
+        let s = Instant::now();
+        for _ in 0..count {
+            billing::document::render_document(&a, &la, &head).unwrap();
+        }
+        let with = s.elapsed().as_secs_f64();
+        let s = Instant::now();
+        for _ in 0..count {
+            billing::document::render_document(&b, &lb, &head).unwrap();
+        }
+        (with, s.elapsed().as_secs_f64())
+    })
+    .await
+    .unwrap();
+    println!(
+        "PDF/A-3 + EN 16931 XML: {count} renders in {with:.2} s = {:.1} per second on one core",
+        count as f64 / with
+    );
+    println!(
+        "baseline, same document without XML/XMP: {:.1} per second; ratio {:.2}x",
+        count as f64 / without,
+        with / without
+    );
+    app.stop().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, d: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
+    match args.get(1).map(String::as_str) {
+        Some("run") => run_bench(arg(2, 1000), arg(3, 100)).await,
+        Some("pdf") => pdf_bench(arg(2, 50)).await,
+        _ => eprintln!("usage: bench_billing run [tenants] [services_per_tenant] | pdf [count]"),
+    }
+}
