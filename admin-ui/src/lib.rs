@@ -136,6 +136,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "partials/doc_state.html",
         include_str!("../templates/partials/doc_state.html"),
     ),
+    (
+        "operator/billing.html",
+        include_str!("../templates/operator/billing.html"),
+    ),
     ("login.html", include_str!("../templates/login.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("api_keys.html", include_str!("../templates/api_keys.html")),

@@ -162,6 +162,31 @@ impl Backend {
         }
     }
 
+    /// Like [`Self::begin_schema`], creating the schema (or file) when missing.
+    pub(crate) async fn begin_schema_ensured(
+        &self,
+        schema: &str,
+    ) -> Result<DatabaseTransaction, TenancyError> {
+        if !is_tenant_schema(schema) {
+            return Err(TenancyError::Config(format!(
+                "not a tenant schema name: {schema:?}"
+            )));
+        }
+        match &self.store {
+            Store::Postgres { db } => {
+                let txn = db.begin().await?;
+                txn.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                    .await?;
+                set_search_path(&txn, &format!("{schema},shared")).await?;
+                Ok(txn)
+            }
+            Store::Sqlite { .. } => {
+                let db = self.sqlite_tenant(schema, true).await?;
+                Ok(db.begin().await?)
+            }
+        }
+    }
+
     async fn sqlite_tenant(
         &self,
         schema: &str,

@@ -25,7 +25,7 @@ pub use error::TenancyError;
 pub use hostname::{Hostname, HostnameError, normalize_host_header};
 pub use id::TenantId;
 pub use migrate::{MigrationReport, TenantMigration};
-pub use registry::{Brand, NewTenant, PendingTenant, Tenant, TenantStatus};
+pub use registry::{Brand, NewTenant, PLATFORM_BOOKS_ID, PendingTenant, Tenant, TenantStatus};
 pub use resolver::Resolver;
 pub use tx::TenantTx;
 

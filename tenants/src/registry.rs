@@ -384,3 +384,34 @@ impl Tenancy {
         self.get(id).await
     }
 }
+
+/// The id of the operator's own books (T5): a schema like a tenant's, never a
+/// reseller (no hostname, not listed), in which the platform bills its resellers
+/// with the same billing code and tables as a reseller bills its customers.
+pub const PLATFORM_BOOKS_ID: &str = "00000000000000000000000000000000";
+
+impl Tenancy {
+    /// The operator's books as a tenant: the schema is created and migrated on
+    /// first use (and brought to the current version on every call).
+    pub async fn platform_books(&self) -> Result<Tenant, TenancyError> {
+        let id = TenantId::parse(PLATFORM_BOOKS_ID).expect("valid platform id");
+        let schema = id.schema_name();
+        let backend = self.backend();
+        let txn = backend.begin_schema_ensured(&schema).await?;
+        backend.migrate_tenant(&txn, &schema).await?;
+        txn.commit().await?;
+        Ok(Tenant {
+            id,
+            name: "Platform".into(),
+            status: TenantStatus::Active,
+            schema,
+            brand: Brand {
+                primary_color: "#1f3a5f".into(),
+                accent_color: "#e07a1f".into(),
+                logo_asset_id: None,
+            },
+            hostnames: vec![],
+            created_at: Utc::now(),
+        })
+    }
+}

@@ -1617,3 +1617,139 @@ async fn staff_and_customers_use_billing_over_http() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_operator_bills_resellers_at_wholesale_with_the_same_machinery() {
+    let app = spawn_app_with(|_| {}).await;
+    let ta = setup(&app, "Alpha", "alpha.test").await;
+    let tb = setup(&app, "Beta", "beta.test").await;
+    let c = customer(&app.state, &ta, NewCustomer::default()).await;
+    // An order (domain) and a billed hosting period at alpha.
+    let tx = app.state.tenancy.begin(&ta).await.unwrap();
+    let placed = relabel_platform::orders::place(
+        &tx,
+        &app.state.prices,
+        relabel_platform::orders::Checkout {
+            customer_id: &c.id,
+            cart_id: "ctest",
+            lines: &[relabel_platform::orders::Line {
+                domain: Some("grosshandel.de".into()),
+                action: "register".into(),
+                period_months: 12,
+                ..Default::default()
+            }],
+            coupon: None,
+            ip: Some("127.0.0.1"),
+            ip_country: None,
+            bureau_score: None,
+            actor: "test",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let wholesale = placed.order.wholesale_minor;
+    assert!(wholesale > 0);
+    service(
+        &app.state,
+        &ta,
+        &c,
+        "hosting-starter",
+        1,
+        Utc::now() - Duration::days(1),
+    )
+    .await;
+    run_jobs(&app, &ta).await;
+    let tx = app.state.tenancy.begin(&ta).await.unwrap();
+    run::start(&tx, Utc::now(), "test", None).await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &ta).await;
+
+    let first = billing::platform::run(&app.state, "operator")
+        .await
+        .unwrap();
+    assert_eq!(first.resellers, 2);
+    assert_eq!(
+        first.invoices,
+        vec![format!("PL-{}-000001", year())],
+        "beta had nothing"
+    );
+    let docs = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(docs.len(), 1);
+    let books = app.state.tenancy.platform_books().await.unwrap();
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    let lines = billing::lines(&tx, &docs[0].id).await.unwrap();
+    drop(tx);
+    assert_eq!(lines.len(), 2, "the order and the hosting period");
+    assert_eq!(lines[0].net_minor, wholesale);
+    assert_eq!(
+        lines[1].net_minor, 199,
+        "hosting-starter monthly at wholesale (catalog 1.99)"
+    );
+    assert_eq!(docs[0].tax_treatment, "vat");
+    // The reseller's platform account: debited, the order's reservation released.
+    let acc = relabel_platform::orders::wholesale::account(
+        app.state.tenancy.backend().shared(),
+        ta.id.as_str(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (acc.balance_minor, acc.reserved_minor),
+        (-docs[0].gross_minor, 0)
+    );
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    assert_eq!(billing::reconcile(&tx).await.unwrap(), vec![]);
+    drop(tx);
+    // A second run bills nothing twice.
+    let again = billing::platform::run(&app.state, "operator")
+        .await
+        .unwrap();
+    assert!(again.invoices.is_empty());
+    // The reseller downloads its own platform invoice; another reseller cannot.
+    let (_, pdf, xml) = billing::document::files(&app.state, &books, &docs[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_schema_valid(&xml.unwrap(), "platform");
+    let alpha = app.client();
+    relabel_tests::login(
+        &alpha,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let r = alpha
+        .get(app.url(
+            "alpha.test",
+            &format!("/console/billing/platform/{}/pdf", docs[0].id),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let beta = app.client();
+    relabel_tests::login(
+        &beta,
+        &app.url("beta.test", "/console/login"),
+        "owner@beta.test",
+        "owner-password-1",
+    )
+    .await;
+    let r = beta
+        .get(app.url(
+            "beta.test",
+            &format!("/console/billing/platform/{}/pdf", docs[0].id),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let _ = tb;
+    app.stop().await;
+}

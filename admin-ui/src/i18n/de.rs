@@ -1190,4 +1190,17 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("flash.credit_note", "Gutschrift ausgestellt:"),
     ("flash.invoice_issued", "Rechnung ausgestellt:"),
     ("flash.ledger_entry", "Buchung erfasst."),
+    // Plattform-Abrechnung (issue 8, T5)
+    ("title.platform_billing", "Plattform-Abrechnung"),
+    ("platform_billing.heading", "Abrechnung der Reseller"),
+    ("platform_billing.intro", "Die Plattform berechnet jedem Reseller die Einkaufskosten der Bestellungen seiner Kunden und jedes von ihm berechneten Leistungszeitraums, mit derselben Abrechnung wie die Reseller. Der Lauf läuft auch täglich."),
+    ("platform_billing.run", "Plattform-Abrechnung starten"),
+    ("platform_billing.accounts", "Konten der Reseller bei der Plattform"),
+    ("platform_billing.reseller", "Reseller"),
+    ("platform_billing.no_accounts", "Noch kein Reseller-Konto."),
+    ("platform_billing.invoices", "Plattform-Rechnungen"),
+    ("platform_billing.none", "Noch keine Plattform-Rechnungen."),
+    ("flash.platform_run", "Plattform-Abrechnung erledigt; ausgestellte Rechnungen:"),
+    ("billing.platform_heading", "Rechnungen der Plattform"),
+    ("billing.platform_intro", "Was die Plattform Ihnen zu Einkaufspreisen berechnet hat."),
 ];

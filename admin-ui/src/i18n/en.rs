@@ -1190,4 +1190,17 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("flash.credit_note", "Credit note issued:"),
     ("flash.invoice_issued", "Invoice issued:"),
     ("flash.ledger_entry", "Entry posted."),
+    // Platform billing (issue 8, T5)
+    ("title.platform_billing", "Platform billing"),
+    ("platform_billing.heading", "Billing resellers"),
+    ("platform_billing.intro", "The platform bills each reseller for the wholesale cost of its customers' orders and of every service period it billed, with the same billing as resellers use. The run also runs daily."),
+    ("platform_billing.run", "Run platform billing"),
+    ("platform_billing.accounts", "Reseller accounts at the platform"),
+    ("platform_billing.reseller", "Reseller"),
+    ("platform_billing.no_accounts", "No reseller account yet."),
+    ("platform_billing.invoices", "Platform invoices"),
+    ("platform_billing.none", "No platform invoices yet."),
+    ("flash.platform_run", "Platform billing done; invoices issued:"),
+    ("billing.platform_heading", "Invoices from the platform"),
+    ("billing.platform_intro", "What the platform billed you at wholesale prices."),
 ];

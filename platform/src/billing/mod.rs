@@ -19,6 +19,7 @@ pub mod document;
 pub mod einvoice;
 pub mod entity;
 pub mod money;
+pub mod platform;
 pub mod printmail;
 pub mod run;
 

@@ -885,6 +885,12 @@ impl Handler for BillingHandler {
                 tx.commit().await.map_err(retry)?;
                 Ok(())
             }
+            SCHEDULE if tenant.id.as_str() == relabel_tenants::PLATFORM_BOOKS_ID => {
+                super::platform::run(&self.state, "schedule")
+                    .await
+                    .map_err(retry)?;
+                Ok(())
+            }
             SCHEDULE => {
                 renewal_warnings(&self.state, tenant).await.map_err(retry)?;
                 let tx = self.state.tenancy.begin(tenant).await.map_err(retry)?;

@@ -232,13 +232,22 @@ impl Runner {
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut queued_slots: HashMap<(String, &'static str), i64> = HashMap::new();
+            // The operator's books (T5) run their jobs like a reseller's.
+            let books = match self.tenancy.platform_books().await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::warn!(error = %e, "platform books unavailable");
+                    None
+                }
+            };
             loop {
                 if *stop.borrow() {
                     return;
                 }
                 let mut busy = false;
                 match self.tenancy.list().await {
-                    Ok(tenants) => {
+                    Ok(mut tenants) => {
+                        tenants.extend(books.clone());
                         for t in &tenants {
                             if let Err(e) = self.queue_periodic(t, &mut queued_slots).await {
                                 tracing::warn!(tenant = %t.id, error = %e, "queuing periodic jobs failed");

@@ -26,6 +26,26 @@ pub fn routes() -> Route {
         .at("/export.csv", get(export_csv))
         .at("/datev.csv", get(export_datev))
         .at("/reconcile", get(reconcile))
+        .at("/platform/:id/pdf", get(platform_pdf))
+}
+
+/// A platform invoice to this reseller (T5), only its own.
+#[handler]
+async fn platform_pdf(
+    Data(state): Data<&AppState>,
+    user: Can<ViewCustomers>,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    let books = state.tenancy.platform_books().await.map_err(internal)?;
+    match billing::document::files(state, &books, &id)
+        .await
+        .map_err(internal)?
+    {
+        Some((inv, pdf, _)) if inv.customer_id == user.tenant.id.as_str() => {
+            Ok(pdf_response(&inv.number, pdf))
+        }
+        _ => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+    }
 }
 
 pub fn invoice_routes() -> Route {
@@ -79,6 +99,9 @@ async fn overview(
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let runs = run::runs(&tx, 20).await.map_err(internal)?;
     drop(tx);
+    let platform_invoices = billing::platform::invoices(state, Some(user.tenant.id.as_str()))
+        .await
+        .map_err(internal)?;
     let running = runs
         .iter()
         .any(|r| r.status == "queued" || r.status == "running");
@@ -125,6 +148,7 @@ async fn overview(
             })),
             "preview_day": q.preview.unwrap_or_else(|| today.clone()),
             "today": today, "month_start": month_start,
+            "platform_invoices": platform_invoices.iter().map(doc_row).collect::<Vec<_>>(),
         }),
     )
 }

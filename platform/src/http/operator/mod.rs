@@ -1,5 +1,6 @@
 //! The operator console (`/operator` on the platform host).
 
+mod billing;
 mod catalog;
 mod clearing;
 mod keys;
@@ -62,6 +63,8 @@ pub fn routes() -> Route {
         .nest("/resellers", resellers::routes())
         .nest("/api-keys", keys::routes())
         .at("/tickets", get(tickets::list))
+        .at("/billing", get(billing::show).post(billing::run))
+        .at("/billing/:id/pdf", get(billing::pdf))
         .at("/pools", get(pools::show).post(pools::add))
         .at("/pools/:id", post(pools::toggle))
         .at("/clearing", get(clearing::show))
