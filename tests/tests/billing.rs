@@ -1753,3 +1753,170 @@ async fn the_operator_bills_resellers_at_wholesale_with_the_same_machinery() {
     let _ = tb;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_domain_in_redemption_shows_its_restore_price_and_is_restored_on_order() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let c = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "rita@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    relabel_platform::orders::place(
+        &tx,
+        &app.state.prices,
+        relabel_platform::orders::Checkout {
+            customer_id: &c.id,
+            cart_id: "ctest",
+            lines: &[relabel_platform::orders::Line {
+                domain: Some("rettung.de".into()),
+                action: "register".into(),
+                period_months: 12,
+                ..Default::default()
+            }],
+            coupon: None,
+            ip: Some("127.0.0.1"),
+            ip_country: None,
+            bureau_score: None,
+            actor: "test",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    // Not renewed: deleted at the registry into its redemption period.
+    let dev = app.state.dev_registry.clone().expect("test registry");
+    dev.registry
+        .delete(
+            relabel_platform::domains::devregistry::DEV_CLIENT,
+            "rettung.de",
+        )
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = relabel_platform::provisioning::by_name(&tx, "rettung.de")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut dm: relabel_platform::provisioning::domain::ActiveModel = d.into();
+    dm.status = Set("redemption".into());
+    dm.update(tx.conn()).await.unwrap();
+    relabel_platform::customers::mark_verified(&tx, &c.id)
+        .await
+        .unwrap();
+    relabel_platform::customers::set_password(
+        &tx,
+        &Actor {
+            name: "test",
+            ip: None,
+        },
+        &c.id,
+        &relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let client = app.client();
+    let login_url = app.url("alpha.test", "/account/login");
+    let token = relabel_tests::csrf(&client, &login_url).await;
+    client
+        .post(&login_url)
+        .header("accept-language", "en")
+        .form(&[
+            ("email", "rita@example.de"),
+            ("password", "kunden-passwort-1"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = client
+        .get(app.url("alpha.test", "/account/domains/rettung.de"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let page = relabel_tests::unescape(&page);
+    assert!(page.contains("Restoring it costs"), "{page}");
+    // The restore price is the catalog's restore price (class A: 150 %), far above the renewal.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let pricer = app.state.prices.pricer(&tx, Some(&c)).await.unwrap();
+    let restore = pricer.quote("domain-de", "restore", 12).unwrap();
+    let renew = pricer.quote("domain-de", "renew", 12).unwrap();
+    drop(tx);
+    assert!(restore.gross_minor > 5 * renew.gross_minor);
+    let shown = format!(
+        "{}.{:02} EUR",
+        restore.gross_minor / 100,
+        restore.gross_minor % 100
+    );
+    assert!(page.contains(&shown), "{shown} in {page}");
+
+    let token = relabel_tests::input_value(&page, "csrf").unwrap();
+    let r = client
+        .post(app.url("alpha.test", "/account/domains/rettung.de/restore"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    run_jobs(&app, &t).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let d = relabel_platform::provisioning::by_name(&tx, "rettung.de")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, "active");
+    drop(tx);
+    assert!(
+        dev.registry
+            .domain("rettung.de")
+            .unwrap()
+            .statuses
+            .contains("ok")
+    );
+    // Invoiced at the restore price.
+    let all = docs(&app.state, &t).await;
+    assert!(
+        all.iter().any(|i| i.gross_minor == restore.gross_minor),
+        "{all:?}"
+    );
+    // A second restore is refused: the domain is not in redemption any more.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let again = relabel_platform::orders::place(
+        &tx,
+        &app.state.prices,
+        relabel_platform::orders::Checkout {
+            customer_id: &c.id,
+            cart_id: "ctest",
+            lines: &[relabel_platform::orders::Line {
+                domain: Some("rettung.de".into()),
+                action: "restore".into(),
+                period_months: 12,
+                ..Default::default()
+            }],
+            coupon: None,
+            ip: None,
+            ip_country: None,
+            bureau_score: None,
+            actor: "test",
+        },
+    )
+    .await;
+    assert!(matches!(
+        again,
+        Err(relabel_platform::orders::OrderError::Invalid(_))
+    ));
+    drop(tx);
+    app.stop().await;
+}

@@ -1513,6 +1513,21 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Diese Leistung ist bereits gekündigt oder beendet.",
         "This service is already cancelled or has ended.",
     ),
+    (
+        "domains.restore_lead",
+        "Die Domain ist gelöscht und in der Wiederherstellungsfrist. Die Wiederherstellung kostet {restore} – deutlich mehr als die Verlängerung ({renew}).",
+        "The domain has been deleted and is in its redemption period. Restoring it costs {restore}, far more than a renewal ({renew}).",
+    ),
+    (
+        "domains.restore_button",
+        "Für {price} wiederherstellen",
+        "Restore for {price}",
+    ),
+    (
+        "domains.grace_lead",
+        "Die Domain ist abgelaufen. Mit Guthaben oder Kreditrahmen für {renew} wird sie beim nächsten Abrechnungslauf verlängert.",
+        "The domain has expired. With balance or credit for {renew} it is renewed by the next billing run.",
+    ),
 ];
 
 /// The text for `key` in `lang`, or `None` if the key is unknown.

@@ -1203,4 +1203,5 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("flash.platform_run", "Plattform-Abrechnung erledigt; ausgestellte Rechnungen:"),
     ("billing.platform_heading", "Rechnungen der Plattform"),
     ("billing.platform_intro", "Was die Plattform Ihnen zu Einkaufspreisen berechnet hat."),
+    ("err.restore_not_possible", "Nur eine eigene Domain in der Wiederherstellungsfrist kann wiederhergestellt werden."),
 ];

@@ -1203,4 +1203,5 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("flash.platform_run", "Platform billing done; invoices issued:"),
     ("billing.platform_heading", "Invoices from the platform"),
     ("billing.platform_intro", "What the platform billed you at wholesale prices."),
+    ("err.restore_not_possible", "Only your own domain in its redemption period can be restored."),
 ];

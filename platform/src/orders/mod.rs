@@ -36,7 +36,7 @@ pub const TOPIC: &str = "orders";
 
 /// Domain actions a cart can hold: `preregister` for upcoming TLDs (kept until
 /// general availability), `sunrise` with an SMD file during sunrise.
-pub const DOMAIN_ACTIONS: &[&str] = &["register", "transfer", "preregister", "sunrise"];
+pub const DOMAIN_ACTIONS: &[&str] = &["register", "transfer", "preregister", "sunrise", "restore"];
 /// Billing periods (months) a hosting, email or other product can be ordered for.
 pub const PRODUCT_PERIODS: &[i32] = &[1, 12];
 
@@ -189,6 +189,8 @@ pub fn check_line(
         }
         // The TLD's launch phase decides what a registration is.
         match (rules.phase.as_str(), line.action.as_str()) {
+            // A restore is of a domain in redemption: checked in `place`.
+            (_, "restore") => {}
             ("upcoming", "register" | "preregister") => line.action = "preregister".into(),
             ("upcoming", _) => {
                 errors.add(&field("action"), "err.domain_not_yet_available");
@@ -552,6 +554,24 @@ pub async fn place(
             errors.add(&format!("items.{i}.domain"), code);
         }
     }
+    // A restore (B12) is of the customer's own domain in its redemption period.
+    for (i, p) in priced.iter().enumerate() {
+        if p.line.action != "restore" {
+            continue;
+        }
+        let ascii = p
+            .line
+            .domain
+            .as_deref()
+            .map(|d| idna::domain_to_ascii(d).unwrap_or_default())
+            .unwrap_or_default();
+        let own = crate::provisioning::by_name(tx, &ascii)
+            .await?
+            .filter(|d| d.customer_id == customer.id && d.status == "redemption");
+        if own.is_none() {
+            errors.add(&format!("items.{i}.domain"), "err.restore_not_possible");
+        }
+    }
     errors.into_result()?;
     let currency = priced[0].currency.clone();
     let (net, vat, gross, discount) = priced.iter().fold((0, 0, 0, 0), |a, p| {
@@ -838,6 +858,7 @@ async fn accept(
     for item in items(tx, &model.id).await? {
         let kind = match (item.domain.is_some(), item.action.as_str()) {
             (true, "transfer") => "domain.transfer",
+            (true, "restore") => crate::provisioning::handler::RESTORE,
             (true, "preregister") => "domain.preregister",
             (true, "sunrise") => "domain.sunrise",
             (true, _) => "domain.register",

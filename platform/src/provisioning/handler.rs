@@ -30,7 +30,11 @@ pub const KINDS: &[&str] = &[
     "mail.forwards",
     "domains.lifecycle",
     RENEW,
+    RESTORE,
 ];
+
+/// Restores a domain from redemption (RGP) for its order item (B12).
+pub const RESTORE: &str = "domain.restore";
 
 /// A billed domain renewal (queued by the billing run in the invoice's
 /// transaction): renews at the registry once per billed period.
@@ -142,6 +146,92 @@ impl Provisioner {
         )
         .await
         .map_err(db)?;
+        tx.touch(super::TOPIC);
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Restores the item's domain at the registry; the domain is active again
+    /// with the registry's expiry and its service billed from there on.
+    async fn restore(&self, tenant: &Tenant, item: order_item::Model) -> Result<(), JobError> {
+        let name = item
+            .domain
+            .as_deref()
+            .map(|d| idna::domain_to_ascii(d).unwrap_or_default())
+            .unwrap_or_default();
+        let tx = self.begin(tenant).await?;
+        let d = super::by_name(&tx, &name)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| JobError::Fatal(format!("domain {name} not found")))?;
+        tx.commit().await.map_err(db)?;
+        let registrar = self.state.registries.registrar().clone();
+        let restored = match registrar.restore(&d.name).await {
+            Ok(()) => Ok(()),
+            // Restored before this attempt (its answer was lost): done.
+            Err(e) if e.code() == Some(2304) => match registrar.info(&d.name, None).await {
+                Ok(info) if !info.statuses.iter().any(|s| s == "pendingDelete") => Ok(()),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let tx = self.begin(tenant).await?;
+        match restored {
+            Ok(()) => {
+                let expiry = registrar
+                    .info(&d.name, None)
+                    .await
+                    .ok()
+                    .and_then(|i| i.expires)
+                    .or(d.expires_at);
+                domain::ActiveModel {
+                    id: Set(d.id.clone()),
+                    status: Set("active".into()),
+                    expires_at: Set(expiry),
+                    updated_at: Set(Utc::now()),
+                    ..Default::default()
+                }
+                .update(tx.conn())
+                .await
+                .map_err(db)?;
+                if let Some(exp) = expiry {
+                    use sea_orm::{ColumnTrait, QueryFilter};
+                    super::service::Entity::update_many()
+                        .col_expr(
+                            super::service::Column::NextBillingAt,
+                            sea_orm::sea_query::Expr::val(exp),
+                        )
+                        .col_expr(
+                            super::service::Column::Status,
+                            sea_orm::sea_query::Expr::val("active"),
+                        )
+                        .filter(super::service::Column::DomainId.eq(&d.id))
+                        .exec(tx.conn())
+                        .await
+                        .map_err(db)?;
+                }
+                record_op(
+                    &tx,
+                    &d.id,
+                    "restore",
+                    Some(1000),
+                    "restored from redemption",
+                    ACTOR,
+                )
+                .await
+                .map_err(db)?;
+                orders::item_finished(&tx, &item.id, Ok(()), ACTOR)
+                    .await
+                    .map_err(db)?;
+            }
+            Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
+            Err(e) => {
+                let why = refusal(&e);
+                orders::item_finished(&tx, &item.id, Err(&why), ACTOR)
+                    .await
+                    .map_err(db)?;
+            }
+        }
         tx.touch(super::TOPIC);
         tx.commit().await.map_err(db)?;
         Ok(())
@@ -917,6 +1007,7 @@ impl Handler for Provisioner {
                 self.register(tenant, item, &p.customer_id).await
             }
             "domain.transfer" => self.transfer(tenant, item, &p.customer_id).await,
+            RESTORE => self.restore(tenant, item).await,
             "service.create" => self.service(tenant, item, &p.customer_id).await,
             other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
         }

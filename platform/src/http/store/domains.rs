@@ -166,6 +166,32 @@ async fn render(
         .iter()
         .map(|c| json!({ "id": c.id, "label": crate::contacts::label(c) }))
         .collect();
+    // B12: in grace the renewal price; in redemption the (far higher) restore
+    // price, shown beside the renewal price before the customer orders it.
+    let offer = if ["grace", "redemption"].contains(&d.status.as_str()) {
+        let pricer = state
+            .prices
+            .pricer(&tx, Some(&user.customer))
+            .await
+            .map_err(internal)?;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let product = crate::provisioning::service::Entity::find()
+            .filter(crate::provisioning::service::Column::DomainId.eq(&d.id))
+            .one(tx.conn())
+            .await
+            .map_err(internal)?
+            .map(|s| s.product_id);
+        let gross = |action: &str| {
+            product.as_deref().and_then(|p| {
+                crate::orders::quote_for(&pricer, p, action, 12).map(|q| {
+                    crate::customers::fields::format_amount(q.gross_minor) + " " + &q.currency
+                })
+            })
+        };
+        Some(json!({ "renew": gross("renew"), "restore": gross("restore") }))
+    } else {
+        None
+    };
     drop(tx);
     let strip = |h: &str| -> String {
         if h == d.name {
@@ -214,11 +240,71 @@ async fn render(
             "errors": errors,
             "auth_code": auth_code,
             "editable": d.status == "active" && !d.own_nameservers,
+            "offer": offer,
             "web": web, "mail": mail, "parking": d.parking_provider, "contacts": contacts,
             "parking_providers": crate::forwarding::PARKING_PROVIDERS,
             "ops": ops.iter().take(20).map(|o| json!({"op": o.op, "code": o.result_code, "at": o.at.format("%Y-%m-%d %H:%M").to_string()})).collect::<Vec<_>>(),
         }),
     )
+}
+
+/// Orders the restore of a domain in redemption (B12): an order with the
+/// restore price through the usual checks (credit, clearing); provisioning
+/// restores it at the registry.
+async fn restore(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &CustomerUser,
+    d: &domain::Model,
+) -> poem::Result<Response> {
+    let lang = crate::http::lang_of(req);
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let line = crate::orders::Line {
+        domain: Some(idna::domain_to_unicode(&d.name).0),
+        action: "restore".into(),
+        period_months: 12,
+        ..Default::default()
+    };
+    let placed = crate::orders::place(
+        &tx,
+        &state.prices,
+        crate::orders::Checkout {
+            customer_id: &user.customer.id,
+            cart_id: "restore",
+            lines: std::slice::from_ref(&line),
+            coupon: None,
+            ip: Some(&crate::http::store::account::client_ip(req)),
+            ip_country: None,
+            bureau_score: None,
+            actor: &user.customer.email,
+        },
+    )
+    .await;
+    match placed {
+        Ok(p) => {
+            tx.commit().await.map_err(internal)?;
+            state.mailer.kick(&state.tenancy, &user.tenant);
+            Ok(crate::http::redirect(&format!(
+                "/account/orders/{}",
+                p.order.id
+            )))
+        }
+        Err(crate::orders::OrderError::Invalid(e)) => {
+            drop(tx);
+            let msg = e
+                .iter()
+                .map(|f| relabel_admin_ui::t(lang.code(), &f.code).to_owned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            crate::http::flash(session, "error", msg);
+            Ok(crate::http::redirect(&format!(
+                "/account/domains/{}",
+                d.name
+            )))
+        }
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// Reads `records.N.*` rows of the form; rows left completely empty are dropped.
@@ -483,6 +569,7 @@ async fn act(
                 .map(drop),
             "domains.owner_saved",
         ),
+        "restore" => return restore(state, session, req, &user, &d).await,
         _ => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
     };
     outcome(state, session, req, &user, &d, &shown, result, success).await
