@@ -1258,6 +1258,8 @@ async fn domain_renewals_need_credit_and_are_renewed_at_the_registry() {
             .unwrap()
             .unwrap()
             .balance_minor;
+        drop(tx);
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
         billing::manual_entry(
             &tx,
             &poor.id,

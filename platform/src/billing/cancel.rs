@@ -59,6 +59,15 @@ pub async fn cancel(
     immediate: bool,
     actor: &str,
 ) -> Result<Cancelled, BillingError> {
+    // A write first (SQLite takes its lock before reading; see `lock_account`).
+    service::Entity::update_many()
+        .col_expr(
+            service::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::val(Utc::now()),
+        )
+        .filter(service::Column::Id.eq(service_id))
+        .exec(tx.conn())
+        .await?;
     let s = service::Entity::find_by_id(service_id.to_owned())
         .one(tx.conn())
         .await?

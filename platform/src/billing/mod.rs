@@ -312,6 +312,19 @@ pub async fn post(
     Ok(entry)
 }
 
+/// Takes the customer's account row first: as the first statement of a billing
+/// transaction it is a write, so SQLite takes its write lock before anything is
+/// read (no stale read snapshot to upgrade later), and Postgres serialises
+/// postings per customer.
+pub async fn lock_account(tx: &TenantTx, customer_id: &str) -> Result<(), DbErr> {
+    account::Entity::update_many()
+        .col_expr(account::Column::UpdatedAt, Expr::val(Utc::now()))
+        .filter(account::Column::CustomerId.eq(customer_id))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Open invoices of a customer, oldest first.
 pub async fn open_items(tx: &TenantTx, customer_id: &str) -> Result<Vec<invoice::Model>, DbErr> {
     invoice::Entity::find()
@@ -602,6 +615,13 @@ pub async fn credit_note(
     actor: &str,
 ) -> Result<invoice::Model, BillingError> {
     use crate::validation::FieldErrors;
+    // A write first (see `lock_account`): the invoice's customer is not known
+    // yet, so mark the invoice row itself (a no-op update).
+    invoice::Entity::update_many()
+        .col_expr(invoice::Column::Status, Expr::col(invoice::Column::Status))
+        .filter(invoice::Column::Id.eq(invoice_id))
+        .exec(tx.conn())
+        .await?;
     let original = invoice::Entity::find_by_id(invoice_id.to_owned())
         .one(tx.conn())
         .await?
@@ -857,6 +877,7 @@ pub async fn one_off(
     actor: &str,
 ) -> Result<invoice::Model, BillingError> {
     use crate::validation::FieldErrors;
+    lock_account(tx, customer_id).await?;
     let c = customer::Entity::find_by_id(customer_id.to_owned())
         .one(tx.conn())
         .await?

@@ -697,12 +697,7 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
     tx.commit().await?;
     for id in todo {
         let tx = state.tenancy.begin(tenant).await?;
-        // The account row first: a write, so SQLite takes its lock before reading.
-        account::Entity::update_many()
-            .col_expr(account::Column::UpdatedAt, Expr::val(Utc::now()))
-            .filter(account::Column::CustomerId.eq(&id))
-            .exec(tx.conn())
-            .await?;
+        super::lock_account(&tx, &id).await?;
         let Some(c) = customer::Entity::find_by_id(id.clone())
             .one(tx.conn())
             .await?
@@ -872,6 +867,9 @@ impl Handler for BillingHandler {
                 .map_err(retry),
             ORDER => {
                 let tx = self.state.tenancy.begin(tenant).await.map_err(retry)?;
+                super::lock_account(&tx, &field("customer_id"))
+                    .await
+                    .map_err(retry)?;
                 let Some(c) = customer::Entity::find_by_id(field("customer_id"))
                     .one(tx.conn())
                     .await
