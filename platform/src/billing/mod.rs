@@ -169,21 +169,18 @@ pub fn buyer_party(c: &customer::Model) -> Party {
 
 /// The VAT treatment of `c` under the reseller's tax settings (P7).
 pub async fn treatment_of(tx: &TenantTx, c: &customer::Model) -> Result<Treatment, DbErr> {
-    let s = crate::customers::settings::Entity::find_by_id(1)
-        .one(tx.conn())
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("settings".into()))?;
-    Ok(tax::treatment(
+    let s = crate::customers::settings(tx).await?;
+    Ok(treatment_with(&s, c))
+}
+
+fn treatment_with(s: &crate::customers::settings::Model, c: &customer::Model) -> Treatment {
+    tax::treatment(
         tax::Seller {
             country: &s.tax_country,
             rate_bp: u32::try_from(s.vat_rate_bp).unwrap_or(0),
         },
-        tax::Buyer {
-            country: &c.country,
-            is_company: c.kind == "company" || c.company.as_deref().is_some_and(|s| !s.is_empty()),
-            vat_id: c.vat_id.as_deref(),
-        },
-    ))
+        crate::customers::tax_buyer(c),
+    )
 }
 
 /// Renders a number from a pattern: `{YYYY}`, `{YY}`, `{MM}` and `{seq}` or
@@ -447,8 +444,14 @@ pub async fn issue(
         return Err(BillingError::Refused("no lines"));
     }
     let s = settings(tx).await?;
-    let treatment = treatment_of(tx, c).await?;
-    let terms = crate::terms::effective(tx, c, "").await?;
+    let shop = crate::customers::settings(tx).await?;
+    let treatment = treatment_with(&shop, c);
+    // Payment terms and Skonto from the customer's settings (P6).
+    let term_days = if c.payment_term_days > 0 {
+        c.payment_term_days
+    } else {
+        shop.payment_term_days
+    };
     let pattern = if draft.kind == "credit_note" {
         &s.credit_note_pattern
     } else {
@@ -473,7 +476,7 @@ pub async fn issue(
         customer_id: Set(c.id.clone()),
         status: Set(if is_invoice { "open" } else { "paid" }.into()),
         issued_at: Set(at),
-        due_at: Set(at + Duration::days(i64::from(terms.payment_term_days))),
+        due_at: Set(at + Duration::days(i64::from(term_days))),
         period_start: Set(period_start),
         period_end: Set(period_end),
         currency: Set(draft.currency.clone()),
@@ -482,9 +485,10 @@ pub async fn issue(
         gross_minor: Set(t.gross_minor),
         settled_minor: Set(if is_invoice { 0 } else { t.gross_minor }),
         tax_treatment: Set(treatment_name(treatment).into()),
-        skonto_bp: Set(if is_invoice { terms.skonto_bp } else { 0 }),
-        skonto_until: Set((is_invoice && terms.skonto_bp > 0)
-            .then(|| at + Duration::days(i64::from(terms.skonto_days)))),
+        skonto_bp: Set(if is_invoice { c.skonto_bp } else { 0 }),
+        skonto_until: Set(
+            (is_invoice && c.skonto_bp > 0).then(|| at + Duration::days(i64::from(c.skonto_days)))
+        ),
         refers_to_id: Set(draft.refers_to.as_ref().map(|r| r.id.clone())),
         refers_to_number: Set(draft.refers_to.as_ref().map(|r| r.number.clone())),
         billing_run_id: Set(draft.billing_run_id.clone()),
@@ -501,8 +505,11 @@ pub async fn issue(
     }
     .insert(tx.conn())
     .await?;
-    for (i, l) in draft.lines.into_iter().enumerate() {
-        invoice_line::ActiveModel {
+    let rows = draft
+        .lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| invoice_line::ActiveModel {
             id: Set(new_id()),
             invoice_id: Set(id.clone()),
             position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
@@ -518,10 +525,10 @@ pub async fn issue(
             unit_net_minor: Set(l.unit_net_minor),
             vat_rate_bp: Set(l.vat_rate_bp),
             vat_category: Set(l.vat_category),
-        }
-        .insert(tx.conn())
+        });
+    invoice_line::Entity::insert_many(rows)
+        .exec(tx.conn())
         .await?;
-    }
     let signed = if is_invoice {
         -t.gross_minor
     } else {

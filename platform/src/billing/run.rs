@@ -212,6 +212,13 @@ async fn plan(
     let pricer = state.prices.pricer(tx, Some(c)).await?;
     let (category, rate) = money::category(pricer.treatment());
     let lang = c.language.as_str();
+    // The larger of the customer's and the product's discount (P6).
+    let discounts: std::collections::HashMap<String, i32> =
+        crate::terms::product_discounts(tx, &c.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.product_id, d.discount_bp))
+            .collect();
     let mut out = Vec::new();
     for s in services {
         let is_domain = s.domain_id.is_some();
@@ -247,8 +254,10 @@ async fn plan(
         let base = orders::quote_for(&pricer, &s.product_id, action, s.period_months)
             .map(|q| q.net_minor)
             .unwrap_or(s.net_minor);
-        let terms = crate::terms::effective(tx, c, &s.product_id).await?;
-        let unit_net = money::discounted(base, terms.discount_bp);
+        let discount_bp = c
+            .discount_bp
+            .max(discounts.get(&s.product_id).copied().unwrap_or(0));
+        let unit_net = money::discounted(base, discount_bp);
         let start = s.next_billing_at;
         let months = u32::try_from(s.period_months.max(1)).unwrap_or(12);
         let end = start
@@ -256,11 +265,11 @@ async fn plan(
             .unwrap_or(start);
         let (unit, qty) = unit_of(s.period_months.max(1));
         let mut description = s.label.clone();
-        if terms.discount_bp > 0 {
+        if discount_bp > 0 {
             description.push_str(&format!(
                 " ({} {} %)",
                 if lang == "de" { "abzgl." } else { "less" },
-                money::percent(terms.discount_bp)
+                money::percent(discount_bp)
             ));
         }
         let line = LineDraft {
@@ -476,22 +485,37 @@ pub async fn bill_customer(
         let _ = pricer_rate;
         return Ok(bill);
     }
-    // Advance each period once; a line whose date moved meanwhile is dropped.
+    // Advance each period once, conditionally on the date read: services with
+    // the same old and new date move in one statement.
     let mut taken = Vec::new();
+    let mut by_dates: Vec<((DateTime<Utc>, DateTime<Utc>), Vec<Planned>)> = Vec::new();
     for p in billable {
         let Some(end) = p.line.period_end else {
             continue;
         };
+        let k = (p.service.next_billing_at, end);
+        match by_dates.iter_mut().find(|(d, _)| *d == k) {
+            Some((_, v)) => v.push(p),
+            None => by_dates.push((k, vec![p])),
+        }
+    }
+    for ((old, end), group) in by_dates {
+        let ids: Vec<String> = group.iter().map(|p| p.service.id.clone()).collect();
         let moved = service::Entity::update_many()
             .col_expr(service::Column::NextBillingAt, Expr::val(end))
             .col_expr(service::Column::UpdatedAt, Expr::val(Utc::now()))
-            .filter(service::Column::Id.eq(&p.service.id))
-            .filter(service::Column::NextBillingAt.eq(p.service.next_billing_at))
+            .filter(service::Column::Id.is_in(ids.clone()))
+            .filter(service::Column::NextBillingAt.eq(old))
             .exec(tx.conn())
             .await?;
-        if moved.rows_affected == 1 {
-            taken.push(p);
+        if moved.rows_affected as usize == group.len() {
+            taken.extend(group);
+            continue;
         }
+        // Another writer moved one of them after we read it (the customer's
+        // account row is held, so only a path outside billing could): give up
+        // this customer's transaction; the run retries it.
+        return Err(BillingError::Refused("service dates changed while billing"));
     }
     let mut groups: Vec<(String, Vec<Planned>)> = Vec::new();
     for p in taken {

@@ -325,6 +325,15 @@ async fn next_number(tx: &TenantTx) -> Result<String, DbErr> {
     ))
 }
 
+/// The customer as a buyer for the VAT rule (P7): businesses are `company`.
+pub fn tax_buyer(c: &customer::Model) -> crate::tax::Buyer<'_> {
+    crate::tax::Buyer {
+        country: &c.country,
+        is_company: c.kind == "company",
+        vat_id: c.vat_id.as_deref(),
+    }
+}
+
 /// A customer record with defaults (bulk loads in benchmarks build on it).
 pub fn blank(number: String, currency: String) -> customer::Model {
     let now = Utc::now();

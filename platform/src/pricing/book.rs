@@ -255,11 +255,7 @@ impl Pricer {
                 country: &book.tax.country,
                 rate_bp: book.tax.rate_bp,
             },
-            tax::Buyer {
-                country: &customer.country,
-                is_company: customer.kind == "company",
-                vat_id: customer.vat_id.as_deref(),
-            },
+            crate::customers::tax_buyer(customer),
         );
         Ok(Self {
             book,

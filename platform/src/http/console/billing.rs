@@ -476,42 +476,70 @@ async fn credit(
             .await
         }
     };
-    match result {
-        Ok(cn) => {
-            audit::record_tenant(
-                &tx,
-                Change::new(&user.member.email, "invoice.credit", &cn.number)
-                    .entity("invoice", &id)
-                    .ip(Some(&client_ip(req)))
-                    .after(json!({ "credit_note": cn.number, "gross_minor": cn.gross_minor })),
-            )
-            .await
-            .map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
-            flash(
-                session,
-                "success",
-                format!("{} {}", p.t("flash.credit_note"), cn.number),
-            );
-            Ok(redirect(&format!("/console/invoices/{}", cn.id)))
+    let ctx = Issued {
+        session,
+        req,
+        p: &p,
+        actor: &user.member.email,
+        action: "invoice.credit",
+        entity: ("invoice", &id),
+        flash_key: "flash.credit_note",
+        back: &format!("/console/invoices/{id}"),
+    };
+    ctx.finish(tx, result).await
+}
+
+/// What the handlers that issue a document share: audit, commit and a flash on
+/// success; field errors or a refusal as a flash on the page they came from.
+struct Issued<'a> {
+    session: &'a Session,
+    req: &'a Request,
+    p: &'a crate::http::Page<'a>,
+    actor: &'a str,
+    action: &'a str,
+    entity: (&'a str, &'a str),
+    flash_key: &'a str,
+    back: &'a str,
+}
+
+impl Issued<'_> {
+    async fn finish(
+        &self,
+        tx: relabel_tenants::TenantTx,
+        result: Result<invoice::Model, BillingError>,
+    ) -> poem::Result<Response> {
+        match result {
+            Ok(doc) => {
+                audit::record_tenant(
+                    &tx,
+                    Change::new(self.actor, self.action, &doc.number)
+                        .entity(self.entity.0, self.entity.1)
+                        .ip(Some(&client_ip(self.req)))
+                        .after(json!({ "number": doc.number, "gross_minor": doc.gross_minor })),
+                )
+                .await
+                .map_err(internal)?;
+                tx.commit().await.map_err(internal)?;
+                flash(
+                    self.session,
+                    "success",
+                    format!("{} {}", self.p.t(self.flash_key), doc.number),
+                );
+                Ok(redirect(&format!("/console/invoices/{}", doc.id)))
+            }
+            Err(BillingError::Invalid(e)) => {
+                drop(tx);
+                flash_errors(self.session, self.p, &e);
+                Ok(redirect(self.back))
+            }
+            Err(BillingError::NotFound) => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+            Err(BillingError::Refused(_)) => {
+                drop(tx);
+                flash(self.session, "error", self.p.t("err.credit_exceeds"));
+                Ok(redirect(self.back))
+            }
+            Err(e) => Err(internal(e)),
         }
-        Err(BillingError::Invalid(e)) => {
-            drop(tx);
-            let msgs: Vec<String> = e
-                .translated(p.lang.code())
-                .into_iter()
-                .map(|(f, m)| format!("{f}: {m}"))
-                .collect();
-            flash(session, "error", msgs.join(" · "));
-            Ok(redirect(&format!("/console/invoices/{id}")))
-        }
-        Err(BillingError::NotFound) => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
-        Err(BillingError::Refused(_)) => {
-            drop(tx);
-            flash(session, "error", p.t("err.credit_exceeds"));
-            Ok(redirect(&format!("/console/invoices/{id}")))
-        }
-        Err(e) => Err(internal(e)),
     }
 }
 
@@ -630,7 +658,7 @@ pub(super) async fn one_off(
         .collect();
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let back = format!("/console/customers/{id}/account");
-    match billing::one_off(
+    let result = billing::one_off(
         &tx,
         &user.tenant.name,
         &id,
@@ -638,34 +666,18 @@ pub(super) async fn one_off(
         form.get("note"),
         &user.member.email,
     )
-    .await
-    {
-        Ok(inv) => {
-            audit::record_tenant(
-                &tx,
-                Change::new(&user.member.email, "invoice.individual", &inv.number)
-                    .entity("customer", &id)
-                    .ip(Some(&client_ip(req)))
-                    .after(json!({ "number": inv.number, "gross_minor": inv.gross_minor })),
-            )
-            .await
-            .map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
-            flash(
-                session,
-                "success",
-                format!("{} {}", p.t("flash.invoice_issued"), inv.number),
-            );
-            Ok(redirect(&format!("/console/invoices/{}", inv.id)))
-        }
-        Err(BillingError::Invalid(e)) => {
-            drop(tx);
-            flash_errors(session, &p, &e);
-            Ok(redirect(&back))
-        }
-        Err(BillingError::NotFound) => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
-        Err(e) => Err(internal(e)),
-    }
+    .await;
+    let ctx = Issued {
+        session,
+        req,
+        p: &p,
+        actor: &user.member.email,
+        action: "invoice.individual",
+        entity: ("customer", &id),
+        flash_key: "flash.invoice_issued",
+        back: &back,
+    };
+    ctx.finish(tx, result).await
 }
 
 #[handler]
