@@ -488,7 +488,8 @@ pub async fn bill_customer(
     // Advance each period once, conditionally on the date read: services with
     // the same old and new date move in one statement.
     let mut taken = Vec::new();
-    let mut by_dates: Vec<((DateTime<Utc>, DateTime<Utc>), Vec<Planned>)> = Vec::new();
+    type Move = (DateTime<Utc>, DateTime<Utc>);
+    let mut by_dates: Vec<(Move, Vec<Planned>)> = Vec::new();
     for p in billable {
         let Some(end) = p.line.period_end else {
             continue;
