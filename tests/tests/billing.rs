@@ -1560,6 +1560,48 @@ async fn staff_and_customers_use_billing_over_http() {
         .unwrap();
     assert!(overview.contains(&number));
     assert!(overview.contains("GS-"));
+    // Staff end the hosting at once from the overview (audited, pro-rata credit).
+    let sid = {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        relabel_platform::provisioning::customer_services(&tx, &c.id)
+            .await
+            .unwrap()[0]
+            .id
+            .clone()
+    };
+    let token = relabel_tests::input_value(&overview, "csrf").unwrap();
+    let r = staff
+        .post(app.url(
+            "alpha.test",
+            &format!("/console/customers/{}/services/{sid}/cancel", c.id),
+        ))
+        .form(&[("csrf", token.as_str()), ("immediate", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let s = service::Entity::find_by_id(sid.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.status.as_str(), s.cancellation.as_str()),
+        ("ended", "immediate")
+    );
+    drop(tx);
+    // Another reseller's staff cannot reach it.
+    let r = staff
+        .post(app.url(
+            "alpha.test",
+            &format!("/console/customers/{}/services/{sid}/cancel", other.id),
+        ))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 
     // The customer sees their documents and can fetch only their own PDFs.
     let customer_client = app.client();

@@ -1204,4 +1204,8 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("billing.platform_heading", "Rechnungen der Plattform"),
     ("billing.platform_intro", "Was die Plattform Ihnen zu Einkaufspreisen berechnet hat."),
     ("err.restore_not_possible", "Nur eine eigene Domain in der Wiederherstellungsfrist kann wiederhergestellt werden."),
+    ("account.cancel", "Kündigen (Frist)"),
+    ("account.cancel_now", "Sofort beenden"),
+    ("flash.service_cancelled", "Leistung gekündigt; sie endet am"),
+    ("err.service_cancelled", "Diese Leistung ist bereits gekündigt oder beendet."),
 ];

@@ -1204,4 +1204,8 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("billing.platform_heading", "Invoices from the platform"),
     ("billing.platform_intro", "What the platform billed you at wholesale prices."),
     ("err.restore_not_possible", "Only your own domain in its redemption period can be restored."),
+    ("account.cancel", "Cancel (notice)"),
+    ("account.cancel_now", "End now"),
+    ("flash.service_cancelled", "Service cancelled; it ends on"),
+    ("err.service_cancelled", "This service is already cancelled or has ended."),
 ];

@@ -531,6 +531,9 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, id: &str) -> Result<(), 
         .begin(tenant)
         .await
         .map_err(|e| retry(e.into()))?;
+    // A write first (SQLite takes its lock before reading): marked delivered
+    // with the mail queued in the same transaction, or not at all.
+    mark_delivered(&tx, id).await.map_err(|e| retry(e.into()))?;
     let c = customer::Entity::find_by_id(inv.customer_id.clone())
         .one(tx.conn())
         .await
@@ -543,7 +546,8 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, id: &str) -> Result<(), 
                 "postal delivery chosen but no print-mail service is configured".into(),
             ));
         };
-        tx.commit().await.map_err(|e| retry(e.into()))?;
+        // Delivered only once the service took it: undo the mark for now.
+        tx.rollback().await.map_err(|e| retry(e.into()))?;
         let buyer: Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
         let printer = super::printmail::HttpPrintMail::new(&url);
         use super::printmail::PrintMail;
@@ -584,7 +588,6 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, id: &str) -> Result<(), 
         )
         .await
         .map_err(|e| retry(e.into()))?;
-    mark_delivered(&tx, id).await.map_err(|e| retry(e.into()))?;
     tx.commit().await.map_err(|e| retry(e.into()))?;
     state.mailer.kick(&state.tenancy, tenant);
     Ok(())

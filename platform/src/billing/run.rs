@@ -641,6 +641,15 @@ pub async fn start(
     actor: &str,
     key: Option<&str>,
 ) -> Result<billing_run::Model, BillingError> {
+    // A write first (SQLite takes its lock before reading; see `lock_account`).
+    billing_run::Entity::update_many()
+        .col_expr(
+            billing_run::Column::Status,
+            Expr::col(billing_run::Column::Status),
+        )
+        .filter(billing_run::Column::Status.is_in(["queued", "running"]))
+        .exec(tx.conn())
+        .await?;
     let busy = billing_run::Entity::find()
         .filter(billing_run::Column::Status.is_in(["queued", "running"]))
         .one(tx.conn())

@@ -599,6 +599,7 @@ pub(super) async fn customer_account(
                 "at": e.created_at.format("%Y-%m-%d %H:%M").to_string(),
             })).collect::<Vec<_>>(),
             "services": services.iter().map(|s| json!({
+                "id": s.id, "cancellation": s.cancellation,
                 "label": s.label, "kind": s.kind, "status": s.status, "period": s.period_months,
                 "net": fmt_amount(s.net_minor, &s.currency), "next": s.next_billing_at.format("%Y-%m-%d").to_string(),
                 "ends": s.ends_at.map(|e| e.format("%Y-%m-%d").to_string()), "domain_id": s.domain_id,
@@ -723,6 +724,64 @@ pub(super) async fn ledger_entry(
             flash_errors(session, &p, &e);
         }
         Err(BillingError::NotFound) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(redirect(&back))
+}
+
+/// Staff cancel a service (C8): at the earliest end by notice and term, or at
+/// once (`immediate=on`) with the reseller's pro-rata rule. Audited.
+#[handler]
+pub(super) async fn cancel_service(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path((id, service_id)): Path<(String, String)>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let immediate = form.opt("immediate").is_some();
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let back = format!("/console/customers/{id}/account");
+    match billing::cancel::cancel(
+        &tx,
+        state.tenancy.backend().shared(),
+        &user.tenant.name,
+        &service_id,
+        Some(&id),
+        immediate,
+        &user.member.email,
+    )
+    .await
+    {
+        Ok(c) => {
+            audit::record_tenant(
+                &tx,
+                Change::new(&user.member.email, "service.cancel", &service_id)
+                    .entity("customer", &id)
+                    .ip(Some(&client_ip(req)))
+                    .after(json!({ "ends_at": c.ends_at, "immediate": immediate, "credit_note": c.credit_note })),
+            )
+            .await
+            .map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            flash(
+                session,
+                "success",
+                format!(
+                    "{} {}",
+                    p.t("flash.service_cancelled"),
+                    c.ends_at.format("%Y-%m-%d")
+                ),
+            );
+        }
+        Err(BillingError::NotFound) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(BillingError::Refused(_)) => {
+            drop(tx);
+            flash(session, "error", p.t("err.service_cancelled"));
+        }
         Err(e) => return Err(internal(e)),
     }
     Ok(redirect(&back))

@@ -37,6 +37,10 @@ pub fn routes() -> Route {
         .at("/:id/statement.pdf", get(super::billing::statement))
         .at("/:id/invoice", post(super::billing::one_off))
         .at("/:id/ledger", post(super::billing::ledger_entry))
+        .at(
+            "/:id/services/:service/cancel",
+            post(super::billing::cancel_service),
+        )
 }
 
 fn row(m: &customer::Model) -> Value {
