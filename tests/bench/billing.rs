@@ -170,7 +170,7 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
             let state = app.state.clone();
             async move {
                 let tx = state.tenancy.begin(t).await.unwrap();
-                let r = run::start(&tx, now, "bench", None).await.unwrap();
+                let r = run::start(&tx, now, "bench").await.unwrap();
                 tx.commit().await.unwrap();
                 run::execute(&state, t, &r.id).await.unwrap();
             }

@@ -308,9 +308,9 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
     assert!(docs(&app.state, &t).await.is_empty());
 
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let r = run::start(&tx, now, "test", None).await.unwrap();
+    let r = run::start(&tx, now, "test").await.unwrap();
     // A second run while one is queued is refused.
-    assert!(run::start(&tx, now, "test", None).await.is_err());
+    assert!(run::start(&tx, now, "test").await.is_err());
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
 
@@ -357,7 +357,7 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
 
     // A repeated run over the same date bills nothing twice.
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    run::start(&tx, now, "test", None).await.unwrap();
+    run::start(&tx, now, "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
     assert_eq!(docs(&app.state, &t).await.len(), 2);
@@ -968,7 +968,7 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     )
     .await;
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    run::start(&tx, now, "test", None).await.unwrap();
+    run::start(&tx, now, "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
     assert_eq!(docs(&app.state, &t).await.len(), 1);
@@ -1016,7 +1016,7 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     // one is billed for the last period before its end only, the ended one never.
     let later = now + Duration::days(62);
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    run::start(&tx, later, "test", None).await.unwrap();
+    run::start(&tx, later, "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
     let tx = app.state.tenancy.begin(&t).await.unwrap();
@@ -1135,7 +1135,7 @@ async fn an_order_is_invoiced_on_completion_and_delivered_by_mail_and_post() {
     assert!(m.data.contains("JVBERi0"), "the PDF in base64");
     // A repeated run does not invoice the order again.
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    run::start(&tx, Utc::now(), "test", None).await.unwrap();
+    run::start(&tx, Utc::now(), "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
     assert_eq!(docs(&app.state, &t).await.len(), 1);
@@ -1299,7 +1299,7 @@ async fn domain_renewals_need_credit_and_are_renewed_at_the_registry() {
     assert_eq!(run::renewal_warnings(&app.state, &t).await.unwrap(), 1);
     assert_eq!(run::renewal_warnings(&app.state, &t).await.unwrap(), 1);
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    run::start(&tx, Utc::now(), "test", None).await.unwrap();
+    run::start(&tx, Utc::now(), "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
     let (subject, body) = relabel_tests::last_mail(&app, "alpha.test", "poor@example.de").await;
@@ -1705,7 +1705,7 @@ async fn the_operator_bills_resellers_at_wholesale_with_the_same_machinery() {
     .await;
     run_jobs(&app, &ta).await;
     let tx = app.state.tenancy.begin(&ta).await.unwrap();
-    run::start(&tx, Utc::now(), "test", None).await.unwrap();
+    run::start(&tx, Utc::now(), "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &ta).await;
 
@@ -1962,5 +1962,48 @@ async fn a_domain_in_redemption_shows_its_restore_price_and_is_restored_on_order
         Err(relabel_platform::orders::OrderError::Invalid(_))
     ));
     drop(tx);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_daily_schedule_starts_one_run_a_day_however_often_it_fires() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let c = customer(&app.state, &t, NewCustomer::default()).await;
+    service(
+        &app.state,
+        &t,
+        &c,
+        "hosting-starter",
+        1,
+        Utc::now() - Duration::days(1),
+    )
+    .await;
+    for key in ["a", "b"] {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        relabel_platform::jobs::enqueue(
+            &tx,
+            relabel_platform::jobs::NewJob {
+                kind: run::SCHEDULE,
+                reference: "periodic",
+                key,
+                payload: serde_json::json!({}),
+                run_after: None,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        run_jobs(&app, &t).await;
+    }
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let runs = run::runs(&tx, 10).await.unwrap();
+    drop(tx);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].actor.as_str(), runs[0].status.as_str()),
+        ("schedule", "done")
+    );
+    assert_eq!(docs(&app.state, &t).await.len(), 1);
     app.stop().await;
 }

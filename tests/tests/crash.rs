@@ -320,7 +320,7 @@ async fn a_billing_run_survives_kill_9_and_bills_every_period_once() {
             .await
             .unwrap();
     }
-    let run = billing::run::start(&tx, now, "test", None).await.unwrap();
+    let run = billing::run::start(&tx, now, "test").await.unwrap();
     tx.commit().await.unwrap();
 
     let mut toml = format!(

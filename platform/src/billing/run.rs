@@ -639,7 +639,6 @@ pub async fn start(
     tx: &TenantTx,
     due_by: DateTime<Utc>,
     actor: &str,
-    key: Option<&str>,
 ) -> Result<billing_run::Model, BillingError> {
     // A write first (SQLite takes its lock before reading; see `lock_account`).
     billing_run::Entity::update_many()
@@ -682,7 +681,7 @@ pub async fn start(
         NewJob {
             kind: RUN,
             reference: &id,
-            key: key.unwrap_or(&format!("billing-run:{id}")),
+            key: &format!("billing-run:{id}"),
             payload: serde_json::json!({ "run_id": id }),
             run_after: None,
         },
@@ -738,9 +737,38 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         else {
             continue;
         };
-        let bill = bill_customer(state, &tx, tenant, &c, run.due_by, Some(run_id), false)
-            .await
-            .map_err(|e| anyhow::anyhow!("customer {}: {e}", c.number))?;
+        let bill =
+            match bill_customer(state, &tx, tenant, &c, run.due_by, Some(run_id), false).await {
+                Ok(bill) => bill,
+                // Trouble with the database itself: the job is retried.
+                Err(BillingError::Db(e)) => return Err(e.into()),
+                // One customer's problem does not hold up the others: noted on the
+                // run, the customer is left for the next run.
+                Err(e) => {
+                    tx.rollback().await?;
+                    let tx = state.tenancy.begin(tenant).await?;
+                    let note = format!("{}: {e}", c.number);
+                    let mut r: billing_run::ActiveModel =
+                        billing_run::Entity::find_by_id(run_id.to_owned())
+                            .one(tx.conn())
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("run vanished"))?
+                            .into();
+                    let before = r.error.clone().take().flatten().unwrap_or_default();
+                    r.error = Set(Some(
+                        format!(
+                            "{before}{}{note}",
+                            if before.is_empty() { "" } else { "; " }
+                        )
+                        .chars()
+                        .take(2000)
+                        .collect(),
+                    ));
+                    r.update(tx.conn()).await?;
+                    tx.commit().await?;
+                    continue;
+                }
+            };
         for name in &bill.refused {
             warn_refused(state, &tx, tenant, &c, name).await?;
         }
@@ -926,15 +954,22 @@ impl Handler for BillingHandler {
             SCHEDULE => {
                 renewal_warnings(&self.state, tenant).await.map_err(retry)?;
                 let tx = self.state.tenancy.begin(tenant).await.map_err(retry)?;
-                let day = Utc::now().date_naive();
-                match start(
-                    &tx,
-                    Utc::now(),
-                    "schedule",
-                    Some(&format!("billing-day:{day}")),
-                )
-                .await
-                {
+                // Once a day: a retried schedule job finds today's run.
+                let today = Utc::now()
+                    .date_naive()
+                    .and_hms_opt(0, 0, 0)
+                    .map(|d| d.and_utc())
+                    .unwrap_or_else(Utc::now);
+                let ran = billing_run::Entity::find()
+                    .filter(billing_run::Column::Actor.eq("schedule"))
+                    .filter(billing_run::Column::CreatedAt.gte(today))
+                    .one(tx.conn())
+                    .await
+                    .map_err(retry)?;
+                if ran.is_some() {
+                    return Ok(());
+                }
+                match start(&tx, Utc::now(), "schedule").await {
                     Ok(_) | Err(BillingError::Refused(_)) => {}
                     Err(e) => return Err(retry(e)),
                 }

@@ -430,7 +430,7 @@ impl BillingApi {
             .await
             .map_err(ApiError::internal)?;
         let due = body.due_by.unwrap_or_else(chrono::Utc::now);
-        let r = run::start(&tx, due, &actor_name(&key), None)
+        let r = run::start(&tx, due, &actor_name(&key))
             .await
             .map_err(billing_error)?;
         crate::audit::record_tenant(

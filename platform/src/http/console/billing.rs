@@ -169,7 +169,7 @@ async fn start_run(
     };
     let due = day + chrono::Duration::days(1) - chrono::Duration::seconds(1);
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    match run::start(&tx, due, &user.member.email, None).await {
+    match run::start(&tx, due, &user.member.email).await {
         Ok(r) => {
             audit::record_tenant(
                 &tx,
