@@ -1208,4 +1208,5 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("account.cancel_now", "Sofort beenden"),
     ("flash.service_cancelled", "Leistung gekündigt; sie endet am"),
     ("err.service_cancelled", "Diese Leistung ist bereits gekündigt oder beendet."),
+    ("billing.run_skipped", "Für den nächsten Lauf zurückgestellt:"),
 ];

@@ -1208,4 +1208,5 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("account.cancel_now", "End now"),
     ("flash.service_cancelled", "Service cancelled; it ends on"),
     ("err.service_cancelled", "This service is already cancelled or has ended."),
+    ("billing.run_skipped", "Left for the next run:"),
 ];
