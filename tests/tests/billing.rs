@@ -295,6 +295,10 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
         billing::manual_entry(&tx, &b.id, "deposit", "500.00", "prepaid", "test")
             .await
             .unwrap();
+        // a has 10 % off the business package (P6).
+        relabel_platform::terms::set_product_discount(&tx, "test", &a, "hosting-business", "10")
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
 
@@ -332,6 +336,33 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
     let inv_a = invoices.iter().find(|i| i.customer_id == a.id).unwrap();
     assert_eq!(inv_a.status, "open");
     assert_eq!(balance(&app.state, &t, &a).await, -inv_a.gross_minor);
+    // The discount applies to the business line only, at the current book price.
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let pricer = app.state.prices.pricer(&tx, Some(&a)).await.unwrap();
+        let list = |p: &str| pricer.quote(p, "monthly_fee", 1).unwrap().net_minor;
+        let lines = billing::lines(&tx, &inv_a.id).await.unwrap();
+        let line = |p: &str| {
+            lines
+                .iter()
+                .find(|l| l.product_id.as_deref() == Some(p))
+                .unwrap()
+                .clone()
+        };
+        let business = line("hosting-business");
+        assert_eq!(
+            business.unit_net_minor,
+            billing::money::discounted(list("hosting-business"), 1000)
+        );
+        assert!(
+            business.description.ends_with(" 10 %)"),
+            "{}",
+            business.description
+        );
+        let starter = line("hosting-starter");
+        assert_eq!(starter.unit_net_minor, list("hosting-starter"));
+        assert!(!starter.description.contains('%'));
+    }
     // The periods moved on by one period each.
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     let moved = service::Entity::find_by_id(s1.id.clone())

@@ -26,7 +26,7 @@ pub mod run;
 use crate::customers::customer;
 use crate::orders::account;
 use crate::tax::{self, Treatment};
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
 pub use entity::{
     billing_run, billing_settings, invoice, invoice_line, ledger_entry, number_range,
 };
@@ -236,15 +236,31 @@ pub async fn allocate_number(
     pattern: &str,
     at: DateTime<Utc>,
 ) -> Result<String, DbErr> {
+    let mut numbers = allocate_numbers(tx, kind, pattern, at, 1).await?;
+    numbers
+        .pop()
+        .ok_or_else(|| DbErr::RecordNotFound(kind.to_owned()))
+}
+
+/// Takes the next `count` numbers of `kind` in one statement (a billing run issues
+/// a batch of invoices at once), in order.
+pub async fn allocate_numbers(
+    tx: &TenantTx,
+    kind: &str,
+    pattern: &str,
+    at: DateTime<Utc>,
+    count: usize,
+) -> Result<Vec<String>, DbErr> {
     use number_range::Column as N;
+    let n = i64::try_from(count).unwrap_or(i64::MAX);
     let name = range_name(kind, pattern, at);
     let stmt = Query::insert()
         .into_table(number_range::Entity)
         .columns([N::Name, N::Next])
-        .values_panic([name.clone().into(), 2i64.into()])
+        .values_panic([name.clone().into(), (n + 1).into()])
         .on_conflict(
             OnConflict::column(N::Name)
-                .value(N::Next, Expr::col((number_range::Entity, N::Next)).add(1))
+                .value(N::Next, Expr::col((number_range::Entity, N::Next)).add(n))
                 .to_owned(),
         )
         .returning_col(N::Next)
@@ -255,7 +271,9 @@ pub async fn allocate_number(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(name.clone()))?;
     let next: i64 = row.try_get("", "next")?;
-    Ok(format_number(pattern, at, next - 1))
+    Ok((next - n..next)
+        .map(|seq| format_number(pattern, at, seq))
+        .collect())
 }
 
 /// Writes one ledger entry and moves the cached balance with it.
@@ -270,43 +288,74 @@ pub async fn post(
     note: Option<&str>,
     actor: &str,
 ) -> Result<ledger_entry::Model, DbErr> {
-    let now = Utc::now();
-    let entry = ledger_entry::ActiveModel {
-        id: Set(new_id()),
-        customer_id: Set(customer_id.to_owned()),
-        kind: Set(kind.to_owned()),
-        amount_minor: Set(amount_minor),
-        currency: Set(currency.to_owned()),
-        document_id: Set(document.map(|d| d.0.to_owned())),
-        reference: Set(document.map(|d| d.1.to_owned())),
-        note: Set(note.map(str::to_owned)),
-        actor: Set(actor.to_owned()),
-        created_at: Set(now),
+    let entry = ledger_entry::Model {
+        id: new_id(),
+        customer_id: customer_id.to_owned(),
+        kind: kind.to_owned(),
+        amount_minor,
+        currency: currency.to_owned(),
+        document_id: document.map(|d| d.0.to_owned()),
+        reference: document.map(|d| d.1.to_owned()),
+        note: note.map(str::to_owned),
+        actor: actor.to_owned(),
+        created_at: Utc::now(),
+    };
+    post_many(tx, std::slice::from_ref(&entry)).await?;
+    Ok(entry)
+}
+
+/// Writes ledger entries and moves each account's cached balance by their sum:
+/// missing accounts are created, then one update moves them all.
+pub async fn post_many(tx: &TenantTx, entries: &[ledger_entry::Model]) -> Result<(), DbErr> {
+    use account::Column as A;
+    use std::collections::BTreeMap;
+    if entries.is_empty() {
+        return Ok(());
     }
-    .insert(tx.conn())
-    .await?;
-    let moved = account::Entity::update_many()
-        .col_expr(
-            account::Column::BalanceMinor,
-            Expr::col(account::Column::BalanceMinor).add(amount_minor),
+    let now = Utc::now();
+    for chunk in entries.chunks(1000) {
+        ledger_entry::Entity::insert_many(
+            chunk.iter().cloned().map(ledger_entry::ActiveModel::from),
         )
-        .col_expr(account::Column::UpdatedAt, Expr::val(now))
-        .filter(account::Column::CustomerId.eq(customer_id))
-        .exec(tx.conn())
+        .exec_without_returning(tx.conn())
         .await?;
-    if moved.rows_affected == 0 {
-        account::ActiveModel {
-            customer_id: Set(customer_id.to_owned()),
-            currency: Set(currency.to_owned()),
-            balance_minor: Set(amount_minor),
+    }
+    let mut sums: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+    for e in entries {
+        sums.entry(&e.customer_id).or_insert((0, &e.currency)).0 += e.amount_minor;
+    }
+    let ids: Vec<&str> = sums.keys().copied().collect();
+    for chunk in ids.chunks(500) {
+        account::Entity::insert_many(chunk.iter().map(|id| account::ActiveModel {
+            customer_id: Set((*id).to_owned()),
+            currency: Set(sums[id].1.to_owned()),
+            balance_minor: Set(0),
             reserved_minor: Set(0),
             updated_at: Set(now),
-        }
-        .insert(tx.conn())
+        }))
+        .on_conflict_do_nothing_on([A::CustomerId])
+        .exec_without_returning(tx.conn())
         .await?;
+        let moved = chunk
+            .iter()
+            .fold(sea_orm::sea_query::CaseStatement::new(), |case, id| {
+                case.case(
+                    Expr::col(A::CustomerId).eq(*id),
+                    Expr::col(A::BalanceMinor).add(sums[id].0),
+                )
+            });
+        account::Entity::update_many()
+            .col_expr(
+                A::BalanceMinor,
+                moved.finally(Expr::col(A::BalanceMinor)).into(),
+            )
+            .col_expr(A::UpdatedAt, Expr::val(now))
+            .filter(A::CustomerId.is_in(chunk.iter().copied()))
+            .exec(tx.conn())
+            .await?;
     }
     tx.touch(TOPIC);
-    Ok(entry)
+    Ok(())
 }
 
 /// Takes the customer's account row first: as the first statement of a billing
@@ -314,9 +363,14 @@ pub async fn post(
 /// read (no stale read snapshot to upgrade later), and Postgres serialises
 /// postings per customer.
 pub async fn lock_account(tx: &TenantTx, customer_id: &str) -> Result<(), DbErr> {
+    lock_accounts(tx, &[customer_id.to_owned()]).await
+}
+
+/// [`lock_account`] for a batch of customers.
+pub async fn lock_accounts(tx: &TenantTx, customer_ids: &[String]) -> Result<(), DbErr> {
     account::Entity::update_many()
         .col_expr(account::Column::UpdatedAt, Expr::val(Utc::now()))
-        .filter(account::Column::CustomerId.eq(customer_id))
+        .filter(account::Column::CustomerId.is_in(customer_ids))
         .exec(tx.conn())
         .await?;
     Ok(())
@@ -368,6 +422,45 @@ pub async fn settle(tx: &TenantTx, customer_id: &str) -> Result<i64, DbErr> {
         applied += take;
     }
     Ok(applied)
+}
+
+/// Settles the open items of those `customer_ids` that have unapplied credit
+/// (balance + open amounts > 0): two reads for the lot, [`settle`] for the few.
+pub async fn settle_many(tx: &TenantTx, customer_ids: &[&str]) -> Result<(), DbErr> {
+    use sea_orm::QuerySelect;
+    use std::collections::HashMap;
+    for chunk in customer_ids.chunks(500) {
+        let mut credit: HashMap<String, i64> = account::Entity::find()
+            .select_only()
+            .column(account::Column::CustomerId)
+            .column(account::Column::BalanceMinor)
+            .filter(account::Column::CustomerId.is_in(chunk.iter().copied()))
+            .into_tuple::<(String, i64)>()
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .collect();
+        let open: Vec<(String, i64, i64)> = invoice::Entity::find()
+            .select_only()
+            .column(invoice::Column::CustomerId)
+            .column(invoice::Column::GrossMinor)
+            .column(invoice::Column::SettledMinor)
+            .filter(invoice::Column::CustomerId.is_in(chunk.iter().copied()))
+            .filter(invoice::Column::Kind.eq("invoice"))
+            .filter(invoice::Column::Status.eq("open"))
+            .into_tuple()
+            .all(tx.conn())
+            .await?;
+        for (id, gross, settled) in open {
+            *credit.entry(id).or_default() += gross - settled;
+        }
+        for (id, c) in credit {
+            if c > 0 {
+                settle(tx, &id).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One line of a document to issue.
@@ -431,8 +524,22 @@ fn treatment_name(t: Treatment) -> &'static str {
     }
 }
 
-/// Issues a document inside the caller's transaction: number, lines, totals,
-/// ledger entry, open-item settlement, and the delivery job. The caller commits.
+/// The tenant's billing rules and shop settings, read once for a batch.
+pub struct Rules {
+    pub billing: billing_settings::Model,
+    pub shop: crate::customers::settings::Model,
+}
+
+impl Rules {
+    pub async fn load(tx: &TenantTx) -> Result<Self, DbErr> {
+        Ok(Self {
+            billing: settings(tx).await?,
+            shop: crate::customers::settings(tx).await?,
+        })
+    }
+}
+
+/// Issues one document: see [`issue_many`].
 pub async fn issue(
     tx: &TenantTx,
     c: &customer::Model,
@@ -440,154 +547,218 @@ pub async fn issue(
     draft: Draft,
     actor: &str,
 ) -> Result<invoice::Model, BillingError> {
-    if draft.lines.is_empty() {
+    let rules = Rules::load(tx).await?;
+    let mut issued = issue_many(tx, &rules, brand_name, vec![(c, draft)], actor).await?;
+    issued.pop().ok_or(BillingError::Refused("no lines"))
+}
+
+/// Issues documents inside `tx`, in order: numbers from the kind's range, the
+/// lines, one ledger entry each, credit notes settling their original, unapplied
+/// credit settling open items, and a delivery job each. A batch of a billing run
+/// is written with a few statements whatever its size.
+pub async fn issue_many(
+    tx: &TenantTx,
+    rules: &Rules,
+    brand_name: &str,
+    drafts: Vec<(&customer::Model, Draft)>,
+    actor: &str,
+) -> Result<Vec<invoice::Model>, BillingError> {
+    if drafts.iter().any(|(_, d)| d.lines.is_empty()) {
         return Err(BillingError::Refused("no lines"));
     }
-    let s = settings(tx).await?;
-    let shop = crate::customers::settings(tx).await?;
-    let treatment = treatment_with(&shop, c);
-    // Payment terms and Skonto from the customer's settings (P6).
-    let term_days = if c.payment_term_days > 0 {
-        c.payment_term_days
-    } else {
-        shop.payment_term_days
-    };
-    let pattern = if draft.kind == "credit_note" {
-        &s.credit_note_pattern
-    } else {
-        &s.invoice_pattern
-    };
-    let at = draft.issued_at;
-    let number = allocate_number(tx, draft.kind, pattern, at).await?;
-    let t = money::totals(
-        draft
-            .lines
+    let s = &rules.billing;
+    let seller = serde_json::to_string(&seller_party(s, brand_name)).unwrap_or_default();
+    // Numbers: one allocation per range, handed out in the drafts' order.
+    let mut numbers: Vec<String> = Vec::with_capacity(drafts.len());
+    let mut k = 0;
+    while k < drafts.len() {
+        let (kind, at) = (drafts[k].1.kind, drafts[k].1.issued_at);
+        let pattern = if kind == "credit_note" {
+            &s.credit_note_pattern
+        } else {
+            &s.invoice_pattern
+        };
+        let range = range_name(kind, pattern, at);
+        let n = drafts[k..]
             .iter()
-            .map(|l| (l.net_minor(), l.vat_category.as_str(), l.vat_rate_bp)),
-    );
-    let id = new_id();
-    let period_start = draft.lines.iter().filter_map(|l| l.period_start).min();
-    let period_end = draft.lines.iter().filter_map(|l| l.period_end).max();
-    let is_invoice = draft.kind == "invoice";
-    let model = invoice::ActiveModel {
-        id: Set(id.clone()),
-        kind: Set(draft.kind.to_owned()),
-        number: Set(number.clone()),
-        customer_id: Set(c.id.clone()),
-        status: Set(if is_invoice { "open" } else { "paid" }.into()),
-        issued_at: Set(at),
-        due_at: Set(at + Duration::days(i64::from(term_days))),
-        period_start: Set(period_start),
-        period_end: Set(period_end),
-        currency: Set(draft.currency.clone()),
-        net_minor: Set(t.net_minor),
-        vat_minor: Set(t.vat_minor),
-        gross_minor: Set(t.gross_minor),
-        settled_minor: Set(if is_invoice { 0 } else { t.gross_minor }),
-        tax_treatment: Set(treatment_name(treatment).into()),
-        skonto_bp: Set(if is_invoice { c.skonto_bp } else { 0 }),
-        skonto_until: Set(
-            (is_invoice && c.skonto_bp > 0).then(|| at + Duration::days(i64::from(c.skonto_days)))
-        ),
-        refers_to_id: Set(draft.refers_to.as_ref().map(|r| r.id.clone())),
-        refers_to_number: Set(draft.refers_to.as_ref().map(|r| r.number.clone())),
-        billing_run_id: Set(draft.billing_run_id.clone()),
-        order_id: Set(draft.order_id.clone()),
-        einvoice: Set(c.einvoice.clone()),
-        delivery: Set(c.invoice_delivery.clone()),
-        delivered_at: Set(None),
-        buyer: Set(serde_json::to_string(&buyer_party(c)).unwrap_or_default()),
-        seller: Set(serde_json::to_string(&seller_party(&s, brand_name)).unwrap_or_default()),
-        note: Set(draft.note.clone()),
-        pdf: Set(None),
-        xml: Set(None),
-        created_by: Set(actor.to_owned()),
+            .take_while(|(_, d)| range_name(d.kind, pattern, d.issued_at) == range)
+            .count();
+        numbers.extend(allocate_numbers(tx, kind, pattern, at, n).await?);
+        k += n;
     }
-    .insert(tx.conn())
-    .await?;
-    let rows = draft
-        .lines
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| invoice_line::ActiveModel {
-            id: Set(new_id()),
-            invoice_id: Set(id.clone()),
-            position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-            net_minor: Set(l.net_minor()),
-            service_id: Set(l.service_id),
-            order_item_id: Set(l.order_item_id),
-            product_id: Set(l.product_id),
-            description: Set(l.description),
-            period_start: Set(l.period_start),
-            period_end: Set(l.period_end),
-            quantity_milli: Set(l.quantity_milli),
-            unit: Set(l.unit),
-            unit_net_minor: Set(l.unit_net_minor),
-            vat_rate_bp: Set(l.vat_rate_bp),
-            vat_category: Set(l.vat_category),
+    let mut invoices = Vec::with_capacity(drafts.len());
+    let mut rows = Vec::new();
+    let mut entries = Vec::with_capacity(drafts.len());
+    let mut credits = Vec::new();
+    for ((c, draft), number) in drafts.into_iter().zip(numbers) {
+        let treatment = treatment_with(&rules.shop, c);
+        // Payment terms and Skonto from the customer's settings (P6).
+        let term_days = if c.payment_term_days > 0 {
+            c.payment_term_days
+        } else {
+            rules.shop.payment_term_days
+        };
+        // The database keeps microseconds: the returned model says what it keeps.
+        let at = draft.issued_at.trunc_subsecs(6);
+        let t = money::totals(
+            draft
+                .lines
+                .iter()
+                .map(|l| (l.net_minor(), l.vat_category.as_str(), l.vat_rate_bp)),
+        );
+        let id = new_id();
+        let is_invoice = draft.kind == "invoice";
+        invoices.push(invoice::Model {
+            id: id.clone(),
+            kind: draft.kind.to_owned(),
+            number: number.clone(),
+            customer_id: c.id.clone(),
+            status: if is_invoice { "open" } else { "paid" }.into(),
+            issued_at: at,
+            due_at: at + Duration::days(i64::from(term_days)),
+            period_start: draft.lines.iter().filter_map(|l| l.period_start).min(),
+            period_end: draft.lines.iter().filter_map(|l| l.period_end).max(),
+            currency: draft.currency.clone(),
+            net_minor: t.net_minor,
+            vat_minor: t.vat_minor,
+            gross_minor: t.gross_minor,
+            settled_minor: if is_invoice { 0 } else { t.gross_minor },
+            tax_treatment: treatment_name(treatment).into(),
+            skonto_bp: if is_invoice { c.skonto_bp } else { 0 },
+            skonto_until: (is_invoice && c.skonto_bp > 0)
+                .then(|| at + Duration::days(i64::from(c.skonto_days))),
+            refers_to_id: draft.refers_to.as_ref().map(|r| r.id.clone()),
+            refers_to_number: draft.refers_to.as_ref().map(|r| r.number.clone()),
+            billing_run_id: draft.billing_run_id.clone(),
+            order_id: draft.order_id.clone(),
+            einvoice: c.einvoice.clone(),
+            delivery: c.invoice_delivery.clone(),
+            delivered_at: None,
+            buyer: serde_json::to_string(&buyer_party(c)).unwrap_or_default(),
+            seller: seller.clone(),
+            note: draft.note.clone(),
+            pdf: None,
+            xml: None,
+            created_by: actor.to_owned(),
         });
-    invoice_line::Entity::insert_many(rows)
-        .exec(tx.conn())
-        .await?;
-    let signed = if is_invoice {
-        -t.gross_minor
-    } else {
-        t.gross_minor
-    };
-    post(
-        tx,
-        &c.id,
-        draft.kind,
-        signed,
-        &draft.currency,
-        Some((&id, &number)),
-        None,
-        actor,
-    )
-    .await?;
-    if let Some(original) = &draft.refers_to {
-        // The credit settles what is still open on the original first.
-        let open = original.gross_minor - original.settled_minor;
-        let take = std::cmp::min(open, t.gross_minor);
-        if take > 0 {
-            invoice::Entity::update_many()
-                .col_expr(
-                    invoice::Column::SettledMinor,
-                    Expr::col(invoice::Column::SettledMinor).add(take),
-                )
-                .filter(invoice::Column::Id.eq(&original.id))
-                .exec(tx.conn())
-                .await?;
-        }
-        let credited = credited_total(tx, &original.id).await?;
-        if credited >= original.gross_minor {
-            invoice::Entity::update_many()
-                .col_expr(invoice::Column::Status, Expr::val("cancelled"))
-                .filter(invoice::Column::Id.eq(&original.id))
-                .exec(tx.conn())
-                .await?;
-        } else if original.settled_minor + take >= original.gross_minor {
-            invoice::Entity::update_many()
-                .col_expr(invoice::Column::Status, Expr::val("paid"))
-                .filter(invoice::Column::Id.eq(&original.id))
-                .exec(tx.conn())
-                .await?;
+        rows.extend(
+            draft
+                .lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| invoice_line::Model {
+                    id: new_id(),
+                    invoice_id: id.clone(),
+                    position: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                    net_minor: l.net_minor(),
+                    service_id: l.service_id,
+                    order_item_id: l.order_item_id,
+                    product_id: l.product_id,
+                    description: l.description,
+                    period_start: l.period_start,
+                    period_end: l.period_end,
+                    quantity_milli: l.quantity_milli,
+                    unit: l.unit,
+                    unit_net_minor: l.unit_net_minor,
+                    vat_rate_bp: l.vat_rate_bp,
+                    vat_category: l.vat_category,
+                }),
+        );
+        entries.push(ledger_entry::Model {
+            id: new_id(),
+            customer_id: c.id.clone(),
+            kind: draft.kind.to_owned(),
+            amount_minor: if is_invoice {
+                -t.gross_minor
+            } else {
+                t.gross_minor
+            },
+            currency: draft.currency.clone(),
+            document_id: Some(id.clone()),
+            reference: Some(number),
+            note: None,
+            actor: actor.to_owned(),
+            created_at: at,
+        });
+        if let Some(original) = draft.refers_to {
+            credits.push((original, t.gross_minor));
         }
     }
-    settle(tx, &c.id).await?;
-    crate::jobs::enqueue(
+    for chunk in invoices.chunks(500) {
+        invoice::Entity::insert_many(chunk.iter().cloned().map(invoice::ActiveModel::from))
+            .exec_without_returning(tx.conn())
+            .await?;
+    }
+    for chunk in rows.chunks(1000) {
+        invoice_line::Entity::insert_many(
+            chunk.iter().cloned().map(invoice_line::ActiveModel::from),
+        )
+        .exec_without_returning(tx.conn())
+        .await?;
+    }
+    post_many(tx, &entries).await?;
+    for (original, gross) in credits {
+        settle_credited(tx, &original, gross).await?;
+    }
+    let mut customers: Vec<&str> = invoices.iter().map(|i| i.customer_id.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    settle_many(tx, &customers).await?;
+    let keys: Vec<String> = invoices
+        .iter()
+        .map(|i| format!("deliver:{}", i.id))
+        .collect();
+    crate::jobs::enqueue_many(
         tx,
-        crate::jobs::NewJob {
-            kind: document::DELIVER,
-            reference: &number,
-            key: &format!("deliver:{id}"),
-            payload: serde_json::json!({ "invoice_id": id }),
-            run_after: None,
-        },
+        invoices
+            .iter()
+            .zip(&keys)
+            .map(|(i, key)| crate::jobs::NewJob {
+                kind: document::DELIVER,
+                reference: &i.number,
+                key,
+                payload: serde_json::json!({ "invoice_id": i.id }),
+                run_after: None,
+            }),
     )
     .await?;
     tx.touch(TOPIC);
-    Ok(model)
+    Ok(invoices)
+}
+
+/// A credit note of `gross` settles what is still open on its original first;
+/// the original is cancelled once credited in full, or paid once settled.
+async fn settle_credited(
+    tx: &TenantTx,
+    original: &invoice::Model,
+    gross: i64,
+) -> Result<(), DbErr> {
+    let open = original.gross_minor - original.settled_minor;
+    let take = std::cmp::min(open, gross);
+    if take > 0 {
+        invoice::Entity::update_many()
+            .col_expr(
+                invoice::Column::SettledMinor,
+                Expr::col(invoice::Column::SettledMinor).add(take),
+            )
+            .filter(invoice::Column::Id.eq(&original.id))
+            .exec(tx.conn())
+            .await?;
+    }
+    let credited = credited_total(tx, &original.id).await?;
+    let status = if credited >= original.gross_minor {
+        "cancelled"
+    } else if original.settled_minor + take >= original.gross_minor {
+        "paid"
+    } else {
+        return Ok(());
+    };
+    invoice::Entity::update_many()
+        .col_expr(invoice::Column::Status, Expr::val(status))
+        .filter(invoice::Column::Id.eq(&original.id))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Gross of every credit note on `invoice_id`.

@@ -30,11 +30,13 @@ fn plus(
 ) -> sea_orm::sea_query::SimpleExpr {
     sea_orm::sea_query::ExprTrait::add(Expr::col(col), Expr::val(v))
 }
+use crate::pricing::book::{PriceBook, Pricer};
+use crate::pricing::entity::customer_price;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 pub const RUN: &str = "billing.run";
 pub const ORDER: &str = "billing.order";
@@ -84,6 +86,8 @@ pub fn horizon(due_by: DateTime<Utc>, collective: bool, interval: &str) -> DateT
 #[derive(Clone, Debug)]
 struct Planned {
     service: service::Model,
+    /// The service's next billing date after this period.
+    end: DateTime<Utc>,
     line: LineDraft,
     gross_minor: i64,
     /// A domain renewal: needs the credit check and a registry renewal.
@@ -190,61 +194,157 @@ fn unit_of(months: i32) -> (&'static str, i64) {
     }
 }
 
-/// What is due for one customer: the service lines and their totals.
-async fn plan(
-    state: &AppState,
-    tx: &TenantTx,
-    c: &customer::Model,
-    due_by: DateTime<Utc>,
-    collective: bool,
-) -> Result<Vec<Planned>, DbErr> {
-    let until = horizon(due_by, collective, &c.billing_interval);
-    let services = service::Entity::find()
-        .filter(service::Column::CustomerId.eq(&c.id))
-        .filter(service::Column::Status.eq("active"))
-        .filter(service::Column::NextBillingAt.lte(until + Duration::days(RENEWAL_LEAD_DAYS)))
-        .order_by_asc(service::Column::NextBillingAt)
-        .all(tx.conn())
-        .await?;
-    if services.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pricer = state.prices.pricer(tx, Some(c)).await?;
-    let (category, rate) = money::category(pricer.treatment());
-    let lang = c.language.as_str();
-    // The larger of the customer's and the product's discount (P6).
-    let discounts: std::collections::HashMap<String, i32> =
-        crate::terms::product_discounts(tx, &c.id)
+/// How many customers one transaction of a run bills.
+const BATCH: usize = 200;
+
+/// What the bills of a batch of customers are computed from: one query per table
+/// whatever the batch size.
+struct Batch {
+    customers: Vec<customer::Model>,
+    services: HashMap<String, Vec<service::Model>>,
+    domains: HashMap<String, domain::Model>,
+    /// (customer, product) -> discount.
+    discounts: HashMap<(String, String), i32>,
+    prices: HashMap<String, Vec<customer_price::Model>>,
+    accounts: HashMap<String, account::Model>,
+    /// Customers with completed orders not yet invoiced.
+    with_orders: HashSet<String>,
+}
+
+impl Batch {
+    async fn load(tx: &TenantTx, ids: &[String], due_by: DateTime<Utc>) -> Result<Self, DbErr> {
+        use crate::customers::entity::product_discount;
+        // Collective bills reach up to a year ahead; each customer's horizon narrows it.
+        let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
+        let customers = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(ids))
+            .order_by_asc(customer::Column::Id)
+            .all(tx.conn())
+            .await?;
+        let mut services: HashMap<String, Vec<service::Model>> = HashMap::new();
+        for s in service::Entity::find()
+            .filter(service::Column::CustomerId.is_in(ids))
+            .filter(service::Column::Status.eq("active"))
+            .filter(service::Column::NextBillingAt.lte(reach))
+            .order_by_asc(service::Column::NextBillingAt)
+            .order_by_asc(service::Column::Id)
+            .all(tx.conn())
+            .await?
+        {
+            services.entry(s.customer_id.clone()).or_default().push(s);
+        }
+        let domain_ids: Vec<&String> = services
+            .values()
+            .flatten()
+            .filter_map(|s| s.domain_id.as_ref())
+            .collect();
+        let domains = if domain_ids.is_empty() {
+            HashMap::new()
+        } else {
+            domain::Entity::find()
+                .filter(domain::Column::Id.is_in(domain_ids))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|d| (d.id.clone(), d))
+                .collect()
+        };
+        let discounts = product_discount::Entity::find()
+            .filter(product_discount::Column::CustomerId.is_in(ids))
+            .all(tx.conn())
             .await?
             .into_iter()
-            .map(|d| (d.product_id, d.discount_bp))
+            .map(|d| ((d.customer_id, d.product_id), d.discount_bp))
             .collect();
-    let mut out = Vec::new();
-    for s in services {
-        let is_domain = s.domain_id.is_some();
-        let due = if is_domain {
-            s.next_billing_at - Duration::days(RENEWAL_LEAD_DAYS) <= until
-        } else {
-            s.next_billing_at <= until
-        };
-        if !due || s.ends_at.is_some_and(|end| s.next_billing_at >= end) {
-            continue;
+        let mut prices: HashMap<String, Vec<customer_price::Model>> = HashMap::new();
+        for p in customer_price::Entity::find()
+            .filter(customer_price::Column::CustomerId.is_in(ids))
+            .all(tx.conn())
+            .await?
+        {
+            prices.entry(p.customer_id.clone()).or_default().push(p);
         }
-        let dom = match &s.domain_id {
-            Some(id) => {
-                domain::Entity::find_by_id(id.clone())
-                    .one(tx.conn())
-                    .await?
-            }
-            None => None,
+        let accounts = account::Entity::find()
+            .filter(account::Column::CustomerId.is_in(ids))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|a| (a.customer_id.clone(), a))
+            .collect();
+        let with_orders = order::Entity::find()
+            .select_only()
+            .column(order::Column::CustomerId)
+            .distinct()
+            .filter(order::Column::CustomerId.is_in(ids))
+            .filter(order::Column::Status.eq("completed"))
+            .filter(order::Column::ReservedMinor.gt(0))
+            .into_tuple::<String>()
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            customers,
+            services,
+            domains,
+            discounts,
+            prices,
+            accounts,
+            with_orders,
+        })
+    }
+}
+
+/// A customer's bill: the preview figures and the lines per invoice to issue.
+struct Plan {
+    bill: CustomerBill,
+    /// Per invoice: currency and lines.
+    invoices: Vec<(String, Vec<Planned>)>,
+}
+
+/// What is due for one customer of `batch`: every due service at the current book
+/// price (renewal for domains, the fee otherwise) less the larger of the
+/// customer's and the product's discount (P6), domain renewals only within the
+/// customer's credit (B12), grouped into invoices.
+fn plan(
+    rules: &super::Rules,
+    book: &Arc<PriceBook>,
+    batch: &Batch,
+    c: &customer::Model,
+    due_by: DateTime<Utc>,
+) -> Plan {
+    let collective = rules.billing.collective_monthly;
+    let mut bill = CustomerBill {
+        customer_id: c.id.clone(),
+        customer_number: c.number.clone(),
+        name: super::buyer_party(c).name,
+        currency: c.currency.clone(),
+        ..Default::default()
+    };
+    let until = horizon(due_by, collective, &c.billing_interval);
+    let pricer = Pricer::with_overrides(
+        book.clone(),
+        c,
+        batch.prices.get(&c.id).cloned().unwrap_or_default(),
+    );
+    let (category, rate) = money::category(pricer.treatment());
+    let lang = c.language.as_str();
+    let mut planned = Vec::new();
+    for s in batch.services.get(&c.id).into_iter().flatten() {
+        let dom = s.domain_id.as_ref().and_then(|id| batch.domains.get(id));
+        let lead = if s.domain_id.is_some() {
+            Duration::days(RENEWAL_LEAD_DAYS)
+        } else {
+            Duration::zero()
         };
-        if dom
-            .as_ref()
-            .is_some_and(|d| !["active", "expiring", "grace"].contains(&d.status.as_str()))
+        if s.next_billing_at - lead > until || s.ends_at.is_some_and(|end| s.next_billing_at >= end)
         {
             continue;
         }
-        let action = if is_domain {
+        if dom.is_some_and(|d| !["active", "expiring", "grace"].contains(&d.status.as_str())) {
+            continue;
+        }
+        let action = if s.domain_id.is_some() {
             "renew"
         } else if s.period_months % 12 == 0 {
             "yearly_fee"
@@ -254,10 +354,13 @@ async fn plan(
         let base = orders::quote_for(&pricer, &s.product_id, action, s.period_months)
             .map(|q| q.net_minor)
             .unwrap_or(s.net_minor);
-        let discount_bp = c
-            .discount_bp
-            .max(discounts.get(&s.product_id).copied().unwrap_or(0));
-        let unit_net = money::discounted(base, discount_bp);
+        let discount_bp = c.discount_bp.max(
+            batch
+                .discounts
+                .get(&(c.id.clone(), s.product_id.clone()))
+                .copied()
+                .unwrap_or(0),
+        );
         let start = s.next_billing_at;
         let months = u32::try_from(s.period_months.max(1)).unwrap_or(12);
         let end = start
@@ -285,21 +388,63 @@ async fn plan(
             } else {
                 "C62".into()
             },
-            unit_net_minor: unit_net,
+            unit_net_minor: money::discounted(base, discount_bp),
             vat_rate_bp: rate,
             vat_category: category.into(),
             ..Default::default()
         };
         let net = line.net_minor();
-        let gross = net + money::div_round(i128::from(net) * i128::from(rate), 10_000);
-        out.push(Planned {
-            service: s,
+        planned.push(Planned {
+            service: s.clone(),
+            end,
             line,
-            gross_minor: gross,
-            domain: dom,
+            gross_minor: net + money::div_round(i128::from(net) * i128::from(rate), 10_000),
+            domain: dom.cloned(),
         });
     }
-    Ok(out)
+    // Credit for domain renewals: what is left after the other lines (B12).
+    let limit = orders::credit_limit(c, &rules.shop);
+    let mut credit = batch
+        .accounts
+        .get(&c.id)
+        .map_or(limit, |a| orders::available(a, limit));
+    credit -= planned
+        .iter()
+        .filter(|p| p.domain.is_none())
+        .map(|p| p.gross_minor)
+        .sum::<i64>();
+    let mut invoices: Vec<(String, Vec<Planned>)> = Vec::new();
+    for p in planned {
+        if let Some(d) = &p.domain {
+            if p.gross_minor > credit {
+                bill.refused.push(d.name.clone());
+                continue;
+            }
+            credit -= p.gross_minor;
+        }
+        let currency = p.service.currency.clone();
+        match invoices
+            .iter_mut()
+            .find(|(cur, _)| collective && *cur == currency)
+        {
+            Some((_, v)) => v.push(p),
+            None => invoices.push((currency, vec![p])),
+        }
+    }
+    for (_, lines) in &invoices {
+        let t = money::totals(lines.iter().map(|p| {
+            (
+                p.line.net_minor(),
+                p.line.vat_category.as_str(),
+                p.line.vat_rate_bp,
+            )
+        }));
+        bill.invoices += 1;
+        bill.lines += lines.len();
+        bill.net_minor += t.net_minor;
+        bill.gross_minor += t.gross_minor;
+    }
+    Plan { bill, invoices }
 }
 
 /// Lines of completed orders not yet invoiced (B1), with the order ids.
@@ -427,159 +572,126 @@ async fn available(tx: &TenantTx, c: &customer::Model) -> Result<i64, DbErr> {
     })
 }
 
-/// Bills one customer inside `tx`: due services (advancing their dates) and
-/// uninvoiced orders. With `dry` nothing is written and the bill is returned.
-pub async fn bill_customer(
+/// Bills a batch of customers inside `tx`: advances the due services' dates
+/// (conditionally on the dates read, so nothing is billed twice), issues the
+/// invoices with their renewal jobs, invoices uninvoiced orders and warns about
+/// domains left unrenewed.
+async fn bill(
     state: &AppState,
     tx: &TenantTx,
     tenant: &Tenant,
-    c: &customer::Model,
+    batch: &Batch,
     due_by: DateTime<Utc>,
-    run_id: Option<&str>,
-    dry: bool,
-) -> Result<CustomerBill, BillingError> {
-    let bs = super::settings(tx).await?;
-    let mut bill = CustomerBill {
-        customer_id: c.id.clone(),
-        customer_number: c.number.clone(),
-        name: super::buyer_party(c).name,
-        currency: c.currency.clone(),
-        ..Default::default()
-    };
-    let planned = plan(state, tx, c, due_by, bs.collective_monthly).await?;
-    // Credit for domain renewals: what is left after the other lines (B12).
-    let mut credit = available(tx, c).await?;
-    credit -= planned
+    run_id: &str,
+) -> Result<Vec<CustomerBill>, BillingError> {
+    let rules = super::Rules::load(tx).await?;
+    let book = state.prices.book(tx).await?;
+    let plans: Vec<(&customer::Model, Plan)> = batch
+        .customers
         .iter()
-        .filter(|p| p.domain.is_none())
-        .map(|p| p.gross_minor)
-        .sum::<i64>();
-    let mut billable = Vec::new();
-    for p in planned {
-        if let Some(d) = &p.domain {
-            if p.gross_minor > credit {
-                bill.refused.push(d.name.clone());
-                continue;
-            }
-            credit -= p.gross_minor;
-        }
-        billable.push(p);
-    }
-    let pricer_rate = billable.first().map(|p| p.line.vat_rate_bp);
-    if dry {
-        let t = money::totals(billable.iter().map(|p| {
-            (
-                p.line.net_minor(),
-                p.line.vat_category.as_str(),
-                p.line.vat_rate_bp,
-            )
-        }));
-        bill.lines = billable.len();
-        bill.invoices = match (bs.collective_monthly, billable.len()) {
-            (_, 0) => 0,
-            (true, _) => 1,
-            (false, n) => n,
-        };
-        bill.net_minor = t.net_minor;
-        bill.gross_minor = t.gross_minor;
-        let _ = pricer_rate;
-        return Ok(bill);
-    }
-    // Advance each period once, conditionally on the date read: services with
-    // the same old and new date move in one statement.
-    let mut taken = Vec::new();
+        .map(|c| (c, plan(&rules, &book, batch, c, due_by)))
+        .collect();
+    // Each period advances once: services with the same old and new date move in
+    // one statement, only from the date read.
     type Move = (DateTime<Utc>, DateTime<Utc>);
-    let mut by_dates: Vec<(Move, Vec<Planned>)> = Vec::new();
-    for p in billable {
-        let Some(end) = p.line.period_end else {
-            continue;
-        };
-        let k = (p.service.next_billing_at, end);
-        match by_dates.iter_mut().find(|(d, _)| *d == k) {
-            Some((_, v)) => v.push(p),
-            None => by_dates.push((k, vec![p])),
+    let mut moves: BTreeMap<Move, Vec<&str>> = BTreeMap::new();
+    for p in plans
+        .iter()
+        .flat_map(|(_, plan)| &plan.invoices)
+        .flat_map(|(_, v)| v)
+    {
+        moves
+            .entry((p.service.next_billing_at, p.end))
+            .or_default()
+            .push(&p.service.id);
+    }
+    let now = Utc::now();
+    for ((old, end), ids) in moves {
+        for chunk in ids.chunks(500) {
+            let moved = service::Entity::update_many()
+                .col_expr(service::Column::NextBillingAt, Expr::val(end))
+                .col_expr(service::Column::UpdatedAt, Expr::val(now))
+                .filter(service::Column::Id.is_in(chunk.iter().copied()))
+                .filter(service::Column::NextBillingAt.eq(old))
+                .exec(tx.conn())
+                .await?;
+            if moved.rows_affected as usize != chunk.len() {
+                // Another writer moved one after we read it (the accounts are
+                // held, so only a path outside billing could): give up the batch.
+                return Err(BillingError::Refused("service dates changed while billing"));
+            }
         }
     }
-    for ((old, end), group) in by_dates {
-        let ids: Vec<String> = group.iter().map(|p| p.service.id.clone()).collect();
-        let moved = service::Entity::update_many()
-            .col_expr(service::Column::NextBillingAt, Expr::val(end))
-            .col_expr(service::Column::UpdatedAt, Expr::val(Utc::now()))
-            .filter(service::Column::Id.is_in(ids.clone()))
-            .filter(service::Column::NextBillingAt.eq(old))
-            .exec(tx.conn())
-            .await?;
-        if moved.rows_affected as usize == group.len() {
-            taken.extend(group);
-            continue;
-        }
-        // Another writer moved one of them after we read it (the customer's
-        // account row is held, so only a path outside billing could): give up
-        // this customer's transaction; the run retries it.
-        return Err(BillingError::Refused("service dates changed while billing"));
-    }
-    let mut groups: Vec<(String, Vec<Planned>)> = Vec::new();
-    for p in taken {
-        let currency = p.service.currency.clone();
-        match groups
-            .iter_mut()
-            .find(|(cur, _)| *cur == currency && bs.collective_monthly)
-        {
-            Some((_, v)) => v.push(p),
-            None => groups.push((currency, vec![p])),
-        }
-    }
-    for (currency, planned) in groups {
-        let renewals: Vec<(domain::Model, DateTime<Utc>, i32)> = planned
-            .iter()
-            .filter_map(|p| {
-                p.domain
-                    .clone()
-                    .map(|d| (d, p.service.next_billing_at, p.service.period_months))
-            })
-            .collect();
-        bill.lines += planned.len();
-        let inv = super::issue(
-            tx,
-            c,
-            &tenant.name,
-            Draft {
-                kind: "invoice",
-                currency,
-                lines: planned.into_iter().map(|p| p.line).collect(),
-                note: None,
-                refers_to: None,
-                billing_run_id: run_id.map(str::to_owned),
-                order_id: None,
-                issued_at: Utc::now(),
-            },
-            "billing",
-        )
-        .await?;
-        for (d, period_start, months) in renewals {
-            jobs::enqueue(
-                tx,
-                NewJob {
-                    kind: crate::provisioning::handler::RENEW,
-                    reference: &d.name,
-                    key: &format!("renew:{}:{}", d.id, period_start.timestamp()),
-                    payload: serde_json::json!({ "domain_id": d.id, "years": (months / 12).max(1), "invoice": inv.number }),
-                    run_after: None,
+    let mut drafts = Vec::new();
+    let mut renewals = Vec::new();
+    for (c, plan) in &plans {
+        for (currency, lines) in &plan.invoices {
+            renewals.push(
+                lines
+                    .iter()
+                    .filter_map(|p| {
+                        p.domain
+                            .as_ref()
+                            .map(|d| (d, p.service.next_billing_at, p.service.period_months))
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            drafts.push((
+                *c,
+                Draft {
+                    kind: "invoice",
+                    currency: currency.clone(),
+                    lines: lines.iter().map(|p| p.line.clone()).collect(),
+                    note: None,
+                    refers_to: None,
+                    billing_run_id: Some(run_id.to_owned()),
+                    order_id: None,
+                    issued_at: now,
                 },
-            )
-            .await?;
+            ));
         }
-        bill.invoices += 1;
-        bill.net_minor += inv.net_minor;
-        bill.gross_minor += inv.gross_minor;
     }
-    for inv in invoice_orders(state, tx, tenant, c, run_id).await? {
-        bill.invoices += 1;
-        bill.lines += 1;
-        bill.net_minor += inv.net_minor;
-        bill.gross_minor += inv.gross_minor;
+    let issued = super::issue_many(tx, &rules, &tenant.name, drafts, "billing").await?;
+    let renew: Vec<_> = issued
+        .iter()
+        .zip(renewals)
+        .flat_map(|(inv, list)| list.into_iter().map(move |r| (inv, r)))
+        .map(|(inv, (d, period_start, months))| {
+            (
+                d,
+                format!("renew:{}:{}", d.id, period_start.timestamp()),
+                serde_json::json!({ "domain_id": d.id, "years": (months / 12).max(1), "invoice": inv.number }),
+            )
+        })
+        .collect();
+    jobs::enqueue_many(
+        tx,
+        renew.iter().map(|(d, key, payload)| NewJob {
+            kind: crate::provisioning::handler::RENEW,
+            reference: &d.name,
+            key,
+            payload: payload.clone(),
+            run_after: None,
+        }),
+    )
+    .await?;
+    let mut bills = Vec::with_capacity(plans.len());
+    for (c, plan) in plans {
+        let mut bill = plan.bill;
+        if batch.with_orders.contains(&c.id) {
+            for inv in invoice_orders(state, tx, tenant, c, Some(run_id)).await? {
+                bill.invoices += 1;
+                bill.lines += 1;
+                bill.net_minor += inv.net_minor;
+                bill.gross_minor += inv.gross_minor;
+            }
+        }
+        for name in &bill.refused {
+            warn_refused(tx, c, name).await?;
+        }
+        bills.push(bill);
     }
-    Ok(bill)
+    Ok(bills)
 }
 
 /// What a run at `due_by` would bill, without writing anything.
@@ -593,37 +705,41 @@ pub async fn preview(
         due_by,
         ..Default::default()
     };
-    let collective = super::settings(&tx).await?.collective_monthly;
-    for id in due_customers(&tx, due_by, collective).await? {
-        let Some(c) = customer::Entity::find_by_id(id).one(tx.conn()).await? else {
-            continue;
-        };
-        let mut bill = bill_customer(state, &tx, tenant, &c, due_by, None, true).await?;
-        // Uninvoiced orders count too.
-        let (category, rate) = money::category(super::treatment_of(&tx, &c).await?);
-        for (_, lines) in order_lines(&tx, &c, rate, category).await? {
-            if lines.is_empty() {
+    let rules = super::Rules::load(&tx).await?;
+    let book = state.prices.book(&tx).await?;
+    let todo = due_customers(&tx, due_by, rules.billing.collective_monthly).await?;
+    for ids in todo.chunks(BATCH) {
+        let batch = Batch::load(&tx, ids, due_by).await?;
+        for c in &batch.customers {
+            let mut bill = plan(&rules, &book, &batch, c, due_by).bill;
+            if batch.with_orders.contains(&c.id) {
+                // Uninvoiced orders count too.
+                let (category, rate) = money::category(super::treatment_with(&rules.shop, c));
+                for (_, lines) in order_lines(&tx, c, rate, category).await? {
+                    if lines.is_empty() {
+                        continue;
+                    }
+                    let t = money::totals(
+                        lines
+                            .iter()
+                            .map(|l| (l.net_minor(), l.vat_category.as_str(), l.vat_rate_bp)),
+                    );
+                    bill.invoices += 1;
+                    bill.lines += lines.len();
+                    bill.net_minor += t.net_minor;
+                    bill.gross_minor += t.gross_minor;
+                }
+            }
+            if bill.lines == 0 && bill.refused.is_empty() {
                 continue;
             }
-            let t = money::totals(
-                lines
-                    .iter()
-                    .map(|l| (l.net_minor(), l.vat_category.as_str(), l.vat_rate_bp)),
-            );
-            bill.invoices += 1;
-            bill.lines += lines.len();
-            bill.net_minor += t.net_minor;
-            bill.gross_minor += t.gross_minor;
+            p.invoices += bill.invoices;
+            p.lines += bill.lines;
+            let e = p.totals.entry(bill.currency.clone()).or_default();
+            e.0 += bill.net_minor;
+            e.1 += bill.gross_minor;
+            p.customers.push(bill);
         }
-        if bill.lines == 0 && bill.refused.is_empty() {
-            continue;
-        }
-        p.invoices += bill.invoices;
-        p.lines += bill.lines;
-        let e = p.totals.entry(bill.currency.clone()).or_default();
-        e.0 += bill.net_minor;
-        e.1 += bill.gross_minor;
-        p.customers.push(bill);
     }
     tx.rollback().await?;
     Ok(p)
@@ -728,63 +844,25 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         .exec(tx.conn())
         .await?;
     tx.commit().await?;
-    for id in todo {
-        let tx = state.tenancy.begin(tenant).await?;
-        super::lock_account(&tx, &id).await?;
-        let Some(c) = customer::Entity::find_by_id(id.clone())
-            .one(tx.conn())
-            .await?
-        else {
-            continue;
-        };
-        let bill =
-            match bill_customer(state, &tx, tenant, &c, run.due_by, Some(run_id), false).await {
-                Ok(bill) => bill,
-                // Trouble with the database itself: the job is retried.
-                Err(BillingError::Db(e)) => return Err(e.into()),
-                // One customer's problem does not hold up the others: noted on the
-                // run, the customer is left for the next run.
-                Err(e) => {
-                    tx.rollback().await?;
-                    let tx = state.tenancy.begin(tenant).await?;
-                    let note = format!("{}: {e}", c.number);
-                    let mut r: billing_run::ActiveModel =
-                        billing_run::Entity::find_by_id(run_id.to_owned())
-                            .one(tx.conn())
-                            .await?
-                            .ok_or_else(|| anyhow::anyhow!("run vanished"))?
-                            .into();
-                    let before = r.error.clone().take().flatten().unwrap_or_default();
-                    r.error = Set(Some(
-                        format!(
-                            "{before}{}{note}",
-                            if before.is_empty() { "" } else { "; " }
-                        )
-                        .chars()
-                        .take(2000)
-                        .collect(),
-                    ));
-                    r.update(tx.conn()).await?;
-                    tx.commit().await?;
-                    continue;
+    for ids in todo.chunks(BATCH) {
+        match bill_batch(state, tenant, &run, ids).await {
+            Ok(()) => {}
+            // Trouble with the database itself: the job is retried.
+            Err(BillingError::Db(e)) => return Err(e.into()),
+            // One customer's problem does not hold up the others: the batch is
+            // billed one customer at a time, failures noted on the run and left
+            // for the next run.
+            Err(e) if ids.len() == 1 => note_failure(state, tenant, run_id, &ids[0], &e).await?,
+            Err(_) => {
+                for id in ids {
+                    match bill_batch(state, tenant, &run, std::slice::from_ref(id)).await {
+                        Ok(()) => {}
+                        Err(BillingError::Db(e)) => return Err(e.into()),
+                        Err(e) => note_failure(state, tenant, run_id, id, &e).await?,
+                    }
                 }
-            };
-        for name in &bill.refused {
-            warn_refused(state, &tx, tenant, &c, name).await?;
+            }
         }
-        use billing_run::Column as R;
-        billing_run::Entity::update_many()
-            .col_expr(R::CustomersDone, plus(R::CustomersDone, 1))
-            .col_expr(
-                R::InvoicesCount,
-                plus(R::InvoicesCount, i32::try_from(bill.invoices).unwrap_or(0)),
-            )
-            .col_expr(R::NetMinor, plus(R::NetMinor, bill.net_minor))
-            .col_expr(R::GrossMinor, plus(R::GrossMinor, bill.gross_minor))
-            .filter(R::Id.eq(run_id))
-            .exec(tx.conn())
-            .await?;
-        tx.commit().await?;
     }
     let tx = state.tenancy.begin(tenant).await?;
     billing_run::Entity::update_many()
@@ -798,15 +876,73 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
     Ok(())
 }
 
+/// Bills one batch of a run's customers in one transaction, with the run's
+/// progress counters.
+async fn bill_batch(
+    state: &AppState,
+    tenant: &Tenant,
+    run: &billing_run::Model,
+    ids: &[String],
+) -> Result<(), BillingError> {
+    let tx = state.tenancy.begin(tenant).await.map_err(db)?;
+    super::lock_accounts(&tx, ids).await?;
+    let batch = Batch::load(&tx, ids, run.due_by).await?;
+    let bills = bill(state, &tx, tenant, &batch, run.due_by, &run.id).await?;
+    let sum = |f: fn(&CustomerBill) -> i64| bills.iter().map(f).sum::<i64>();
+    let invoices = bills.iter().map(|b| b.invoices).sum::<usize>();
+    use billing_run::Column as R;
+    billing_run::Entity::update_many()
+        .col_expr(
+            R::CustomersDone,
+            plus(R::CustomersDone, i32::try_from(ids.len()).unwrap_or(0)),
+        )
+        .col_expr(
+            R::InvoicesCount,
+            plus(R::InvoicesCount, i32::try_from(invoices).unwrap_or(0)),
+        )
+        .col_expr(R::NetMinor, plus(R::NetMinor, sum(|b| b.net_minor)))
+        .col_expr(R::GrossMinor, plus(R::GrossMinor, sum(|b| b.gross_minor)))
+        .filter(R::Id.eq(&run.id))
+        .exec(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Notes on the run that a customer could not be billed (left for the next run).
+async fn note_failure(
+    state: &AppState,
+    tenant: &Tenant,
+    run_id: &str,
+    customer_id: &str,
+    e: &BillingError,
+) -> anyhow::Result<()> {
+    let tx = state.tenancy.begin(tenant).await?;
+    let number = customer::Entity::find_by_id(customer_id.to_owned())
+        .one(tx.conn())
+        .await?
+        .map_or_else(|| customer_id.to_owned(), |c| c.number);
+    let mut r: billing_run::ActiveModel = billing_run::Entity::find_by_id(run_id.to_owned())
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("run vanished"))?
+        .into();
+    let before = r.error.clone().take().flatten().unwrap_or_default();
+    let sep = if before.is_empty() { "" } else { "; " };
+    r.error = Set(Some(
+        format!("{before}{sep}{number}: {e}")
+            .chars()
+            .take(2000)
+            .collect(),
+    ));
+    r.update(tx.conn()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Mails the customer and the reseller that a domain was not renewed for lack of
 /// credit (once per domain and expiry).
-async fn warn_refused(
-    state: &AppState,
-    tx: &TenantTx,
-    tenant: &Tenant,
-    c: &customer::Model,
-    name: &str,
-) -> Result<(), DbErr> {
+async fn warn_refused(tx: &TenantTx, c: &customer::Model, name: &str) -> Result<(), DbErr> {
     let Some(d) = domain::Entity::find()
         .filter(domain::Column::Name.eq(name))
         .one(tx.conn())
@@ -828,9 +964,7 @@ async fn warn_refused(
             run_after: None,
         },
     )
-    .await?;
-    let _ = (state, tenant);
-    Ok(())
+    .await
 }
 
 /// Daily: warns customers whose domains expire in one of the configured numbers
@@ -1006,9 +1140,6 @@ pub async fn order_completed(tx: &TenantTx, o: &order::Model) -> Result<(), DbEr
     )
     .await
 }
-
-#[allow(dead_code)]
-fn _unused(_: Condition) {}
 
 #[cfg(test)]
 mod tests {

@@ -52,23 +52,38 @@ pub struct NewJob<'a> {
 /// Writes a job in the caller's transaction; a second job with the same key is
 /// ignored.
 pub async fn enqueue(tx: &TenantTx, job: NewJob<'_>) -> Result<(), DbErr> {
+    enqueue_many(tx, [job]).await
+}
+
+/// Writes jobs in the caller's transaction with one statement per thousand;
+/// jobs whose key exists are ignored.
+pub async fn enqueue_many<'a>(
+    tx: &TenantTx,
+    jobs: impl IntoIterator<Item = NewJob<'a>>,
+) -> Result<(), DbErr> {
     let now = Utc::now();
-    entity::Entity::insert(entity::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().simple().to_string()),
-        kind: Set(job.kind.to_owned()),
-        reference: Set(job.reference.to_owned()),
-        idempotency_key: Set(job.key.to_owned()),
-        payload: Set(job.payload.to_string()),
-        status: Set("queued".into()),
-        attempts: Set(0),
-        run_after: Set(job.run_after.unwrap_or(now)),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([entity::Column::IdempotencyKey])
-    .exec(tx.conn())
-    .await?;
+    let rows: Vec<entity::ActiveModel> = jobs
+        .into_iter()
+        .map(|job| entity::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().simple().to_string()),
+            kind: Set(job.kind.to_owned()),
+            reference: Set(job.reference.to_owned()),
+            idempotency_key: Set(job.key.to_owned()),
+            payload: Set(job.payload.to_string()),
+            status: Set("queued".into()),
+            attempts: Set(0),
+            run_after: Set(job.run_after.unwrap_or(now)),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        entity::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([entity::Column::IdempotencyKey])
+            .exec_without_returning(tx.conn())
+            .await?;
+    }
     Ok(())
 }
 

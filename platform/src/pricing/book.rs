@@ -236,12 +236,22 @@ impl Pricer {
         tx: &TenantTx,
         customer: &customer::Model,
     ) -> Result<Self, DbErr> {
-        let mut overrides: HashMap<String, Vec<_>> = HashMap::new();
-        for o in customer_price::Entity::find()
+        let overrides = customer_price::Entity::find()
             .filter(customer_price::Column::CustomerId.eq(&customer.id))
             .all(tx.conn())
-            .await?
-        {
+            .await?;
+        Ok(Self::with_overrides(book, customer, overrides))
+    }
+
+    /// A customer's pricer from overrides read by the caller (a billing run reads
+    /// those of many customers at once).
+    pub fn with_overrides(
+        book: Arc<PriceBook>,
+        customer: &customer::Model,
+        rows: impl IntoIterator<Item = customer_price::Model>,
+    ) -> Self {
+        let mut overrides: HashMap<String, Vec<_>> = HashMap::new();
+        for o in rows {
             overrides.entry(o.product_id).or_default().push((
                 o.action,
                 o.period_months,
@@ -257,12 +267,12 @@ impl Pricer {
             },
             crate::customers::tax_buyer(customer),
         );
-        Ok(Self {
+        Self {
             book,
             class,
             overrides,
             treatment,
-        })
+        }
     }
 
     pub fn book(&self) -> &PriceBook {
