@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod mail;
 pub mod operators;
 pub mod orders;
+pub mod payments;
 pub mod pricing;
 pub mod provisioning;
 pub mod ratelimit;

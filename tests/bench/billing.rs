@@ -131,6 +131,11 @@ async fn baseline(app: &relabel_tests::TestApp, t: &Tenant, n: usize) -> f64 {
             pdf: Set(None),
             xml: Set(None),
             created_by: Set("bench".into()),
+            fees_minor: Set(0),
+            interest_minor: Set(0),
+            dunning_level: Set(0),
+            dunned_at: Set(None),
+            court_order_at: Set(None),
         });
         invoice::Entity::insert_many(rows)
             .exec(tx.conn())

@@ -124,6 +124,7 @@ impl Drop for Cleanup {
     }
 }
 
+pub mod billing;
 pub mod browser;
 pub mod pdns;
 pub mod smtp;

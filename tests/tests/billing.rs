@@ -4,205 +4,15 @@
 
 use chrono::{Duration, Utc};
 use relabel_platform::AppState;
-use relabel_platform::billing::{self, invoice, run};
-use relabel_platform::customers::{self, Actor, CustomerInput, customer};
+use relabel_platform::billing::{self, run};
+use relabel_platform::customers::{Actor, customer};
 use relabel_platform::provisioning::service;
 use relabel_tenants::Tenant;
-use relabel_tests::{TestApp, spawn_app_with};
+use relabel_tests::billing::{
+    NewCustomer, balance, customer, docs, reconcile, run_jobs, service, setup, tempdir, tool,
+};
+use relabel_tests::spawn_app_with;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
-
-async fn setup(app: &TestApp, name: &str, host: &str) -> Tenant {
-    relabel_platform::catalog::seed_demo(app.state.tenancy.backend().shared())
-        .await
-        .unwrap();
-    let t = app
-        .reseller(name, host, &format!("owner@{host}"), "owner-password-1")
-        .await;
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
-    relabel_platform::pricing::seed_demo(&tx, [("A", 150), ("B", 140), ("C", 130)])
-        .await
-        .unwrap();
-    let mut input: std::collections::BTreeMap<String, String> = [
-        ("legal_name", format!("{name} GmbH")),
-        ("street", "Musterstraße 1".into()),
-        ("postal_code", "10115".into()),
-        ("city", "Berlin".into()),
-        ("country", "DE".into()),
-        ("vat_id", "DE136695976".into()),
-        ("tax_number", "30/123/45678".into()),
-        ("register", "Amtsgericht Charlottenburg HRB 1".into()),
-        ("director", "Erika Mustermann".into()),
-        ("email", format!("billing@{host}")),
-        ("phone", "+49 30 123456".into()),
-        ("bank_name", "Demo Bank".into()),
-        ("iban", "DE02120300000000202051".into()),
-        ("bic", "BYLADEM1001".into()),
-        ("invoice_pattern", "RE-{YYYY}-{seq:06}".into()),
-        ("credit_note_pattern", "GS-{YYYY}-{seq:06}".into()),
-        ("renewal_warning_days", "30,14,3".into()),
-        ("footer", String::new()),
-        ("print_mail_url", String::new()),
-        ("datev_consultant", "1001".into()),
-        ("datev_client", "1".into()),
-        ("revenue_account", "8400".into()),
-        ("receivables_account", "1400".into()),
-        ("collective_monthly", "on".into()),
-        ("invoice_on_completion", "on".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    input.insert("prorata_credit".into(), "on".into());
-    billing::save_settings(&tx, &input).await.unwrap();
-    tx.commit().await.unwrap();
-    t
-}
-
-struct NewCustomer<'a> {
-    email: &'a str,
-    country: &'a str,
-    company: Option<&'a str>,
-    vat_id: Option<&'a str>,
-    credit_limit: &'a str,
-}
-
-impl Default for NewCustomer<'_> {
-    fn default() -> Self {
-        Self {
-            email: "kim@example.de",
-            country: "DE",
-            company: None,
-            vat_id: None,
-            credit_limit: "1000.00",
-        }
-    }
-}
-
-async fn customer(state: &AppState, t: &Tenant, n: NewCustomer<'_>) -> customer::Model {
-    let tx = state.tenancy.begin(t).await.unwrap();
-    let input = CustomerInput {
-        kind: Some(
-            if n.company.is_some() {
-                "company"
-            } else {
-                "person"
-            }
-            .into(),
-        ),
-        first_name: Some("Kim".into()),
-        last_name: Some("Kunde".into()),
-        company: n.company.map(Into::into),
-        street: Some("Weg 1".into()),
-        postal_code: Some(
-            if n.country == "NL" {
-                "1012 AB"
-            } else {
-                "10115"
-            }
-            .into(),
-        ),
-        city: Some("Stadt".into()),
-        country: Some(n.country.into()),
-        email: Some(n.email.into()),
-        vat_id: n.vat_id.map(Into::into),
-        credit_limit: Some(n.credit_limit.into()),
-        ..Default::default()
-    };
-    let actor = Actor {
-        name: "test",
-        ip: None,
-    };
-    let c = customers::create(&tx, &actor, &input, None).await.unwrap();
-    tx.commit().await.unwrap();
-    c
-}
-
-/// A service entry due at `next` (a month-long hosting product by default).
-async fn service(
-    state: &AppState,
-    t: &Tenant,
-    c: &customer::Model,
-    product: &str,
-    months: i32,
-    next: chrono::DateTime<Utc>,
-) -> service::Model {
-    let tx = state.tenancy.begin(t).await.unwrap();
-    let s = service::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().simple().to_string()),
-        customer_id: Set(c.id.clone()),
-        product_id: Set(product.into()),
-        order_id: Set(None),
-        order_item_id: Set(None),
-        domain_id: Set(None),
-        kind: Set("hosting".into()),
-        label: Set(format!("{product} for {}", c.email)),
-        period_months: Set(months),
-        price_source: Set("order".into()),
-        net_minor: Set(1000),
-        currency: Set("EUR".into()),
-        quantity: Set(1),
-        started_at: Set(next - Duration::days(30)),
-        next_billing_at: Set(next),
-        ends_at: Set(None),
-        cancellation: Set("none".into()),
-        status: Set("active".into()),
-        created_at: Set(next - Duration::days(30)),
-        updated_at: Set(next - Duration::days(30)),
-    }
-    .insert(tx.conn())
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    s
-}
-
-/// Runs jobs until none is queued (a retry, e.g. SQLite busy while the mailer
-/// writes, comes again after 10 ms).
-async fn run_jobs(app: &TestApp, t: &Tenant) {
-    let mut runner = app.state.runner();
-    runner.backoff = Duration::milliseconds(10);
-    for _ in 0..200 {
-        runner.run_due(t).await.unwrap();
-        let tx = app.state.tenancy.begin(t).await.unwrap();
-        let queued = relabel_platform::jobs::with_key_prefix(&tx, "")
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|j| j.status == "queued" && j.run_after < Utc::now() + Duration::seconds(5))
-            .count();
-        drop(tx);
-        if queued == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
-    }
-    panic!("jobs did not settle");
-}
-
-async fn docs(state: &AppState, t: &Tenant) -> Vec<invoice::Model> {
-    use sea_orm::QueryOrder;
-    let tx = state.tenancy.begin(t).await.unwrap();
-    invoice::Entity::find()
-        .order_by_asc(invoice::Column::Number)
-        .all(tx.conn())
-        .await
-        .unwrap()
-}
-
-async fn reconcile(state: &AppState, t: &Tenant) {
-    let tx = state.tenancy.begin(t).await.unwrap();
-    assert_eq!(billing::reconcile(&tx).await.unwrap(), vec![]);
-}
-
-async fn balance(state: &AppState, t: &Tenant, c: &customer::Model) -> i64 {
-    let tx = state.tenancy.begin(t).await.unwrap();
-    relabel_platform::orders::account::Entity::find_by_id(c.id.clone())
-        .one(tx.conn())
-        .await
-        .unwrap()
-        .map(|a| a.balance_minor)
-        .unwrap_or(0)
-}
 
 fn year() -> String {
     Utc::now().format("%Y").to_string()
@@ -489,42 +299,13 @@ async fn concurrent_issues_get_unique_gapless_numbers() {
     app.stop().await;
 }
 
-fn tool(name: &str) -> bool {
-    std::process::Command::new("which")
-        .arg(name)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-fn schema() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../platform/src/billing/schema/cii/FACTUR-X_EN16931.xsd")
-}
-
 /// `xmllint --schema` against the official Factur-X EN 16931 schema.
 fn assert_schema_valid(xml: &str, what: &str) {
-    let dir = tempdir();
-    let path = dir.join(format!("{what}.xml"));
-    std::fs::write(&path, xml).unwrap();
-    let out = std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(schema())
-        .arg(&path)
-        .output()
-        .expect("xmllint (libxml2-utils, installed by .ci/install-test-deps)");
-    assert!(
-        out.status.success(),
-        "{what} is not schema-valid:\n{}\n{xml}",
-        String::from_utf8_lossy(&out.stderr)
+    relabel_tests::billing::assert_schema_valid(
+        xml,
+        "billing/schema/cii/FACTUR-X_EN16931.xsd",
+        what,
     );
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("relabel-billing-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[tokio::test]

@@ -1209,4 +1209,11 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("flash.service_cancelled", "Leistung gekündigt; sie endet am"),
     ("err.service_cancelled", "Diese Leistung ist bereits gekündigt oder beendet."),
     ("billing.run_skipped", "Für den nächsten Lauf zurückgestellt:"),
+    ("err.currency", "Wählen Sie eine der unterstützten Währungen (EUR, CHF, GBP, USD)."),
+    ("err.rate", "Geben Sie den Wechselkurs an (Kontowährung je gezahlter Einheit), z. B. 0,92."),
+    ("err.open_item", "Wählen Sie einen offenen Posten dieses Kunden."),
+    ("err.creditor_id", "Geben Sie eine gültige Gläubiger-Identifikationsnummer an, z. B. DE98ZZZ09999999999."),
+    ("err.return_reason", "Geben Sie einen ISO-20022-Rückgabegrund an, z. B. AM04 oder MD06."),
+    ("err.camt_xml", "Die Datei ist kein lesbares XML."),
+    ("err.camt_kind", "Die Datei ist kein CAMT.053-Kontoauszug."),
 ];

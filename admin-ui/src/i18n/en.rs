@@ -1209,4 +1209,11 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("flash.service_cancelled", "Service cancelled; it ends on"),
     ("err.service_cancelled", "This service is already cancelled or has ended."),
     ("billing.run_skipped", "Left for the next run:"),
+    ("err.currency", "Choose one of the supported currencies (EUR, CHF, GBP, USD)."),
+    ("err.rate", "Enter the exchange rate (account currency per unit paid), e.g. 0.92."),
+    ("err.open_item", "Choose an open item of this customer."),
+    ("err.creditor_id", "Enter a valid SEPA creditor identifier, e.g. DE98ZZZ09999999999."),
+    ("err.return_reason", "Enter an ISO 20022 return reason code, e.g. AM04 or MD06."),
+    ("err.camt_xml", "The file is not readable XML."),
+    ("err.camt_kind", "The file is not a CAMT.053 bank statement."),
 ];

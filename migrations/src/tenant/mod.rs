@@ -13,6 +13,7 @@ mod m0007_provisioning;
 mod m0008_hosting_accounts;
 mod m0009_forwarding;
 mod m0010_billing;
+mod m0011_payments;
 
 pub struct TenantMigrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0008_hosting_accounts::Migration),
             Box::new(m0009_forwarding::Migration),
             Box::new(m0010_billing::Migration),
+            Box::new(m0011_payments::Migration),
         ]
     }
 }

@@ -657,7 +657,7 @@ pub async fn statement(
                 o.number,
                 label(&t, "due"),
                 day(o.due_at, lang),
-                amount(o.gross_minor - o.settled_minor, &o.currency, lang)
+                amount(o.open_minor(), &o.currency, lang)
             )
         })
         .collect();

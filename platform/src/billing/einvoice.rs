@@ -20,6 +20,11 @@ pub fn file_name(profile: &str) -> &'static str {
     }
 }
 
+/// The download name of a document's XML: its number and the file name.
+pub fn download_name(doc: &super::invoice::Model) -> String {
+    format!("{}-{}", doc.number, file_name(&doc.einvoice))
+}
+
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {

@@ -60,6 +60,15 @@ entity!(invoice, "invoices", {
     #[serde(skip)]
     xml: Option<String>,
     created_by: String,
+    /// Open-item charges added after issue: return-debit and dunning fees.
+    fees_minor: i64,
+    /// Default interest charged by dunning (D2).
+    interest_minor: i64,
+    /// 0 none, 1 reminder, 2 first notice, ... (D1).
+    dunning_level: i32,
+    dunned_at: Option<DateTimeUtc>,
+    /// A court dunning order was requested (D4).
+    court_order_at: Option<DateTimeUtc>,
 });
 
 entity!(invoice_line, "invoice_lines", {
@@ -134,4 +143,14 @@ entity!(billing_settings, "billing_settings", {
     datev_client: String,
     revenue_account: String,
     receivables_account: String,
+    /// SEPA creditor identifier (Gläubiger-ID) for direct debits.
+    creditor_id: String,
+    /// A debit run collects invoices this many days after their date (Y7).
+    debit_delay_days: i32,
+    /// Collection date: this many days after the run.
+    debit_lead_days: i32,
+    /// Charged on a return debit (D2).
+    return_fee_minor: i64,
+    /// pain.008 version: 08 (current) or 02 (older banks).
+    sepa_version: String,
 });

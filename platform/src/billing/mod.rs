@@ -50,7 +50,29 @@ pub const LEDGER_KINDS: &[&str] = &[
     "refund",
     "write_off",
     "correction",
+    // Skonto taken at payment (P6, Y6).
+    "cash_discount",
+    // A collected direct debit the bank took back (Y7).
+    "return_debit",
+    // Default interest charged by dunning (D2).
+    "interest",
 ];
+
+impl invoice::Model {
+    /// What is still open on the item: the gross amount and the charges added
+    /// since (fees, interest) less what was paid, credited or settled.
+    pub fn open_minor(&self) -> i64 {
+        if self.kind == "credit_note" {
+            return 0;
+        }
+        self.gross_minor + self.fees_minor + self.interest_minor - self.settled_minor
+    }
+
+    /// What the item comes to with its charges.
+    pub fn total_minor(&self) -> i64 {
+        self.gross_minor + self.fees_minor + self.interest_minor
+    }
+}
 
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -397,19 +419,19 @@ pub async fn settle(tx: &TenantTx, customer_id: &str) -> Result<i64, DbErr> {
         .map(|a| a.balance_minor)
         .unwrap_or(0);
     let items = open_items(tx, customer_id).await?;
-    let open: i64 = items.iter().map(|i| i.gross_minor - i.settled_minor).sum();
+    let open: i64 = items.iter().map(invoice::Model::open_minor).sum();
     let mut credit = balance + open;
     let mut applied = 0;
     for item in items {
         if credit <= 0 {
             break;
         }
-        let take = std::cmp::min(credit, item.gross_minor - item.settled_minor);
+        let take = std::cmp::min(credit, item.open_minor());
         let settled = item.settled_minor + take;
         invoice::ActiveModel {
             id: Set(item.id.clone()),
             settled_minor: Set(settled),
-            status: Set(if settled >= item.gross_minor {
+            status: Set(if settled >= item.total_minor() {
                 "paid".into()
             } else {
                 "open".into()
@@ -440,10 +462,12 @@ pub async fn settle_many(tx: &TenantTx, customer_ids: &[&str]) -> Result<(), DbE
             .await?
             .into_iter()
             .collect();
-        let open: Vec<(String, i64, i64)> = invoice::Entity::find()
+        let open: Vec<(String, i64, i64, i64, i64)> = invoice::Entity::find()
             .select_only()
             .column(invoice::Column::CustomerId)
             .column(invoice::Column::GrossMinor)
+            .column(invoice::Column::FeesMinor)
+            .column(invoice::Column::InterestMinor)
             .column(invoice::Column::SettledMinor)
             .filter(invoice::Column::CustomerId.is_in(chunk.iter().copied()))
             .filter(invoice::Column::Kind.eq("invoice"))
@@ -451,8 +475,8 @@ pub async fn settle_many(tx: &TenantTx, customer_ids: &[&str]) -> Result<(), DbE
             .into_tuple()
             .all(tx.conn())
             .await?;
-        for (id, gross, settled) in open {
-            *credit.entry(id).or_default() += gross - settled;
+        for (id, gross, fees, interest, settled) in open {
+            *credit.entry(id).or_default() += gross + fees + interest - settled;
         }
         for (id, c) in credit {
             if c > 0 {
@@ -640,6 +664,11 @@ pub async fn issue_many(
             pdf: None,
             xml: None,
             created_by: actor.to_owned(),
+            fees_minor: 0,
+            interest_minor: 0,
+            dunning_level: 0,
+            dunned_at: None,
+            court_order_at: None,
         });
         rows.extend(
             draft
@@ -1272,6 +1301,8 @@ pub async fn save_settings(
         datev_client: Set(get("datev_client")),
         revenue_account: Set(get("revenue_account")),
         receivables_account: Set(get("receivables_account")),
+        // The direct-debit settings have their own form (`payments::save_settings`).
+        ..Default::default()
     }
     .update(tx.conn())
     .await?;

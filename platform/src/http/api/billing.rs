@@ -79,7 +79,7 @@ fn doc_out(d: &invoice::Model, lines: Option<Vec<billing::invoice_line::Model>>)
         vat_minor: d.vat_minor,
         gross_minor: d.gross_minor,
         open_minor: if d.kind == "invoice" {
-            d.gross_minor - d.settled_minor
+            d.open_minor()
         } else {
             0
         },
@@ -300,11 +300,9 @@ impl BillingApi {
             .await
             .map_err(ApiError::internal)?
         {
-            Some((d, _, Some(xml))) => Ok(Attachment::new(xml.into_bytes()).filename(format!(
-                "{}-{}",
-                d.number,
-                billing::einvoice::file_name(&d.einvoice)
-            ))),
+            Some((d, _, Some(xml))) => Ok(
+                Attachment::new(xml.into_bytes()).filename(billing::einvoice::download_name(&d))
+            ),
             _ => Err(ApiError::not_found("E-invoice")),
         }
     }

@@ -68,7 +68,7 @@ pub(crate) fn doc_row(d: &invoice::Model) -> Value {
         "due": d.due_at.format("%Y-%m-%d").to_string(),
         "net": fmt_amount(d.net_minor, &d.currency), "vat": fmt_amount(d.vat_minor, &d.currency),
         "gross": fmt_amount(d.gross_minor, &d.currency),
-        "open": fmt_amount(d.gross_minor - d.settled_minor, &d.currency),
+        "open": fmt_amount(d.open_minor(), &d.currency),
         "is_open": d.kind == "invoice" && d.status == "open",
         "refers_to": d.refers_to_number, "refers_to_id": d.refers_to_id,
         "einvoice": d.einvoice, "delivery": d.delivery,
@@ -389,13 +389,13 @@ pub(crate) fn xml_response(name: &str, xml: String) -> Response {
         .into_response()
 }
 
-#[handler]
-async fn invoice_pdf(
-    Data(state): Data<&AppState>,
-    user: Can<ViewCustomers>,
-    Path(id): Path<String>,
+/// A document's PDF of `tenant` (404 when there is none).
+pub(crate) async fn document_pdf(
+    state: &AppState,
+    tenant: &relabel_tenants::Tenant,
+    id: &str,
 ) -> poem::Result<Response> {
-    match billing::document::files(state, &user.tenant, &id)
+    match billing::document::files(state, tenant, id)
         .await
         .map_err(internal)?
     {
@@ -404,26 +404,37 @@ async fn invoice_pdf(
     }
 }
 
+/// A document's e-invoice XML of `tenant` (404 when the customer gets none).
+pub(crate) async fn document_xml(
+    state: &AppState,
+    tenant: &relabel_tenants::Tenant,
+    id: &str,
+) -> poem::Result<Response> {
+    match billing::document::files(state, tenant, id)
+        .await
+        .map_err(internal)?
+    {
+        Some((inv, _, Some(xml))) => Ok(xml_response(&billing::einvoice::download_name(&inv), xml)),
+        _ => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+    }
+}
+
+#[handler]
+async fn invoice_pdf(
+    Data(state): Data<&AppState>,
+    user: Can<ViewCustomers>,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    document_pdf(state, &user.tenant, &id).await
+}
+
 #[handler]
 async fn invoice_xml(
     Data(state): Data<&AppState>,
     user: Can<ViewCustomers>,
     Path(id): Path<String>,
 ) -> poem::Result<Response> {
-    match billing::document::files(state, &user.tenant, &id)
-        .await
-        .map_err(internal)?
-    {
-        Some((inv, _, Some(xml))) => Ok(xml_response(
-            &format!(
-                "{}-{}",
-                inv.number,
-                billing::einvoice::file_name(&inv.einvoice)
-            ),
-            xml,
-        )),
-        _ => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
-    }
+    document_xml(state, &user.tenant, &id).await
 }
 
 #[handler]
@@ -580,7 +591,7 @@ pub(super) async fn customer_account(
     let open: i64 = docs
         .iter()
         .filter(|d| d.kind == "invoice" && d.status == "open")
-        .map(|d| d.gross_minor - d.settled_minor)
+        .map(billing::invoice::Model::open_minor)
         .sum();
     page(state, session, req, &user.tenant, Some(&user.member)).render(
         "console/customer_account.html",

@@ -8,7 +8,7 @@ use super::page::StoreCtx;
 use crate::app::AppState;
 use crate::auth::csrf;
 use crate::billing::{self, BillingError};
-use crate::http::console::billing::{doc_row, pdf_response, xml_response};
+use crate::http::console::billing::{doc_row, document_pdf, document_xml, pdf_response};
 use crate::http::{FormData, flash, internal, redirect};
 use poem::http::StatusCode;
 use poem::session::Session;
@@ -48,7 +48,7 @@ async fn invoices_page(
     let open: i64 = docs
         .iter()
         .filter(|d| d.kind == "invoice" && d.status == "open")
-        .map(|d| d.gross_minor - d.settled_minor)
+        .map(billing::invoice::Model::open_minor)
         .sum();
     let payments: Vec<_> = entries
         .iter()
@@ -96,11 +96,7 @@ async fn invoice_pdf(
     Path(id): Path<String>,
 ) -> poem::Result<Response> {
     own(state, &user, &id).await?;
-    let (inv, bytes, _) = billing::document::files(state, &user.tenant, &id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
-    Ok(pdf_response(&inv.number, bytes))
+    document_pdf(state, &user.tenant, &id).await
 }
 
 #[handler]
@@ -110,20 +106,7 @@ async fn invoice_xml(
     Path(id): Path<String>,
 ) -> poem::Result<Response> {
     own(state, &user, &id).await?;
-    match billing::document::files(state, &user.tenant, &id)
-        .await
-        .map_err(internal)?
-    {
-        Some((inv, _, Some(x))) => Ok(xml_response(
-            &format!(
-                "{}-{}",
-                inv.number,
-                billing::einvoice::file_name(&inv.einvoice)
-            ),
-            x,
-        )),
-        _ => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
-    }
+    document_xml(state, &user.tenant, &id).await
 }
 
 #[handler]

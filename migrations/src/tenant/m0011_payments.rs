@@ -1,0 +1,382 @@
+//! Payments (Y1-Y7): payments with their conversion and allocation, bank statement
+//! imports (CAMT.053) with their lines for review, SEPA direct-debit runs and their
+//! items (return debits), open-item charges and dunning state on invoices, and the
+//! reseller's creditor data.
+
+use crate::{add_column, id_pk, text, text_null, ts, ts_null};
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Payments {
+    Table,
+    Id,
+    CustomerId,
+    Method,
+    AmountMinor,
+    Currency,
+    OriginalMinor,
+    OriginalCurrency,
+    Rate,
+    Reference,
+    ExternalId,
+    InvoiceId,
+    SkontoMinor,
+    BookedAt,
+    Note,
+    Actor,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum BankImports {
+    Table,
+    Id,
+    FileName,
+    StatementId,
+    Lines,
+    Booked,
+    Review,
+    Errors,
+    Actor,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum BankLines {
+    Table,
+    Id,
+    ImportId,
+    Position,
+    EntryRef,
+    BookedOn,
+    AmountMinor,
+    Currency,
+    Direction,
+    Reference,
+    Counterparty,
+    Iban,
+    ReturnReason,
+    Status,
+    CustomerId,
+    InvoiceId,
+    PaymentId,
+    Error,
+}
+
+#[derive(DeriveIden)]
+enum DebitRuns {
+    Table,
+    Id,
+    Status,
+    CollectOn,
+    Version,
+    MessageId,
+    Items,
+    TotalMinor,
+    Currency,
+    Xml,
+    Actor,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum DebitItems {
+    Table,
+    Id,
+    RunId,
+    InvoiceId,
+    CustomerId,
+    AmountMinor,
+    MandateReference,
+    MandateSignedOn,
+    Sequence,
+    EndToEndId,
+    Status,
+    PaymentId,
+    ReturnReason,
+    ReturnedAt,
+}
+
+#[derive(DeriveIden)]
+enum Invoices {
+    Table,
+    FeesMinor,
+    InterestMinor,
+    DunningLevel,
+    DunnedAt,
+    CourtOrderAt,
+}
+
+#[derive(DeriveIden)]
+enum BillingSettings {
+    Table,
+    CreditorId,
+    DebitDelayDays,
+    DebitLeadDays,
+    ReturnFeeMinor,
+    SepaVersion,
+}
+
+fn money(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .to_owned()
+}
+
+fn id_col(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).string_len(40).not_null().to_owned()
+}
+
+fn id_null(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).string_len(40).null().to_owned()
+}
+
+fn short(name: impl IntoIden, default: &str) -> ColumnDef {
+    ColumnDef::new(name)
+        .string_len(64)
+        .not_null()
+        .default(default)
+        .to_owned()
+}
+
+fn int(name: impl IntoIden, default: i32) -> ColumnDef {
+    ColumnDef::new(name)
+        .integer()
+        .not_null()
+        .default(default)
+        .to_owned()
+}
+
+fn idx(table: impl IntoIden, name: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table);
+    for c in cols {
+        i.col(Alias::new(*c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Payments::Table)
+                .col(id_pk(Payments::Id))
+                .col(id_col(Payments::CustomerId))
+                // transfer | sepa_debit | card | paypal | cash | other
+                .col(short(Payments::Method, "transfer"))
+                // Booked in the account's currency ...
+                .col(money(Payments::AmountMinor))
+                .col(ColumnDef::new(Payments::Currency).string_len(3).not_null())
+                // ... from what was paid, at the recorded rate (1 unit = rate account units).
+                .col(money(Payments::OriginalMinor))
+                .col(
+                    ColumnDef::new(Payments::OriginalCurrency)
+                        .string_len(3)
+                        .not_null(),
+                )
+                .col(short(Payments::Rate, "1"))
+                .col(text_null(Payments::Reference))
+                // Bank entry, Stripe event or debit item: a payment is booked once.
+                .col(ColumnDef::new(Payments::ExternalId).string_len(160).null())
+                .col(id_null(Payments::InvoiceId))
+                .col(money(Payments::SkontoMinor))
+                .col(ts(Payments::BookedAt))
+                .col(text_null(Payments::Note))
+                .col(text(Payments::Actor))
+                .col(ts(Payments::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(idx(
+            Payments::Table,
+            "payments_external",
+            &["external_id"],
+            true,
+        ))
+        .await?;
+        m.create_index(idx(
+            Payments::Table,
+            "payments_customer",
+            &["customer_id", "booked_at"],
+            false,
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(BankImports::Table)
+                .col(id_pk(BankImports::Id))
+                .col(text(BankImports::FileName))
+                .col(text(BankImports::StatementId))
+                .col(int(BankImports::Lines, 0))
+                .col(int(BankImports::Booked, 0))
+                .col(int(BankImports::Review, 0))
+                .col(int(BankImports::Errors, 0))
+                .col(text(BankImports::Actor))
+                .col(ts(BankImports::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(BankLines::Table)
+                .col(id_pk(BankLines::Id))
+                .col(id_col(BankLines::ImportId))
+                .col(int(BankLines::Position, 0))
+                .col(text(BankLines::EntryRef))
+                .col(text_null(BankLines::BookedOn))
+                .col(money(BankLines::AmountMinor))
+                .col(short(BankLines::Currency, ""))
+                // credit (money in) | debit (money out: return debits)
+                .col(short(BankLines::Direction, "credit"))
+                .col(text(BankLines::Reference))
+                .col(text(BankLines::Counterparty))
+                .col(text(BankLines::Iban))
+                .col(ColumnDef::new(BankLines::ReturnReason).string_len(8).null())
+                // booked | review | error | ignored | returned
+                .col(short(BankLines::Status, "review"))
+                .col(id_null(BankLines::CustomerId))
+                .col(id_null(BankLines::InvoiceId))
+                .col(id_null(BankLines::PaymentId))
+                .col(text_null(BankLines::Error))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(idx(
+            BankLines::Table,
+            "bank_lines_import",
+            &["import_id", "position"],
+            true,
+        ))
+        .await?;
+        m.create_index(idx(
+            BankLines::Table,
+            "bank_lines_status",
+            &["status"],
+            false,
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(DebitRuns::Table)
+                .col(id_pk(DebitRuns::Id))
+                // submitted | cancelled
+                .col(short(DebitRuns::Status, "submitted"))
+                .col(ts(DebitRuns::CollectOn))
+                // 08 (pain.008.001.08) | 02 (pain.008.001.02)
+                .col(short(DebitRuns::Version, "08"))
+                .col(text(DebitRuns::MessageId))
+                .col(int(DebitRuns::Items, 0))
+                .col(money(DebitRuns::TotalMinor))
+                .col(short(DebitRuns::Currency, "EUR"))
+                .col(text(DebitRuns::Xml))
+                .col(text(DebitRuns::Actor))
+                .col(ts(DebitRuns::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(DebitItems::Table)
+                .col(id_pk(DebitItems::Id))
+                .col(id_col(DebitItems::RunId))
+                .col(id_col(DebitItems::InvoiceId))
+                .col(id_col(DebitItems::CustomerId))
+                .col(money(DebitItems::AmountMinor))
+                .col(text(DebitItems::MandateReference))
+                .col(text(DebitItems::MandateSignedOn))
+                // FRST | RCUR
+                .col(short(DebitItems::Sequence, "RCUR"))
+                .col(text(DebitItems::EndToEndId))
+                // collected | returned
+                .col(short(DebitItems::Status, "collected"))
+                .col(id_null(DebitItems::PaymentId))
+                .col(
+                    ColumnDef::new(DebitItems::ReturnReason)
+                        .string_len(8)
+                        .null(),
+                )
+                .col(ts_null(DebitItems::ReturnedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(idx(
+            DebitItems::Table,
+            "debit_items_run",
+            &["run_id"],
+            false,
+        ))
+        .await?;
+        m.create_index(idx(
+            DebitItems::Table,
+            "debit_items_invoice",
+            &["invoice_id", "status"],
+            false,
+        ))
+        .await?;
+        m.create_index(idx(
+            DebitItems::Table,
+            "debit_items_e2e",
+            &["end_to_end_id"],
+            true,
+        ))
+        .await?;
+
+        // Open-item state beside `settled_minor`: charges added after issue
+        // (return-debit and dunning fees, default interest) and the dunning level.
+        add_column(m, Invoices::Table, money(Invoices::FeesMinor)).await?;
+        add_column(m, Invoices::Table, money(Invoices::InterestMinor)).await?;
+        add_column(m, Invoices::Table, int(Invoices::DunningLevel, 0)).await?;
+        add_column(m, Invoices::Table, ts_null(Invoices::DunnedAt)).await?;
+        add_column(m, Invoices::Table, ts_null(Invoices::CourtOrderAt)).await?;
+
+        add_column(
+            m,
+            BillingSettings::Table,
+            short(BillingSettings::CreditorId, ""),
+        )
+        .await?;
+        add_column(
+            m,
+            BillingSettings::Table,
+            int(BillingSettings::DebitDelayDays, 3),
+        )
+        .await?;
+        add_column(
+            m,
+            BillingSettings::Table,
+            int(BillingSettings::DebitLeadDays, 2),
+        )
+        .await?;
+        add_column(
+            m,
+            BillingSettings::Table,
+            ColumnDef::new(BillingSettings::ReturnFeeMinor)
+                .big_integer()
+                .not_null()
+                .default(500)
+                .to_owned(),
+        )
+        .await?;
+        add_column(
+            m,
+            BillingSettings::Table,
+            short(BillingSettings::SepaVersion, "08"),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,414 @@
+//! SEPA Core direct debit (Y3, Y7): the debit run and its pain.008 file.
+//!
+//! A run collects the open invoices of customers with billing type DEBIT, an
+//! ACTIVE debit status and a mandate, once the invoice is `debit_delay_days` old.
+//! It is one transaction: the run row, one item per invoice (FRST for a mandate's
+//! first collection, RCUR after), the payments (so the items are paid "in
+//! collection") and the XML. A run killed midway leaves nothing; a second run finds
+//! the collected items taken. Runs are serialised on the billing settings row.
+
+use super::{PaymentInput, debit_item, debit_run};
+use crate::billing::{self, BillingError, billing_settings, invoice, money};
+use crate::customers::customer;
+use chrono::{DateTime, Duration, Utc};
+use relabel_tenants::TenantTx;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::collections::{HashMap, HashSet};
+
+/// Whether `id` is a well-formed SEPA creditor identifier (e.g. DE98ZZZ09999999999):
+/// country, check digits over the national part (ISO 7064 mod 97-10, the
+/// business code skipped), business code, national identifier.
+pub fn valid_creditor_id(id: &str) -> bool {
+    let id = id.trim().to_uppercase();
+    if !(9..=35).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let (country, rest) = id.split_at(2);
+    let (check, rest) = rest.split_at(2);
+    let national = &rest[3..];
+    if !country.bytes().all(|b| b.is_ascii_uppercase())
+        || !check.bytes().all(|b| b.is_ascii_digit())
+    {
+        return false;
+    }
+    let mut rem: u32 = 0;
+    for ch in format!("{national}{country}{check}").chars() {
+        let v = ch.to_digit(36).unwrap_or(0);
+        for d in v.to_string().chars() {
+            rem = (rem * 10 + d.to_digit(10).unwrap_or(0)) % 97;
+        }
+    }
+    rem == 1
+}
+
+/// Text in the SEPA character set (umlauts spelled out, the rest replaced).
+pub fn latin(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        match ch {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'Ä' => out.push_str("Ae"),
+            'Ö' => out.push_str("Oe"),
+            'Ü' => out.push_str("Ue"),
+            'ß' => out.push_str("ss"),
+            c if c.is_ascii_alphanumeric() || "/-?:().,'+ ".contains(c) => out.push(c),
+            _ => out.push(' '),
+        }
+    }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    out.chars().take(max).collect()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&apos;")
+        .replace('"', "&quot;")
+}
+
+/// One collection in a file.
+#[derive(Clone, Debug)]
+pub struct Collection {
+    pub end_to_end_id: String,
+    pub amount_minor: i64,
+    pub mandate_reference: String,
+    pub mandate_signed_on: String,
+    pub sequence: String,
+    pub debtor_name: String,
+    pub debtor_iban: String,
+    pub debtor_bic: Option<String>,
+    pub remittance: String,
+}
+
+/// The creditor side of a file.
+#[derive(Clone, Debug)]
+pub struct Creditor {
+    pub name: String,
+    pub iban: String,
+    pub bic: String,
+    pub creditor_id: String,
+}
+
+/// A SEPA Core direct debit initiation: `pain.008.001.08` or the older `.02`, one
+/// payment information block per sequence type.
+pub fn pain008(
+    version: &str,
+    message_id: &str,
+    created: DateTime<Utc>,
+    collect_on: chrono::NaiveDate,
+    creditor: &Creditor,
+    items: &[Collection],
+) -> String {
+    let v08 = version != "02";
+    let bic_tag = if v08 { "BICFI" } else { "BIC" };
+    let agent = |bic: Option<&str>| match bic.filter(|b| !b.is_empty()) {
+        Some(b) => format!("<FinInstnId><{bic_tag}>{}</{bic_tag}></FinInstnId>", esc(b)),
+        None => "<FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId>".into(),
+    };
+    let sum = |list: &[&Collection]| money::decimal(list.iter().map(|c| c.amount_minor).sum());
+    let all: Vec<&Collection> = items.iter().collect();
+    let mut x = String::with_capacity(1024 + items.len() * 900);
+    x.push_str(&format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.008.001.{}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<CstmrDrctDbtInitn>\n",
+        if v08 { "08" } else { "02" }
+    ));
+    x.push_str(&format!(
+        "<GrpHdr><MsgId>{}</MsgId><CreDtTm>{}</CreDtTm><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum><InitgPty><Nm>{}</Nm></InitgPty></GrpHdr>\n",
+        esc(message_id),
+        created.format("%Y-%m-%dT%H:%M:%S"),
+        items.len(),
+        sum(&all),
+        esc(&latin(&creditor.name, 70)),
+    ));
+    let collect = format!("<ReqdColltnDt>{collect_on}</ReqdColltnDt>");
+    for seq in ["FRST", "RCUR"] {
+        let block: Vec<&Collection> = items.iter().filter(|c| c.sequence == seq).collect();
+        if block.is_empty() {
+            continue;
+        }
+        x.push_str(&format!(
+            "<PmtInf><PmtInfId>{}</PmtInfId><PmtMtd>DD</PmtMtd><BtchBookg>true</BtchBookg><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum>\
+<PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl><LclInstrm><Cd>CORE</Cd></LclInstrm><SeqTp>{seq}</SeqTp></PmtTpInf>{collect}\
+<Cdtr><Nm>{}</Nm></Cdtr><CdtrAcct><Id><IBAN>{}</IBAN></Id></CdtrAcct><CdtrAgt>{}</CdtrAgt><ChrgBr>SLEV</ChrgBr>\
+<CdtrSchmeId><Id><PrvtId><Othr><Id>{}</Id><SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr></PrvtId></Id></CdtrSchmeId>\n",
+            esc(&latin(&format!("{message_id}-{seq}"), 35)),
+            block.len(),
+            sum(&block),
+            esc(&latin(&creditor.name, 70)),
+            esc(&creditor.iban),
+            agent(Some(&creditor.bic)),
+            esc(&creditor.creditor_id),
+        ));
+        for c in block {
+            x.push_str(&format!(
+                "<DrctDbtTxInf><PmtId><EndToEndId>{}</EndToEndId></PmtId><InstdAmt Ccy=\"EUR\">{}</InstdAmt>\
+<DrctDbtTx><MndtRltdInf><MndtId>{}</MndtId><DtOfSgntr>{}</DtOfSgntr></MndtRltdInf></DrctDbtTx>\
+<DbtrAgt>{}</DbtrAgt><Dbtr><Nm>{}</Nm></Dbtr><DbtrAcct><Id><IBAN>{}</IBAN></Id></DbtrAcct>\
+<RmtInf><Ustrd>{}</Ustrd></RmtInf></DrctDbtTxInf>\n",
+                esc(&c.end_to_end_id),
+                money::decimal(c.amount_minor),
+                esc(&latin(&c.mandate_reference, 35)),
+                esc(&c.mandate_signed_on),
+                agent(c.debtor_bic.as_deref()),
+                esc(&latin(&c.debtor_name, 70)),
+                esc(&c.debtor_iban),
+                esc(&latin(&c.remittance, 140)),
+            ));
+        }
+        x.push_str("</PmtInf>\n");
+    }
+    x.push_str("</CstmrDrctDbtInitn>\n</Document>\n");
+    x
+}
+
+/// An invoice a run would collect.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Candidate {
+    pub invoice_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub customer_number: String,
+    pub name: String,
+    pub amount_minor: i64,
+    pub sequence: &'static str,
+}
+
+/// What a debit run at `now` collects: open EUR invoices at least
+/// `debit_delay_days` old of DEBIT customers with an ACTIVE status and a mandate,
+/// not collected before (a returned item waits for staff or dunning).
+pub async fn candidates(
+    tx: &TenantTx,
+    s: &billing_settings::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Candidate, customer::Model)>, DbErr> {
+    let people: HashMap<String, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::BillingType.eq("DEBIT"))
+        .filter(customer::Column::DebitStatus.eq("ACTIVE"))
+        .filter(customer::Column::Iban.is_not_null())
+        .filter(customer::Column::MandateReference.is_not_null())
+        .filter(customer::Column::MandateSignedOn.is_not_null())
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let taken: HashSet<String> = debit_item::Entity::find()
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|i| i.invoice_id)
+        .collect();
+    // A mandate's first collections are FRST, every later one RCUR.
+    let used: HashSet<(String, String)> = debit_item::Entity::find()
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|i| (i.customer_id, i.mandate_reference))
+        .collect();
+    let items = invoice::Entity::find()
+        .filter(invoice::Column::Kind.eq("invoice"))
+        .filter(invoice::Column::Status.eq("open"))
+        .filter(invoice::Column::Currency.eq("EUR"))
+        .filter(invoice::Column::IssuedAt.lte(now - Duration::days(i64::from(s.debit_delay_days))))
+        .filter(invoice::Column::CustomerId.is_in(people.keys().cloned()))
+        .order_by_asc(invoice::Column::IssuedAt)
+        .order_by_asc(invoice::Column::Number)
+        .all(tx.conn())
+        .await?;
+    let mut out = Vec::new();
+    for inv in items {
+        let Some(c) = people.get(&inv.customer_id) else {
+            continue;
+        };
+        if taken.contains(&inv.id) || inv.open_minor() <= 0 {
+            continue;
+        }
+        let mandate = c.mandate_reference.clone().unwrap_or_default();
+        let key = (c.id.clone(), mandate);
+        let sequence = if used.contains(&key) { "RCUR" } else { "FRST" };
+        out.push((
+            Candidate {
+                invoice_id: inv.id.clone(),
+                number: inv.number.clone(),
+                customer_id: c.id.clone(),
+                customer_number: c.number.clone(),
+                name: crate::customers::display_name(c),
+                amount_minor: inv.open_minor(),
+                sequence,
+            },
+            c.clone(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Runs a debit run: see the module. Refused without a creditor id, bank data or
+/// anything to collect.
+pub async fn run(
+    tx: &TenantTx,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<debit_run::Model, BillingError> {
+    // A write first: serialises runs (and takes SQLite's lock before reading).
+    billing_settings::Entity::update_many()
+        .col_expr(
+            billing_settings::Column::CreditorId,
+            Expr::col(billing_settings::Column::CreditorId),
+        )
+        .filter(billing_settings::Column::Id.eq(1))
+        .exec(tx.conn())
+        .await?;
+    let s = billing::settings(tx).await?;
+    if !valid_creditor_id(&s.creditor_id) || s.iban.is_empty() {
+        return Err(BillingError::Refused(
+            "direct debits need the creditor id and the bank account in the payment settings",
+        ));
+    }
+    let list = candidates(tx, &s, now).await?;
+    if list.is_empty() {
+        return Err(BillingError::Refused("nothing to collect"));
+    }
+    let id = billing::new_id();
+    let collect_on = now + Duration::days(i64::from(s.debit_lead_days.max(1)));
+    let message_id = format!("DD-{}-{}", now.format("%Y%m%d%H%M%S"), &id[id.len() - 6..]);
+    let mut collections = Vec::with_capacity(list.len());
+    let mut items = Vec::with_capacity(list.len());
+    for (k, (cand, c)) in list.iter().enumerate() {
+        let item_id = billing::new_id();
+        let e2e = latin(&format!("{}-{}", cand.number, k + 1), 35).replace(' ', "");
+        collections.push(Collection {
+            end_to_end_id: e2e.clone(),
+            amount_minor: cand.amount_minor,
+            mandate_reference: c.mandate_reference.clone().unwrap_or_default(),
+            mandate_signed_on: c
+                .mandate_signed_on
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            sequence: cand.sequence.into(),
+            debtor_name: c
+                .account_holder
+                .clone()
+                .filter(|h| !h.trim().is_empty())
+                .unwrap_or_else(|| crate::customers::display_name(c)),
+            debtor_iban: c.iban.clone().unwrap_or_default().replace(' ', ""),
+            debtor_bic: c.bic.clone(),
+            remittance: format!("{} {}", cand.number, c.number),
+        });
+        items.push((item_id, e2e, cand, c));
+    }
+    let creditor = Creditor {
+        name: s.legal_name.clone(),
+        iban: s.iban.replace(' ', ""),
+        bic: s.bic.clone(),
+        creditor_id: s.creditor_id.clone(),
+    };
+    let xml = pain008(
+        &s.sepa_version,
+        &message_id,
+        now,
+        collect_on.date_naive(),
+        &creditor,
+        &collections,
+    );
+    let total: i64 = list.iter().map(|(c, _)| c.amount_minor).sum();
+    let run = debit_run::ActiveModel {
+        id: Set(id.clone()),
+        status: Set("submitted".into()),
+        collect_on: Set(collect_on),
+        version: Set(s.sepa_version.clone()),
+        message_id: Set(message_id),
+        items: Set(i32::try_from(list.len()).unwrap_or(i32::MAX)),
+        total_minor: Set(total),
+        currency: Set("EUR".into()),
+        xml: Set(xml),
+        actor: Set(actor.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(tx.conn())
+    .await?;
+    for (item_id, e2e, cand, c) in items {
+        // The collection pays the item (in collection) until the bank returns it.
+        let p = super::record(
+            tx,
+            &PaymentInput {
+                customer_id: c.id.clone(),
+                amount: money::decimal(cand.amount_minor),
+                method: "sepa_debit".into(),
+                reference: format!("{} {}", cand.number, e2e),
+                invoice_id: cand.invoice_id.clone(),
+                external_id: Some(format!("debit:{item_id}")),
+                ..Default::default()
+            },
+            actor,
+        )
+        .await?;
+        debit_item::ActiveModel {
+            id: Set(item_id),
+            run_id: Set(id.clone()),
+            invoice_id: Set(cand.invoice_id.clone()),
+            customer_id: Set(c.id.clone()),
+            amount_minor: Set(cand.amount_minor),
+            mandate_reference: Set(c.mandate_reference.clone().unwrap_or_default()),
+            mandate_signed_on: Set(c
+                .mandate_signed_on
+                .map(|d| d.to_string())
+                .unwrap_or_default()),
+            sequence: Set(cand.sequence.into()),
+            end_to_end_id: Set(e2e),
+            status: Set("collected".into()),
+            payment_id: Set(Some(p.id)),
+            return_reason: Set(None),
+            returned_at: Set(None),
+        }
+        .insert(tx.conn())
+        .await?;
+    }
+    tx.touch(billing::TOPIC);
+    Ok(run)
+}
+
+/// Debit runs, newest first.
+pub async fn runs(tx: &TenantTx) -> Result<Vec<debit_run::Model>, DbErr> {
+    debit_run::Entity::find()
+        .order_by_desc(debit_run::Column::CreatedAt)
+        .all(tx.conn())
+        .await
+}
+
+pub async fn items(tx: &TenantTx, run_id: &str) -> Result<Vec<debit_item::Model>, DbErr> {
+    debit_item::Entity::find()
+        .filter(debit_item::Column::RunId.eq(run_id))
+        .order_by_asc(debit_item::Column::EndToEndId)
+        .all(tx.conn())
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creditor_ids_carry_their_check_digits() {
+        // The Bundesbank's documented test id.
+        assert!(valid_creditor_id("DE98ZZZ09999999999"));
+        assert!(valid_creditor_id(
+            "de98 zzz09999999999".replace(' ', "").as_str()
+        ));
+        assert!(!valid_creditor_id("DE99ZZZ09999999999"));
+        assert!(!valid_creditor_id("DE98ZZZ"));
+        assert!(!valid_creditor_id("DE98ZZZ0999999999!"));
+    }
+
+    #[test]
+    fn names_are_spelled_in_the_sepa_character_set() {
+        assert_eq!(latin("Jörg Müller & Söhne", 70), "Joerg Mueller Soehne");
+        assert_eq!(latin("a".repeat(80).as_str(), 70).len(), 70);
+    }
+}

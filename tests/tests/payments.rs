@@ -1,0 +1,552 @@
+//! Payments (issue 9): payment entry with allocation, conversion and Skonto, CAMT
+//! import with matching and a review list, SEPA debit runs validated against the
+//! ISO 20022 schema, return debits, isolation between resellers.
+
+use chrono::{Duration, Utc};
+use relabel_platform::AppState;
+use relabel_platform::billing::{self, invoice};
+use relabel_platform::customers::customer;
+use relabel_platform::payments::{self, PaymentInput, camt, sepa};
+use relabel_tenants::Tenant;
+use relabel_tests::billing::{
+    NewCustomer, assert_schema_valid, balance, customer, reconcile, setup,
+};
+use relabel_tests::spawn_app_with;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+/// An invoice of `gross` (net at 19 %) for `c`.
+async fn invoice_of(
+    state: &AppState,
+    t: &Tenant,
+    c: &customer::Model,
+    net: &str,
+) -> invoice::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let inv = billing::one_off(
+        &tx,
+        &t.name,
+        &c.id,
+        &[billing::OneOffLine {
+            description: "Support".into(),
+            quantity: "1".into(),
+            unit_price: net.into(),
+            vat_rate: "19".into(),
+        }],
+        "",
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    inv
+}
+
+async fn item(state: &AppState, t: &Tenant, id: &str) -> invoice::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    invoice::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn pay(
+    state: &AppState,
+    t: &Tenant,
+    input: PaymentInput,
+) -> Result<payments::payment::Model, billing::BillingError> {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let r = payments::record(&tx, &input, "staff@test").await;
+    if r.is_ok() {
+        tx.commit().await.unwrap();
+    }
+    r
+}
+
+fn fields(e: billing::BillingError) -> Vec<String> {
+    match e {
+        billing::BillingError::Invalid(f) => f.iter().map(|e| e.field.clone()).collect(),
+        other => panic!("expected field errors, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn payments_settle_items_with_conversion_skonto_and_over_and_under_payment() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let a = customer(&app.state, &t, NewCustomer::default()).await;
+    // 2 % Skonto within 10 days.
+    let a = {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let mut m: customer::ActiveModel = a.into();
+        m.skonto_bp = Set(200);
+        m.skonto_days = Set(10);
+        let a = m.update(tx.conn()).await.unwrap();
+        tx.commit().await.unwrap();
+        a
+    };
+    let first = invoice_of(&app.state, &t, &a, "100.00").await; // 119.00
+    let second = invoice_of(&app.state, &t, &a, "50.00").await; // 59.50
+    assert_eq!((first.gross_minor, second.gross_minor), (11_900, 5_950));
+
+    // Bad input names the field and changes nothing.
+    let bad = pay(
+        &app.state,
+        &t,
+        PaymentInput {
+            customer_id: a.id.clone(),
+            amount: "12,345".into(),
+            currency: "JPY".into(),
+            method: "barter".into(),
+            booked_on: "2026-13-01".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    let mut f = fields(bad);
+    f.sort();
+    assert_eq!(f, ["amount", "booked_on", "currency", "method"]);
+    let bad = pay(
+        &app.state,
+        &t,
+        PaymentInput {
+            customer_id: a.id.clone(),
+            amount: "10.00".into(),
+            currency: "USD".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(fields(bad), ["rate"]);
+    assert_eq!(balance(&app.state, &t, &a).await, -17_850);
+
+    // The second invoice named in the reference, paid within the Skonto period
+    // with 98 %: settled in full, the 1.19 booked as cash discount.
+    let p = pay(
+        &app.state,
+        &t,
+        PaymentInput {
+            customer_id: a.id.clone(),
+            amount: "58.31".into(),
+            reference: format!("Rechnung {} danke", second.number),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.invoice_id.as_deref(), Some(second.id.as_str()));
+    assert_eq!(p.skonto_minor, 119);
+    let s = item(&app.state, &t, &second.id).await;
+    assert_eq!((s.status.as_str(), s.settled_minor), ("paid", 5_950));
+    assert_eq!(item(&app.state, &t, &first.id).await.settled_minor, 0);
+
+    // Under-payment in USD at a recorded rate: 50.00 USD x 0.92 = 46.00 EUR, the
+    // rest of the first invoice stays open.
+    let p = pay(
+        &app.state,
+        &t,
+        PaymentInput {
+            customer_id: a.id.clone(),
+            amount: "50.00".into(),
+            currency: "USD".into(),
+            rate: "0.92".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((p.amount_minor, p.original_minor), (4_600, 5_000));
+    assert_eq!(
+        (p.original_currency.as_str(), p.rate.as_str()),
+        ("USD", "0.92")
+    );
+    let f1 = item(&app.state, &t, &first.id).await;
+    assert_eq!((f1.status.as_str(), f1.settled_minor), ("open", 4_600));
+
+    // Over-payment: the first invoice is paid, 26.00 stays on the balance and
+    // settles the next invoice at once (B8).
+    pay(
+        &app.state,
+        &t,
+        PaymentInput {
+            customer_id: a.id.clone(),
+            amount: "99.00".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(item(&app.state, &t, &first.id).await.status, "paid");
+    assert_eq!(balance(&app.state, &t, &a).await, 2_600);
+    let third = invoice_of(&app.state, &t, &a, "10.00").await;
+    let th = item(&app.state, &t, &third.id).await;
+    assert_eq!((th.status.as_str(), th.settled_minor), ("paid", 1_190));
+    assert_eq!(balance(&app.state, &t, &a).await, 1_410);
+
+    // The same bank entry is booked once, however often it arrives (5 at once).
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let state = app.state.clone();
+            let t = t.clone();
+            let id = a.id.clone();
+            tokio::spawn(async move {
+                pay(
+                    &state,
+                    &t,
+                    PaymentInput {
+                        customer_id: id,
+                        amount: "1.00".into(),
+                        external_id: Some("camt:X:REF-9".into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .is_ok()
+            })
+        })
+        .collect();
+    let mut booked = 0;
+    for task in tasks {
+        booked += usize::from(task.await.unwrap());
+    }
+    assert_eq!(booked, 1);
+    assert_eq!(balance(&app.state, &t, &a).await, 1_510);
+
+    // Another reseller cannot book onto this customer.
+    let other = setup(&app, "Beta", "beta.test").await;
+    let e = pay(
+        &app.state,
+        &other,
+        PaymentInput {
+            customer_id: a.id.clone(),
+            amount: "5.00".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, billing::BillingError::NotFound), "{e}");
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+fn camt_file(iban: &str, entries: &[(&str, &str, &str, &str)]) -> String {
+    // (amount, currency, reference, bank ref)
+    let mut x = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2026-11-30T08:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>STMT-1</Id><CreDtTm>2026-11-30T08:00:00</CreDtTm>"#,
+    );
+    x.push_str(&format!("<Acct><Id><IBAN>{iban}</IBAN></Id></Acct>"));
+    x.push_str("<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-30</Dt></Dt></Bal>");
+    for (amt, ccy, reference, r) in entries {
+        x.push_str(&format!(
+            "<Ntry><Amt Ccy=\"{ccy}\">{amt}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>\
+<BookgDt><Dt>2026-11-29</Dt></BookgDt><ValDt><Dt>2026-11-29</Dt></ValDt><AcctSvcrRef>{r}</AcctSvcrRef>\
+<BkTxCd/><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Payer</Nm></Dbtr></RltdPties>\
+<RmtInf><Ustrd>{reference}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+        ));
+    }
+    x.push_str("</Stmt></BkToCstmrStmt></Document>");
+    x
+}
+
+#[tokio::test]
+async fn a_camt_statement_is_matched_booked_and_reviewed_line_by_line() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let a = customer(&app.state, &t, NewCustomer::default()).await;
+    let b = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "b@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let inv = invoice_of(&app.state, &t, &a, "100.00").await;
+    let file = camt_file(
+        "DE02120300000000202051",
+        &[
+            ("119.00", "EUR", &format!("Zahlung {}", inv.number), "R1"),
+            ("20.00", "EUR", &format!("Abschlag Kd {}", b.number), "R2"),
+            ("7.00", "EUR", "Miete Dezember", "R3"),
+            ("12.3.4", "EUR", "kaputt", "R4"),
+            ("5.00", "XYZ", "fremd", "R5"),
+        ],
+    );
+    // The well-formed part of the statement is a valid CAMT.053.
+    let valid = camt_file(
+        "DE02120300000000202051",
+        &[("119.00", "EUR", "RE-1", "R1"), ("20.00", "EUR", "K", "R2")],
+    );
+    assert_schema_valid(
+        &valid,
+        "payments/schema/camt.053.001.02.xsd",
+        "camt-credits",
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let imp = camt::import(&tx, "stmt.xml", &file, "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (imp.lines, imp.booked, imp.review, imp.errors),
+        (5, 2, 1, 2)
+    );
+    assert_eq!(item(&app.state, &t, &inv.id).await.status, "paid");
+    assert_eq!(balance(&app.state, &t, &b).await, 2_000);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let lines: Vec<_> = payments::bank_line::Entity::find()
+        .all(tx.conn())
+        .await
+        .unwrap();
+    let by_ref = |r: &str| lines.iter().find(|l| l.entry_ref == r).unwrap().clone();
+    assert!(by_ref("R4").error.unwrap().contains("malformed amount"));
+    assert!(by_ref("R5").error.unwrap().contains("unknown currency"));
+    let review = camt::review_lines(&tx).await.unwrap();
+    assert_eq!(review.len(), 1);
+    drop(tx);
+
+    // The same file again books nothing twice.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let again = camt::import(&tx, "stmt.xml", &file, "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(again.booked, 0);
+    assert_eq!(balance(&app.state, &t, &b).await, 2_000);
+
+    // Staff book the review line to b.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let line = camt::resolve_line(&tx, &review[0].id, &b.id, "", "", "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(line.status, "booked");
+    assert_eq!(balance(&app.state, &t, &b).await, 2_700);
+
+    // Not a statement: one clear error on the file.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let e = camt::import(&tx, "x.xml", "<html/>", "staff@test")
+        .await
+        .unwrap_err();
+    assert_eq!(fields(e), ["file"]);
+    drop(tx);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+async fn debit_customer(state: &AppState, t: &Tenant, email: &str) -> customer::Model {
+    let c = customer(
+        state,
+        t,
+        NewCustomer {
+            email,
+            ..Default::default()
+        },
+    )
+    .await;
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let mut m: customer::ActiveModel = c.into();
+    m.billing_type = Set("DEBIT".into());
+    m.debit_status = Set("ACTIVE".into());
+    m.iban = Set(Some("DE89370400440532013000".into()));
+    m.bic = Set(Some("COBADEFFXXX".into()));
+    m.account_holder = Set(Some("Jörg Müller".into()));
+    m.mandate_reference = Set(Some(format!("M-{email}")));
+    m.mandate_signed_on = Set(chrono::NaiveDate::from_ymd_opt(2026, 1, 15));
+    let c = m.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    c
+}
+
+async fn debit_settings(state: &AppState, t: &Tenant, version: &str) {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let input = [
+        ("creditor_id", "DE98ZZZ09999999999"),
+        ("debit_delay_days", "0"),
+        ("debit_lead_days", "2"),
+        ("return_fee", "4.50"),
+        ("sepa_version", version),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    payments::save_settings(&tx, &input).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_debit_run_collects_once_in_a_valid_pain008_and_return_debits_reopen_items() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    // Bad settings name the field.
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let input = [
+            ("creditor_id", "DE99ZZZ09999999999"),
+            ("debit_delay_days", "-1"),
+            ("debit_lead_days", "2"),
+            ("return_fee", "abc"),
+            ("sepa_version", "09"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut f = fields(payments::save_settings(&tx, &input).await.unwrap_err());
+        f.sort();
+        assert_eq!(
+            f,
+            [
+                "creditor_id",
+                "debit_delay_days",
+                "return_fee",
+                "sepa_version"
+            ]
+        );
+    }
+    debit_settings(&app.state, &t, "08").await;
+    let a = debit_customer(&app.state, &t, "a@example.de").await;
+    let b = debit_customer(&app.state, &t, "b@example.de").await;
+    let transfer = customer(&app.state, &t, NewCustomer::default()).await;
+    let ia = invoice_of(&app.state, &t, &a, "100.00").await;
+    let ib = invoice_of(&app.state, &t, &b, "20.00").await;
+    let ib2 = invoice_of(&app.state, &t, &b, "10.00").await;
+    invoice_of(&app.state, &t, &transfer, "10.00").await;
+
+    // A run that dies before commit leaves nothing behind.
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        sepa::run(&tx, Utc::now(), "staff@test").await.unwrap();
+        drop(tx);
+    }
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(sepa::runs(&tx).await.unwrap().is_empty());
+    let run = sepa::run(&tx, Utc::now(), "staff@test").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((run.items, run.total_minor), (3, 11_900 + 2_380 + 1_190));
+    assert_schema_valid(
+        &run.xml,
+        "payments/schema/pain.008.001.08.xsd",
+        "pain008-08",
+    );
+    assert!(run.xml.contains("<SeqTp>FRST</SeqTp>"));
+    assert!(run.xml.contains("Joerg Mueller"));
+    assert!(run.xml.contains("DE98ZZZ09999999999"));
+    for inv in [&ia, &ib, &ib2] {
+        assert_eq!(item(&app.state, &t, &inv.id).await.status, "paid");
+    }
+    // A second run finds nothing left.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(matches!(
+        sepa::run(&tx, Utc::now(), "staff@test").await,
+        Err(billing::BillingError::Refused(_))
+    ));
+    drop(tx);
+
+    // The next collection of a mandate is RCUR, and the old format validates too.
+    debit_settings(&app.state, &t, "02").await;
+    let ia2 = invoice_of(&app.state, &t, &a, "5.00").await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let run2 = sepa::run(&tx, Utc::now() + Duration::seconds(1), "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(run2.items, 1);
+    assert!(run2.xml.contains("<SeqTp>RCUR</SeqTp>"));
+    assert_schema_valid(
+        &run2.xml,
+        "payments/schema/pain.008.001.02.xsd",
+        "pain008-02",
+    );
+    assert_eq!(item(&app.state, &t, &ia2.id).await.status, "paid");
+
+    // b's collection comes back for lack of funds (AM04) on an item already
+    // dunned at level 2: open again with the 4.50 fee, the level kept, the
+    // mandate still active.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let items = sepa::items(&tx, &run.id).await.unwrap();
+    let of_b = items
+        .iter()
+        .find(|i| i.invoice_id == ib.id)
+        .unwrap()
+        .clone();
+    let mut m: invoice::ActiveModel = item(&app.state, &t, &ib.id).await.into();
+    m.dunning_level = Set(2);
+    m.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    payments::return_debit(&tx, &of_b.end_to_end_id, "AM04", "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let back = item(&app.state, &t, &ib.id).await;
+    assert_eq!(back.status, "open");
+    assert_eq!(back.fees_minor, 450);
+    assert_eq!(back.dunning_level, 2);
+    assert_eq!(back.open_minor(), 2_380 + 450);
+    assert_eq!(balance(&app.state, &t, &b).await, -(2_380 + 450));
+    // Returned twice: refused, nothing changes.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(matches!(
+        payments::return_debit(&tx, &of_b.end_to_end_id, "AM04", "staff@test").await,
+        Err(billing::BillingError::Refused(_))
+    ));
+    drop(tx);
+
+    // a's return comes in a bank statement with reason MD06 (refund claimed):
+    // the mandate is revoked.
+    let of_a = items
+        .iter()
+        .find(|i| i.invoice_id == ia.id)
+        .unwrap()
+        .clone();
+    let statement = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>M2</MsgId><CreDtTm>2026-12-05T08:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>S2</Id><CreDtTm>2026-12-05T08:00:00</CreDtTm><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id></Acct>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-05</Dt></Dt></Bal>
+<Ntry><Amt Ccy="EUR">119.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-05</Dt></BookgDt>
+<ValDt><Dt>2026-12-05</Dt></ValDt><AcctSvcrRef>RET-1</AcctSvcrRef><BkTxCd/>
+<NtryDtls><TxDtls><Refs><EndToEndId>{}</EndToEndId></Refs><RtrInf><Rsn><Cd>MD06</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#,
+        of_a.end_to_end_id
+    );
+    assert_schema_valid(
+        &statement,
+        "payments/schema/camt.053.001.02.xsd",
+        "camt-return",
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let imp = camt::import(&tx, "ret.xml", &statement, "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(imp.booked, 1);
+    assert_eq!(item(&app.state, &t, &ia.id).await.status, "open");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let a_now = customer::Entity::find_by_id(a.id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a_now.debit_status, "REVOKED");
+    drop(tx);
+
+    // Another reseller cannot return this reseller's collection.
+    let other = setup(&app, "Beta", "beta.test").await;
+    let tx = app.state.tenancy.begin(&other).await.unwrap();
+    assert!(matches!(
+        payments::return_debit(&tx, &of_a.end_to_end_id, "AM04", "x").await,
+        Err(billing::BillingError::NotFound)
+    ));
+    drop(tx);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
