@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use relabel_platform::AppState;
 use relabel_platform::billing::{self, invoice};
 use relabel_platform::customers::customer;
-use relabel_platform::payments::{self, PaymentInput, camt, sepa};
+use relabel_platform::payments::{self, PaymentInput, camt, dunning, sepa};
 use relabel_tenants::Tenant;
 use relabel_tests::billing::{
     NewCustomer, assert_schema_valid, balance, customer, reconcile, setup,
@@ -547,6 +547,135 @@ async fn a_debit_run_collects_once_in_a_valid_pain008_and_return_debits_reopen_i
         Err(billing::BillingError::NotFound)
     ));
     drop(tx);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+async fn set_due(state: &AppState, t: &Tenant, inv: &invoice::Model, due: chrono::DateTime<Utc>) {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let mut m: invoice::ActiveModel = inv.clone().into();
+    m.due_at = Set(due);
+    m.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn dun(
+    state: &AppState,
+    t: &Tenant,
+    at: chrono::DateTime<Utc>,
+) -> payments::dunning_run::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let r = dunning::run(&tx, at, "staff@test").await.unwrap();
+    tx.commit().await.unwrap();
+    r
+}
+
+#[tokio::test]
+async fn dunning_moves_items_up_with_fees_and_interest_once_a_day() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let a = customer(&app.state, &t, NewCustomer::default()).await;
+    let mut kinds = Vec::new();
+    for (email, kind) in [("b@example.de", "reminder_only"), ("n@example.de", "none")] {
+        let c = customer(
+            &app.state,
+            &t,
+            NewCustomer {
+                email,
+                ..Default::default()
+            },
+        )
+        .await;
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let mut m: customer::ActiveModel = c.into();
+        m.dunning_type = Set(kind.into());
+        kinds.push(m.update(tx.conn()).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    let now = Utc::now();
+    let ia = invoice_of(&app.state, &t, &a, "100.00").await;
+    let ib = invoice_of(&app.state, &t, &kinds[0], "10.00").await;
+    let inn = invoice_of(&app.state, &t, &kinds[1], "10.00").await;
+    for inv in [&ia, &ib, &inn] {
+        set_due(&app.state, &t, inv, now - Duration::days(10)).await;
+    }
+
+    // The preview shows the reminders without writing anything.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let preview = dunning::plan(&tx, now).await.unwrap();
+    drop(tx);
+    assert_eq!(preview.len(), 2, "{preview:?}");
+    assert!(preview.iter().all(|l| l.level == 1 && l.fee_minor == 0));
+    assert_eq!(item(&app.state, &t, &ia.id).await.dunning_level, 0);
+
+    let r1 = dun(&app.state, &t, now).await;
+    assert_eq!((r1.letters, r1.fees_minor, r1.interest_minor), (2, 0, 0));
+    assert_eq!(item(&app.state, &t, &ia.id).await.dunning_level, 1);
+    assert_eq!(item(&app.state, &t, &inn.id).await.dunning_level, 0);
+    // Twice the same day: no second letter, no fee.
+    let again = dun(&app.state, &t, now + Duration::minutes(5)).await;
+    assert_eq!((again.letters, again.fees_minor), (0, 0));
+
+    // 15 days later (25 days overdue): the first notice with its 5.00 fee and
+    // interest at base rate 1.27 + 5 points for a consumer: 119.00 x 6.27 % x
+    // 25 / 365 = 0.511 -> 0.51. The reminder-only customer gets nothing more.
+    let later = now + Duration::days(15);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let preview = dunning::plan(&tx, later).await.unwrap();
+    drop(tx);
+    assert_eq!(preview.len(), 1);
+    assert_eq!(preview[0].total_minor, 11_900 + 51 + 500);
+    let r2 = dun(&app.state, &t, later).await;
+    assert_eq!((r2.letters, r2.fees_minor, r2.interest_minor), (1, 500, 51));
+    let a2 = item(&app.state, &t, &ia.id).await;
+    assert_eq!(
+        (a2.dunning_level, a2.fees_minor, a2.interest_minor),
+        (2, 500, 51)
+    );
+    assert_eq!(item(&app.state, &t, &ib.id).await.dunning_level, 1);
+    assert_eq!(balance(&app.state, &t, &a).await, -(11_900 + 551));
+
+    // The letters are delivered by mail with the PDF.
+    relabel_tests::billing::run_jobs(&app, &t).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let letters = dunning::letters_of(&tx, &a.id).await.unwrap();
+    drop(tx);
+    assert_eq!(letters.len(), 2);
+    let notice = &letters[0];
+    assert_eq!(notice.level, 2);
+    assert!(notice.delivered_at.is_some());
+    let pdf = notice.pdf.clone().unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    if relabel_tests::billing::tool("pdftotext") {
+        let dir = relabel_tests::billing::tempdir();
+        std::fs::write(dir.join("l.pdf"), &pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(dir.join("l.pdf"))
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&ia.number), "{text}");
+        assert!(text.contains(&a.number), "{text}");
+    }
+
+    // Staff waive the fee with a reason and mark a court order: no more letters.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let bad = dunning::adjust(&tx, &ia.id, "fee", "-5.00", " ", "staff@test")
+        .await
+        .unwrap_err();
+    assert_eq!(fields(bad), ["reason"]);
+    let waived = dunning::adjust(&tx, &ia.id, "fee", "-9.00", "goodwill", "staff@test")
+        .await
+        .unwrap();
+    assert_eq!(waived.fees_minor, 0);
+    dunning::court_order(&tx, &ia.id, "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(balance(&app.state, &t, &a).await, -(11_900 + 51));
+    let r3 = dun(&app.state, &t, now + Duration::days(40)).await;
+    assert_eq!(r3.letters, 0);
     reconcile(&app.state, &t).await;
     app.stop().await;
 }

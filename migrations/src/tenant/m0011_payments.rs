@@ -101,6 +101,55 @@ enum DebitItems {
 }
 
 #[derive(DeriveIden)]
+enum DunningLevels {
+    Table,
+    Level,
+    Label,
+    Days,
+    FeeMinor,
+    Interest,
+    Suspend,
+}
+
+#[derive(DeriveIden)]
+enum BaseRates {
+    Table,
+    ValidFrom,
+    RateBp,
+}
+
+#[derive(DeriveIden)]
+enum DunningRuns {
+    Table,
+    Id,
+    Letters,
+    Items,
+    FeesMinor,
+    InterestMinor,
+    Actor,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum DunningLetters {
+    Table,
+    Id,
+    RunId,
+    CustomerId,
+    Level,
+    Day,
+    Items,
+    FeeMinor,
+    InterestMinor,
+    TotalMinor,
+    Currency,
+    Text,
+    Pdf,
+    DeliveredAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
 enum Invoices {
     Table,
     FeesMinor,
@@ -376,6 +425,140 @@ impl MigrationTrait for Migration {
             BillingSettings::Table,
             short(BillingSettings::SepaVersion, "08"),
         )
+        .await?;
+
+        // Dunning (D1, D2): the reseller's levels, the statutory base rate table,
+        // runs and their letters (one per customer and day).
+        m.create_table(
+            Table::create()
+                .table(DunningLevels::Table)
+                .col(
+                    ColumnDef::new(DunningLevels::Level)
+                        .integer()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(text(DunningLevels::Label))
+                // Days after the due date.
+                .col(int(DunningLevels::Days, 0))
+                .col(money(DunningLevels::FeeMinor))
+                .col(
+                    ColumnDef::new(DunningLevels::Interest)
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
+                .col(
+                    ColumnDef::new(DunningLevels::Suspend)
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
+                .to_owned(),
+        )
+        .await?;
+        let mut levels = Query::insert();
+        levels.into_table(DunningLevels::Table).columns([
+            DunningLevels::Level,
+            DunningLevels::Label,
+            DunningLevels::Days,
+            DunningLevels::FeeMinor,
+            DunningLevels::Interest,
+            DunningLevels::Suspend,
+        ]);
+        for (level, label, days, fee, interest, suspend) in [
+            (1, "Payment reminder", 7, 0i64, false, false),
+            (2, "First notice", 21, 500, true, false),
+            (3, "Second notice", 35, 1000, true, false),
+            (4, "Final notice", 49, 1500, true, true),
+        ] {
+            levels.values_panic([
+                level.into(),
+                label.into(),
+                days.into(),
+                fee.into(),
+                interest.into(),
+                suspend.into(),
+            ]);
+        }
+        m.exec_stmt(levels).await?;
+
+        m.create_table(
+            Table::create()
+                .table(BaseRates::Table)
+                .col(
+                    ColumnDef::new(BaseRates::ValidFrom)
+                        .string_len(10)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(BaseRates::RateBp).integer().not_null())
+                .to_owned(),
+        )
+        .await?;
+        // The Bundesbank's base rate (§ 247 BGB), in basis points.
+        let mut rates = Query::insert();
+        rates
+            .into_table(BaseRates::Table)
+            .columns([BaseRates::ValidFrom, BaseRates::RateBp]);
+        for (from, bp) in [
+            ("2023-01-01", 162),
+            ("2023-07-01", 312),
+            ("2024-01-01", 362),
+            ("2024-07-01", 337),
+            ("2025-01-01", 227),
+            ("2025-07-01", 127),
+        ] {
+            rates.values_panic([from.into(), bp.into()]);
+        }
+        m.exec_stmt(rates).await?;
+
+        m.create_table(
+            Table::create()
+                .table(DunningRuns::Table)
+                .col(id_pk(DunningRuns::Id))
+                .col(int(DunningRuns::Letters, 0))
+                .col(int(DunningRuns::Items, 0))
+                .col(money(DunningRuns::FeesMinor))
+                .col(money(DunningRuns::InterestMinor))
+                .col(text(DunningRuns::Actor))
+                .col(ts(DunningRuns::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(DunningLetters::Table)
+                .col(id_pk(DunningLetters::Id))
+                .col(id_col(DunningLetters::RunId))
+                .col(id_col(DunningLetters::CustomerId))
+                .col(int(DunningLetters::Level, 1))
+                .col(
+                    ColumnDef::new(DunningLetters::Day)
+                        .string_len(10)
+                        .not_null(),
+                )
+                // JSON: [{invoice_id, number, due, level, open_minor, interest_minor}]
+                .col(text(DunningLetters::Items))
+                .col(money(DunningLetters::FeeMinor))
+                .col(money(DunningLetters::InterestMinor))
+                .col(money(DunningLetters::TotalMinor))
+                .col(short(DunningLetters::Currency, "EUR"))
+                .col(text_null(DunningLetters::Text))
+                .col(ColumnDef::new(DunningLetters::Pdf).blob().null())
+                .col(ts_null(DunningLetters::DeliveredAt))
+                .col(ts(DunningLetters::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        // One letter per customer and day, however often the run goes.
+        m.create_index(idx(
+            DunningLetters::Table,
+            "dunning_letters_day",
+            &["customer_id", "day"],
+            true,
+        ))
         .await?;
         Ok(())
     }

@@ -41,7 +41,7 @@ fn engine() -> &'static Arc<Engine> {
 }
 
 /// Labels in the buyer's language.
-fn labels(lang: &str) -> serde_json::Value {
+pub(crate) fn labels(lang: &str) -> serde_json::Value {
     if lang == "de" {
         json!({
             "invoice": "Rechnung", "credit_note": "Gutschrift", "statement": "Kontoauszug",
@@ -79,7 +79,7 @@ fn labels(lang: &str) -> serde_json::Value {
     }
 }
 
-fn day(at: DateTime<Utc>, lang: &str) -> String {
+pub(crate) fn day(at: DateTime<Utc>, lang: &str) -> String {
     if lang == "de" {
         at.format("%d.%m.%Y").to_string()
     } else {
@@ -87,7 +87,7 @@ fn day(at: DateTime<Utc>, lang: &str) -> String {
     }
 }
 
-fn amount(minor: i64, currency: &str, lang: &str) -> String {
+pub(crate) fn amount(minor: i64, currency: &str, lang: &str) -> String {
     if lang == "de" {
         format!("{} {currency}", money::german(minor))
     } else {
@@ -95,11 +95,11 @@ fn amount(minor: i64, currency: &str, lang: &str) -> String {
     }
 }
 
-fn label(t: &serde_json::Value, k: &str) -> String {
+pub(crate) fn label(t: &serde_json::Value, k: &str) -> String {
     t[k].as_str().unwrap_or(k).to_owned()
 }
 
-fn seller_lines(s: &Party, t: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+pub(crate) fn seller_lines(s: &Party, t: &serde_json::Value) -> (Vec<String>, Vec<String>) {
     let mut legal = Vec::new();
     if !s.vat_id.is_empty() {
         legal.push(format!("{} {}", label(t, "vat_id"), s.vat_id));
@@ -132,7 +132,7 @@ fn seller_lines(s: &Party, t: &serde_json::Value) -> (Vec<String>, Vec<String>) 
     (legal, bank)
 }
 
-fn buyer_lines(b: &Party) -> Vec<String> {
+pub(crate) fn buyer_lines(b: &Party) -> Vec<String> {
     let mut v = vec![b.name.clone()];
     if !b.street.is_empty() {
         v.push(b.street.clone());

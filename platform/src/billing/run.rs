@@ -1045,6 +1045,7 @@ pub const KINDS: &[&str] = &[
     SCHEDULE,
     RENEWAL_WARNING,
     super::document::DELIVER,
+    crate::payments::dunning::DELIVER,
 ];
 
 fn retry(e: impl std::fmt::Display) -> JobError {
@@ -1115,6 +1116,9 @@ impl Handler for BillingHandler {
                 .map_err(retry),
             super::document::DELIVER => {
                 super::document::deliver(&self.state, tenant, &field("invoice_id")).await
+            }
+            crate::payments::dunning::DELIVER => {
+                crate::payments::dunning::deliver(&self.state, tenant, &field("letter_id")).await
             }
             other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
         }

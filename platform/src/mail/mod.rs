@@ -142,7 +142,21 @@ impl Mailer {
                         .one(tx.conn())
                         .await?;
                     tx.commit().await?;
-                    doc.and_then(|d| d.pdf.map(|pdf| (format!("{}.pdf", d.number), pdf)))
+                    match doc {
+                        Some(d) => d.pdf.map(|pdf| (format!("{}.pdf", d.number), pdf)),
+                        // A dunning letter.
+                        None => {
+                            let tx = tenancy.begin(tenant).await?;
+                            let letter =
+                                crate::payments::dunning_letter::Entity::find_by_id(id.clone())
+                                    .one(tx.conn())
+                                    .await?;
+                            tx.commit().await?;
+                            letter.and_then(|l| {
+                                l.pdf.map(|pdf| (format!("dunning-{}.pdf", l.day), pdf))
+                            })
+                        }
+                    }
                 }
                 None => None,
             };

@@ -99,3 +99,55 @@ entity!(debit_item, "debit_items", {
     return_reason: Option<String>,
     returned_at: Option<DateTimeUtc>,
 });
+
+entity!(dunning_level, "dunning_levels", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    level: i32,
+    label: String,
+    /// Days after the due date.
+    days: i32,
+    fee_minor: i64,
+    /// Default interest is charged from this level on.
+    interest: bool,
+    /// The customer's services are suspended at this level.
+    suspend: bool,
+});
+
+entity!(base_rate, "base_rates", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    valid_from: String,
+    rate_bp: i32,
+});
+
+entity!(dunning_run, "dunning_runs", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: String,
+    letters: i32,
+    items: i32,
+    fees_minor: i64,
+    interest_minor: i64,
+    actor: String,
+    created_at: DateTimeUtc,
+});
+
+entity!(dunning_letter, "dunning_letters", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: String,
+    run_id: String,
+    customer_id: String,
+    level: i32,
+    day: String,
+    /// JSON list of the items: id, number, due, open_minor, level.
+    items: String,
+    fee_minor: i64,
+    interest_minor: i64,
+    total_minor: i64,
+    currency: String,
+    /// Text staff added to the letter (D3).
+    text: Option<String>,
+    /// Rendered when delivered (attached to the mail).
+    #[serde(skip)]
+    pdf: Option<Vec<u8>>,
+    delivered_at: Option<DateTimeUtc>,
+    created_at: DateTimeUtc,
+});

@@ -12,6 +12,7 @@
 //! customer's debit status from the bank's reason code.
 
 pub mod camt;
+pub mod dunning;
 pub mod entity;
 pub mod sepa;
 
@@ -20,7 +21,10 @@ use crate::billing::{self, BillingError, invoice, money};
 use crate::customers::customer;
 use crate::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
-pub use entity::{bank_import, bank_line, debit_item, debit_run, payment};
+pub use entity::{
+    bank_import, bank_line, base_rate, debit_item, debit_run, dunning_letter, dunning_level,
+    dunning_run, payment,
+};
 use relabel_tenants::TenantTx;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
