@@ -133,6 +133,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console/billing_settings.html"),
     ),
     (
+        "console/payments.html",
+        include_str!("../templates/console/payments.html"),
+    ),
+    (
+        "console/payment_settings.html",
+        include_str!("../templates/console/payment_settings.html"),
+    ),
+    (
         "partials/doc_state.html",
         include_str!("../templates/partials/doc_state.html"),
     ),

@@ -188,6 +188,20 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         invoices += invoice::Entity::find().count(tx.conn()).await.unwrap();
     }
     let base_secs = baseline(&app, &all[0], invoices as usize).await;
+    // What touching every tenant costs at least: one transaction with one read
+    // per tenant, 4 at a time like the run.
+    let floor = Instant::now();
+    futures::stream::iter(all.iter())
+        .for_each_concurrent(4, |t| {
+            let state = app.state.clone();
+            async move {
+                let tx = state.tenancy.begin(t).await.unwrap();
+                billing::settings(&tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        })
+        .await;
+    let floor_secs = floor.elapsed().as_secs_f64();
     let services = tenants * per_tenant;
     println!(
         "billing run: {services} services, {invoices} invoices in {run_secs:.1} s ({:.0} invoices/s, {:.0} services/s)",
@@ -199,6 +213,10 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         invoices as f64 / base_secs
     );
     println!("ratio run / baseline: {:.1}x", run_secs / base_secs);
+    println!(
+        "floor: one transaction with one read in each of the {tenants} tenants: {floor_secs:.2} s (run / floor {:.1}x)",
+        run_secs / floor_secs
+    );
     app.stop().await;
 }
 

@@ -679,3 +679,181 @@ async fn dunning_moves_items_up_with_fees_and_interest_once_a_day() {
     reconcile(&app.state, &t).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn staff_and_api_keys_use_payments_over_http() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let tb = setup(&app, "Beta", "beta.test").await;
+    let c = customer(&app.state, &t, NewCustomer::default()).await;
+    let inv = invoice_of(&app.state, &t, &c, "100.00").await;
+    let other = customer(&app.state, &tb, NewCustomer::default()).await;
+
+    // API: bad input names the field; a payment settles the item; another
+    // reseller's key does not see the customer.
+    let key = app
+        .api_key("alpha.test", &["payments:read", "payments:write"])
+        .await;
+    let api = |path: &str| app.url("alpha.test", &format!("/api/v1{path}"));
+    let client = app.client();
+    let r = client
+        .post(api(&format!("/customers/cus_{}/payments", c.id)))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "amount": "abc" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["details"][0]["field"], "amount", "{body}");
+    let r = client
+        .post(api(&format!("/customers/cus_{}/payments", c.id)))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "amount": "19.00", "reference": inv.number, "external_id": "tx-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let paid: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(paid["invoice_id"], format!("inv_{}", inv.id));
+    // The same external id again: refused, nothing booked.
+    let r = client
+        .post(api(&format!("/customers/cus_{}/payments", c.id)))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "amount": "19.00", "external_id": "tx-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let items: serde_json::Value = client
+        .get(api(&format!("/open-items?customer_id=cus_{}", c.id)))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(items[0]["open_minor"], 11_900 - 1_900, "{items}");
+    let r = client
+        .post(api(&format!("/customers/cus_{}/payments", other.id)))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "amount": "1.00" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let read_only = app.api_key("alpha.test", &["payments:read"]).await;
+    let r = client
+        .post(api("/dunning-runs"))
+        .bearer_auth(&read_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Console: the receivables page, a statement upload booking the rest, and
+    // the payment on the customer overview.
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let page = staff
+        .get(app.url("alpha.test", "/console/payments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("100,00 EUR"), "{page}");
+    let token = relabel_tests::input_value(&page, "csrf").unwrap();
+    let file = camt_file(
+        "DE02120300000000202051",
+        &[
+            ("100.00", "EUR", &inv.number, "WEB-1"),
+            ("3.00", "EUR", "unknown", "WEB-2"),
+        ],
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", token.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(file.into_bytes()).file_name("stmt.xml"),
+        );
+    let r = staff
+        .post(app.url("alpha.test", "/console/payments/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(item(&app.state, &t, &inv.id).await.status, "paid");
+    let page = staff
+        .get(app.url("alpha.test", "/console/payments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("unknown"),
+        "the unmatched line waits for review"
+    );
+    // Bad settings: the error names the field, nothing saved.
+    let r = staff
+        .post(app.url("alpha.test", "/console/payments/settings"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("creditor_id", "XX00"),
+            ("debit_delay_days", "3"),
+            ("debit_lead_days", "2"),
+            ("return_fee", "5.00"),
+            ("sepa_version", "08"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let settings = staff
+        .get(app.url("alpha.test", "/console/payments/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains("creditor_id: "), "{settings}");
+    let overview = staff
+        .get(app.url(
+            "alpha.test",
+            &format!("/console/customers/{}/account", c.id),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        overview.contains("19,00 EUR") && overview.contains("100,00 EUR"),
+        "{overview}"
+    );
+    // Beta's customer is not reachable from alpha's console.
+    let r = staff
+        .post(app.url(
+            "alpha.test",
+            &format!("/console/payments/customers/{}", other.id),
+        ))
+        .form(&[("csrf", token.as_str()), ("amount", "1.00")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}

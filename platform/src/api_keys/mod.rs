@@ -104,7 +104,14 @@ impl Realm {
                     "billing:write",
                     "Start billing runs, issue credit notes and individual invoices",
                 ),
-                ("payments:read", "Read payments"),
+                (
+                    "payments:read",
+                    "Read payments, open items, debit and dunning runs",
+                ),
+                (
+                    "payments:write",
+                    "Record payments, run direct debits and dunning, book return debits",
+                ),
             ],
             Realm::Operator => &[
                 ("resellers:read", "Read resellers and hostnames"),

@@ -181,7 +181,7 @@ fn doc_id(id: &str) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::not_found("Document"))
 }
 
-fn billing_error(e: BillingError) -> ApiError {
+pub(super) fn billing_error(e: BillingError) -> ApiError {
     match e {
         BillingError::Invalid(f) => ApiError::invalid(&f),
         BillingError::NotFound => ApiError::not_found("Document"),

@@ -8,6 +8,7 @@ mod domains;
 mod error;
 mod operator;
 mod orders;
+mod payments;
 mod prices;
 mod tenant;
 
@@ -23,6 +24,7 @@ type Apis = (
     orders::OrdersApi,
     domains::DomainsApi,
     billing::BillingApi,
+    payments::PaymentsApi,
     operator::OperatorApi,
 );
 
@@ -35,6 +37,7 @@ fn service() -> OpenApiService<Apis, ()> {
             orders::OrdersApi,
             domains::DomainsApi,
             billing::BillingApi,
+            payments::PaymentsApi,
             operator::OperatorApi,
         ),
         "relabel API",

@@ -74,6 +74,10 @@ pub(crate) fn doc_row(d: &invoice::Model) -> Value {
         "einvoice": d.einvoice, "delivery": d.delivery,
         "delivered": d.delivered_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
         "customer_id": d.customer_id,
+        "level": d.dunning_level,
+        "fees": (d.fees_minor > 0).then(|| fmt_amount(d.fees_minor, &d.currency)),
+        "interest": (d.interest_minor > 0).then(|| fmt_amount(d.interest_minor, &d.currency)),
+        "court": d.court_order_at.map(|t| t.format("%Y-%m-%d").to_string()),
     })
 }
 
@@ -583,6 +587,9 @@ pub(super) async fn customer_account(
         .await
         .map_err(internal)?;
     let s = crate::customers::settings(&tx).await.map_err(internal)?;
+    let pay = super::payments::customer_view(&tx, &id)
+        .await
+        .map_err(internal)?;
     drop(tx);
     let cur = c.currency.clone();
     let balance = acc.as_ref().map(|a| a.balance_minor).unwrap_or(0);
@@ -620,6 +627,7 @@ pub(super) async fn customer_account(
                 "gross": fmt_amount(o.gross_minor, &o.currency), "at": o.created_at.format("%Y-%m-%d").to_string(),
             })).collect::<Vec<_>>(),
             "entry_kinds": ["deposit", "payment", "fee", "refund", "write_off", "correction"],
+            "pay": pay,
             "values": {}, "errors": {},
         }),
     )
@@ -640,7 +648,11 @@ pub(super) async fn statement(
     }
 }
 
-fn flash_errors(session: &Session, p: &crate::http::Page<'_>, e: &crate::validation::FieldErrors) {
+pub(super) fn flash_errors(
+    session: &Session,
+    p: &crate::http::Page<'_>,
+    e: &crate::validation::FieldErrors,
+) {
     let msgs: Vec<String> = e
         .translated(p.lang.code())
         .into_iter()

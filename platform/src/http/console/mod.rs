@@ -11,6 +11,7 @@ mod jobs;
 mod keys;
 pub mod logs;
 mod orders;
+pub mod payments;
 mod prices;
 mod settings;
 mod staff;
@@ -142,6 +143,7 @@ pub fn routes() -> Route {
         .nest("/customers", customers::routes())
         .nest("/billing", billing::routes())
         .nest("/invoices", billing::invoice_routes())
+        .nest("/payments", payments::routes())
         .nest("/staff", staff::routes())
         .at("/invite", get(staff::accept_form).post(staff::accept))
         .at("/login/totp", get(totp::verify_form).post(totp::verify))

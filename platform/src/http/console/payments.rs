@@ -1,0 +1,594 @@
+//! Payments and dunning in the reseller console (issue 9): receivables (Y1), bank
+//! statement import with the review list (Y6), debit runs with their pain.008
+//! files (Y7), dunning runs with preview and letters (D1-D4), payment settings, and
+//! the actions on a customer's overview (record a payment, return a debit, waive
+//! or add charges, court order, letter text).
+
+use super::billing::{flash_errors, fmt_amount, pdf_response, xml_response};
+use super::{Can, EditBilling, ViewCustomers, page};
+use crate::app::AppState;
+use crate::auth::csrf;
+use crate::billing::{self, BillingError, invoice};
+use crate::customers::customer;
+use crate::http::{FormData, flash, internal, redirect};
+use crate::payments::{self, PaymentInput, bank_import, camt, dunning, sepa};
+use chrono::Utc;
+use poem::http::StatusCode;
+use poem::session::Session;
+use poem::web::{Data, Multipart, Path};
+use poem::{Request, Response, Route, get, handler, post};
+use relabel_tenants::TenantTx;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::json;
+use tokio::io::AsyncReadExt;
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(overview))
+        .at("/settings", get(settings_form).post(settings_save))
+        .at("/import", post(import))
+        .at("/lines/:id", post(resolve_line))
+        .at("/debit-runs", post(debit_run))
+        .at("/debit-runs/:id/xml", get(debit_xml))
+        .at("/dunning", post(dunning_run))
+        .at("/letters/:id/pdf", get(letter_pdf))
+        .at("/letters/:id/text", post(letter_text))
+        .at("/items/:id/adjust", post(adjust))
+        .at("/items/:id/court-order", post(court_order))
+        .at("/debit-items/:id/return", post(return_debit))
+        .at("/customers/:id", post(record))
+}
+
+/// Commits and flashes `ok` on success; field errors and refusals go back to the
+/// page as a flash, nothing written.
+async fn finish<T>(
+    session: &Session,
+    p: &crate::http::Page<'_>,
+    tx: TenantTx,
+    result: Result<T, BillingError>,
+    ok: String,
+    back: &str,
+) -> poem::Result<Response> {
+    match result {
+        Ok(_) => {
+            tx.commit().await.map_err(internal)?;
+            flash(session, "success", ok);
+        }
+        Err(BillingError::Invalid(e)) => flash_errors(session, p, &e),
+        Err(BillingError::Refused(why)) => flash(session, "error", why.to_owned()),
+        Err(BillingError::NotFound) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(redirect(back))
+}
+
+#[handler]
+async fn overview(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<ViewCustomers>,
+) -> poem::Result<Response> {
+    let now = Utc::now();
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let receivables = payments::receivables(&tx, now).await.map_err(internal)?;
+    let review = camt::review_lines(&tx).await.map_err(internal)?;
+    let imports = bank_import::Entity::find()
+        .order_by_desc(bank_import::Column::CreatedAt)
+        .limit(10)
+        .all(tx.conn())
+        .await
+        .map_err(internal)?;
+    let settings = billing::settings(&tx).await.map_err(internal)?;
+    let debit_preview = sepa::candidates(&tx, &settings, now)
+        .await
+        .map_err(internal)?;
+    let debit_runs = sepa::runs(&tx).await.map_err(internal)?;
+    let dunning_preview = dunning::plan(&tx, now).await.map_err(internal)?;
+    let dunning_runs = dunning::runs(&tx).await.map_err(internal)?;
+    drop(tx);
+    let chart_max = receivables
+        .iter()
+        .flat_map(|r| r.overdue_minor.iter().copied().chain([r.not_due_minor]))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bar = |v: i64| v * 100 / chart_max;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    p.render(
+        "console/payments.html",
+        "title.payments",
+        "payments",
+        json!({
+            "receivables": receivables.iter().map(|r| json!({
+                "currency": r.currency, "items": r.items,
+                "open": fmt_amount(r.open_minor, &r.currency),
+                "collected": fmt_amount(r.collected_month_minor, &r.currency),
+                "buckets": [
+                    {"label": p.t("payments.not_due"), "amount": fmt_amount(r.not_due_minor, &r.currency), "pct": bar(r.not_due_minor), "tone": "ok"},
+                    {"label": p.t("payments.overdue_30"), "amount": fmt_amount(r.overdue_minor[0], &r.currency), "pct": bar(r.overdue_minor[0]), "tone": "warn"},
+                    {"label": p.t("payments.overdue_60"), "amount": fmt_amount(r.overdue_minor[1], &r.currency), "pct": bar(r.overdue_minor[1]), "tone": "warn"},
+                    {"label": p.t("payments.overdue_90"), "amount": fmt_amount(r.overdue_minor[2], &r.currency), "pct": bar(r.overdue_minor[2]), "tone": "bad"},
+                    {"label": p.t("payments.overdue_more"), "amount": fmt_amount(r.overdue_minor[3], &r.currency), "pct": bar(r.overdue_minor[3]), "tone": "bad"},
+                ],
+            })).collect::<Vec<_>>(),
+            "review": review.iter().map(|l| json!({
+                "id": l.id, "booked_on": l.booked_on, "amount": fmt_amount(l.amount_minor, &l.currency),
+                "reference": l.reference, "counterparty": l.counterparty, "iban": l.iban, "error": l.error,
+                "foreign": l.error.as_deref().is_some_and(|e| e.contains("rate")),
+            })).collect::<Vec<_>>(),
+            "imports": imports.iter().map(|i| json!({
+                "file": i.file_name, "statement": i.statement_id, "lines": i.lines, "booked": i.booked,
+                "review": i.review, "errors": i.errors, "at": i.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            })).collect::<Vec<_>>(),
+            "debit_ready": sepa::valid_creditor_id(&settings.creditor_id) && !settings.iban.is_empty(),
+            "debit_preview": debit_preview.iter().map(|(c, _)| json!({
+                "number": c.number, "customer": format!("{} {}", c.customer_number, c.name),
+                "customer_id": c.customer_id, "amount": fmt_amount(c.amount_minor, "EUR"), "sequence": c.sequence,
+            })).collect::<Vec<_>>(),
+            "debit_runs": debit_runs.iter().map(|r| json!({
+                "id": r.id, "at": r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                "collect_on": r.collect_on.format("%Y-%m-%d").to_string(), "items": r.items,
+                "total": fmt_amount(r.total_minor, &r.currency), "version": r.version, "message_id": r.message_id,
+            })).collect::<Vec<_>>(),
+            "dunning_preview": dunning_preview.iter().map(|l| json!({
+                "customer": format!("{} {}", l.customer_number, l.name), "customer_id": l.customer_id,
+                "level": l.level, "label": l.label, "items": l.steps.iter().map(|s| s.number.clone()).collect::<Vec<_>>(),
+                "fee": fmt_amount(l.fee_minor, &l.currency), "interest": fmt_amount(l.interest_minor, &l.currency),
+                "total": fmt_amount(l.total_minor, &l.currency), "suspend": l.suspend,
+            })).collect::<Vec<_>>(),
+            "dunning_runs": dunning_runs.iter().take(20).map(|r| json!({
+                "at": r.created_at.format("%Y-%m-%d %H:%M").to_string(), "letters": r.letters, "items": r.items,
+                "fees": fmt_amount(r.fees_minor, "EUR"), "interest": fmt_amount(r.interest_minor, "EUR"), "actor": r.actor,
+            })).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+/// The largest statement file accepted.
+const MAX_STATEMENT_BYTES: u64 = 16 * 1024 * 1024;
+
+#[handler]
+async fn import(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    mut multipart: Multipart,
+) -> poem::Result<Response> {
+    let mut token = None;
+    let mut name = String::new();
+    let mut file = Vec::new();
+    while let Some(field) = multipart.next_field().await? {
+        match field.name() {
+            Some("csrf") => token = Some(field.text().await?),
+            Some("file") => {
+                name = field.file_name().unwrap_or("statement.xml").to_owned();
+                let mut reader = field.into_async_read().take(MAX_STATEMENT_BYTES + 1);
+                reader.read_to_end(&mut file).await.map_err(internal)?;
+            }
+            _ => {}
+        }
+    }
+    csrf::verify(session, token.as_deref())?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let text = match String::from_utf8(file) {
+        Ok(t) if (t.len() as u64) <= MAX_STATEMENT_BYTES && !t.trim().is_empty() => t,
+        _ => {
+            flash(session, "error", format!("file: {}", p.t("err.camt_xml")));
+            return Ok(redirect("/console/payments"));
+        }
+    };
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = camt::import(&tx, &name, &text, &user.member.email).await;
+    let ok = match &result {
+        Ok(i) => format!(
+            "{} {} · {} {} · {} {} · {} {}",
+            p.t("payments.imported"),
+            i.lines,
+            p.t("payments.booked"),
+            i.booked,
+            p.t("payments.to_review"),
+            i.review,
+            p.t("payments.line_errors"),
+            i.errors
+        ),
+        Err(_) => String::new(),
+    };
+    finish(session, &p, tx, result, ok, "/console/payments").await
+}
+
+/// A customer by number (what staff type), else by id.
+async fn customer_by(tx: &TenantTx, key: &str) -> Result<Option<customer::Model>, BillingError> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    Ok(customer::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(customer::Column::Number.eq(key))
+                .add(customer::Column::Id.eq(key)),
+        )
+        .one(tx.conn())
+        .await?)
+}
+
+/// An invoice id from its number (or id), of `customer_id`; empty stays empty.
+async fn invoice_by(tx: &TenantTx, customer_id: &str, key: &str) -> Result<String, BillingError> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(invoice::Entity::find()
+        .filter(invoice::Column::CustomerId.eq(customer_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(invoice::Column::Number.eq(key))
+                .add(invoice::Column::Id.eq(key)),
+        )
+        .one(tx.conn())
+        .await?
+        .map(|i| i.id)
+        // An unknown number is reported on the field by `record`.
+        .unwrap_or_else(|| key.to_owned()))
+}
+
+#[handler]
+async fn resolve_line(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let ignore = form.get("action") == "ignore";
+    let result = async {
+        let (cid, iid) = if ignore {
+            (String::new(), String::new())
+        } else {
+            let c = customer_by(&tx, form.get("customer"))
+                .await?
+                .ok_or_else(|| {
+                    BillingError::Invalid(crate::validation::FieldErrors::single(
+                        "customer",
+                        "err.customer_unknown",
+                    ))
+                })?;
+            let iid = invoice_by(&tx, &c.id, form.get("invoice")).await?;
+            (c.id, iid)
+        };
+        camt::resolve_line(&tx, &id, &cid, &iid, form.get("rate"), &user.member.email).await
+    }
+    .await;
+    let ok = p.t(if ignore {
+        "payments.line_ignored"
+    } else {
+        "payments.line_booked"
+    });
+    finish(session, &p, tx, result, ok.to_owned(), "/console/payments").await
+}
+
+#[handler]
+async fn debit_run(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = sepa::run(&tx, Utc::now(), &user.member.email).await;
+    let ok = match &result {
+        Ok(r) => format!(
+            "{} {} · {}",
+            p.t("payments.debit_done"),
+            r.items,
+            fmt_amount(r.total_minor, &r.currency)
+        ),
+        Err(_) => String::new(),
+    };
+    finish(session, &p, tx, result, ok, "/console/payments").await
+}
+
+#[handler]
+async fn debit_xml(
+    Data(state): Data<&AppState>,
+    user: Can<ViewCustomers>,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let run = payments::debit_run::Entity::find_by_id(id)
+        .one(tx.conn())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    Ok(xml_response(
+        &format!("{}.pain.008.001.{}.xml", run.message_id, run.version),
+        run.xml,
+    ))
+}
+
+#[handler]
+async fn dunning_run(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = dunning::run(&tx, Utc::now(), &user.member.email).await;
+    let ok = match &result {
+        Ok(r) => format!("{} {}", p.t("payments.dunning_done"), r.letters),
+        Err(_) => String::new(),
+    };
+    finish(session, &p, tx, result, ok, "/console/payments").await
+}
+
+#[handler]
+async fn letter_pdf(
+    Data(state): Data<&AppState>,
+    user: Can<ViewCustomers>,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    match dunning::letter_pdf(state, &user.tenant, &id)
+        .await
+        .map_err(internal)?
+    {
+        Some((l, pdf)) => Ok(pdf_response(&format!("dunning-{}", l.day), pdf)),
+        None => Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+    }
+}
+
+/// The customer a letter, item or debit belongs to, for the way back.
+fn back_to(customer_id: &str) -> String {
+    format!("/console/customers/{customer_id}/account")
+}
+
+#[handler]
+async fn letter_text(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let letter = payments::dunning_letter::Entity::find_by_id(id.clone())
+        .one(tx.conn())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let result = dunning::letter_text(&tx, &id, form.get("text"), &user.member.email).await;
+    let ok = p.t("payments.letter_resent").to_owned();
+    finish(session, &p, tx, result, ok, &back_to(&letter.customer_id)).await
+}
+
+async fn item_of(tx: &TenantTx, id: &str) -> poem::Result<invoice::Model> {
+    invoice::Entity::find_by_id(id.to_owned())
+        .filter(invoice::Column::Kind.eq("invoice"))
+        .one(tx.conn())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))
+}
+
+#[handler]
+async fn adjust(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let inv = item_of(&tx, &id).await?;
+    let result = dunning::adjust(
+        &tx,
+        &id,
+        form.get("kind"),
+        form.get("amount"),
+        form.get("reason"),
+        &user.member.email,
+    )
+    .await;
+    let ok = format!("{} {}", p.t("payments.adjusted"), inv.number);
+    finish(session, &p, tx, result, ok, &back_to(&inv.customer_id)).await
+}
+
+#[handler]
+async fn court_order(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let inv = item_of(&tx, &id).await?;
+    let result = dunning::court_order(&tx, &id, &user.member.email).await;
+    let ok = format!("{} {}", p.t("payments.court_marked"), inv.number);
+    finish(session, &p, tx, result, ok, &back_to(&inv.customer_id)).await
+}
+
+#[handler]
+async fn return_debit(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let item = payments::debit_item::Entity::find_by_id(id)
+        .one(tx.conn())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let result = payments::return_debit(
+        &tx,
+        &item.end_to_end_id,
+        form.get("reason"),
+        &user.member.email,
+    )
+    .await;
+    let ok = p.t("payments.returned").to_owned();
+    finish(session, &p, tx, result, ok, &back_to(&item.customer_id)).await
+}
+
+/// Staff record a payment on the customer overview (Y6).
+#[handler]
+async fn record(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let invoice_id = invoice_by(&tx, &id, form.get("invoice"))
+        .await
+        .map_err(internal)?;
+    let result = payments::record(
+        &tx,
+        &PaymentInput {
+            customer_id: id.clone(),
+            amount: form.get("amount").into(),
+            currency: form.get("currency").into(),
+            rate: form.get("rate").into(),
+            method: form.get("method").into(),
+            reference: form.get("reference").into(),
+            invoice_id,
+            booked_on: form.get("booked_on").into(),
+            note: form.get("note").into(),
+            external_id: None,
+        },
+        &user.member.email,
+    )
+    .await;
+    let ok = match &result {
+        Ok(pay) => format!(
+            "{} {}",
+            p.t("payments.recorded"),
+            fmt_amount(pay.amount_minor, &pay.currency)
+        ),
+        Err(_) => String::new(),
+    };
+    finish(session, &p, tx, result, ok, &back_to(&id)).await
+}
+
+#[handler]
+async fn settings_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+) -> poem::Result<Response> {
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let s = billing::settings(&tx).await.map_err(internal)?;
+    let levels = dunning::levels(&tx).await.map_err(internal)?;
+    let rates = payments::base_rate::Entity::find()
+        .order_by_desc(payments::base_rate::Column::ValidFrom)
+        .all(tx.conn())
+        .await
+        .map_err(internal)?;
+    drop(tx);
+    page(state, session, req, &user.tenant, Some(&user.member)).render(
+        "console/payment_settings.html",
+        "title.payment_settings",
+        "payments",
+        json!({
+            "values": {
+                "creditor_id": s.creditor_id, "debit_delay_days": s.debit_delay_days,
+                "debit_lead_days": s.debit_lead_days, "return_fee": billing::money::decimal(s.return_fee_minor),
+                "sepa_version": s.sepa_version,
+            },
+            "levels": levels.iter().map(|l| json!({
+                "level": l.level, "label": l.label, "days": l.days, "fee": fmt_amount(l.fee_minor, "EUR"),
+                "interest": l.interest, "suspend": l.suspend,
+            })).collect::<Vec<_>>(),
+            "rates": rates.iter().map(|r| json!({"from": r.valid_from, "rate": billing::money::percent(r.rate_bp)})).collect::<Vec<_>>(),
+            "errors": {},
+        }),
+    )
+}
+
+#[handler]
+async fn settings_save(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let input = form
+        .pairs()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = payments::save_settings(&tx, &input).await;
+    let ok = p.t("flash.settings_saved").to_owned();
+    finish(session, &p, tx, result, ok, "/console/payments/settings").await
+}
+
+/// What the customer overview shows of payments (A10): payments, debit items,
+/// dunning letters.
+pub(super) async fn customer_view(
+    tx: &TenantTx,
+    customer_id: &str,
+) -> Result<serde_json::Value, sea_orm::DbErr> {
+    let pays = payments::of_customer(tx, customer_id).await?;
+    let debits = payments::debit_item::Entity::find()
+        .filter(payments::debit_item::Column::CustomerId.eq(customer_id))
+        .order_by_desc(payments::debit_item::Column::EndToEndId)
+        .all(tx.conn())
+        .await?;
+    let letters = dunning::letters_of(tx, customer_id).await?;
+    Ok(json!({
+        "payments": pays.iter().map(|x| json!({
+            "at": x.booked_at.format("%Y-%m-%d").to_string(), "method": x.method,
+            "amount": fmt_amount(x.amount_minor, &x.currency),
+            "original": (x.original_currency != x.currency).then(|| format!("{} @ {}", fmt_amount(x.original_minor, &x.original_currency), x.rate)),
+            "skonto": (x.skonto_minor > 0).then(|| fmt_amount(x.skonto_minor, &x.currency)),
+            "reference": x.reference, "actor": x.actor,
+        })).collect::<Vec<_>>(),
+        "debits": debits.iter().map(|d| json!({
+            "id": d.id, "e2e": d.end_to_end_id, "amount": fmt_amount(d.amount_minor, "EUR"),
+            "sequence": d.sequence, "status": d.status, "reason": d.return_reason,
+        })).collect::<Vec<_>>(),
+        "letters": letters.iter().map(|l| json!({
+            "id": l.id, "day": l.day, "level": l.level, "total": fmt_amount(l.total_minor, &l.currency),
+            "fee": fmt_amount(l.fee_minor, &l.currency), "interest": fmt_amount(l.interest_minor, &l.currency),
+            "text": l.text, "delivered": l.delivered_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+        })).collect::<Vec<_>>(),
+        "methods": payments::METHODS,
+        "reasons": payments::RETURN_REASONS,
+        "today": Utc::now().format("%Y-%m-%d").to_string(),
+    }))
+}
