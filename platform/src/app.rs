@@ -48,6 +48,8 @@ pub struct AppState {
     /// Parking providers.
     pub parking: Arc<dyn crate::forwarding::Parking>,
     pub geoip: Arc<Option<GeoIp>>,
+    /// Seals secrets at rest (resellers' Stripe keys).
+    pub sealer: crate::secrets::Sealer,
 }
 
 impl AppState {
@@ -99,7 +101,9 @@ impl AppState {
             Some(path) => Some(GeoIp::load(path)?),
             None => None,
         };
+        let sealer = crate::secrets::Sealer::load(config.secret_key.as_deref(), &config.data_dir)?;
         Ok(Self {
+            sealer,
             registries,
             dev_registry,
             aftermarket,
@@ -182,6 +186,7 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         .at("/", get(to_operator))
         .at("/widget-demo", get(widget_demo))
         .at("/_admin/admin.css", get(admin_css))
+        .nest("/hooks", http::hooks::routes())
         .nest(
             "/api/v1",
             api::routes(state.clone()).data(api::PlatformHost),

@@ -60,6 +60,12 @@ pub struct Config {
     pub mail_virtual_map: Option<PathBuf>,
     /// GeoIP range table (`first_ip,last_ip,CC` lines) for the risk check.
     pub geoip_csv: Option<PathBuf>,
+    /// Key that seals secrets at rest (resellers' Stripe keys): 32 bytes, hex.
+    /// Default: `<data_dir>/secret.key`, created once. Every node of a
+    /// deployment needs the same key.
+    pub secret_key: Option<String>,
+    /// Stripe's API (a local peer in tests).
+    pub stripe_api_url: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -153,6 +159,7 @@ impl Config {
             .set_default("data_dir", "./data")?
             .set_default("redis_prefix", "relabel")?
             .set_default("platform_host", "localhost")?
+            .set_default("stripe_api_url", "https://api.stripe.com")?
             .set_default("resolver_ttl_secs", 60)?
             .set_default("migrate_concurrency", 8)?
             .set_default("db_max_connections", 20)?
@@ -304,6 +311,8 @@ mod tests {
             mail_virtual_map: None,
             aftermarket_feed: None,
             geoip_csv: None,
+            secret_key: None,
+            stripe_api_url: "https://api.stripe.com".into(),
         }
     }
 

@@ -31,6 +31,7 @@ pub mod pricing;
 pub mod provisioning;
 pub mod ratelimit;
 pub mod resellers;
+pub mod secrets;
 pub mod staff;
 pub mod tax;
 pub mod telemetry;

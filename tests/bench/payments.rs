@@ -38,7 +38,10 @@ async fn seed(app: &relabel_tests::TestApp, items: usize, overdue_days: i64) -> 
         .collect();
     for chunk in customers.chunks(1000) {
         customers::customer::Entity::insert_many(
-            chunk.iter().cloned().map(customers::customer::ActiveModel::from),
+            chunk
+                .iter()
+                .cloned()
+                .map(customers::customer::ActiveModel::from),
         )
         .exec_without_returning(tx.conn())
         .await
@@ -117,7 +120,11 @@ async fn match_bench(lines: usize, items: usize) {
     let matched = st
         .lines
         .iter()
-        .filter(|l| matcher.find(&l.reference).is_some_and(|m| m.invoice_id.is_some()))
+        .filter(|l| {
+            matcher
+                .find(&l.reference)
+                .is_some_and(|m| m.invoice_id.is_some())
+        })
         .count();
     let secs = start.elapsed().as_secs_f64();
     drop(tx);
@@ -135,7 +142,10 @@ async fn match_bench(lines: usize, items: usize) {
         .iter()
         .map(|(n, id)| (n.as_str(), id.as_str()))
         .collect();
-    let joined = refs.iter().filter(|r| index.contains_key(r.as_str())).count();
+    let joined = refs
+        .iter()
+        .filter(|r| index.contains_key(r.as_str()))
+        .count();
     let base = start.elapsed().as_secs_f64();
     assert_eq!(joined, lines);
     println!(

@@ -857,3 +857,230 @@ async fn staff_and_api_keys_use_payments_over_http() {
     assert_eq!(r.status(), 404);
     app.stop().await;
 }
+
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<(String, String)>)>>>;
+
+/// Stripe's API as a local peer: Checkout Sessions and Refunds, answering the
+/// minimal objects the client reads; every call is kept (path, key, form).
+async fn stripe_peer() -> (String, Calls) {
+    use poem::listener::{Acceptor, Listener};
+    use poem::web::Data;
+    use poem::{EndpointExt, Request, Route, handler, post};
+    #[handler]
+    async fn call(req: &Request, body: String, Data(log): Data<&Calls>) -> poem::Response {
+        let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+        let key = req.header("authorization").unwrap_or_default().to_owned();
+        let path = req.uri().path().to_owned();
+        log.lock().unwrap().push((path.clone(), key, form));
+        let body = if path.ends_with("/refunds") {
+            serde_json::json!({"id": "re_1", "object": "refund", "amount": 500, "created": 1_700_000_000, "currency": "eur", "payment_intent": "pi_1", "status": "succeeded"})
+        } else {
+            serde_json::json!({"id": "cs_test_1", "object": "checkout.session", "automatic_tax": {"enabled": false}, "created": 1_700_000_000, "custom_fields": [], "custom_text": {}, "expires_at": 1_700_086_400, "livemode": false, "mode": "payment", "payment_method_types": ["card"], "payment_status": "unpaid", "shipping_options": [], "status": "open", "url": "https://checkout.stripe.test/c/pay/cs_test_1"})
+        };
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(body.to_string())
+    }
+    let log: Calls = Default::default();
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = Route::new()
+        .at("/v1/checkout/sessions", post(call))
+        .at("/v1/refunds", post(call))
+        .data(log.clone());
+    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
+    (format!("http://{addr}"), log)
+}
+
+fn signed(secret: &str, t: i64, body: &str) -> String {
+    format!(
+        "t={t},v1={}",
+        payments::stripe::sign(secret, t, body.as_bytes())
+    )
+}
+
+#[tokio::test]
+async fn customers_pay_through_stripe_and_webhooks_book_once() {
+    let (peer, calls) = stripe_peer().await;
+    let app = spawn_app_with(|c| c.stripe_api_url = peer.clone()).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let tb = setup(&app, "Beta", "beta.test").await;
+    let c = customer(&app.state, &t, NewCustomer::default()).await;
+    let inv = invoice_of(&app.state, &t, &c, "100.00").await;
+    // Bad keys name the field; good ones are stored sealed.
+    for (tenant, secret) in [(&t, "whsec_alpha"), (&tb, "whsec_beta")] {
+        let tx = app.state.tenancy.begin(tenant).await.unwrap();
+        let bad = payments::stripe::save_keys(&app.state, &tx, "pk_x", "sk_test_1", "whsec_1")
+            .await
+            .unwrap_err();
+        assert_eq!(fields(bad), ["stripe_publishable"]);
+        payments::stripe::save_keys(&app.state, &tx, "pk_test_1", "sk_test_secret", secret)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let s = billing::settings(&tx).await.unwrap();
+    drop(tx);
+    assert!(!s.stripe_secret.clone().unwrap().contains("sk_test_secret"));
+    assert!(s.stripe_secret.unwrap().starts_with("v1:"));
+
+    // The customer pays the invoice: a Checkout Session on the reseller's
+    // account, for the open amount, with the invoice in its metadata.
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let pw = relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap();
+        relabel_platform::customers::mark_verified(&tx, &c.id)
+            .await
+            .unwrap();
+        let actor = relabel_platform::customers::Actor {
+            name: "test",
+            ip: None,
+        };
+        relabel_platform::customers::set_password(&tx, &actor, &c.id, &pw)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let shop = app.client();
+    relabel_tests::login(
+        &shop,
+        &app.url("alpha.test", "/account/login"),
+        &c.email,
+        "kunden-passwort-1",
+    )
+    .await;
+    let page = shop
+        .get(app.url("alpha.test", "/account/invoices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = relabel_tests::input_value(&page, "csrf").unwrap();
+    let r = shop
+        .post(app.url("alpha.test", "/account/pay"))
+        .form(&[("csrf", token.as_str()), ("invoice", inv.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://checkout.stripe.test/c/pay/cs_test_1"
+    );
+    {
+        let log = calls.lock().unwrap();
+        let (path, key, form) = &log[0];
+        assert_eq!(path, "/v1/checkout/sessions");
+        assert_eq!(key, "Bearer sk_test_secret");
+        let get = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+        assert_eq!(
+            get("line_items[0][price_data][unit_amount]").as_deref(),
+            Some("11900")
+        );
+        assert_eq!(
+            get("metadata[invoice_id]").as_deref(),
+            Some(inv.id.as_str())
+        );
+        assert_eq!(get("metadata[tenant]").as_deref(), Some(t.id.as_str()));
+        assert_eq!(get("mode").as_deref(), Some("payment"));
+    }
+    // Another customer's (or reseller's) invoice cannot be paid from here.
+    let r = shop
+        .post(app.url("alpha.test", "/account/pay"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("invoice", "0".repeat(32).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Stripe's callback: the completed session.
+    let event = serde_json::json!({
+        "id": "evt_1", "type": "checkout.session.completed", "created": 1_700_000_000,
+        "data": {"object": {"id": "cs_test_1", "object": "checkout.session", "payment_status": "paid",
+            "amount_total": 11_900, "currency": "eur", "payment_intent": "pi_1", "payment_method_types": ["card"],
+            "metadata": {"tenant": t.id.as_str(), "customer_id": c.id, "invoice_id": inv.id}}}
+    })
+    .to_string();
+    let hook = |tenant: &Tenant| app.url("localhost", &format!("/hooks/stripe/{}", tenant.id));
+    let now = Utc::now().timestamp();
+    let client = app.client();
+    let post = |url: String, sig: String, body: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(url)
+                .header("stripe-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Wrong secret, old timestamp, another reseller's endpoint: 400, nothing booked.
+    assert_eq!(
+        post(hook(&t), signed("whsec_wrong", now, &event), event.clone()).await,
+        400
+    );
+    assert_eq!(
+        post(
+            hook(&t),
+            signed("whsec_alpha", now - 301, &event),
+            event.clone()
+        )
+        .await,
+        400
+    );
+    assert_eq!(
+        post(hook(&tb), signed("whsec_beta", now, &event), event.clone()).await,
+        400
+    );
+    assert_eq!(item(&app.state, &t, &inv.id).await.status, "open");
+    // The same event five times at once: booked once.
+    let sig = signed("whsec_alpha", now, &event);
+    let results =
+        futures::future::join_all((0..5).map(|_| post(hook(&t), sig.clone(), event.clone()))).await;
+    assert!(results.iter().all(|s| *s == 200), "{results:?}");
+    let paid = item(&app.state, &t, &inv.id).await;
+    assert_eq!((paid.status.as_str(), paid.settled_minor), ("paid", 11_900));
+    assert_eq!(balance(&app.state, &t, &c).await, 0);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let pays = payments::of_customer(&tx, &c.id).await.unwrap();
+    drop(tx);
+    assert_eq!(pays.len(), 1);
+    assert_eq!(pays[0].method, "card");
+
+    // A partial refund from the console goes to Stripe and is booked.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let too_much = payments::stripe::refund(&app.state, &tx, &pays[0].id, "200.00", "staff")
+        .await
+        .unwrap_err();
+    assert_eq!(fields(too_much), ["amount"]);
+    payments::stripe::refund(&app.state, &tx, &pays[0].id, "5.00", "staff")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(balance(&app.state, &t, &c).await, -500);
+    {
+        let log = calls.lock().unwrap();
+        let (path, _, form) = log.last().unwrap();
+        assert_eq!(path, "/v1/refunds");
+        assert!(
+            form.contains(&("payment_intent".into(), "pi_1".into())),
+            "{form:?}"
+        );
+        assert!(form.contains(&("amount".into(), "500".into())), "{form:?}");
+    }
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}

@@ -24,6 +24,7 @@ enum Payments {
     ExternalId,
     InvoiceId,
     SkontoMinor,
+    RefundedMinor,
     BookedAt,
     Note,
     Actor,
@@ -167,6 +168,17 @@ enum BillingSettings {
     DebitLeadDays,
     ReturnFeeMinor,
     SepaVersion,
+    StripePublishable,
+    StripeSecret,
+    StripeWebhookSecret,
+}
+
+#[derive(DeriveIden)]
+enum StripeEvents {
+    Table,
+    Id,
+    Kind,
+    CreatedAt,
 }
 
 fn money(name: impl IntoIden) -> ColumnDef {
@@ -174,6 +186,14 @@ fn money(name: impl IntoIden) -> ColumnDef {
         .big_integer()
         .not_null()
         .default(0)
+        .to_owned()
+}
+
+fn text_default(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .text()
+        .not_null()
+        .default("")
         .to_owned()
 }
 
@@ -239,6 +259,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Payments::ExternalId).string_len(160).null())
                 .col(id_null(Payments::InvoiceId))
                 .col(money(Payments::SkontoMinor))
+                .col(money(Payments::RefundedMinor))
                 .col(ts(Payments::BookedAt))
                 .col(text_null(Payments::Note))
                 .col(text(Payments::Actor))
@@ -552,6 +573,41 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Stripe (Y2): the reseller's own account; secret keys sealed at rest.
+        add_column(
+            m,
+            BillingSettings::Table,
+            text_default(BillingSettings::StripePublishable),
+        )
+        .await?;
+        add_column(
+            m,
+            BillingSettings::Table,
+            text_null(BillingSettings::StripeSecret),
+        )
+        .await?;
+        add_column(
+            m,
+            BillingSettings::Table,
+            text_null(BillingSettings::StripeWebhookSecret),
+        )
+        .await?;
+        // Webhook events applied, by Stripe's event id: each is booked once.
+        m.create_table(
+            Table::create()
+                .table(StripeEvents::Table)
+                .col(
+                    ColumnDef::new(StripeEvents::Id)
+                        .string_len(255)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(text(StripeEvents::Kind))
+                .col(ts(StripeEvents::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+
         // One letter per customer and day, however often the run goes.
         m.create_index(idx(
             DunningLetters::Table,

@@ -153,4 +153,11 @@ entity!(billing_settings, "billing_settings", {
     return_fee_minor: i64,
     /// pain.008 version: 08 (current) or 02 (older banks).
     sepa_version: String,
+    /// The reseller's own Stripe account (Y2): publishable key in clear, secret
+    /// and webhook signing keys sealed (`secrets::Sealer`).
+    stripe_publishable: String,
+    #[serde(skip)]
+    stripe_secret: Option<String>,
+    #[serde(skip)]
+    stripe_webhook_secret: Option<String>,
 });

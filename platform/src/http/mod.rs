@@ -6,6 +6,7 @@ pub mod api;
 pub mod console;
 mod form;
 mod health;
+pub mod hooks;
 mod keys;
 pub mod operator;
 mod page;

@@ -22,6 +22,8 @@ entity!(payment, "payments", {
     invoice_id: Option<String>,
     /// Cash discount taken with this payment.
     skonto_minor: i64,
+    /// Paid back (Stripe refunds).
+    refunded_minor: i64,
     booked_at: DateTimeUtc,
     note: Option<String>,
     actor: String,
@@ -149,5 +151,12 @@ entity!(dunning_letter, "dunning_letters", {
     #[serde(skip)]
     pdf: Option<Vec<u8>>,
     delivered_at: Option<DateTimeUtc>,
+    created_at: DateTimeUtc,
+});
+
+entity!(stripe_event, "stripe_events", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    id: String,
+    kind: String,
     created_at: DateTimeUtc,
 });

@@ -15,6 +15,7 @@ pub mod camt;
 pub mod dunning;
 pub mod entity;
 pub mod sepa;
+pub mod stripe;
 
 use crate::audit::{self, Change};
 use crate::billing::{self, BillingError, invoice, money};
@@ -23,7 +24,7 @@ use crate::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
 pub use entity::{
     bank_import, bank_line, base_rate, debit_item, debit_run, dunning_letter, dunning_level,
-    dunning_run, payment,
+    dunning_run, payment, stripe_event,
 };
 use relabel_tenants::TenantTx;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -327,6 +328,7 @@ pub async fn record(
         external_id: Set(input.external_id.clone()),
         invoice_id: Set(target.as_ref().map(|t| t.id.clone())),
         skonto_minor: Set(skonto),
+        refunded_minor: Set(0),
         booked_at: Set(booked_at),
         note: Set(note),
         actor: Set(actor.to_owned()),

@@ -37,6 +37,7 @@ pub fn routes() -> Route {
         .at("/items/:id/court-order", post(court_order))
         .at("/debit-items/:id/return", post(return_debit))
         .at("/customers/:id", post(record))
+        .at("/refunds/:id", post(refund))
 }
 
 /// Commits and flashes `ok` on success; field errors and refusals go back to the
@@ -522,6 +523,12 @@ async fn settings_form(
         "title.payment_settings",
         "payments",
         json!({
+            "stripe": {
+                "publishable": s.stripe_publishable,
+                "secret_set": s.stripe_secret.is_some(),
+                "webhook_set": s.stripe_webhook_secret.is_some(),
+                "webhook_url": format!("https://{}/hooks/stripe/{}", state.config.platform_host, user.tenant.id),
+            },
             "values": {
                 "creditor_id": s.creditor_id, "debit_delay_days": s.debit_delay_days,
                 "debit_lead_days": s.debit_lead_days, "return_fee": billing::money::decimal(s.return_fee_minor),
@@ -552,7 +559,19 @@ async fn settings_save(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = payments::save_settings(&tx, &input).await;
+    let result = match payments::save_settings(&tx, &input).await {
+        Ok(_) => {
+            payments::stripe::save_keys(
+                state,
+                &tx,
+                form.get("stripe_publishable"),
+                form.get("stripe_secret"),
+                form.get("stripe_webhook_secret"),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     let ok = p.t("flash.settings_saved").to_owned();
     finish(session, &p, tx, result, ok, "/console/payments/settings").await
 }
@@ -576,7 +595,9 @@ pub(super) async fn customer_view(
             "amount": fmt_amount(x.amount_minor, &x.currency),
             "original": (x.original_currency != x.currency).then(|| format!("{} @ {}", fmt_amount(x.original_minor, &x.original_currency), x.rate)),
             "skonto": (x.skonto_minor > 0).then(|| fmt_amount(x.skonto_minor, &x.currency)),
-            "reference": x.reference, "actor": x.actor,
+            "reference": x.reference, "actor": x.actor, "id": x.id,
+            "refundable": x.external_id.as_deref().is_some_and(|e| e.starts_with("stripe:")) && x.refunded_minor < x.amount_minor,
+            "refunded": (x.refunded_minor > 0).then(|| fmt_amount(x.refunded_minor, &x.currency)),
         })).collect::<Vec<_>>(),
         "debits": debits.iter().map(|d| json!({
             "id": d.id, "e2e": d.end_to_end_id, "amount": fmt_amount(d.amount_minor, "EUR"),
@@ -591,4 +612,28 @@ pub(super) async fn customer_view(
         "reasons": payments::RETURN_REASONS,
         "today": Utc::now().format("%Y-%m-%d").to_string(),
     }))
+}
+
+/// Refunds a Stripe payment (all or part) from the customer overview.
+#[handler]
+async fn refund(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let pay = payments::payment::Entity::find_by_id(id.clone())
+        .one(tx.conn())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let result =
+        payments::stripe::refund(state, &tx, &id, form.get("amount"), &user.member.email).await;
+    let ok = p.t("payments.refunded").to_owned();
+    finish(session, &p, tx, result, ok, &back_to(&pay.customer_id)).await
 }

@@ -23,6 +23,103 @@ pub fn routes(r: Route) -> Route {
         .at("/invoices/:id/xml", get(invoice_xml))
         .at("/statement.pdf", get(statement_pdf))
         .at("/services/:id/cancel", post(cancel))
+        .at("/pay", post(pay))
+        .at("/pay/success", get(pay_done))
+        .at("/pay/cancel", get(pay_done))
+}
+
+/// Pays an open invoice, or tops up the balance, through the reseller's Stripe
+/// account (Y2, C7): a Checkout Session, then Stripe's page. The payment is booked
+/// when Stripe's signed webhook confirms it.
+#[handler]
+async fn pay(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: CustomerUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    use crate::payments::stripe;
+    csrf::verify(session, form.opt("csrf"))?;
+    let lang = crate::http::lang_of(req);
+    let t = |k: &str| relabel_themes::t(lang, k).to_owned();
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let settings = billing::settings(&tx).await.map_err(internal)?;
+    let Some(keys) = stripe::keys(state, &settings) else {
+        flash(session, "error", t("pay.unavailable"));
+        return Ok(redirect("/account/invoices"));
+    };
+    let c = &user.customer;
+    let invoice_id = form.get("invoice").trim();
+    let (invoice, amount) = if invoice_id.is_empty() {
+        match crate::customers::fields::parse_amount(form.get("amount")) {
+            Some(a) if (100..=1_000_000).contains(&a) => (None, a),
+            _ => {
+                flash(session, "error", t("pay.amount_invalid"));
+                return Ok(redirect("/account/invoices"));
+            }
+        }
+    } else {
+        // Only the customer's own open items.
+        let Some(inv) = billing::open_items(&tx, &c.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .find(|i| i.id == invoice_id)
+        else {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        };
+        let open = inv.open_minor();
+        (Some(inv), open)
+    };
+    drop(tx);
+    let host = req
+        .header("host")
+        .map(str::to_owned)
+        .unwrap_or_else(|| user.tenant.name.clone());
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let description = match &invoice {
+        Some(inv) => format!("{} {}", t("invoices.invoice"), inv.number),
+        None => format!("{} {}", t("pay.topup_item"), c.number),
+    };
+    let client = stripe::client(state, &keys.secret).map_err(internal)?;
+    let checkout = stripe::Checkout {
+        tenant_id: user.tenant.id.as_str(),
+        customer: c,
+        invoice: invoice.as_ref(),
+        amount_minor: amount,
+        description,
+        success_url: format!("{scheme}://{host}/account/pay/success"),
+        cancel_url: format!("{scheme}://{host}/account/pay/cancel"),
+    };
+    match stripe::checkout(&client, &checkout).await {
+        Ok(url) => Ok(Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header("location", url)
+            .finish()),
+        Err(_) => {
+            flash(session, "error", t("pay.provider_down"));
+            Ok(redirect("/account/invoices"))
+        }
+    }
+}
+
+/// Where Stripe sends the customer back: paid (booked once the webhook arrives)
+/// or cancelled.
+#[handler]
+async fn pay_done(session: &Session, req: &Request, _user: CustomerUser) -> Response {
+    let lang = crate::http::lang_of(req);
+    let (kind, key) = if req.uri().path().ends_with("/success") {
+        ("success", "pay.thanks")
+    } else {
+        ("error", "pay.cancelled")
+    };
+    flash(session, kind, relabel_themes::t(lang, key).to_owned());
+    redirect("/account/invoices")
 }
 
 #[handler]
@@ -43,6 +140,7 @@ async fn invoices_page(
         .one(tx.conn())
         .await
         .map_err(internal)?;
+    let settings = billing::settings(&tx).await.map_err(internal)?;
     drop(tx);
     let cur = &user.customer.currency;
     let open: i64 = docs
@@ -73,6 +171,7 @@ async fn invoices_page(
         "account/invoices.html",
         json!({
             "documents": docs.iter().map(doc_row).collect::<Vec<_>>(),
+            "online": crate::payments::stripe::keys(state, &settings).is_some(),
             "payments": payments,
             "balance": crate::http::console::billing::fmt_amount(acc.map(|a| a.balance_minor).unwrap_or(0), cur),
             "open": crate::http::console::billing::fmt_amount(open, cur),
