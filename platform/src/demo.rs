@@ -162,6 +162,13 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
     a.bank_name = Set("Demo Bank".into());
     a.iban = Set("DE02120300000000202051".into());
     a.bic = Set("BYLADEM1001".into());
+    // Payments (issue 9): the Bundesbank's test creditor id, and Stripe test keys
+    // whose webhook secret signs the demo's local test events (`whsec_demo`).
+    a.creditor_id = Set("DE98ZZZ09999999999".into());
+    a.debit_delay_days = Set(0);
+    a.stripe_publishable = Set("pk_test_demo".into());
+    a.stripe_secret = Set(Some(state.sealer.seal("sk_test_demo")));
+    a.stripe_webhook_secret = Set(Some(state.sealer.seal("whsec_demo")));
     a.update(tx.conn()).await?;
     let actor = crate::customers::Actor {
         name: "demo",
@@ -205,7 +212,39 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("demo customer: {e:?}"))?;
         let mut cm: crate::customers::customer::ActiveModel = c.clone().into();
         cm.einvoice = Set(einvoice.into());
+        if i == 2 {
+            // Lena pays by SEPA direct debit: the next debit run collects her.
+            cm.billing_type = Set("DEBIT".into());
+            cm.debit_status = Set("ACTIVE".into());
+            cm.iban = Set(Some("DE89370400440532013000".into()));
+            cm.bic = Set(Some("COBADEFFXXX".into()));
+            cm.account_holder = Set(Some("Lena Fischer".into()));
+            cm.mandate_reference = Set(Some("M-DEMO-0003".into()));
+            cm.mandate_signed_on = Set(chrono::NaiveDate::from_ymd_opt(2026, 1, 15));
+        }
         cm.update(tx.conn()).await?;
+        if i == 1 {
+            // Jonas has an invoice overdue for 25 days: a dunning run reminds him.
+            let inv = crate::billing::one_off(
+                &tx,
+                &tenant.name,
+                &c.id,
+                &[crate::billing::OneOffLine {
+                    description: "Domain-Umzug (Support)".into(),
+                    quantity: "2".into(),
+                    unit_price: "45".into(),
+                    vat_rate: "19".into(),
+                }],
+                "",
+                "demo",
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("demo invoice: {e}"))?;
+            let mut im: crate::billing::invoice::ActiveModel = inv.into();
+            im.issued_at = Set(now - chrono::Duration::days(39));
+            im.due_at = Set(now - chrono::Duration::days(25));
+            im.update(tx.conn()).await?;
+        }
         let services = [
             ("hosting-business", "hosting", "Hosting Business", 1, 599),
             ("email-team", "email", "E-Mail Team", 12, 2990),
