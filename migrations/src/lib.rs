@@ -51,6 +51,50 @@ pub(crate) fn text_null(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).text().null().to_owned()
 }
 
+/// Money in minor units, zero by default.
+pub(crate) fn money(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .to_owned()
+}
+
+/// A short code with a default (`status`, `kind`, ...).
+pub(crate) fn short(name: impl IntoIden, default: &str) -> ColumnDef {
+    ColumnDef::new(name)
+        .string_len(64)
+        .not_null()
+        .default(default)
+        .to_owned()
+}
+
+pub(crate) fn int(name: impl IntoIden, default: i32) -> ColumnDef {
+    ColumnDef::new(name)
+        .integer()
+        .not_null()
+        .default(default)
+        .to_owned()
+}
+
+/// An index over `cols` of `table`.
+pub(crate) fn idx(
+    table: impl IntoIden,
+    name: &str,
+    cols: &[&str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table);
+    for c in cols {
+        i.col(Alias::new(*c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
 /// Adds one column (SQLite takes one per ALTER TABLE).
 pub(crate) async fn add_column(
     m: &SchemaManager<'_>,

@@ -2,7 +2,7 @@
 //! number ranges, billing runs, the reseller's legal data and billing rules, and the
 //! customer's e-invoice choice. The operator's own books (T5) run the same tables.
 
-use crate::{add_column, id_pk, text, text_null, ts, ts_null};
+use crate::{add_column, id_pk, idx, money, short, text, text_null, ts, ts_null};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -148,40 +148,12 @@ enum Outbox {
     DocumentId,
 }
 
-fn money(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name)
-        .big_integer()
-        .not_null()
-        .default(0)
-        .to_owned()
-}
-
 fn flag(name: impl IntoIden, on: bool) -> ColumnDef {
     ColumnDef::new(name)
         .boolean()
         .not_null()
         .default(on)
         .to_owned()
-}
-
-fn short(name: impl IntoIden, default: &str) -> ColumnDef {
-    ColumnDef::new(name)
-        .string_len(64)
-        .not_null()
-        .default(default)
-        .to_owned()
-}
-
-fn idx(table: impl IntoIden, name: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
 }
 
 #[async_trait::async_trait]

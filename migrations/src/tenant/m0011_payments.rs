@@ -3,7 +3,7 @@
 //! items (return debits), open-item charges and dunning state on invoices, and the
 //! reseller's creditor data.
 
-use crate::{add_column, id_pk, text, text_null, ts, ts_null};
+use crate::{add_column, id_pk, idx, int, money, short, text, text_null, ts, ts_null};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -181,14 +181,6 @@ enum StripeEvents {
     CreatedAt,
 }
 
-fn money(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name)
-        .big_integer()
-        .not_null()
-        .default(0)
-        .to_owned()
-}
-
 fn text_default(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name)
         .text()
@@ -203,34 +195,6 @@ fn id_col(name: impl IntoIden) -> ColumnDef {
 
 fn id_null(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).string_len(40).null().to_owned()
-}
-
-fn short(name: impl IntoIden, default: &str) -> ColumnDef {
-    ColumnDef::new(name)
-        .string_len(64)
-        .not_null()
-        .default(default)
-        .to_owned()
-}
-
-fn int(name: impl IntoIden, default: i32) -> ColumnDef {
-    ColumnDef::new(name)
-        .integer()
-        .not_null()
-        .default(default)
-        .to_owned()
-}
-
-fn idx(table: impl IntoIden, name: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
 }
 
 #[async_trait::async_trait]

@@ -96,6 +96,23 @@ pub struct OpenItemOut {
     pub court_order_at: Option<DateTime<Utc>>,
 }
 
+fn open_item_out(i: &invoice::Model) -> OpenItemOut {
+    OpenItemOut {
+        id: format!("inv_{}", i.id),
+        number: i.number.clone(),
+        customer_id: format!("cus_{}", i.customer_id),
+        due_at: i.due_at,
+        currency: i.currency.clone(),
+        gross_minor: i.gross_minor,
+        fees_minor: i.fees_minor,
+        interest_minor: i.interest_minor,
+        open_minor: i.open_minor(),
+        dunning_level: i.dunning_level,
+        dunned_at: i.dunned_at,
+        court_order_at: i.court_order_at,
+    }
+}
+
 #[derive(Object)]
 pub struct DebitRunOut {
     pub id: String,
@@ -270,25 +287,7 @@ impl PaymentsApi {
             .all(tx.conn())
             .await
             .map_err(ApiError::internal)?;
-        Ok(Json(
-            items
-                .iter()
-                .map(|i| OpenItemOut {
-                    id: format!("inv_{}", i.id),
-                    number: i.number.clone(),
-                    customer_id: format!("cus_{}", i.customer_id),
-                    due_at: i.due_at,
-                    currency: i.currency.clone(),
-                    gross_minor: i.gross_minor,
-                    fees_minor: i.fees_minor,
-                    interest_minor: i.interest_minor,
-                    open_minor: i.open_minor(),
-                    dunning_level: i.dunning_level,
-                    dunned_at: i.dunned_at,
-                    court_order_at: i.court_order_at,
-                })
-                .collect(),
-        ))
+        Ok(Json(items.iter().map(open_item_out).collect()))
     }
 
     /// Debit runs, newest first.
@@ -392,20 +391,7 @@ impl PaymentsApi {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("Document"))?;
         tx.commit().await.map_err(ApiError::internal)?;
-        Ok(Json(OpenItemOut {
-            id: format!("inv_{}", i.id),
-            number: i.number.clone(),
-            customer_id: format!("cus_{}", i.customer_id),
-            due_at: i.due_at,
-            currency: i.currency.clone(),
-            gross_minor: i.gross_minor,
-            fees_minor: i.fees_minor,
-            interest_minor: i.interest_minor,
-            open_minor: i.open_minor(),
-            dunning_level: i.dunning_level,
-            dunned_at: i.dunned_at,
-            court_order_at: i.court_order_at,
-        }))
+        Ok(Json(open_item_out(&i)))
     }
 
     /// Dunning runs, newest first.
