@@ -1084,3 +1084,68 @@ async fn customers_pay_through_stripe_and_webhooks_book_once() {
     reconcile(&app.state, &t).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_daily_schedule_runs_dunning_and_debits_when_turned_on() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let late = customer(&app.state, &t, NewCustomer::default()).await;
+    let inv = invoice_of(&app.state, &t, &late, "10.00").await;
+    set_due(&app.state, &t, &inv, Utc::now() - Duration::days(10)).await;
+    let debtor = debit_customer(&app.state, &t, "d@example.de").await;
+    let due = invoice_of(&app.state, &t, &debtor, "20.00").await;
+    let schedule = |key: &'static str| {
+        let state = app.state.clone();
+        let t = t.clone();
+        async move {
+            let tx = state.tenancy.begin(&t).await.unwrap();
+            relabel_platform::jobs::enqueue(
+                &tx,
+                relabel_platform::jobs::NewJob {
+                    kind: billing::run::SCHEDULE,
+                    reference: "periodic",
+                    key,
+                    payload: serde_json::json!({}),
+                    run_after: None,
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    // Off by default: the schedule leaves both alone.
+    debit_settings(&app.state, &t, "08").await;
+    schedule("a").await;
+    relabel_tests::billing::run_jobs(&app, &t).await;
+    assert_eq!(item(&app.state, &t, &inv.id).await.dunning_level, 0);
+    assert_eq!(item(&app.state, &t, &due.id).await.status, "open");
+    // On: one reminder and one collection, however often it fires that day.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let input = [
+        ("creditor_id", "DE98ZZZ09999999999"),
+        ("debit_delay_days", "0"),
+        ("debit_lead_days", "2"),
+        ("return_fee", "4.50"),
+        ("sepa_version", "08"),
+        ("auto_debit", "on"),
+        ("auto_dunning", "on"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    payments::save_settings(&tx, &input).await.unwrap();
+    tx.commit().await.unwrap();
+    for key in ["b", "c"] {
+        schedule(key).await;
+        relabel_tests::billing::run_jobs(&app, &t).await;
+    }
+    assert_eq!(item(&app.state, &t, &inv.id).await.dunning_level, 1);
+    assert_eq!(item(&app.state, &t, &due.id).await.status, "paid");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert_eq!(dunning::letters_of(&tx, &late.id).await.unwrap().len(), 1);
+    assert_eq!(sepa::runs(&tx).await.unwrap().len(), 1);
+    drop(tx);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}

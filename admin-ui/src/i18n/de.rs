@@ -1337,4 +1337,6 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("payments.refunded_label", "erstattet"),
     ("err.stripe_key", "Das sieht nicht nach einem Schlüssel dieser Art aus (z. B. sk_live_…, pk_live_…, whsec_…)."),
     ("err.refund_too_much", "Mehr als von dieser Zahlung übrig ist."),
+    ("payments.auto_debit", "Lastschriften täglich einziehen"),
+    ("payments.auto_dunning", "Mahnlauf täglich ausführen"),
 ];

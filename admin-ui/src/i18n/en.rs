@@ -1337,4 +1337,6 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("payments.refunded_label", "refunded"),
     ("err.stripe_key", "This does not look like a key of this kind (e.g. sk_live_…, pk_live_…, whsec_…)."),
     ("err.refund_too_much", "More than is left of this payment."),
+    ("payments.auto_debit", "Run direct debits daily"),
+    ("payments.auto_dunning", "Run dunning daily"),
 ];

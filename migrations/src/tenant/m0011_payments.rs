@@ -168,6 +168,8 @@ enum BillingSettings {
     DebitLeadDays,
     ReturnFeeMinor,
     SepaVersion,
+    AutoDebit,
+    AutoDunning,
     StripePublishable,
     StripeSecret,
     StripeWebhookSecret,
@@ -537,6 +539,19 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Debit and dunning runs by the daily schedule, when the reseller wants them.
+        for col in [BillingSettings::AutoDebit, BillingSettings::AutoDunning] {
+            add_column(
+                m,
+                BillingSettings::Table,
+                ColumnDef::new(col)
+                    .boolean()
+                    .not_null()
+                    .default(false)
+                    .to_owned(),
+            )
+            .await?;
+        }
         // Stripe (Y2): the reseller's own account; secret keys sealed at rest.
         add_column(
             m,

@@ -153,6 +153,10 @@ entity!(billing_settings, "billing_settings", {
     return_fee_minor: i64,
     /// pain.008 version: 08 (current) or 02 (older banks).
     sepa_version: String,
+    /// The daily schedule runs a debit run.
+    auto_debit: bool,
+    /// The daily schedule runs dunning.
+    auto_dunning: bool,
     /// The reseller's own Stripe account (Y2): publishable key in clear, secret
     /// and webhook signing keys sealed (`secrets::Sealer`).
     stripe_publishable: String,

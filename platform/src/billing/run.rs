@@ -1088,6 +1088,9 @@ impl Handler for BillingHandler {
             }
             SCHEDULE => {
                 renewal_warnings(&self.state, tenant).await.map_err(retry)?;
+                crate::payments::scheduled(&self.state, tenant)
+                    .await
+                    .map_err(retry)?;
                 let tx = self.state.tenancy.begin(tenant).await.map_err(retry)?;
                 // Once a day: a retried schedule job finds today's run.
                 let today = Utc::now()

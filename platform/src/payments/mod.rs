@@ -505,6 +505,33 @@ pub async fn return_debit(
         .ok_or(BillingError::NotFound)
 }
 
+/// The daily schedule's part (Y7, D1): a debit run and a dunning run when the
+/// reseller turned them on. Both are safe to repeat: a second debit run finds
+/// nothing to collect, a second dunning run the same day writes no letter.
+pub async fn scheduled(
+    state: &crate::app::AppState,
+    tenant: &relabel_tenants::Tenant,
+) -> anyhow::Result<()> {
+    let tx = state.tenancy.begin(tenant).await?;
+    let s = billing::settings(&tx).await?;
+    drop(tx);
+    let now = Utc::now();
+    if s.auto_debit {
+        let tx = state.tenancy.begin(tenant).await?;
+        match sepa::run(&tx, now, "schedule").await {
+            Ok(_) => tx.commit().await?,
+            Err(BillingError::Refused(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if s.auto_dunning {
+        let tx = state.tenancy.begin(tenant).await?;
+        dunning::run(&tx, now, "schedule").await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 /// A customer's payments, newest first.
 pub async fn of_customer(tx: &TenantTx, customer_id: &str) -> Result<Vec<payment::Model>, DbErr> {
     payment::Entity::find()
@@ -621,6 +648,8 @@ pub async fn save_settings(
         debit_lead_days: Set(std::cmp::max(lead, 1)),
         return_fee_minor: Set(fee.unwrap_or(0)),
         sepa_version: Set(version),
+        auto_debit: Set(!get("auto_debit").is_empty()),
+        auto_dunning: Set(!get("auto_dunning").is_empty()),
         ..Default::default()
     }
     .update(tx.conn())

@@ -533,6 +533,7 @@ async fn settings_form(
                 "creditor_id": s.creditor_id, "debit_delay_days": s.debit_delay_days,
                 "debit_lead_days": s.debit_lead_days, "return_fee": billing::money::decimal(s.return_fee_minor),
                 "sepa_version": s.sepa_version,
+                "auto_debit": s.auto_debit, "auto_dunning": s.auto_dunning,
             },
             "levels": levels.iter().map(|l| json!({
                 "level": l.level, "label": l.label, "days": l.days, "fee": fmt_amount(l.fee_minor, "EUR"),
