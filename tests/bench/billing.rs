@@ -100,42 +100,8 @@ async fn baseline(app: &relabel_tests::TestApp, t: &Tenant, n: usize) -> f64 {
     let ids: Vec<usize> = (0..n).collect();
     for chunk in ids.chunks(1000) {
         let tx = app.state.tenancy.begin(t).await.unwrap();
-        let rows = chunk.iter().map(|i| invoice::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().simple().to_string()),
-            kind: Set("invoice".into()),
-            number: Set(format!("BASE-{i:08}")),
-            customer_id: Set("baseline".into()),
-            status: Set("open".into()),
-            issued_at: Set(now),
-            due_at: Set(now),
-            period_start: Set(None),
-            period_end: Set(None),
-            currency: Set("EUR".into()),
-            net_minor: Set(1990),
-            vat_minor: Set(378),
-            gross_minor: Set(2368),
-            settled_minor: Set(0),
-            tax_treatment: Set("vat".into()),
-            skonto_bp: Set(0),
-            skonto_until: Set(None),
-            refers_to_id: Set(None),
-            refers_to_number: Set(None),
-            billing_run_id: Set(None),
-            order_id: Set(None),
-            einvoice: Set("zugferd".into()),
-            delivery: Set("email".into()),
-            delivered_at: Set(None),
-            buyer: Set("{}".into()),
-            seller: Set("{}".into()),
-            note: Set(None),
-            pdf: Set(None),
-            xml: Set(None),
-            created_by: Set("bench".into()),
-            fees_minor: Set(0),
-            interest_minor: Set(0),
-            dunning_level: Set(0),
-            dunned_at: Set(None),
-            court_order_at: Set(None),
+        let rows = chunk.iter().map(|i| {
+            relabel_tests::billing::invoice_row(format!("BASE-{i:08}"), "baseline".into(), now, now)
         });
         invoice::Entity::insert_many(rows)
             .exec(tx.conn())

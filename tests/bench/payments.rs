@@ -17,7 +17,7 @@ use relabel_platform::customers;
 use relabel_platform::payments::{Matcher, camt, dunning};
 use relabel_tenants::Tenant;
 use relabel_tests::spawn_app_with;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::EntityTrait;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -49,42 +49,13 @@ async fn seed(app: &relabel_tests::TestApp, items: usize, overdue_days: i64) -> 
     }
     let now = Utc::now();
     let rows: Vec<invoice::ActiveModel> = (0..items)
-        .map(|i| invoice::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().simple().to_string()),
-            kind: Set("invoice".into()),
-            number: Set(format!("RE-2026-{i:07}")),
-            customer_id: Set(customers[i / PER_CUSTOMER].id.clone()),
-            status: Set("open".into()),
-            issued_at: Set(now - Duration::days(overdue_days + 14)),
-            due_at: Set(now - Duration::days(overdue_days)),
-            period_start: Set(None),
-            period_end: Set(None),
-            currency: Set("EUR".into()),
-            net_minor: Set(1000),
-            vat_minor: Set(190),
-            gross_minor: Set(1190),
-            settled_minor: Set(0),
-            tax_treatment: Set("vat".into()),
-            skonto_bp: Set(0),
-            skonto_until: Set(None),
-            refers_to_id: Set(None),
-            refers_to_number: Set(None),
-            billing_run_id: Set(None),
-            order_id: Set(None),
-            einvoice: Set("none".into()),
-            delivery: Set("email".into()),
-            delivered_at: Set(None),
-            buyer: Set("{}".into()),
-            seller: Set("{}".into()),
-            note: Set(None),
-            pdf: Set(None),
-            xml: Set(None),
-            created_by: Set("bench".into()),
-            fees_minor: Set(0),
-            interest_minor: Set(0),
-            dunning_level: Set(0),
-            dunned_at: Set(None),
-            court_order_at: Set(None),
+        .map(|i| {
+            relabel_tests::billing::invoice_row(
+                format!("RE-2026-{i:07}"),
+                customers[i / PER_CUSTOMER].id.clone(),
+                now - Duration::days(overdue_days + 14),
+                now - Duration::days(overdue_days),
+            )
         })
         .collect();
     for chunk in rows.chunks(500) {

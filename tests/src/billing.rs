@@ -242,3 +242,77 @@ pub fn assert_schema_valid(xml: &str, schema: &str, what: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A plain open invoice row (benchmarks insert many of them at once).
+pub fn invoice_row(
+    number: String,
+    customer_id: String,
+    issued_at: chrono::DateTime<Utc>,
+    due_at: chrono::DateTime<Utc>,
+) -> invoice::ActiveModel {
+    invoice::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().simple().to_string()),
+        kind: Set("invoice".into()),
+        number: Set(number),
+        customer_id: Set(customer_id),
+        status: Set("open".into()),
+        issued_at: Set(issued_at),
+        due_at: Set(due_at),
+        period_start: Set(None),
+        period_end: Set(None),
+        currency: Set("EUR".into()),
+        net_minor: Set(1000),
+        vat_minor: Set(190),
+        gross_minor: Set(1190),
+        settled_minor: Set(0),
+        tax_treatment: Set("vat".into()),
+        skonto_bp: Set(0),
+        skonto_until: Set(None),
+        refers_to_id: Set(None),
+        refers_to_number: Set(None),
+        billing_run_id: Set(None),
+        order_id: Set(None),
+        einvoice: Set("none".into()),
+        delivery: Set("email".into()),
+        delivered_at: Set(None),
+        buyer: Set("{}".into()),
+        seller: Set("{}".into()),
+        note: Set(None),
+        pdf: Set(None),
+        xml: Set(None),
+        created_by: Set("bench".into()),
+        fees_minor: Set(0),
+        interest_minor: Set(0),
+        dunning_level: Set(0),
+        dunned_at: Set(None),
+        court_order_at: Set(None),
+    }
+}
+
+/// Gives `c` a password and signs `client` in to the customer center at `host`.
+pub async fn customer_login(
+    app: &TestApp,
+    t: &Tenant,
+    c: &customer::Model,
+    host: &str,
+    client: &reqwest::Client,
+) {
+    let tx = app.state.tenancy.begin(t).await.unwrap();
+    let pw = relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap();
+    customers::mark_verified(&tx, &c.id).await.unwrap();
+    let actor = Actor {
+        name: "test",
+        ip: None,
+    };
+    customers::set_password(&tx, &actor, &c.id, &pw)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    crate::login(
+        client,
+        &app.url(host, "/account/login"),
+        &c.email,
+        "kunden-passwort-1",
+    )
+    .await;
+}

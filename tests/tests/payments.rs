@@ -930,29 +930,8 @@ async fn customers_pay_through_stripe_and_webhooks_book_once() {
 
     // The customer pays the invoice: a Checkout Session on the reseller's
     // account, for the open amount, with the invoice in its metadata.
-    {
-        let tx = app.state.tenancy.begin(&t).await.unwrap();
-        let pw = relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap();
-        relabel_platform::customers::mark_verified(&tx, &c.id)
-            .await
-            .unwrap();
-        let actor = relabel_platform::customers::Actor {
-            name: "test",
-            ip: None,
-        };
-        relabel_platform::customers::set_password(&tx, &actor, &c.id, &pw)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
     let shop = app.client();
-    relabel_tests::login(
-        &shop,
-        &app.url("alpha.test", "/account/login"),
-        &c.email,
-        "kunden-passwort-1",
-    )
-    .await;
+    relabel_tests::billing::customer_login(&app, &t, &c, "alpha.test", &shop).await;
     let page = shop
         .get(app.url("alpha.test", "/account/invoices"))
         .send()

@@ -11,7 +11,9 @@ use crate::validation::FieldErrors;
 use chrono::Utc;
 use relabel_tenants::TenantTx;
 use roxmltree::Node;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use std::collections::HashMap;
 
 /// One transaction of a statement.
@@ -247,10 +249,13 @@ pub async fn import(
     })?;
     let matcher = Matcher::load(tx).await?;
     let currencies: HashMap<String, String> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::Currency)
+        .into_tuple()
         .all(tx.conn())
         .await?
         .into_iter()
-        .map(|c| (c.id, c.currency))
         .collect();
     let id = billing::new_id();
     let known = |c: &str| {

@@ -199,18 +199,13 @@ pub async fn candidates(
     if people.is_empty() {
         return Ok(Vec::new());
     }
-    let taken: HashSet<String> = debit_item::Entity::find()
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|i| i.invoice_id)
-        .collect();
-    // A mandate's first collections are FRST, every later one RCUR.
-    let used: HashSet<(String, String)> = debit_item::Entity::find()
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|i| (i.customer_id, i.mandate_reference))
+    // Invoices collected before, and mandates used before: a mandate's first
+    // collections are FRST, every later one RCUR.
+    let earlier = debit_item::Entity::find().all(tx.conn()).await?;
+    let taken: HashSet<&str> = earlier.iter().map(|i| i.invoice_id.as_str()).collect();
+    let used: HashSet<(String, String)> = earlier
+        .iter()
+        .map(|i| (i.customer_id.clone(), i.mandate_reference.clone()))
         .collect();
     let items = invoice::Entity::find()
         .filter(invoice::Column::Kind.eq("invoice"))
@@ -227,7 +222,7 @@ pub async fn candidates(
         let Some(c) = people.get(&inv.customer_id) else {
             continue;
         };
-        if taken.contains(&inv.id) || inv.open_minor() <= 0 {
+        if taken.contains(inv.id.as_str()) || inv.open_minor() <= 0 {
             continue;
         }
         let mandate = c.mandate_reference.clone().unwrap_or_default();
