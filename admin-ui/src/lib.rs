@@ -73,6 +73,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/partials/order_status.html"),
     ),
     (
+        "console/newsletter.html",
+        include_str!("../templates/console/newsletter.html"),
+    ),
+    (
+        "partials/collection_settings.html",
+        include_str!("../templates/partials/collection_settings.html"),
+    ),
+    (
         "partials/case_reason.html",
         include_str!("../templates/partials/case_reason.html"),
     ),

@@ -144,6 +144,9 @@ impl AppState {
         let billing: Arc<dyn Handler> = Arc::new(crate::billing::run::BillingHandler {
             state: self.clone(),
         });
+        let newsletter: Arc<dyn Handler> = Arc::new(crate::newsletter::NewsletterHandler {
+            state: self.clone(),
+        });
         let handlers = handler::KINDS
             .iter()
             .map(|k| (*k, provisioner.clone()))
@@ -152,6 +155,7 @@ impl AppState {
                     .iter()
                     .map(|k| (*k, billing.clone())),
             )
+            .chain(std::iter::once((crate::newsletter::SEND, newsletter)))
             .collect();
         let mut runner = Runner::new(self.tenancy.clone(), handlers);
         runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));
@@ -211,7 +215,9 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
                 )
                 .nest(
                     "/",
-                    store::widget::routes(store::shop::routes(store::routes())),
+                    store::newsletter::routes(store::widget::routes(store::shop::routes(
+                        store::routes(),
+                    ))),
                 )
                 .with(state.sessions("relabel_store"))
                 .around(html_errors),

@@ -24,6 +24,7 @@ pub mod hosting;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod newsletter;
 pub mod operators;
 pub mod orders;
 pub mod payments;

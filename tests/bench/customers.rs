@@ -103,6 +103,9 @@ async fn main() -> anyhow::Result<()> {
                 skonto_days: Set(0),
                 payment_term_days: Set(0),
                 einvoice: Set("zugferd".into()),
+                suspended_at: Set(None),
+                credit_score: Set(None),
+                scored_at: Set(None),
                 buyer_reference: Set(None),
             });
             customers::customer::Entity::insert_many(rows)

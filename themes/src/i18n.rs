@@ -7,6 +7,62 @@ use crate::Lang;
 
 /// `(key, German, English)`. German addresses the customer formally ("Sie").
 static TABLE: &[(&str, &str, &str)] = &[
+    ("newsletter.title", "Newsletter", "Newsletter"),
+    (
+        "newsletter.lead",
+        "Wählen Sie, worüber wir Sie informieren dürfen. Sie können sich jederzeit wieder abmelden.",
+        "Choose what we may tell you about. You can leave at any time.",
+    ),
+    ("newsletter.categories", "Themen", "Topics"),
+    ("newsletter.status_confirmed", "abonniert", "subscribed"),
+    (
+        "newsletter.status_pending",
+        "Bestätigung ausstehend",
+        "awaiting confirmation",
+    ),
+    (
+        "newsletter.opt_in_note",
+        "Sie erhalten eine E-Mail mit einem Bestätigungslink je Thema; erst danach schicken wir Ihnen etwas (Double-Opt-in).",
+        "You will get an email with a confirmation link per topic; we send nothing before you confirm (double opt-in).",
+    ),
+    ("newsletter.subscribe", "Anmelden", "Subscribe"),
+    ("newsletter.yours", "Ihre Abonnements", "Your subscriptions"),
+    ("newsletter.unsubscribe", "Abmelden", "Unsubscribe"),
+    (
+        "newsletter.none",
+        "Zurzeit gibt es keinen Newsletter.",
+        "There is no newsletter at the moment.",
+    ),
+    (
+        "newsletter.unsubscribe_title",
+        "Newsletter abbestellen",
+        "Unsubscribe from the newsletter",
+    ),
+    (
+        "newsletter.unsubscribe_text",
+        "Möchten Sie diesen Newsletter nicht mehr erhalten?",
+        "Do you no longer want to receive this newsletter?",
+    ),
+    (
+        "email.newsletter_opt_in.subject",
+        "Bitte bestätigen Sie Ihre Newsletter-Anmeldung bei {brand}",
+        "Please confirm your newsletter subscription at {brand}",
+    ),
+    (
+        "email.newsletter_opt_in.text",
+        "Sie (oder jemand mit Ihrer Adresse) haben sich für den Newsletter von {brand} angemeldet. Bitte bestätigen Sie jedes Thema mit seinem Link:",
+        "You (or someone with your address) subscribed to the newsletter of {brand}. Please confirm each topic with its link:",
+    ),
+    (
+        "email.newsletter_opt_in.ignore",
+        "Wenn Sie das nicht waren, ignorieren Sie diese E-Mail; ohne Bestätigung erhalten Sie nichts.",
+        "If this was not you, ignore this email; without confirmation you will receive nothing.",
+    ),
+    (
+        "email.newsletter.unsubscribe",
+        "Sie erhalten diese E-Mail, weil Sie den Newsletter von {brand} abonniert haben. Abbestellen:",
+        "You receive this email because you subscribed to the newsletter of {brand}. Unsubscribe:",
+    ),
     ("domains.owner_title", "Inhaber", "Holder"),
     (
         "domains.owner_lead",

@@ -52,6 +52,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/default/account/login.html"),
     ),
     (
+        "default/newsletter.html",
+        include_str!("../templates/default/newsletter.html"),
+    ),
+    (
+        "default/newsletter_unsubscribe.html",
+        include_str!("../templates/default/newsletter_unsubscribe.html"),
+    ),
+    (
+        "emails/newsletter_opt_in.txt",
+        include_str!("../templates/emails/newsletter_opt_in.txt"),
+    ),
+    (
+        "emails/newsletter.txt",
+        include_str!("../templates/emails/newsletter.txt"),
+    ),
+    (
         "default/account/message.html",
         include_str!("../templates/default/account/message.html"),
     ),

@@ -10,6 +10,7 @@ mod m0005_tld_phases;
 mod m0006_hosting_servers;
 mod m0007_forward_hosts;
 mod m0008_product_terms;
+mod m0009_reseller_collection;
 
 pub struct SharedMigrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0006_hosting_servers::Migration),
             Box::new(m0007_forward_hosts::Migration),
             Box::new(m0008_product_terms::Migration),
+            Box::new(m0009_reseller_collection::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod m0008_hosting_accounts;
 mod m0009_forwarding;
 mod m0010_billing;
 mod m0011_payments;
+mod m0012_collections;
 
 pub struct TenantMigrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0009_forwarding::Migration),
             Box::new(m0010_billing::Migration),
             Box::new(m0011_payments::Migration),
+            Box::new(m0012_collections::Migration),
         ]
     }
 }

@@ -376,6 +376,18 @@ pub async fn post_many(tx: &TenantTx, entries: &[ledger_entry::Model]) -> Result
             .exec(tx.conn())
             .await?;
     }
+    if tx.tenant_id().as_str() == relabel_tenants::PLATFORM_BOOKS_ID {
+        // The operator's books (T5): each reseller's platform balance, which the
+        // ordering credit check reads, follows its account here.
+        for a in account::Entity::find()
+            .filter(A::CustomerId.is_in(ids.iter().copied()))
+            .all(tx.conn())
+            .await?
+        {
+            crate::orders::wholesale::mirror_balance(tx.conn(), &a.customer_id, a.balance_minor)
+                .await?;
+        }
+    }
     tx.touch(TOPIC);
     Ok(())
 }
@@ -443,6 +455,8 @@ pub async fn settle(tx: &TenantTx, customer_id: &str) -> Result<i64, DbErr> {
         credit -= take;
         applied += take;
     }
+    // Paid up: a dunning suspension ends (one read when there is none).
+    crate::payments::suspension::release_if_paid(tx, customer_id).await?;
     Ok(applied)
 }
 

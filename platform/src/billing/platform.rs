@@ -228,18 +228,12 @@ pub async fn run(state: &AppState, actor: &str) -> anyhow::Result<PlatformRun> {
                 actor,
             )
             .await?;
-            // The reseller's platform account: debited by the invoice, the
-            // orders' wholesale reservations released.
+            // The reseller's platform account: debited by the invoice (its
+            // balance follows the books, see `billing::post_many`), the orders'
+            // wholesale reservations released.
             crate::orders::wholesale::ensure(books.conn(), reseller.id.as_str()).await?;
             use reseller_account::Column as R;
             reseller_account::Entity::update_many()
-                .col_expr(
-                    R::BalanceMinor,
-                    sea_orm::sea_query::ExprTrait::sub(
-                        Expr::col(R::BalanceMinor),
-                        Expr::val(inv.gross_minor),
-                    ),
-                )
                 .col_expr(
                     R::ReservedMinor,
                     sea_orm::sea_query::ExprTrait::sub(

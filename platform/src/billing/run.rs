@@ -1046,6 +1046,8 @@ pub const KINDS: &[&str] = &[
     RENEWAL_WARNING,
     super::document::DELIVER,
     crate::payments::dunning::DELIVER,
+    crate::payments::suspension::SUSPEND,
+    crate::payments::suspension::UNSUSPEND,
 ];
 
 fn retry(e: impl std::fmt::Display) -> JobError {
@@ -1082,6 +1084,10 @@ impl Handler for BillingHandler {
             }
             SCHEDULE if tenant.id.as_str() == relabel_tenants::PLATFORM_BOOKS_ID => {
                 super::platform::run(&self.state, "schedule")
+                    .await
+                    .map_err(retry)?;
+                // The operator collects from resellers the same way (T5).
+                crate::payments::scheduled(&self.state, tenant)
                     .await
                     .map_err(retry)?;
                 Ok(())
@@ -1122,6 +1128,9 @@ impl Handler for BillingHandler {
             }
             crate::payments::dunning::DELIVER => {
                 crate::payments::dunning::deliver(&self.state, tenant, &field("letter_id")).await
+            }
+            crate::payments::suspension::SUSPEND | crate::payments::suspension::UNSUSPEND => {
+                crate::payments::suspension::apply(&self.state, tenant, &field("customer_id")).await
             }
             other => Err(JobError::Fatal(format!("unknown job kind {other}"))),
         }

@@ -51,6 +51,11 @@ pub mod customer {
         pub einvoice: String,
         /// XRechnung buyer reference (Leitweg-ID) of public buyers.
         pub buyer_reference: Option<String>,
+        /// Services suspended by the last dunning level (D1) since then; cleared on payment.
+        pub suspended_at: Option<DateTimeUtc>,
+        /// The credit bureau's last score (0-1000) and when it was asked (Y5).
+        pub credit_score: Option<i32>,
+        pub scored_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -96,6 +101,8 @@ pub mod settings {
         pub bureau_url: Option<String>,
         /// Orders from this gross amount on are scored (0 = every new customer only).
         pub bureau_threshold_minor: i64,
+        /// Credit limit by score, "score:limit" bands ("0:0, 400:100.00"); empty = off (Y5).
+        pub score_limits: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

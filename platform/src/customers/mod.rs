@@ -379,6 +379,9 @@ pub fn blank(number: String, currency: String) -> customer::Model {
         payment_term_days: 0,
         einvoice: "zugferd".into(),
         buyer_reference: None,
+        suspended_at: None,
+        credit_score: None,
+        scored_at: None,
     }
 }
 
@@ -563,6 +566,25 @@ pub async fn find_by_email(tx: &TenantTx, email: &str) -> Result<Option<customer
         .await
 }
 
+/// Records a credit bureau score (Y5) and, when the reseller has a rule, sets
+/// the customer's credit limit from it (audited as `customer.score`).
+pub async fn apply_score(
+    tx: &TenantTx,
+    actor: &Actor<'_>,
+    before: customer::Model,
+    score: i32,
+    s: &settings::Model,
+) -> Result<customer::Model, CustomerError> {
+    let mut m = before.clone();
+    m.credit_score = Some(score);
+    m.scored_at = Some(Utc::now());
+    let bands = crate::orders::hooks::parse_score_limits(&s.score_limits).unwrap_or_default();
+    if let Some(limit) = crate::orders::hooks::limit_for_score(&bands, score) {
+        m.credit_limit_minor = Some(limit);
+    }
+    save(tx, actor, "customer.score", before, m).await
+}
+
 /// Applies a change; nothing is written when any field is invalid.
 pub async fn update(
     tx: &TenantTx,
@@ -723,6 +745,8 @@ pub struct SettingsChange {
     pub sms_url: Option<String>,
     pub bureau_url: Option<String>,
     pub bureau_threshold_minor: i64,
+    /// Credit limit by score (Y5), normalised `score:limit` bands.
+    pub score_limits: String,
     /// DNS records of new zones (JSON of `dns::Record`); none = the default.
     pub dns_template: Option<String>,
     /// Analytics on framed forwarding and parking pages (V6).
@@ -785,6 +809,7 @@ pub async fn update_settings(
     a.sms_url = Set(change.sms_url);
     a.bureau_url = Set(change.bureau_url);
     a.bureau_threshold_minor = Set(change.bureau_threshold_minor);
+    a.score_limits = Set(change.score_limits);
     a.dns_template = Set(change.dns_template);
     a.matomo_url = Set(change.matomo_url);
     a.matomo_site_id = Set(change.matomo_site_id);
@@ -795,7 +820,7 @@ pub async fn update_settings(
             "customer_number_prefix": s.customer_number_prefix, "default_credit_limit_minor": s.default_credit_limit_minor,
             "currency": s.currency, "mail_from_name": s.mail_from_name, "mail_from_address": s.mail_from_address,
             "order_activation": s.order_activation, "widget_origins": s.widget_origins,
-            "sms_url": s.sms_url, "bureau_url": s.bureau_url, "bureau_threshold_minor": s.bureau_threshold_minor,
+            "sms_url": s.sms_url, "bureau_url": s.bureau_url, "bureau_threshold_minor": s.bureau_threshold_minor, "score_limits": s.score_limits,
             "dns_template": s.dns_template, "matomo_url": s.matomo_url, "matomo_site_id": s.matomo_site_id, "ga_id": s.ga_id,
         })
     };

@@ -150,6 +150,8 @@ shared_entity!(reseller_account, "reseller_accounts", {
     reserved_minor: i64,
     credit_limit_minor: i64,
     updated_at: DateTimeUtc,
+    /// Set by the operator's last dunning level: the storefront takes no orders.
+    ordering_suspended_at: Option<DateTimeUtc>,
 });
 
 shared_entity!(operator_case, "operator_cases", {

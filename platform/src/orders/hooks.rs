@@ -46,6 +46,40 @@ pub trait CreditBureau: Send + Sync {
     async fn score(&self, applicant: &Applicant) -> Result<i32, HookError>;
 }
 
+/// The reseller's rule from score to credit limit (Y5): bands `score:limit`
+/// separated by commas, e.g. `0:0, 400:100.00, 700:500.00`; a score gets the
+/// limit of the highest band it reaches (`0:0; 400:100,00` with decimal commas). `Some(vec![])` = no rule; `None` = not
+/// a valid rule (scores 0..1000, limits as amounts, each score once).
+pub fn parse_score_limits(input: &str) -> Option<Vec<(i32, i64)>> {
+    let mut bands = Vec::new();
+    // Semicolons, when used, separate bands so limits may have decimal commas.
+    let sep = if input.contains(';') { ';' } else { ',' };
+    for part in input.split(sep).map(str::trim).filter(|p| !p.is_empty()) {
+        let (score, limit) = part.split_once(':')?;
+        let score: i32 = score
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s| (0..=1000).contains(s))?;
+        let limit = crate::customers::fields::parse_amount(limit.trim())?;
+        bands.push((score, limit));
+    }
+    bands.sort_unstable();
+    if bands.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    Some(bands)
+}
+
+/// The credit limit a score earns under `bands`; none when no band is reached.
+pub fn limit_for_score(bands: &[(i32, i64)], score: i32) -> Option<i64> {
+    bands
+        .iter()
+        .rev()
+        .find(|(from, _)| score >= *from)
+        .map(|(_, limit)| *limit)
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -125,6 +159,28 @@ pub fn sms_number(phone: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn score_bands_pick_the_highest_reached() {
+        let bands = parse_score_limits("700:500.00, 0:0,400:100").unwrap();
+        assert_eq!(bands, vec![(0, 0), (400, 10_000), (700, 50_000)]);
+        assert_eq!(limit_for_score(&bands, 0), Some(0));
+        assert_eq!(limit_for_score(&bands, 399), Some(0));
+        assert_eq!(limit_for_score(&bands, 400), Some(10_000));
+        assert_eq!(limit_for_score(&bands, 1000), Some(50_000));
+        assert_eq!(
+            limit_for_score(&parse_score_limits("500:10").unwrap(), 100),
+            None
+        );
+        assert_eq!(parse_score_limits(""), Some(vec![]));
+        assert_eq!(
+            parse_score_limits("400:100,50; 0:0"),
+            Some(vec![(0, 0), (400, 10_050)])
+        );
+        for bad in ["x:1", "1001:5", "5", "10:-1", "10:1,10:2", "10:abc"] {
+            assert_eq!(parse_score_limits(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn numbers_and_codes() {

@@ -497,10 +497,31 @@ pub async fn place(
 ) -> Result<Placed, OrderError> {
     ensure_account(tx, c.customer_id).await?;
     wholesale::ensure(tx.conn(), tx.tenant_id().as_str()).await?;
+    // The operator's last dunning step (T5) pauses ordering until paid.
+    if wholesale::ordering_suspended(tx.conn(), tx.tenant_id().as_str()).await? {
+        return Err(FieldErrors::single("order", "err.ordering_paused").into());
+    }
     let customer = customers::get(tx, c.customer_id)
         .await
         .map_err(|_| OrderError::NotFound)?;
     let s = customers::settings(tx).await?;
+    // A fresh bureau score sets the credit limit by the reseller's rule (Y5)
+    // before the credit check below reads it.
+    let customer = match c.bureau_score {
+        Some(score) => {
+            let actor = customers::Actor {
+                name: c.actor,
+                ip: None,
+            };
+            customers::apply_score(tx, &actor, customer, score, &s)
+                .await
+                .map_err(|e| match e {
+                    customers::CustomerError::Db(e) => OrderError::Db(e),
+                    _ => OrderError::NotFound,
+                })?
+        }
+        None => customer,
+    };
     let is_first = order::Entity::find()
         .filter(order::Column::CustomerId.eq(&customer.id))
         .filter(order::Column::Status.eq("accepted"))

@@ -22,10 +22,61 @@ pub async fn ensure(db: &impl ConnectionTrait, tenant_id: &str) -> Result<(), Db
         reserved_minor: Set(0),
         credit_limit_minor: Set(DEFAULT_LIMIT_MINOR),
         updated_at: Set(Utc::now()),
+        ordering_suspended_at: Set(None),
     })
     .on_conflict_do_nothing_on([reseller_account::Column::TenantId])
     .exec(db)
     .await?;
+    Ok(())
+}
+
+/// Whether the operator's dunning paused the reseller's ordering (T5).
+pub async fn ordering_suspended(db: &impl ConnectionTrait, tenant_id: &str) -> Result<bool, DbErr> {
+    Ok(account(db, tenant_id)
+        .await?
+        .is_some_and(|a| a.ordering_suspended_at.is_some()))
+}
+
+/// Pauses (`true`) or resumes the reseller's storefront ordering. Returns whether
+/// it changed.
+pub async fn suspend_ordering(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    suspend: bool,
+) -> Result<bool, DbErr> {
+    use reseller_account::Column as R;
+    ensure(db, tenant_id).await?;
+    let now = Utc::now();
+    let q = reseller_account::Entity::update_many()
+        .col_expr(
+            R::OrderingSuspendedAt,
+            Expr::val(if suspend { Some(now) } else { None }),
+        )
+        .col_expr(R::UpdatedAt, Expr::val(now))
+        .filter(R::TenantId.eq(tenant_id));
+    let q = if suspend {
+        q.filter(R::OrderingSuspendedAt.is_null())
+    } else {
+        q.filter(R::OrderingSuspendedAt.is_not_null())
+    };
+    Ok(q.exec(db).await?.rows_affected == 1)
+}
+
+/// Sets the reseller's platform balance to its account in the operator's books
+/// (every posting there, payments included, moves it).
+pub async fn mirror_balance(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    balance_minor: i64,
+) -> Result<(), DbErr> {
+    use reseller_account::Column as R;
+    ensure(db, tenant_id).await?;
+    reseller_account::Entity::update_many()
+        .col_expr(R::BalanceMinor, Expr::val(balance_minor))
+        .col_expr(R::UpdatedAt, Expr::val(Utc::now()))
+        .filter(R::TenantId.eq(tenant_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -79,6 +79,121 @@ pub async fn levels(tx: &TenantTx) -> Result<Vec<dunning_level::Model>, DbErr> {
         .await
 }
 
+/// One level as staff enter it.
+pub struct LevelInput {
+    pub level: i32,
+    pub days: String,
+    pub fee: String,
+    pub interest: bool,
+    pub suspend: bool,
+}
+
+/// Saves the reseller's levels (D1): days after due strictly rising from level to
+/// level, fees from 0 to 1,000.00. Field names are `days_{level}` and
+/// `fee_{level}`; nothing is written when one is wrong.
+pub async fn save_levels(
+    tx: &TenantTx,
+    input: &[LevelInput],
+    actor: &str,
+) -> Result<(), BillingError> {
+    let mut e = crate::validation::FieldErrors::default();
+    let mut rows = Vec::new();
+    let mut last_days = -1;
+    let before = levels(tx).await?;
+    for l in input {
+        let Some(old) = before.iter().find(|b| b.level == l.level) else {
+            return Err(BillingError::NotFound);
+        };
+        let days = l
+            .days
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|d| (0..=365).contains(d));
+        match days {
+            Some(d) if d > last_days => last_days = d,
+            Some(_) => e.add(&format!("days_{}", l.level), "err.level_days_order"),
+            None => e.add(&format!("days_{}", l.level), "err.days"),
+        }
+        let fee = crate::customers::fields::parse_amount(&l.fee).filter(|f| *f <= 100_000);
+        if fee.is_none() {
+            e.add(&format!("fee_{}", l.level), "err.amount");
+        }
+        rows.push(dunning_level::Model {
+            level: l.level,
+            label: old.label.clone(),
+            days: days.unwrap_or(0),
+            fee_minor: fee.unwrap_or(0),
+            interest: l.interest,
+            suspend: l.suspend,
+        });
+    }
+    e.into_result()?;
+    for r in &rows {
+        dunning_level::ActiveModel::from(r.clone())
+            .reset_all()
+            .update(tx.conn())
+            .await?;
+    }
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "dunning.levels", "levels")
+            .before(&before)
+            .after(&rows),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds (or corrects) a base rate valid from a day (D2), e.g. `2026-01-01` and
+/// `1.27` (percent, may be negative).
+pub async fn save_rate(
+    tx: &TenantTx,
+    valid_from: &str,
+    rate: &str,
+    actor: &str,
+) -> Result<(), BillingError> {
+    let mut e = crate::validation::FieldErrors::default();
+    let day = NaiveDate::parse_from_str(valid_from.trim(), "%Y-%m-%d").ok();
+    if day.is_none() {
+        e.add("valid_from", "err.date");
+    }
+    // Percent with at most two decimals is basis points; may be negative.
+    let rate = rate.trim();
+    let (sign, digits) = match rate.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, rate),
+    };
+    let bp = crate::customers::fields::parse_amount(digits)
+        .and_then(|v| i32::try_from(v).ok())
+        .map(|v| sign * v)
+        .filter(|bp| (-1000..=2000).contains(bp));
+    if bp.is_none() {
+        e.add("rate", "err.rate_percent");
+    }
+    e.into_result()?;
+    let (Some(day), Some(bp)) = (day, bp) else {
+        return Err(BillingError::Refused("invalid rate"));
+    };
+    let from = day.to_string();
+    base_rate::Entity::delete_by_id(from.clone())
+        .exec(tx.conn())
+        .await?;
+    base_rate::ActiveModel {
+        valid_from: Set(from.clone()),
+        rate_bp: Set(bp),
+    }
+    .insert(tx.conn())
+    .await?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "dunning.base_rate", &from)
+            .after(json!({ "valid_from": from, "rate_bp": bp })),
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn rates(tx: &TenantTx) -> Result<Vec<(NaiveDate, i32)>, DbErr> {
     Ok(base_rate::Entity::find()
         .all(tx.conn())
@@ -335,6 +450,10 @@ pub async fn run(
         });
     }
     billing::post_many(tx, &entries).await?;
+    // The last step: services suspended until paid.
+    for l in letters.iter().filter(|l| l.suspend) {
+        super::suspension::suspend(tx, &l.customer_id, actor).await?;
+    }
     for chunk in rows.chunks(500) {
         dunning_letter::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(tx.conn())

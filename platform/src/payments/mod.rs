@@ -16,6 +16,7 @@ pub mod dunning;
 pub mod entity;
 pub mod sepa;
 pub mod stripe;
+pub mod suspension;
 
 use crate::audit::{self, Change};
 use crate::billing::{self, BillingError, invoice, money};

@@ -400,3 +400,80 @@ mod tests {
         );
     }
 }
+
+/// Why a payment could not be started (each has its message for the payer).
+#[derive(Debug, PartialEq, Eq)]
+pub enum PayRefusal {
+    /// The payee has no Stripe keys.
+    Unavailable,
+    /// A top-up outside 1.00 to 10,000.00.
+    Amount,
+    /// Not an open item of this customer.
+    NotFound,
+    /// Stripe did not answer.
+    ProviderDown,
+}
+
+/// What a payer asks to pay: an open item (by id) or, without one, a top-up of
+/// `amount`, with the texts and return addresses of the page it came from.
+pub struct PayRequest<'a> {
+    pub invoice_id: &'a str,
+    pub amount: &'a str,
+    /// Item text for an invoice (followed by its number) and for a top-up
+    /// (followed by the customer number).
+    pub invoice_label: String,
+    pub topup_label: String,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// Starts a Checkout Session for `customer` of `tenant` (a reseller, or the
+/// operator's books when a reseller pays the platform): only the customer's own
+/// open items, top-ups within bounds. Returns Stripe's page address.
+pub async fn pay_link(
+    state: &AppState,
+    tenant: &relabel_tenants::Tenant,
+    customer: &crate::customers::customer::Model,
+    r: &PayRequest<'_>,
+) -> anyhow::Result<Result<String, PayRefusal>> {
+    let tx = state.tenancy.begin(tenant).await?;
+    let settings = crate::billing::settings(&tx).await?;
+    let Some(keys) = keys(state, &settings) else {
+        return Ok(Err(PayRefusal::Unavailable));
+    };
+    let invoice_id = r.invoice_id.trim();
+    let (invoice, amount) = if invoice_id.is_empty() {
+        match crate::customers::fields::parse_amount(r.amount) {
+            Some(a) if (100..=1_000_000).contains(&a) => (None, a),
+            _ => return Ok(Err(PayRefusal::Amount)),
+        }
+    } else {
+        let Some(inv) = crate::billing::open_items(&tx, &customer.id)
+            .await?
+            .into_iter()
+            .find(|i| i.id == invoice_id)
+        else {
+            return Ok(Err(PayRefusal::NotFound));
+        };
+        let open = inv.open_minor();
+        (Some(inv), open)
+    };
+    drop(tx);
+    let description = match &invoice {
+        Some(inv) => format!("{} {}", r.invoice_label, inv.number),
+        None => format!("{} {}", r.topup_label, customer.number),
+    };
+    let client = client(state, &keys.secret)?;
+    let session = Checkout {
+        tenant_id: tenant.id.as_str(),
+        customer,
+        invoice: invoice.as_ref(),
+        amount_minor: amount,
+        description,
+        success_url: r.success_url.clone(),
+        cancel_url: r.cancel_url.clone(),
+    };
+    Ok(checkout(&client, &session)
+        .await
+        .map_err(|_| PayRefusal::ProviderDown))
+}

@@ -27,6 +27,59 @@ pub fn routes() -> Route {
         .at("/datev.csv", get(export_datev))
         .at("/reconcile", get(reconcile))
         .at("/platform/:id/pdf", get(platform_pdf))
+        .at("/platform/pay", post(platform_pay))
+}
+
+/// The reseller pays the platform (T5): an open platform invoice or a top-up of
+/// its platform balance, through the operator's Stripe account. Booked when the
+/// operator's webhook (`/hooks/stripe/{books}`) confirms it.
+#[handler]
+async fn platform_pay(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    use crate::payments::stripe::{self, PayRefusal};
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let books = state.tenancy.platform_books().await.map_err(internal)?;
+    let btx = state.tenancy.begin(&books).await.map_err(internal)?;
+    let me = crate::customers::customer::Entity::find_by_id(user.tenant.id.to_string())
+        .one(btx.conn())
+        .await
+        .map_err(internal)?;
+    drop(btx);
+    let base = crate::http::store::billing::base_url(state, req, &user.tenant.name);
+    let refusal = match me {
+        None => PayRefusal::NotFound,
+        Some(me) => {
+            let asked = stripe::PayRequest {
+                invoice_id: form.get("invoice"),
+                amount: form.get("amount"),
+                invoice_label: p.t("invoices.invoice").to_owned(),
+                topup_label: p.t("billing.platform_topup_item").to_owned(),
+                success_url: format!("{base}/console/billing?paid=1"),
+                cancel_url: format!("{base}/console/billing"),
+            };
+            match stripe::pay_link(state, &books, &me, &asked)
+                .await
+                .map_err(internal)?
+            {
+                Ok(url) => return Ok(crate::http::store::billing::see_other(&url)),
+                Err(r) => r,
+            }
+        }
+    };
+    let key = match refusal {
+        PayRefusal::NotFound => "err.open_item",
+        PayRefusal::Unavailable => "billing.platform_pay_unavailable",
+        PayRefusal::Amount => "err.amount",
+        PayRefusal::ProviderDown => "billing.platform_pay_down",
+    };
+    flash(session, "error", p.t(key));
+    Ok(redirect("/console/billing"))
 }
 
 /// A platform invoice to this reseller (T5), only its own.
@@ -90,6 +143,8 @@ fn parse_day(s: Option<&str>) -> Option<DateTime<Utc>> {
 pub struct OverviewQuery {
     /// Preview a run due by this day (inclusive).
     preview: Option<String>,
+    /// Back from paying the platform through Stripe.
+    paid: Option<String>,
 }
 
 #[handler]
@@ -106,6 +161,12 @@ async fn overview(
     let platform_invoices = billing::platform::invoices(state, Some(user.tenant.id.as_str()))
         .await
         .map_err(internal)?;
+    let platform_account = crate::orders::wholesale::account(
+        state.tenancy.backend().shared(),
+        user.tenant.id.as_str(),
+    )
+    .await
+    .map_err(internal)?;
     let running = runs
         .iter()
         .any(|r| r.status == "queued" || r.status == "running");
@@ -153,6 +214,14 @@ async fn overview(
             "preview_day": q.preview.unwrap_or_else(|| today.clone()),
             "today": today, "month_start": month_start,
             "platform_invoices": platform_invoices.iter().map(doc_row).collect::<Vec<_>>(),
+            "platform_account": platform_account.as_ref().map(|a| json!({
+                "balance": fmt_amount(a.balance_minor, &a.currency),
+                "limit": fmt_amount(a.credit_limit_minor, &a.currency),
+                "reserved": fmt_amount(a.reserved_minor, &a.currency),
+                "available": fmt_amount(a.balance_minor + a.credit_limit_minor - a.reserved_minor, &a.currency),
+                "paused": a.ordering_suspended_at.map(|t| t.format("%Y-%m-%d").to_string()),
+            })),
+            "paid": q.paid.is_some(),
         }),
     )
 }

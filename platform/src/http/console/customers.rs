@@ -188,7 +188,6 @@ fn input_from(form: &FormData, billing: bool) -> CustomerInput {
         email: get("email"),
         vat_id: get("vat_id"),
         language: get("language"),
-        newsletter: Some(form.all("newsletter")),
         ..Default::default()
     };
     if billing {

@@ -10,6 +10,7 @@ mod domains;
 mod jobs;
 mod keys;
 pub mod logs;
+pub mod newsletter;
 mod orders;
 pub mod payments;
 mod prices;
@@ -144,6 +145,7 @@ pub fn routes() -> Route {
         .nest("/billing", billing::routes())
         .nest("/invoices", billing::invoice_routes())
         .nest("/payments", payments::routes())
+        .nest("/newsletter", newsletter::routes())
         .nest("/staff", staff::routes())
         .at("/invite", get(staff::accept_form).post(staff::accept))
         .at("/login/totp", get(totp::verify_form).post(totp::verify))

@@ -19,13 +19,15 @@ use poem::web::{Data, Multipart, Path};
 use poem::{Request, Response, Route, get, handler, post};
 use relabel_tenants::TenantTx;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
 pub fn routes() -> Route {
     Route::new()
         .at("/", get(overview))
         .at("/settings", get(settings_form).post(settings_save))
+        .at("/levels", post(levels_save))
+        .at("/rates", post(rate_save))
         .at("/import", post(import))
         .at("/lines/:id", post(resolve_line))
         .at("/debit-runs", post(debit_run))
@@ -42,7 +44,7 @@ pub fn routes() -> Route {
 
 /// Commits and flashes `ok` on success; field errors and refusals go back to the
 /// page as a flash, nothing written.
-async fn finish<T>(
+pub(crate) async fn finish<T>(
     session: &Session,
     p: &crate::http::Page<'_>,
     tx: TenantTx,
@@ -510,38 +512,16 @@ async fn settings_form(
     user: Can<EditBilling>,
 ) -> poem::Result<Response> {
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let s = billing::settings(&tx).await.map_err(internal)?;
-    let levels = dunning::levels(&tx).await.map_err(internal)?;
-    let rates = payments::base_rate::Entity::find()
-        .order_by_desc(payments::base_rate::Column::ValidFrom)
-        .all(tx.conn())
+    let mut ctx = settings_view(state, &tx, user.tenant.id.as_str())
         .await
         .map_err(internal)?;
     drop(tx);
+    ctx["base"] = json!("/console/payments");
     page(state, session, req, &user.tenant, Some(&user.member)).render(
         "console/payment_settings.html",
         "title.payment_settings",
         "payments",
-        json!({
-            "stripe": {
-                "publishable": s.stripe_publishable,
-                "secret_set": s.stripe_secret.is_some(),
-                "webhook_set": s.stripe_webhook_secret.is_some(),
-                "webhook_url": format!("https://{}/hooks/stripe/{}", state.config.platform_host, user.tenant.id),
-            },
-            "values": {
-                "creditor_id": s.creditor_id, "debit_delay_days": s.debit_delay_days,
-                "debit_lead_days": s.debit_lead_days, "return_fee": billing::money::decimal(s.return_fee_minor),
-                "sepa_version": s.sepa_version,
-                "auto_debit": s.auto_debit, "auto_dunning": s.auto_dunning,
-            },
-            "levels": levels.iter().map(|l| json!({
-                "level": l.level, "label": l.label, "days": l.days, "fee": fmt_amount(l.fee_minor, "EUR"),
-                "interest": l.interest, "suspend": l.suspend,
-            })).collect::<Vec<_>>(),
-            "rates": rates.iter().map(|r| json!({"from": r.valid_from, "rate": billing::money::percent(r.rate_bp)})).collect::<Vec<_>>(),
-            "errors": {},
-        }),
+        ctx,
     )
 }
 
@@ -637,4 +617,96 @@ async fn refund(
         payments::stripe::refund(state, &tx, &id, form.get("amount"), &user.member.email).await;
     let ok = p.t("payments.refunded").to_owned();
     finish(session, &p, tx, result, ok, &back_to(&pay.customer_id)).await
+}
+
+/// The levels form (`days_N`, `fee_N`, `interest_N`, `suspend_N` per level).
+pub(crate) async fn save_levels_form(
+    tx: &TenantTx,
+    form: &FormData,
+    actor: &str,
+) -> Result<(), BillingError> {
+    let input: Vec<dunning::LevelInput> = dunning::levels(tx)
+        .await?
+        .iter()
+        .map(|l| dunning::LevelInput {
+            level: l.level,
+            days: form.get(&format!("days_{}", l.level)).to_owned(),
+            fee: form.get(&format!("fee_{}", l.level)).to_owned(),
+            interest: !form.get(&format!("interest_{}", l.level)).is_empty(),
+            suspend: !form.get(&format!("suspend_{}", l.level)).is_empty(),
+        })
+        .collect();
+    dunning::save_levels(tx, &input, actor).await
+}
+
+#[handler]
+async fn levels_save(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = save_levels_form(&tx, &form, &user.member.email).await;
+    let ok = p.t("flash.settings_saved").to_owned();
+    finish(session, &p, tx, result, ok, "/console/payments/settings").await
+}
+
+#[handler]
+async fn rate_save(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let result = dunning::save_rate(
+        &tx,
+        form.get("valid_from"),
+        form.get("rate"),
+        &user.member.email,
+    )
+    .await;
+    let ok = p.t("flash.settings_saved").to_owned();
+    finish(session, &p, tx, result, ok, "/console/payments/settings").await
+}
+
+/// What the settings partial shows: SEPA and Stripe values, the levels and the
+/// base rates of `tx`'s books (a reseller's or the operator's).
+pub(crate) async fn settings_view(
+    state: &AppState,
+    tx: &TenantTx,
+    tenant_id: &str,
+) -> Result<Value, sea_orm::DbErr> {
+    let s = billing::settings(tx).await?;
+    let levels = dunning::levels(tx).await?;
+    let rates = payments::base_rate::Entity::find()
+        .order_by_desc(payments::base_rate::Column::ValidFrom)
+        .all(tx.conn())
+        .await?;
+    Ok(json!({
+        "stripe": {
+            "publishable": s.stripe_publishable,
+            "secret_set": s.stripe_secret.is_some(),
+            "webhook_set": s.stripe_webhook_secret.is_some(),
+            "webhook_url": format!("https://{}/hooks/stripe/{}", state.config.platform_host, tenant_id),
+        },
+        "values": {
+            "creditor_id": s.creditor_id, "debit_delay_days": s.debit_delay_days,
+            "debit_lead_days": s.debit_lead_days, "return_fee": billing::money::decimal(s.return_fee_minor),
+            "sepa_version": s.sepa_version,
+            "auto_debit": s.auto_debit, "auto_dunning": s.auto_dunning,
+        },
+        "levels": levels.iter().map(|l| json!({
+            "level": l.level, "label": l.label, "days": l.days, "fee": billing::money::decimal(l.fee_minor),
+            "interest": l.interest, "suspend": l.suspend,
+        })).collect::<Vec<_>>(),
+        "rates": rates.iter().map(|r| json!({"from": r.valid_from, "rate": billing::money::percent(r.rate_bp)})).collect::<Vec<_>>(),
+    }))
 }

@@ -58,6 +58,7 @@ pub async fn show(
         "widget_origins": s.widget_origins.replace(',', "\n"),
         "sms_url": s.sms_url, "bureau_url": s.bureau_url,
         "bureau_threshold": fields::format_amount(s.bureau_threshold_minor),
+        "score_limits": s.score_limits,
         "dns_template": crate::dns::template_lines(&crate::provisioning::template("@", s.dns_template.as_deref(), &state.config.dns)),
         "matomo_url": s.matomo_url, "matomo_site_id": s.matomo_site_id, "ga_id": s.ga_id,
     });
@@ -127,6 +128,17 @@ pub async fn save(
     if threshold.is_none() {
         errors.add("bureau_threshold", "err.amount");
     }
+    let score_limits = match crate::orders::hooks::parse_score_limits(form.get("score_limits")) {
+        Some(bands) => bands
+            .iter()
+            .map(|(score, limit)| format!("{score}:{}", crate::billing::money::decimal(*limit)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => {
+            errors.add("score_limits", "err.score_limits");
+            String::new()
+        }
+    };
     let dns_template = match crate::dns::parse_template(form.get("dns_template")) {
         Ok(list) if list.is_empty() => None,
         Ok(list) => Some(serde_json::to_string(&list).unwrap_or_default()),
@@ -173,7 +185,7 @@ pub async fn save(
             "currency": currency, "mail_from_name": form.get("mail_from_name"), "mail_from_address": form.get("mail_from_address"),
             "order_activation": activation, "widget_origins": form.get("widget_origins"),
             "sms_url": form.get("sms_url"), "bureau_url": form.get("bureau_url"),
-            "bureau_threshold": form.get("bureau_threshold"),
+            "bureau_threshold": form.get("bureau_threshold"), "score_limits": form.get("score_limits"),
             "dns_template": form.get("dns_template"), "matomo_url": form.get("matomo_url"),
             "matomo_site_id": form.get("matomo_site_id"), "ga_id": form.get("ga_id"),
         });
@@ -191,6 +203,7 @@ pub async fn save(
         sms_url,
         bureau_url,
         bureau_threshold_minor: threshold.unwrap_or(0),
+        score_limits,
         dns_template,
         matomo_url,
         matomo_site_id,

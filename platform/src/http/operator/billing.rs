@@ -35,6 +35,7 @@ pub async fn show(
     let accounts = crate::orders::wholesale::accounts(state.tenancy.backend().shared())
         .await
         .map_err(internal)?;
+    let collection = super::collection::view(state).await.map_err(internal)?;
     page(state, session, req, Some(&user.0)).render(
         "operator/billing.html",
         "title.platform_billing",
@@ -50,7 +51,9 @@ pub async fn show(
                 "balance": crate::http::console::billing::fmt_amount(a.balance_minor, &a.currency),
                 "reserved": crate::http::console::billing::fmt_amount(a.reserved_minor, &a.currency),
                 "limit": crate::http::console::billing::fmt_amount(a.credit_limit_minor, &a.currency),
+                "paused": a.ordering_suspended_at.map(|t| t.format("%Y-%m-%d").to_string()),
             })).collect::<Vec<_>>(),
+            "collection": collection,
         }),
     )
 }

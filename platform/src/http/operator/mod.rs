@@ -3,6 +3,7 @@
 mod billing;
 mod catalog;
 mod clearing;
+mod collection;
 mod keys;
 mod pools;
 mod resellers;
@@ -65,6 +66,7 @@ pub fn routes() -> Route {
         .at("/tickets", get(tickets::list))
         .at("/billing", get(billing::show).post(billing::run))
         .at("/billing/:id/pdf", get(billing::pdf))
+        .nest("/billing/collection", collection::routes())
         .at("/pools", get(pools::show).post(pools::add))
         .at("/pools/:id", post(pools::toggle))
         .at("/clearing", get(clearing::show))

@@ -665,7 +665,7 @@ async fn reset(
 
 // ---- master data --------------------------------------------------------------
 
-const PROFILE_FIELDS: [&str; 15] = [
+const PROFILE_FIELDS: [&str; 14] = [
     "kind",
     "first_name",
     "last_name",
@@ -680,7 +680,6 @@ const PROFILE_FIELDS: [&str; 15] = [
     "iban",
     "bic",
     "account_holder",
-    "newsletter",
 ];
 
 fn profile_values(m: &customer::Model) -> Value {

@@ -39,77 +39,55 @@ async fn pay(
     user: CustomerUser,
     form: FormData,
 ) -> poem::Result<Response> {
-    use crate::payments::stripe;
+    use crate::payments::stripe::{self, PayRefusal};
     csrf::verify(session, form.opt("csrf"))?;
     let lang = crate::http::lang_of(req);
     let t = |k: &str| relabel_themes::t(lang, k).to_owned();
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let settings = billing::settings(&tx).await.map_err(internal)?;
-    let Some(keys) = stripe::keys(state, &settings) else {
-        flash(session, "error", t("pay.unavailable"));
-        return Ok(redirect("/account/invoices"));
+    let base = base_url(state, req, &user.tenant.name);
+    let asked = stripe::PayRequest {
+        invoice_id: form.get("invoice"),
+        amount: form.get("amount"),
+        invoice_label: t("invoices.invoice"),
+        topup_label: t("pay.topup_item"),
+        success_url: format!("{base}/account/pay/success"),
+        cancel_url: format!("{base}/account/pay/cancel"),
     };
-    let c = &user.customer;
-    let invoice_id = form.get("invoice").trim();
-    let (invoice, amount) = if invoice_id.is_empty() {
-        match crate::customers::fields::parse_amount(form.get("amount")) {
-            Some(a) if (100..=1_000_000).contains(&a) => (None, a),
-            _ => {
-                flash(session, "error", t("pay.amount_invalid"));
-                return Ok(redirect("/account/invoices"));
-            }
-        }
-    } else {
-        // Only the customer's own open items.
-        let Some(inv) = billing::open_items(&tx, &c.id)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .find(|i| i.id == invoice_id)
-        else {
-            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
-        };
-        let open = inv.open_minor();
-        (Some(inv), open)
+    let refusal = match stripe::pay_link(state, &user.tenant, &user.customer, &asked)
+        .await
+        .map_err(internal)?
+    {
+        Ok(url) => return Ok(see_other(&url)),
+        Err(r) => r,
     };
-    drop(tx);
-    let host = req
-        .header("host")
-        .map(str::to_owned)
-        .unwrap_or_else(|| user.tenant.name.clone());
+    let key = match refusal {
+        PayRefusal::NotFound => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+        PayRefusal::Unavailable => "pay.unavailable",
+        PayRefusal::Amount => "pay.amount_invalid",
+        PayRefusal::ProviderDown => "pay.provider_down",
+    };
+    flash(session, "error", t(key));
+    Ok(redirect("/account/invoices"))
+}
+
+/// This request's own origin (`scheme://host`), for return addresses.
+pub fn base_url(state: &AppState, req: &Request, fallback_host: &str) -> String {
+    let host = req.header("host").unwrap_or(fallback_host);
     let scheme = if state.config.secure_cookies {
         "https"
     } else {
         "http"
     };
-    let description = match &invoice {
-        Some(inv) => format!("{} {}", t("invoices.invoice"), inv.number),
-        None => format!("{} {}", t("pay.topup_item"), c.number),
-    };
-    let client = stripe::client(state, &keys.secret).map_err(internal)?;
-    let checkout = stripe::Checkout {
-        tenant_id: user.tenant.id.as_str(),
-        customer: c,
-        invoice: invoice.as_ref(),
-        amount_minor: amount,
-        description,
-        success_url: format!("{scheme}://{host}/account/pay/success"),
-        cancel_url: format!("{scheme}://{host}/account/pay/cancel"),
-    };
-    match stripe::checkout(&client, &checkout).await {
-        Ok(url) => Ok(Response::builder()
-            .status(StatusCode::SEE_OTHER)
-            .header("location", url)
-            .finish()),
-        Err(_) => {
-            flash(session, "error", t("pay.provider_down"));
-            Ok(redirect("/account/invoices"))
-        }
-    }
+    format!("{scheme}://{host}")
 }
 
-/// Where Stripe sends the customer back: paid (booked once the webhook arrives)
-/// or cancelled.
+/// A 303 to an outside address (Stripe's page).
+pub fn see_other(url: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", url)
+        .finish()
+}
+
 #[handler]
 async fn pay_done(session: &Session, req: &Request, _user: CustomerUser) -> Response {
     let lang = crate::http::lang_of(req);

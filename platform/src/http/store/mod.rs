@@ -3,6 +3,7 @@
 pub mod account;
 pub mod billing;
 pub mod domains;
+pub mod newsletter;
 pub mod page;
 pub mod shop;
 pub mod widget;

@@ -1,0 +1,664 @@
+//! The rest of payments and dunning (issue 9): the last dunning level suspends a
+//! customer's hosting until paid (D1), the operator collects from resellers the
+//! same way and pauses their ordering (T5), credit scores set the credit limit
+//! by the reseller's rule (Y5), newsletters with double opt-in and mailings
+//! (A12), and editable dunning levels and base rates.
+
+use chrono::{Duration, Utc};
+use relabel_platform::AppState;
+use relabel_platform::billing::{self, invoice};
+use relabel_platform::customers::{self, customer};
+use relabel_platform::newsletter;
+use relabel_platform::orders::{self, Checkout, Line};
+use relabel_platform::payments::{self, PaymentInput, dunning};
+use relabel_tenants::Tenant;
+use relabel_tests::billing::{NewCustomer, balance, customer, reconcile, run_jobs, setup};
+use relabel_tests::{spawn_app_with, unescape};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+async fn place(
+    state: &AppState,
+    t: &Tenant,
+    c: &customer::Model,
+    line: Line,
+    score: Option<i32>,
+) -> Result<orders::Placed, orders::OrderError> {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let placed = orders::place(
+        &tx,
+        &state.prices,
+        Checkout {
+            customer_id: &c.id,
+            cart_id: "ctest",
+            lines: &[line],
+            coupon: None,
+            ip: Some("127.0.0.1"),
+            ip_country: None,
+            bureau_score: score,
+            actor: "test",
+        },
+    )
+    .await;
+    if placed.is_ok() {
+        tx.commit().await.unwrap();
+    }
+    placed
+}
+
+fn hosting() -> Line {
+    Line {
+        product_id: "hosting-starter".into(),
+        action: "order".into(),
+        period_months: 1,
+        ..Default::default()
+    }
+}
+
+async fn reload(state: &AppState, t: &Tenant, id: &str) -> customer::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    customers::get(&tx, id).await.unwrap()
+}
+
+/// Levels as staff enter them: (days, fee, interest, suspend) for levels 1-4.
+async fn set_levels(
+    state: &AppState,
+    t: &Tenant,
+    levels: [(&str, &str, bool, bool); 4],
+) -> Result<(), billing::BillingError> {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let input: Vec<dunning::LevelInput> = levels
+        .iter()
+        .enumerate()
+        .map(|(k, (days, fee, interest, suspend))| dunning::LevelInput {
+            level: i32::try_from(k).unwrap() + 1,
+            days: (*days).into(),
+            fee: (*fee).into(),
+            interest: *interest,
+            suspend: *suspend,
+        })
+        .collect();
+    let r = dunning::save_levels(&tx, &input, "staff@test").await;
+    if r.is_ok() {
+        tx.commit().await.unwrap();
+    }
+    r
+}
+
+fn field_names(e: billing::BillingError) -> Vec<String> {
+    match e {
+        billing::BillingError::Invalid(f) => f.iter().map(|e| e.field.clone()).collect(),
+        other => panic!("expected field errors, got {other}"),
+    }
+}
+
+async fn overdue(state: &AppState, t: &Tenant, c: &customer::Model, days: i64) -> invoice::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    let inv = billing::open_items(&tx, &c.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("an open item");
+    let mut m: invoice::ActiveModel = inv.into();
+    m.due_at = Set(Utc::now() - Duration::days(days));
+    let inv = m.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    inv
+}
+
+#[tokio::test]
+async fn levels_and_base_rates_are_edited_with_field_errors() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    // Days must rise from level to level; fees are amounts.
+    let bad = set_levels(
+        &app.state,
+        &t,
+        [
+            ("7", "0", false, false),
+            ("5", "5.00", true, false),
+            ("x", "-1", true, false),
+            ("60", "15.00", true, true),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(field_names(bad), ["days_2", "days_3", "fee_3"]);
+    set_levels(
+        &app.state,
+        &t,
+        [
+            ("10", "0", false, false),
+            ("20", "2,50", true, false),
+            ("30", "7.50", true, false),
+            ("40", "12.00", true, true),
+        ],
+    )
+    .await
+    .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let levels = dunning::levels(&tx).await.unwrap();
+    assert_eq!(
+        levels
+            .iter()
+            .map(|l| (l.days, l.fee_minor, l.suspend))
+            .collect::<Vec<_>>(),
+        [
+            (10, 0, false),
+            (20, 250, false),
+            (30, 750, false),
+            (40, 1200, true)
+        ]
+    );
+    // Base rates: a bad day or rate names the field; a new period is used by the
+    // interest from its day on.
+    let e = dunning::save_rate(&tx, "2027-13-01", "1,5", "staff@test")
+        .await
+        .unwrap_err();
+    assert_eq!(field_names(e), ["valid_from"]);
+    let e = dunning::save_rate(&tx, "2027-01-01", "1.234", "staff@test")
+        .await
+        .unwrap_err();
+    assert_eq!(field_names(e), ["rate"]);
+    dunning::save_rate(&tx, "2027-01-01", "-0,5", "staff@test")
+        .await
+        .unwrap();
+    let rates = dunning::rates(&tx).await.unwrap();
+    assert!(rates.contains(&(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), -50)));
+    tx.commit().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_last_dunning_level_suspends_hosting_until_the_customer_pays() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
+    relabel_platform::hosting::add_server(
+        app.state.tenancy.backend().shared(),
+        "hosting-starter",
+        "web-1",
+        10,
+        &panel.url("web-1"),
+        relabel_platform::hosting::devpanel::TOKEN,
+    )
+    .await
+    .unwrap();
+    let c = customer(&app.state, &t, NewCustomer::default()).await;
+    let other = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "other@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    // Both order hosting; the account is created and the order invoiced.
+    place(&app.state, &t, &c, hosting(), None).await.unwrap();
+    place(&app.state, &t, &other, hosting(), None)
+        .await
+        .unwrap();
+    run_jobs(&app, &t).await;
+    let statuses = || {
+        panel
+            .panel
+            .accounts()
+            .values()
+            .map(|a| a.status.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(statuses(), ["active", "active"]);
+    // The reminder already suspends (the reseller's choice); only `c` is overdue.
+    set_levels(
+        &app.state,
+        &t,
+        [
+            ("7", "0", false, true),
+            ("21", "5.00", true, true),
+            ("35", "10.00", true, true),
+            ("49", "15.00", true, true),
+        ],
+    )
+    .await
+    .unwrap();
+    let inv = overdue(&app.state, &t, &c, 10).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let preview = dunning::plan(&tx, Utc::now()).await.unwrap();
+    drop(tx);
+    assert_eq!(preview.len(), 1);
+    assert!(preview[0].suspend);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    dunning::run(&tx, Utc::now(), "staff@test").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(reload(&app.state, &t, &c.id).await.suspended_at.is_some());
+    assert!(
+        reload(&app.state, &t, &other.id)
+            .await
+            .suspended_at
+            .is_none()
+    );
+    run_jobs(&app, &t).await;
+    let mut s = statuses();
+    s.sort();
+    assert_eq!(s, ["active", "suspended"], "only the debtor's account");
+    // A second run the same day changes nothing.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let again = dunning::run(&tx, Utc::now(), "staff@test").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(again.letters, 0);
+
+    // Half paid: still suspended. Paid in full: unsuspended.
+    let pay = |amount: String| PaymentInput {
+        customer_id: c.id.clone(),
+        amount,
+        currency: String::new(),
+        rate: String::new(),
+        method: "transfer".into(),
+        reference: inv.number.clone(),
+        invoice_id: String::new(),
+        booked_on: String::new(),
+        note: String::new(),
+        external_id: None,
+    };
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    payments::record(&tx, &pay("1.00".into()), "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(reload(&app.state, &t, &c.id).await.suspended_at.is_some());
+    let open = -balance(&app.state, &t, &c).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    payments::record(&tx, &pay(billing::money::decimal(open)), "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(reload(&app.state, &t, &c.id).await.suspended_at.is_none());
+    run_jobs(&app, &t).await;
+    assert_eq!(statuses(), ["active", "active"]);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bureau_score_sets_the_credit_limit_by_the_resellers_rule() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let mut s: customers::settings::ActiveModel = customers::settings(&tx).await.unwrap().into();
+    s.score_limits = Set("0:0, 500:100.00, 800:1000.00".into());
+    s.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    let low = customer(&app.state, &t, NewCustomer::default()).await;
+    let good = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "good@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    // A low score lowers the limit to 0: the order waits in clearing.
+    let placed = place(&app.state, &t, &low, hosting(), Some(120))
+        .await
+        .unwrap();
+    assert!(
+        matches!(placed.outcome, orders::Outcome::Clearing { .. }),
+        "{:?}",
+        placed.outcome
+    );
+    let low = reload(&app.state, &t, &low.id).await;
+    assert_eq!(
+        (low.credit_score, low.credit_limit_minor),
+        (Some(120), Some(0))
+    );
+    // A good score raises it.
+    let placed = place(&app.state, &t, &good, hosting(), Some(850))
+        .await
+        .unwrap();
+    assert!(
+        matches!(placed.outcome, orders::Outcome::Accepted { .. }),
+        "{:?}",
+        placed.outcome
+    );
+    let good = reload(&app.state, &t, &good.id).await;
+    assert_eq!(good.credit_limit_minor, Some(100_000));
+    assert!(good.scored_at.is_some());
+    // The rule is validated where staff enter it.
+    let client = app.client();
+    relabel_tests::login(
+        &client,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let page = client
+        .get(app.url("alpha.test", "/console/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = relabel_tests::input_value(&page, "csrf").unwrap();
+    let r = client
+        .post(app.url("alpha.test", "/console/settings"))
+        .form(&[("csrf", csrf.as_str()), ("score_limits", "500:abc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = unescape(&r.text().await.unwrap());
+    assert!(
+        html.contains("Enter bands as score:limit") || html.contains("Geben Sie Stufen als"),
+        "the error names the rule"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn newsletters_need_double_opt_in_and_every_mailing_can_be_left() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let tb = setup(&app, "Beta", "beta.test").await;
+    let client = app.client();
+    let form_url = app.url("alpha.test", "/newsletter");
+    let page = client
+        .get(&form_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Produktneuigkeiten"), "the seeded topics");
+    let csrf = relabel_tests::input_value(&page, "csrf").unwrap();
+    // Bad input names the field and writes nothing.
+    let r = client
+        .post(&form_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "nobody"),
+            ("categories", "offers"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = client
+        .post(&form_url)
+        .form(&[("csrf", csrf.as_str()), ("email", "leser@example.de")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = client
+        .post(&form_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "leser@example.de"),
+            ("categories", "not-a-topic"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    // Two topics: one mail with a confirmation link for each.
+    for email in ["leser@example.de", "zweite@example.de"] {
+        let r = client
+            .post(&form_url)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("categories", "offers"),
+                ("categories", "maintenance"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let (_, body) = relabel_tests::last_mail(&app, "alpha.test", "leser@example.de").await;
+    let confirm = relabel_tests::link_path(&body, "/newsletter/confirm/");
+    // Another reseller's host does not know the token.
+    let r = client
+        .get(app.url("beta.test", &confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client
+        .get(app.url("alpha.test", &confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Only the confirmed subscription gets the mailing ("zweite" never confirmed).
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let console = staff
+        .get(app.url("alpha.test", "/console/newsletter"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf_staff = relabel_tests::input_value(&console, "csrf").unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let confirmed = newsletter::subscription::Entity::find()
+        .filter(newsletter::subscription::Column::Status.eq("confirmed"))
+        .all(tx.conn())
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(confirmed.len(), 1);
+    let topic = confirmed[0].category_id.clone();
+    // A mailing without a subject is refused, naming the field.
+    let r = staff
+        .post(app.url("alpha.test", "/console/newsletter/mailings"))
+        .form(&[
+            ("csrf", csrf_staff.as_str()),
+            ("category_id", topic.as_str()),
+            ("subject", ""),
+            ("body", "Text"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(newsletter::mailings(&tx).await.unwrap().is_empty());
+    drop(tx);
+    staff
+        .post(app.url("alpha.test", "/console/newsletter/mailings"))
+        .form(&[
+            ("csrf", csrf_staff.as_str()),
+            ("category_id", topic.as_str()),
+            ("subject", "Winterangebot"),
+            ("body", "Alle Domains 20 % günstiger."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    run_jobs(&app, &t).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let sent: Vec<_> = relabel_platform::mail::recent(&tx, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.subject == "Winterangebot")
+        .collect();
+    let mailing = newsletter::mailings(&tx).await.unwrap().remove(0);
+    drop(tx);
+    assert_eq!(sent.len(), 1, "only the confirmed address");
+    assert_eq!(sent[0].to_addr, "leser@example.de");
+    assert_eq!((mailing.status.as_str(), mailing.sent), ("sent", 1));
+    // The unsubscribe link works without a session; the next mailing skips them.
+    let leave = relabel_tests::link_path(&sent[0].text_body, "/newsletter/unsubscribe/");
+    let r = app
+        .client()
+        .post(app.url("alpha.test", &leave))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let m = newsletter::start_mailing(&tx, &topic, "Zweites", "Text", "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(m.recipients, 0);
+    run_jobs(&app, &t).await;
+    // Beta has its own topics and no subscribers.
+    let tx = app.state.tenancy.begin(&tb).await.unwrap();
+    assert!(newsletter::counts(&tx).await.unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
+    let app = spawn_app_with(|_| {}).await;
+    let ta = setup(&app, "Alpha", "alpha.test").await;
+    let tb = setup(&app, "Beta", "beta.test").await;
+    let c = customer(&app.state, &ta, NewCustomer::default()).await;
+    let cb = customer(&app.state, &tb, NewCustomer::default()).await;
+    let domain = |name: &str| Line {
+        domain: Some(name.into()),
+        action: "register".into(),
+        period_months: 12,
+        ..Default::default()
+    };
+    place(&app.state, &ta, &c, domain("grosshandel.de"), None)
+        .await
+        .unwrap();
+    run_jobs(&app, &ta).await;
+    let billed = billing::platform::run(&app.state, "operator")
+        .await
+        .unwrap();
+    assert_eq!(billed.invoices.len(), 1);
+    let books = app.state.tenancy.platform_books().await.unwrap();
+    let shared = app.state.tenancy.backend().shared();
+    let account = || async {
+        relabel_platform::orders::wholesale::account(shared, ta.id.as_str())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let gross = -account().await.balance_minor;
+    assert!(gross > 0);
+    // The operator's levels: the reminder already pauses ordering; the platform
+    // invoice is 10 days overdue.
+    set_levels(
+        &app.state,
+        &books,
+        [
+            ("7", "0", false, true),
+            ("21", "5.00", true, true),
+            ("35", "10.00", true, true),
+            ("49", "15.00", true, true),
+        ],
+    )
+    .await
+    .unwrap();
+    let reseller = reload(&app.state, &books, ta.id.as_str()).await;
+    overdue(&app.state, &books, &reseller, 10).await;
+
+    let secret = app
+        .operator("op@platform.test", "operator-password-1")
+        .await;
+    let op = app.client();
+    app.operator_login(&op, "op@platform.test", "operator-password-1", &secret)
+        .await;
+    let page = op
+        .get(app.url("localhost", "/operator/billing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Alpha"),
+        "the reseller in the dunning preview"
+    );
+    let csrf = relabel_tests::input_value(&page, "csrf").unwrap();
+    let r = op
+        .post(app.url("localhost", "/operator/billing/collection/dunning"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(account().await.ordering_suspended_at.is_some());
+    // Alpha's storefront takes no orders; beta's does.
+    let refused = place(&app.state, &ta, &c, hosting(), None)
+        .await
+        .unwrap_err();
+    match refused {
+        orders::OrderError::Invalid(e) => {
+            assert_eq!(
+                e.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+                ["err.ordering_paused"]
+            );
+        }
+        other => panic!("expected the pause, got {other:?}"),
+    }
+    place(&app.state, &tb, &cb, hosting(), None).await.unwrap();
+    // Alpha's console says why.
+    let alpha = app.client();
+    relabel_tests::login(
+        &alpha,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let billing_page = alpha
+        .get(app.url("alpha.test", "/console/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(billing_page.contains("alert-error"), "the pause is shown");
+
+    // Bad input names the field; the payment in full resumes ordering and the
+    // reseller's platform balance follows the books.
+    let pay = |amount: String| {
+        let op = op.clone();
+        let csrf = csrf.clone();
+        let url = app.url(
+            "localhost",
+            &format!("/operator/billing/collection/resellers/{}/payment", ta.id),
+        );
+        async move {
+            op.post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("amount", amount.as_str()),
+                    ("reference", "Ueberweisung"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    pay("zwölf".into()).await;
+    assert_eq!(account().await.balance_minor, -gross, "nothing booked");
+    pay(billing::money::decimal(gross)).await;
+    let acc = account().await;
+    assert_eq!(acc.balance_minor, 0);
+    assert!(acc.ordering_suspended_at.is_none());
+    place(&app.state, &ta, &c, hosting(), None).await.unwrap();
+    reconcile(&app.state, &books).await;
+    app.stop().await;
+}
