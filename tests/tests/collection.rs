@@ -662,3 +662,157 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
     reconcile(&app.state, &books).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn resellers_pay_the_platform_through_stripe_and_dashboard_refunds_are_booked() {
+    use relabel_tests::billing::{signed, stripe_peer};
+    let (peer, calls) = stripe_peer().await;
+    let app = spawn_app_with(|c| c.stripe_api_url = peer.clone()).await;
+    let ta = setup(&app, "Alpha", "alpha.test").await;
+    let _tb = setup(&app, "Beta", "beta.test").await;
+    let c = customer(&app.state, &ta, NewCustomer::default()).await;
+    let line = Line {
+        domain: Some("plattform.de".into()),
+        action: "register".into(),
+        period_months: 12,
+        ..Default::default()
+    };
+    place(&app.state, &ta, &c, line, None).await.unwrap();
+    run_jobs(&app, &ta).await;
+    billing::platform::run(&app.state, "operator")
+        .await
+        .unwrap();
+    let books = app.state.tenancy.platform_books().await.unwrap();
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    payments::stripe::save_keys(
+        &app.state,
+        &tx,
+        "pk_test_1",
+        "sk_test_platform",
+        "whsec_platform",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let inv = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
+        .await
+        .unwrap()
+        .remove(0);
+    let shared = app.state.tenancy.backend().shared();
+    let balance_of = || async {
+        relabel_platform::orders::wholesale::account(shared, ta.id.as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .balance_minor
+    };
+    assert_eq!(balance_of().await, -inv.gross_minor);
+
+    let console = |host: &'static str| {
+        let client = app.client();
+        let app = &app;
+        async move {
+            relabel_tests::login(
+                &client,
+                &app.url(host, "/console/login"),
+                &format!("owner@{host}"),
+                "owner-password-1",
+            )
+            .await;
+            let page = client
+                .get(app.url(host, "/console/billing"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let csrf = relabel_tests::input_value(&page, "csrf").unwrap();
+            (client, csrf, page)
+        }
+    };
+    let (alpha, csrf, page) = console("alpha.test").await;
+    assert!(page.contains(&inv.number));
+    let r = alpha
+        .post(app.url("alpha.test", "/console/billing/platform/pay"))
+        .form(&[("csrf", csrf.as_str()), ("invoice", inv.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://checkout.stripe.test/c/pay/cs_test_1"
+    );
+    {
+        let log = calls.lock().unwrap();
+        let (_, key, form) = &log[0];
+        assert_eq!(key, "Bearer sk_test_platform", "the operator's account");
+        let get = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+        assert_eq!(get("metadata[tenant]").as_deref(), Some(books.id.as_str()));
+        assert_eq!(
+            get("metadata[customer_id]").as_deref(),
+            Some(ta.id.as_str())
+        );
+        let amount = inv.gross_minor.to_string();
+        assert_eq!(
+            get("line_items[0][price_data][unit_amount]").as_deref(),
+            Some(amount.as_str())
+        );
+    }
+    // Beta cannot pay (or see) alpha's platform invoice.
+    let (beta, csrf_b, _) = console("beta.test").await;
+    let r = beta
+        .post(app.url("beta.test", "/console/billing/platform/pay"))
+        .form(&[("csrf", csrf_b.as_str()), ("invoice", inv.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/console/billing");
+    assert_eq!(calls.lock().unwrap().len(), 1, "no session for beta");
+
+    // Stripe's callback to the operator's endpoint books the payment.
+    let hook = app.url("localhost", &format!("/hooks/stripe/{}", books.id));
+    let client = app.client();
+    let post = |body: String| {
+        let client = client.clone();
+        let hook = hook.clone();
+        async move {
+            let sig = signed("whsec_platform", Utc::now().timestamp(), &body);
+            client
+                .post(hook)
+                .header("stripe-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let paid = serde_json::json!({
+        "id": "evt_p1", "type": "checkout.session.completed", "created": 1_700_000_000,
+        "data": {"object": {"id": "cs_test_1", "object": "checkout.session", "payment_status": "paid",
+            "amount_total": inv.gross_minor, "currency": "eur", "payment_intent": "pi_9", "payment_method_types": ["card"],
+            "metadata": {"tenant": books.id.as_str(), "customer_id": ta.id.as_str(), "invoice_id": inv.id}}}
+    })
+    .to_string();
+    assert_eq!(post(paid).await, 200);
+    assert_eq!(balance_of().await, 0);
+    // A refund made in Stripe's dashboard: booked once, whatever the replays.
+    let refund = |id: &str| {
+        serde_json::json!({
+            "id": id, "type": "charge.refunded", "created": 1_700_000_100,
+            "data": {"object": {"id": "ch_9", "object": "charge", "payment_intent": "pi_9",
+                "amount_refunded": 100, "refunds": {"data": [{"id": "re_9"}]}}}
+        })
+        .to_string()
+    };
+    assert_eq!(post(refund("evt_r1")).await, 200);
+    assert_eq!(post(refund("evt_r1")).await, 200);
+    assert_eq!(post(refund("evt_r2")).await, 200);
+    assert_eq!(balance_of().await, -100);
+    reconcile(&app.state, &books).await;
+    app.stop().await;
+}

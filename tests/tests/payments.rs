@@ -9,7 +9,7 @@ use relabel_platform::customers::customer;
 use relabel_platform::payments::{self, PaymentInput, camt, dunning, sepa};
 use relabel_tenants::Tenant;
 use relabel_tests::billing::{
-    NewCustomer, assert_schema_valid, balance, customer, reconcile, setup,
+    NewCustomer, assert_schema_valid, balance, customer, reconcile, setup, signed, stripe_peer,
 };
 use relabel_tests::spawn_app_with;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -856,50 +856,6 @@ async fn staff_and_api_keys_use_payments_over_http() {
         .unwrap();
     assert_eq!(r.status(), 404);
     app.stop().await;
-}
-
-type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<(String, String)>)>>>;
-
-/// Stripe's API as a local peer: Checkout Sessions and Refunds, answering the
-/// minimal objects the client reads; every call is kept (path, key, form).
-async fn stripe_peer() -> (String, Calls) {
-    use poem::listener::{Acceptor, Listener};
-    use poem::web::Data;
-    use poem::{EndpointExt, Request, Route, handler, post};
-    #[handler]
-    async fn call(req: &Request, body: String, Data(log): Data<&Calls>) -> poem::Response {
-        let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-        let key = req.header("authorization").unwrap_or_default().to_owned();
-        let path = req.uri().path().to_owned();
-        log.lock().unwrap().push((path.clone(), key, form));
-        let body = if path.ends_with("/refunds") {
-            serde_json::json!({"id": "re_1", "object": "refund", "amount": 500, "created": 1_700_000_000, "currency": "eur", "payment_intent": "pi_1", "status": "succeeded"})
-        } else {
-            serde_json::json!({"id": "cs_test_1", "object": "checkout.session", "automatic_tax": {"enabled": false}, "created": 1_700_000_000, "custom_fields": [], "custom_text": {}, "expires_at": 1_700_086_400, "livemode": false, "mode": "payment", "payment_method_types": ["card"], "payment_status": "unpaid", "shipping_options": [], "status": "open", "url": "https://checkout.stripe.test/c/pay/cs_test_1"})
-        };
-        poem::Response::builder()
-            .content_type("application/json")
-            .body(body.to_string())
-    }
-    let log: Calls = Default::default();
-    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
-    let app = Route::new()
-        .at("/v1/checkout/sessions", post(call))
-        .at("/v1/refunds", post(call))
-        .data(log.clone());
-    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
-    (format!("http://{addr}"), log)
-}
-
-fn signed(secret: &str, t: i64, body: &str) -> String {
-    format!(
-        "t={t},v1={}",
-        payments::stripe::sign(secret, t, body.as_bytes())
-    )
 }
 
 #[tokio::test]

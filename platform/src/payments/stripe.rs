@@ -170,6 +170,9 @@ pub async fn apply(tx: &TenantTx, tenant_id: &str, event: &Value) -> Result<Appl
         return Ok(Applied::Duplicate);
     }
     let obj = &event["data"]["object"];
+    if kind == "charge.refunded" {
+        return refunded(tx, &id, obj).await;
+    }
     let paid = match kind.as_str() {
         "checkout.session.completed" => text(obj, &["payment_status"]).as_deref() == Some("paid"),
         "checkout.session.async_payment_succeeded" => true,
@@ -210,6 +213,39 @@ pub async fn apply(tx: &TenantTx, tenant_id: &str, event: &Value) -> Result<Appl
         "stripe",
     )
     .await?;
+    Ok(Applied::Booked(p.id))
+}
+
+/// A refund made in Stripe's dashboard (`charge.refunded`): books what Stripe has
+/// refunded of the payment beyond what is booked already (refunds from the
+/// console are booked when made, so their event adds nothing). A charge this
+/// reseller has no payment for is ignored.
+async fn refunded(tx: &TenantTx, event_id: &str, charge: &Value) -> Result<Applied, BillingError> {
+    let Some(intent) = text(charge, &["payment_intent"]) else {
+        return Ok(Applied::Ignored);
+    };
+    let external = format!("stripe:{intent}");
+    let find = || {
+        payment::Entity::find()
+            .filter(payment::Column::ExternalId.eq(external.as_str()))
+            .one(tx.conn())
+    };
+    let Some(p) = find().await? else {
+        return Ok(Applied::Ignored);
+    };
+    // Held before reading what is booked: a console refund in flight (which
+    // holds the account while it calls Stripe) is counted once.
+    billing::lock_account(tx, &p.customer_id).await?;
+    let p = find().await?.ok_or(BillingError::NotFound)?;
+    let total = charge["amount_refunded"].as_i64().unwrap_or(0);
+    let more = std::cmp::min(total, p.amount_minor) - p.refunded_minor;
+    if more <= 0 {
+        return Ok(Applied::Ignored);
+    }
+    let refund_id = charge["refunds"]["data"][0]["id"]
+        .as_str()
+        .map_or_else(|| event_id.to_owned(), str::to_owned);
+    book_refund(tx, &p.id, more, &refund_id, "stripe").await?;
     Ok(Applied::Booked(p.id))
 }
 
@@ -349,6 +385,9 @@ pub async fn refund(
     if p.refunded_minor + amount_minor > p.amount_minor {
         return Err(crate::validation::FieldErrors::single("amount", "err.refund_too_much").into());
     }
+    // Held across the call to Stripe, so its `charge.refunded` event, should it
+    // arrive first, waits and then finds this refund booked.
+    billing::lock_account(tx, &p.customer_id).await?;
     let settings = billing::settings(tx).await?;
     let keys = keys(state, &settings).ok_or(BillingError::Refused("Stripe is not set up"))?;
     let c = client(state, &keys.secret)?;
