@@ -519,8 +519,10 @@ fn customer_edit_form_refills_values_and_shows_inline_errors() {
         r#"aria-describedby="credit_limit-hint credit_limit-error" aria-invalid="true""#
     ));
     assert!(html.contains("Leave empty for the default."));
-    assert!(html.contains(r#"name="newsletter" value="offers" checked"#));
-    assert!(!html.contains(r#"name="newsletter" value="news" checked"#));
+    assert!(
+        !html.contains(r#"name="newsletter""#),
+        "subscriptions take the customer's own opt-in (/newsletter), not a staff tick"
+    );
     assert!(html.contains(r#"name="excluded_from_invoicing" value="1" checked"#));
     assert!(html.contains(r#"value="REL-K10001-1" readonly"#));
     assert!(!html.contains(" disabled"), "everything is editable");
@@ -556,11 +558,6 @@ fn customer_edit_form_locks_billing_fields_for_restricted_roles() {
         2
     );
     assert!(billing_locked.contains("Save changes"));
-    assert!(
-        billing_locked.contains(r#"<fieldset class="form-section checkbox-group">"#),
-        "newsletters are no billing data"
-    );
-    assert!(billing_locked.contains(r#"name="newsletter" value="offers" checked"#));
     let billing_section = billing_locked
         .find("<legend>Account &amp; billing</legend>")
         .unwrap();
@@ -580,7 +577,6 @@ fn customer_edit_form_locks_billing_fields_for_restricted_roles() {
             .count(),
         4
     );
-    assert!(read_only.contains(r#"<fieldset class="form-section checkbox-group" disabled>"#));
     assert!(read_only.contains("You can view this customer but not change it."));
     assert!(!read_only.contains("Save changes"));
     assert!(!read_only.contains("/lock\"") && !read_only.contains("/unlock\""));

@@ -156,6 +156,12 @@ impl AppState {
                     .map(|k| (*k, billing.clone())),
             )
             .chain(std::iter::once((crate::newsletter::SEND, newsletter)))
+            .chain(std::iter::once((
+                crate::orders::hooks::SCORE,
+                Arc::new(crate::orders::hooks::ScoreHandler {
+                    state: self.clone(),
+                }) as Arc<dyn Handler>,
+            )))
             .collect();
         let mut runner = Runner::new(self.tenancy.clone(), handlers);
         runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));

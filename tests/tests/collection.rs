@@ -325,6 +325,56 @@ async fn a_bureau_score_sets_the_credit_limit_by_the_resellers_rule() {
     let good = reload(&app.state, &t, &good.id).await;
     assert_eq!(good.credit_limit_minor, Some(100_000));
     assert!(good.scored_at.is_some());
+    // A signup is scored too (by a job, against a bureau peer that scores
+    // "Risiko" low), so a new customer's limit follows the rule before any order.
+    let bureau = bureau_peer().await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let mut s: customers::settings::ActiveModel = customers::settings(&tx).await.unwrap().into();
+    s.bureau_url = Set(Some(bureau));
+    s.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    for (last, email) in [
+        ("Risiko", "risiko@example.de"),
+        ("Sicher", "sicher@example.de"),
+    ] {
+        let visitor = app.client();
+        let csrf = relabel_tests::csrf(&visitor, &app.url("alpha.test", "/account/signup")).await;
+        let r = visitor
+            .post(app.url("alpha.test", "/account/signup"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "person"),
+                ("first_name", "Erika"),
+                ("last_name", last),
+                ("email", email),
+                ("password", "erika-pass-2026"),
+                ("street", "Hauptstr. 1"),
+                ("postal_code", "10115"),
+                ("city", "Berlin"),
+                ("country", "DE"),
+                ("language", "de"),
+                ("accept_terms", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    run_jobs(&app, &t).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    for (email, score, limit) in [
+        ("risiko@example.de", 120, 0),
+        ("sicher@example.de", 820, 100_000),
+    ] {
+        let c = customers::find_by_email(&tx, email).await.unwrap().unwrap();
+        assert_eq!(
+            (c.credit_score, c.credit_limit_minor),
+            (Some(score), Some(limit)),
+            "{email}"
+        );
+    }
+    drop(tx);
+
     // The rule is validated where staff enter it.
     let client = app.client();
     relabel_tests::login(
@@ -815,4 +865,31 @@ async fn resellers_pay_the_platform_through_stripe_and_dashboard_refunds_are_boo
     assert_eq!(balance_of().await, -100);
     reconcile(&app.state, &books).await;
     app.stop().await;
+}
+
+/// A credit bureau peer: scores applicants named "Risiko" 120, others 820.
+async fn bureau_peer() -> String {
+    use poem::listener::{Acceptor, Listener};
+    use poem::web::Json;
+    use poem::{Route, handler, post};
+    #[handler]
+    fn score(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+        let score = if body["last_name"] == "Risiko" {
+            120
+        } else {
+            820
+        };
+        Json(serde_json::json!({ "score": score }))
+    }
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run(Route::new().at("/score", post(score)))
+            .await
+    });
+    format!("http://{addr}/score")
 }

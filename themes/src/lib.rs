@@ -1123,8 +1123,9 @@ mod tests {
         assert!(html.contains("you authorise (A) Acme Hosting to send instructions"));
         assert!(html.contains("aria-describedby=\"grant_mandate-hint\""));
         assert!(html.contains("For example DE123456789"));
-        assert!(html.contains("value=\"offers\" checked>"));
-        assert!(html.contains("value=\"product_news\">"));
+        // Newsletters are subscribed with their own opt-in, linked from here.
+        assert!(html.contains("href=\"/newsletter\""));
+        assert!(!html.contains("name=\"newsletter\""));
         assert!(html.contains("name=\"vat_id\""));
 
         let html = render_account(

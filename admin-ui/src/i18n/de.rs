@@ -1407,4 +1407,11 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("newsletter.status_queued", "eingereiht"),
     ("newsletter.no_mailings", "Noch keine Mailings."),
     ("newsletter.mailing_queued", "Mailing eingereiht, Empfänger:"),
+    ("account.suspended", "Leistungen gesperrt seit {since} (Mahnung)"),
+    ("account.score", "Bonitätsscore"),
+    ("account.newsletter", "Newsletter"),
+    ("account.no_newsletter", "Keine Newsletter-Abonnements."),
+    ("newsletter.status_confirmed", "abonniert"),
+    ("newsletter.status_pending", "Bestätigung ausstehend"),
+    ("newsletter.status_unsubscribed", "abgemeldet"),
 ];

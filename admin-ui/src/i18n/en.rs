@@ -1407,4 +1407,11 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("newsletter.status_queued", "queued"),
     ("newsletter.no_mailings", "No mailings yet."),
     ("newsletter.mailing_queued", "Mailing queued, recipients:"),
+    ("account.suspended", "services suspended since {since} (dunning)"),
+    ("account.score", "Credit score"),
+    ("account.newsletter", "Newsletter"),
+    ("account.no_newsletter", "No newsletter subscriptions."),
+    ("newsletter.status_confirmed", "subscribed"),
+    ("newsletter.status_pending", "awaiting confirmation"),
+    ("newsletter.status_unsubscribed", "unsubscribed"),
 ];

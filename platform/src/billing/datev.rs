@@ -7,6 +7,15 @@
 //! the reseller's (SKR03 8400 by default) for domestic VAT, 8336 for EU reverse
 //! charge, 8338 for exports outside the EU, 8200 zero rated. Debtor accounts are
 //! 10000 + the digits of the customer number.
+//!
+//! The other ledger entries (SKR03): money in or out (payment, deposit, refund,
+//! return debit) against the bank 1200; dunning and return-debit fees against
+//! 2700 (other income, no VAT: damages); default interest against 2650; a
+//! write-off against 2400; a correction against 1200. Skonto (cash discount)
+//! reduces revenue and its VAT: it is split over the VAT groups of the invoice it
+//! was granted on, in proportion to their gross, and booked per group against
+//! 8736 (granted cash discounts 19 %, VAT corrected automatically), 8731 (7 %)
+//! or 8700 (other treatments, no VAT).
 
 use super::{billing_settings, invoice, invoice_line, ledger_entry, money};
 use crate::customers::customer;
@@ -38,7 +47,50 @@ const PAYMENT_KINDS: &[&str] = &[
     "write_off",
     "fee",
     "correction",
+    "cash_discount",
+    "return_debit",
+    "interest",
 ];
+
+/// The contra account of a ledger entry other than a cash discount.
+fn contra_account(kind: &str) -> &'static str {
+    match kind {
+        "fee" => "2700",
+        "interest" => "2650",
+        "write_off" => "2400",
+        _ => "1200",
+    }
+}
+
+/// The cash-discount account of a VAT group.
+fn skonto_account(category: &str, rate_bp: i32) -> &'static str {
+    match (category, rate_bp) {
+        ("S", 1900) => "8736",
+        ("S", 700) => "8731",
+        _ => "8700",
+    }
+}
+
+/// `amount` split over `groups` (account, gross) in proportion to their gross,
+/// rounded so the parts add up exactly (the last takes the rest).
+fn split(amount: i64, groups: &[(&'static str, i64)]) -> Vec<(&'static str, i64)> {
+    let total: i64 = groups.iter().map(|g| g.1).sum();
+    if total <= 0 || groups.is_empty() {
+        return vec![("8700", amount)];
+    }
+    let mut left = amount;
+    let mut out = Vec::with_capacity(groups.len());
+    for (k, (account, gross)) in groups.iter().enumerate() {
+        let part = if k + 1 == groups.len() {
+            left
+        } else {
+            money::div_round(i128::from(amount) * i128::from(*gross), i128::from(total))
+        };
+        left -= part;
+        out.push((*account, part));
+    }
+    out
+}
 
 async fn payments(tx: &TenantTx, p: &Period) -> Result<Vec<ledger_entry::Model>, DbErr> {
     ledger_entry::Entity::find()
@@ -297,19 +349,51 @@ pub async fn extf(
     }
     for e in payments(tx, p).await? {
         let c = people.get(&e.customer_id);
-        // Money in (payment, deposit) is bank to debtor; out (refund) the reverse.
+        // In the customer's favour (payment, deposit, Skonto) the debtor is
+        // credited ("H"); against it (refund, fee, interest) debited.
         let sh = if e.amount_minor >= 0 { "H" } else { "S" };
-        row(
-            e.amount_minor,
-            sh,
-            &e.currency,
-            &debtor(c),
-            "1200",
-            e.created_at,
-            e.reference.as_deref().unwrap_or(&e.kind),
-            "",
-            &format!("{} {}", e.kind, e.note.clone().unwrap_or_default()),
-        );
+        let parts = if e.kind == "cash_discount" {
+            let lines = match &e.document_id {
+                Some(doc) => {
+                    invoice_line::Entity::find()
+                        .filter(invoice_line::Column::InvoiceId.eq(doc))
+                        .all(tx.conn())
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            let t = money::totals(
+                lines
+                    .iter()
+                    .map(|l| (l.net_minor, l.vat_category.as_str(), l.vat_rate_bp)),
+            );
+            let groups: Vec<(&'static str, i64)> = t
+                .groups
+                .iter()
+                .map(|g| {
+                    (
+                        skonto_account(&g.category, g.rate_bp),
+                        g.net_minor + g.vat_minor,
+                    )
+                })
+                .collect();
+            split(e.amount_minor, &groups)
+        } else {
+            vec![(contra_account(&e.kind), e.amount_minor)]
+        };
+        for (account, minor) in parts.into_iter().filter(|(_, m)| *m != 0) {
+            row(
+                minor,
+                sh,
+                &e.currency,
+                &debtor(c),
+                account,
+                e.created_at,
+                e.reference.as_deref().unwrap_or(&e.kind),
+                "",
+                &format!("{} {}", e.kind, e.note.clone().unwrap_or_default()),
+            );
+        }
     }
     Ok(cp1252(&out))
 }
@@ -317,6 +401,23 @@ pub async fn extf(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skonto_is_split_over_the_vat_groups_to_the_cent() {
+        // 2 % of 119.00 (19 %) + 107.00 (7 %) = 4.52: 2.38 + 2.14.
+        assert_eq!(
+            split(452, &[("8736", 11_900), ("8731", 10_700)]),
+            vec![("8736", 238), ("8731", 214)]
+        );
+        // The parts always add up: 1 cent over three equal groups.
+        let parts = split(1, &[("a", 100), ("b", 100), ("c", 100)]);
+        assert_eq!(parts.iter().map(|p| p.1).sum::<i64>(), 1);
+        assert_eq!(split(500, &[]), vec![("8700", 500)]);
+        assert_eq!(skonto_account("S", 1900), "8736");
+        assert_eq!(skonto_account("AE", 0), "8700");
+        assert_eq!(contra_account("fee"), "2700");
+        assert_eq!(contra_account("return_debit"), "1200");
+    }
 
     #[test]
     fn datev_fields() {

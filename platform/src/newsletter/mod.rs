@@ -182,7 +182,7 @@ pub async fn subscribe(
     let active = categories(tx, true).await.map_err(Err)?;
     let chosen: Vec<&category::Model> = active
         .iter()
-        .filter(|c| category_ids.iter().any(|id| *id == c.id))
+        .filter(|c| category_ids.contains(&c.id))
         .collect();
     if chosen.is_empty() || chosen.len() != category_ids.len() {
         e.add("categories", "err.newsletter_categories");

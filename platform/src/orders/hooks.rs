@@ -80,6 +80,101 @@ pub fn limit_for_score(bands: &[(i32, i64)], score: i32) -> Option<i64> {
         .map(|(_, limit)| *limit)
 }
 
+/// The job that scores a customer who signed up (Y5).
+pub const SCORE: &str = "customer.score";
+
+/// Queues scoring a new customer in the signup transaction, when the reseller
+/// has a bureau.
+pub async fn queue_score(
+    tx: &relabel_tenants::TenantTx,
+    customer_id: &str,
+) -> Result<(), sea_orm::DbErr> {
+    if crate::customers::settings(tx).await?.bureau_url.is_none() {
+        return Ok(());
+    }
+    crate::jobs::enqueue(
+        tx,
+        crate::jobs::NewJob {
+            kind: SCORE,
+            reference: customer_id,
+            key: &format!("score:{customer_id}"),
+            payload: serde_json::json!({ "customer_id": customer_id }),
+            run_after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Asks the bureau for a signed-up customer's score and sets the credit limit
+/// by the reseller's rule. An unreachable bureau is retried by the job queue.
+pub struct ScoreHandler {
+    pub state: crate::app::AppState,
+}
+
+#[async_trait]
+impl crate::jobs::runner::Handler for ScoreHandler {
+    async fn run(
+        &self,
+        tenant: &relabel_tenants::Tenant,
+        job: &crate::jobs::entity::Model,
+    ) -> Result<(), crate::jobs::runner::JobError> {
+        use crate::jobs::runner::JobError;
+        let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
+        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+        let customer_id = payload["customer_id"].as_str().unwrap_or_default();
+        let tx = self
+            .state
+            .tenancy
+            .begin(tenant)
+            .await
+            .map_err(|e| retry(&e))?;
+        let s = crate::customers::settings(&tx)
+            .await
+            .map_err(|e| retry(&e))?;
+        let Some(url) = s.bureau_url.clone() else {
+            return Ok(());
+        };
+        let Ok(c) = crate::customers::get(&tx, customer_id).await else {
+            return Err(JobError::Fatal(format!("customer {customer_id} not found")));
+        };
+        drop(tx);
+        let applicant = Applicant {
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            street: c.street.clone(),
+            postal_code: c.postal_code.clone(),
+            city: c.city.clone(),
+            country: c.country.clone(),
+            email: c.email.clone(),
+            amount_minor: 0,
+            currency: c.currency.clone(),
+        };
+        let score = (HttpBureau { url })
+            .score(&applicant)
+            .await
+            .map_err(|e| retry(&e))?;
+        let tx = self
+            .state
+            .tenancy
+            .begin(tenant)
+            .await
+            .map_err(|e| retry(&e))?;
+        let c = crate::customers::get(&tx, customer_id)
+            .await
+            .map_err(|e| retry(&e))?;
+        let actor = crate::customers::Actor {
+            name: "bureau",
+            ip: None,
+        };
+        crate::customers::apply_score(&tx, &actor, c, score, &s)
+            .await
+            .map_err(|e| retry(&e))?;
+        tx.commit().await.map_err(|e| retry(&e))?;
+        Ok(())
+    }
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))

@@ -659,6 +659,21 @@ pub(super) async fn customer_account(
     let pay = super::payments::customer_view(&tx, &id)
         .await
         .map_err(internal)?;
+    let topics = crate::newsletter::categories(&tx, false)
+        .await
+        .map_err(internal)?;
+    let subscriptions: Vec<Value> = crate::newsletter::of_email(&tx, &c.email)
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|sub| {
+            json!({
+                "topic": topics.iter().find(|k| k.id == sub.category_id).map(|k| k.name.clone()),
+                "status": sub.status,
+                "since": sub.confirmed_at.unwrap_or(sub.created_at).format("%Y-%m-%d").to_string(),
+            })
+        })
+        .collect();
     drop(tx);
     let cur = c.currency.clone();
     let balance = acc.as_ref().map(|a| a.balance_minor).unwrap_or(0);
@@ -675,7 +690,11 @@ pub(super) async fn customer_account(
         "customers",
         json!({
             "customer": {"id": c.id, "number": c.number, "name": crate::customers::display_name(&c), "email": c.email,
-                "excluded": c.excluded_from_invoicing, "einvoice": c.einvoice, "delivery": c.invoice_delivery},
+                "excluded": c.excluded_from_invoicing, "einvoice": c.einvoice, "delivery": c.invoice_delivery,
+                "suspended": c.suspended_at.map(|t| t.format("%Y-%m-%d").to_string()),
+                "score": c.credit_score,
+                "scored": c.scored_at.map(|t| t.format("%Y-%m-%d").to_string())},
+            "subscriptions": subscriptions,
             "balance": fmt_amount(balance, &cur), "reserved": fmt_amount(reserved, &cur),
             "limit": fmt_amount(limit, &cur), "open": fmt_amount(open, &cur),
             "available": fmt_amount(balance + limit - reserved, &cur),

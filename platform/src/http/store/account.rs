@@ -375,6 +375,9 @@ async fn signup(
         to: &customer.email,
     };
     mail_link(state, req, &tx, &c.tenant, &customer, lang, verify_mail).await?;
+    crate::orders::hooks::queue_score(&tx, &customer.id)
+        .await
+        .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &c.tenant);
     c.message(

@@ -191,6 +191,9 @@ async fn signup(
         to: &customer.email,
     };
     account::mail_link(state, req, &tx, &tenant, &customer, lang, verify).await?;
+    crate::orders::hooks::queue_score(&tx, &customer.id)
+        .await
+        .map_err(internal)?;
     let session_id = sessions::open(
         &tx,
         &customer.id,
