@@ -503,6 +503,24 @@ async fn newsletters_need_double_opt_in_and_every_mailing_can_be_left() {
         .await
         .unwrap();
     let csrf_staff = relabel_tests::input_value(&console, "csrf").unwrap();
+    // Staff rename a topic; an empty name is refused and changes nothing.
+    for name in ["", "Angebote & Aktionen"] {
+        staff
+            .post(app.url("alpha.test", "/console/newsletter/categories/offers"))
+            .form(&[
+                ("csrf", csrf_staff.as_str()),
+                ("name", name),
+                ("description", "Rabatte"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let topics = newsletter::categories(&tx, true).await.unwrap();
+        let offers = topics.iter().find(|c| c.id == "offers").unwrap();
+        let want = if name.is_empty() { "Angebote" } else { name };
+        assert_eq!(offers.name, want);
+    }
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     let confirmed = newsletter::subscription::Entity::find()
         .filter(newsletter::subscription::Column::Status.eq("confirmed"))
@@ -562,7 +580,7 @@ async fn newsletters_need_double_opt_in_and_every_mailing_can_be_left() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let m = newsletter::start_mailing(&tx, &topic, "Zweites", "Text", "staff@test")
+    let m = newsletter::start_mailing(&tx, &topic, "Zweites", "Text", "staff@test", None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -679,7 +697,10 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
         .text()
         .await
         .unwrap();
-    assert!(billing_page.contains("alert-error"), "the pause is shown");
+    assert!(
+        billing_page.contains("flash flash-error"),
+        "the pause is shown"
+    );
 
     // Bad input names the field; the payment in full resumes ordering and the
     // reseller's platform balance follows the books.

@@ -1346,7 +1346,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("billing.platform_pay_unavailable", "Die Plattform nimmt noch keine Kartenzahlungen an. Bitte überweisen Sie."),
     ("billing.platform_pay_down", "Der Zahlungsdienst hat nicht geantwortet. Bitte versuchen Sie es gleich noch einmal."),
     ("billing.platform_paid", "Danke. Die Zahlung wird gebucht, sobald der Zahlungsdienst sie bestätigt."),
-    ("billing.platform_paused", "Ihr Shop nimmt seit {since} keine Bestellungen an: Plattformrechnungen sind nach der letzten Mahnung überfällig. Sobald sie bezahlt sind, ist Bestellen wieder möglich."),
+    ("billing.platform_paused", "Ihr Shop nimmt seit {since} keine Bestellungen an: Plattformrechnungen sind über die letzte Mahnstufe hinaus überfällig. Sobald sie bezahlt sind, ist Bestellen wieder möglich."),
     ("billing.platform_pay", "Jetzt bezahlen"),
     ("billing.platform_topup", "Plattformguthaben aufladen (EUR)"),
     ("billing.platform_topup_button", "Per Karte aufladen"),

@@ -1346,7 +1346,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("billing.platform_pay_unavailable", "The platform does not take card payments yet. Please pay by bank transfer."),
     ("billing.platform_pay_down", "The payment provider did not answer. Please try again in a moment."),
     ("billing.platform_paid", "Thank you. The payment is booked as soon as the payment provider confirms it."),
-    ("billing.platform_paused", "Your storefront takes no orders since {since}: platform invoices are overdue after the final notice. Ordering resumes as soon as they are paid."),
+    ("billing.platform_paused", "Your storefront takes no orders since {since}: platform invoices are overdue past the last dunning step. Ordering resumes as soon as they are paid."),
     ("billing.platform_pay", "Pay now"),
     ("billing.platform_topup", "Top up platform balance (EUR)"),
     ("billing.platform_topup_button", "Top up by card"),

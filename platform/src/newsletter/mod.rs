@@ -113,17 +113,11 @@ pub async fn create_category(
     description: &str,
     actor: &str,
 ) -> Result<category::Model, Result<FieldErrors, DbErr>> {
-    let mut e = FieldErrors::default();
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        e.add("name", "err.category_name");
-    }
-    if description.trim().chars().count() > 500 {
-        e.add("description", "err.too_long");
-    }
+    let e = check_category(name, description);
     if !e.is_empty() {
         return Err(Ok(e));
     }
+    let name = name.trim();
     let c = category::ActiveModel {
         id: Set(new_id()),
         name: Set(name.to_owned()),
@@ -143,6 +137,53 @@ pub async fn create_category(
     .await
     .map_err(Err)?;
     Ok(c)
+}
+
+/// Renames a category or changes its description.
+pub async fn update_category(
+    tx: &TenantTx,
+    id: &str,
+    name: &str,
+    description: &str,
+    actor: &str,
+) -> Result<bool, Result<FieldErrors, DbErr>> {
+    let e = check_category(name, description);
+    if !e.is_empty() {
+        return Err(Ok(e));
+    }
+    let Some(before) = category::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+        .map_err(Err)?
+    else {
+        return Ok(false);
+    };
+    let mut a: category::ActiveModel = before.clone().into();
+    a.name = Set(name.trim().to_owned());
+    a.description = Set(description.trim().to_owned());
+    let after = a.update(tx.conn()).await.map_err(Err)?;
+    audit::record_tenant(
+        tx,
+        Change::new(actor, "newsletter.category", &after.name)
+            .entity("newsletter_category", &after.id)
+            .before(&before)
+            .after(&after),
+    )
+    .await
+    .map_err(Err)?;
+    Ok(true)
+}
+
+fn check_category(name: &str, description: &str) -> FieldErrors {
+    let mut e = FieldErrors::default();
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        e.add("name", "err.category_name");
+    }
+    if description.trim().chars().count() > 500 {
+        e.add("description", "err.too_long");
+    }
+    e
 }
 
 /// Switches a category on or off for new subscriptions and mailings.
@@ -338,13 +379,15 @@ pub async fn queue_opt_in(
     Ok(())
 }
 
-/// Queues a mailing to a category's confirmed subscribers.
+/// Queues a mailing to a category's confirmed subscribers; `base` is the shop's
+/// address for the links (the host staff work on, else the shop's first one).
 pub async fn start_mailing(
     tx: &TenantTx,
     category_id: &str,
     subject: &str,
     body: &str,
     actor: &str,
+    base: Option<&str>,
 ) -> Result<mailing::Model, Result<FieldErrors, DbErr>> {
     let mut e = FieldErrors::default();
     let cat = category::Entity::find_by_id(category_id.to_owned())
@@ -393,7 +436,7 @@ pub async fn start_mailing(
             kind: SEND,
             reference: &m.id,
             key: &format!("newsletter:{}", m.id),
-            payload: json!({ "mailing_id": m.id }),
+            payload: json!({ "mailing_id": m.id, "base": base }),
             run_after: None,
         },
     )
@@ -453,8 +496,13 @@ pub fn shop_base(state: &AppState, tenant: &Tenant) -> String {
 }
 
 /// Writes a mailing to the outbox, one batch per transaction with its cursor.
-pub async fn send(state: &AppState, tenant: &Tenant, mailing_id: &str) -> anyhow::Result<()> {
-    let base = shop_base(state, tenant);
+pub async fn send(
+    state: &AppState,
+    tenant: &Tenant,
+    mailing_id: &str,
+    base: Option<&str>,
+) -> anyhow::Result<()> {
+    let base = base.map_or_else(|| shop_base(state, tenant), str::to_owned);
     loop {
         let tx = state.tenancy.begin(tenant).await?;
         let Some(m) = mailing::Entity::find_by_id(mailing_id.to_owned())
@@ -517,7 +565,7 @@ impl Handler for NewsletterHandler {
         let payload: serde_json::Value =
             serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
         let id = payload["mailing_id"].as_str().unwrap_or_default();
-        send(&self.state, tenant, id)
+        send(&self.state, tenant, id, payload["base"].as_str())
             .await
             .map_err(|e| JobError::Retry(e.to_string()))
     }

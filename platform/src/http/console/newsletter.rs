@@ -90,6 +90,7 @@ async fn create_category(
     Ok(redirect(BACK))
 }
 
+/// Saves a topic's name and description, or switches it on or off.
 #[handler]
 async fn toggle(
     Data(state): Data<&AppState>,
@@ -102,10 +103,28 @@ async fn toggle(
     csrf::verify(session, form.opt("csrf"))?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    if !newsletter::set_active(&tx, &id, form.get("active") == "1")
+    let found = match form.opt("active") {
+        Some(active) => newsletter::set_active(&tx, &id, active == "1")
+            .await
+            .map_err(internal)?,
+        None => match newsletter::update_category(
+            &tx,
+            &id,
+            form.get("name"),
+            form.get("description"),
+            &user.member.email,
+        )
         .await
-        .map_err(internal)?
-    {
+        {
+            Ok(found) => found,
+            Err(Ok(e)) => {
+                flash_errors(session, &p, &e);
+                return Ok(redirect(BACK));
+            }
+            Err(Err(e)) => return Err(internal(e)),
+        },
+    };
+    if !found {
         return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
     }
     tx.commit().await.map_err(internal)?;
@@ -130,6 +149,11 @@ async fn start_mailing(
         form.get("subject"),
         form.get("body"),
         &user.member.email,
+        Some(&crate::http::store::billing::base_url(
+            state,
+            req,
+            &user.tenant.name,
+        )),
     )
     .await
     {
