@@ -730,6 +730,125 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
     assert_eq!(acc.balance_minor, 0);
     assert!(acc.ordering_suspended_at.is_none());
     place(&app.state, &ta, &c, hosting(), None).await.unwrap();
+
+    // SEPA: the operator enters its legal data and bank, a creditor id and the
+    // reseller's mandate; the next platform invoice is collected in a debit run
+    // whose pain.008 validates.
+    place(&app.state, &ta, &c, domain("zweitens.de"), None)
+        .await
+        .unwrap();
+    run_jobs(&app, &ta).await;
+    let second = billing::platform::run(&app.state, "operator")
+        .await
+        .unwrap();
+    assert_eq!(second.invoices.len(), 1);
+    let base = "/operator/billing/collection";
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        let op = op.clone();
+        let url = app.url("localhost", &format!("{base}{path}"));
+        let mut form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        form.push(("csrf".into(), csrf.clone()));
+        async move { op.post(url).form(&form).send().await.unwrap() }
+    };
+    let legal = op
+        .get(app.url("localhost", &format!("{base}/legal")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legal.status(), 200);
+    let fields: Vec<(&str, &str)> = vec![
+        ("legal_name", "relabel Plattform GmbH"),
+        ("street", "Plattformweg 1"),
+        ("postal_code", "10115"),
+        ("city", "Berlin"),
+        ("country", "DE"),
+        ("vat_id", "DE136695976"),
+        ("email", "billing@platform.test"),
+        ("bank_name", "Demo Bank"),
+        ("iban", "DE02 1203 0000 0000 2020 51"),
+        ("bic", "BYLADEM1001"),
+        ("invoice_pattern", "PL-{YYYY}-{seq:06}"),
+        ("credit_note_pattern", "PG-{YYYY}-{seq:06}"),
+        ("renewal_warning_days", "30,14,3"),
+        ("revenue_account", "8400"),
+        ("receivables_account", "1400"),
+        ("datev_consultant", "1001"),
+        ("datev_client", "1"),
+    ];
+    let bad = post("/legal", vec![("legal_name", "x"), ("iban", "DE00 1234")]).await;
+    assert_eq!(bad.status(), 422, "the IBAN is checked");
+    let saved = post("/legal", fields).await;
+    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap_or_default());
+    post(
+        "/settings",
+        vec![
+            ("creditor_id", "DE98ZZZ09999999999"),
+            ("debit_delay_days", "0"),
+            ("debit_lead_days", "2"),
+            ("return_fee", "3.00"),
+            ("sepa_version", "08"),
+        ],
+    )
+    .await;
+    let today = Utc::now().date_naive().to_string();
+    let bad = post(
+        &format!("/resellers/{}/mandate", ta.id),
+        vec![("iban", "DE00 0000"), ("mandate_signed_on", today.as_str())],
+    )
+    .await;
+    assert_eq!(bad.status(), 303);
+    assert_eq!(
+        reload(&app.state, &books, ta.id.as_str())
+            .await
+            .billing_type,
+        "BANKTRANSFER"
+    );
+    post(
+        &format!("/resellers/{}/mandate", ta.id),
+        vec![
+            ("iban", "DE89 3704 0044 0532 0130 00"),
+            ("mandate_signed_on", today.as_str()),
+        ],
+    )
+    .await;
+    let reseller = reload(&app.state, &books, ta.id.as_str()).await;
+    assert_eq!(
+        (
+            reseller.billing_type.as_str(),
+            reseller.debit_status.as_str()
+        ),
+        ("DEBIT", "ACTIVE")
+    );
+    let r = post("/debit-runs", vec![]).await;
+    assert_eq!(r.status(), 303);
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    let runs = payments::sepa::runs(&tx).await.unwrap();
+    drop(tx);
+    assert_eq!(runs.len(), 1);
+    let inv2 = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((runs[0].items, runs[0].total_minor), (1, inv2.gross_minor));
+    relabel_tests::billing::assert_schema_valid(
+        &runs[0].xml,
+        "payments/schema/pain.008.001.08.xsd",
+        "platform-pain008",
+    );
+    assert!(runs[0].xml.contains("relabel Plattform GmbH"));
+    let xml = op
+        .get(app.url(
+            "localhost",
+            &format!("{base}/debit-runs/{}/xml", runs[0].id),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.status(), 200);
+    assert_eq!(account().await.balance_minor, 0, "collected");
     reconcile(&app.state, &books).await;
     app.stop().await;
 }

@@ -1009,7 +1009,7 @@ const TEXT_FIELDS: &[&str] = &[
     "receivables_account",
 ];
 
-fn settings_values(s: &billing_settings::Model) -> Value {
+pub(crate) fn settings_values(s: &billing_settings::Model) -> Value {
     json!({
         "legal_name": s.legal_name, "street": s.street, "postal_code": s.postal_code, "city": s.city,
         "country": s.country, "vat_id": s.vat_id, "tax_number": s.tax_number, "register": s.register,
@@ -1038,21 +1038,14 @@ async fn settings_form(
         "console/billing_settings.html",
         "title.billing_settings",
         "billing",
-        json!({ "values": settings_values(&s), "errors": {} }),
+        json!({ "values": settings_values(&s), "errors": {}, "action": "/console/billing/settings" }),
     )
 }
 
-#[handler]
-async fn settings_save(
-    Data(state): Data<&AppState>,
-    session: &Session,
-    req: &Request,
-    user: Can<EditBilling>,
-    form: FormData,
-) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let input: std::collections::BTreeMap<String, String> = TEXT_FIELDS
+/// The legal data and rules form as submitted (text fields trimmed, checkboxes
+/// as "on" or empty).
+pub(crate) fn settings_input(form: &FormData) -> std::collections::BTreeMap<String, String> {
+    TEXT_FIELDS
         .iter()
         .map(|f| ((*f).to_owned(), form.get(f).trim().to_owned()))
         .chain(
@@ -1069,7 +1062,20 @@ async fn settings_save(
                 )
             }),
         )
-        .collect();
+        .collect()
+}
+
+#[handler]
+async fn settings_save(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let input = settings_input(&form);
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let before = billing::settings(&tx).await.map_err(internal)?;
     match billing::save_settings(&tx, &input).await {
@@ -1094,7 +1100,7 @@ async fn settings_save(
                 "console/billing_settings.html",
                 "title.billing_settings",
                 "billing",
-                json!({ "values": input, "errors": e.translated(p.lang.code()) }),
+                json!({ "values": input, "errors": e.translated(p.lang.code()), "action": "/console/billing/settings" }),
             )
         }
         Err(e) => Err(internal(e)),

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 pub fn routes() -> Route {
     Route::new()
         .at("/settings", post(settings_save))
+        .at("/legal", get(legal_form).post(legal_save))
         .at("/levels", post(levels_save))
         .at("/rates", post(rate_save))
         .at("/debit-runs", post(debit_run))
@@ -264,11 +265,19 @@ async fn mandate(
     csrf::verify(session, form.opt("csrf"))?;
     let p = page(state, session, req, Some(&user.0));
     let (_, tx) = books(state).await?;
+    let Ok(reseller) = customers::get(&tx, &id).await else {
+        return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+    };
     let debit = !form.get("iban").trim().is_empty();
+    // The account holder is the reseller's company unless named otherwise.
+    let holder = match form.get("account_holder").trim() {
+        "" if debit => customers::display_name(&reseller),
+        h => h.to_owned(),
+    };
     let input = CustomerInput {
         iban: Some(form.get("iban").to_owned()),
         bic: Some(form.get("bic").to_owned()),
-        account_holder: Some(form.get("account_holder").to_owned()),
+        account_holder: Some(holder),
         mandate_signed_on: Some(form.get("mandate_signed_on").to_owned()),
         billing_type: Some(if debit { "DEBIT" } else { "BANKTRANSFER" }.to_owned()),
         debit_status: Some(if debit { "ACTIVE" } else { "INACTIVE" }.to_owned()),
@@ -319,4 +328,71 @@ async fn rate_save(
         dunning::save_rate(&tx, form.get("valid_from"), form.get("rate"), &user.0.email).await;
     let ok = p.t("flash.settings_saved").to_owned();
     finish(session, &p, tx, result, ok).await
+}
+
+const LEGAL: &str = "/operator/billing/collection/legal";
+
+/// The operator's legal data on platform invoices and letters, and the bank
+/// account direct debits from resellers are collected to (the reseller's form).
+#[handler]
+async fn legal_form(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: OperatorUser,
+) -> poem::Result<Response> {
+    let (_, tx) = books(state).await?;
+    let s = billing::settings(&tx).await.map_err(internal)?;
+    drop(tx);
+    page(state, session, req, Some(&user.0)).render(
+        "console/billing_settings.html",
+        "title.billing_settings",
+        "billing",
+        json!({
+            "values": crate::http::console::billing::settings_values(&s),
+            "errors": {}, "action": LEGAL,
+        }),
+    )
+}
+
+#[handler]
+async fn legal_save(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: OperatorUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, Some(&user.0));
+    let input = crate::http::console::billing::settings_input(&form);
+    let (_, tx) = books(state).await?;
+    let before = billing::settings(&tx).await.map_err(internal)?;
+    match billing::save_settings(&tx, &input).await {
+        Ok(after) => {
+            use crate::http::console::billing::settings_values;
+            crate::audit::record_tenant(
+                &tx,
+                crate::audit::Change::new(&user.0.email, "billing.settings", "platform")
+                    .before(settings_values(&before))
+                    .after(settings_values(&after)),
+            )
+            .await
+            .map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            crate::http::flash(session, "success", p.t("flash.billing_saved"));
+            Ok(crate::http::redirect(LEGAL))
+        }
+        Err(BillingError::Invalid(e)) => {
+            drop(tx);
+            p.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "console/billing_settings.html",
+                "title.billing_settings",
+                "billing",
+                json!({ "values": input, "errors": e.translated(p.lang.code()), "action": LEGAL }),
+            )
+        }
+        Err(e) => Err(internal(e)),
+    }
 }
