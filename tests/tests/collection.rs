@@ -781,7 +781,12 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
     let bad = post("/legal", vec![("legal_name", "x"), ("iban", "DE00 1234")]).await;
     assert_eq!(bad.status(), 422, "the IBAN is checked");
     let saved = post("/legal", fields).await;
-    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap_or_default());
+    assert_eq!(
+        saved.status(),
+        303,
+        "{}",
+        saved.text().await.unwrap_or_default()
+    );
     post(
         "/settings",
         vec![

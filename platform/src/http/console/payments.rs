@@ -284,20 +284,16 @@ async fn debit_run(
     user: Can<EditBilling>,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = sepa::run(&tx, Utc::now(), &user.member.email).await;
-    let ok = match &result {
-        Ok(r) => format!(
-            "{} {} · {}",
-            p.t("payments.debit_done"),
-            r.items,
-            fmt_amount(r.total_minor, &r.currency)
-        ),
-        Err(_) => String::new(),
-    };
-    finish(session, &p, tx, result, ok, "/console/payments").await
+    run_action(
+        state,
+        session,
+        req,
+        &user,
+        &form,
+        Action::DebitRun,
+        "/console/payments",
+    )
+    .await
 }
 
 #[handler]
@@ -326,15 +322,16 @@ async fn dunning_run(
     user: Can<EditBilling>,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = dunning::run(&tx, Utc::now(), &user.member.email).await;
-    let ok = match &result {
-        Ok(r) => format!("{} {}", p.t("payments.dunning_done"), r.letters),
-        Err(_) => String::new(),
-    };
-    finish(session, &p, tx, result, ok, "/console/payments").await
+    run_action(
+        state,
+        session,
+        req,
+        &user,
+        &form,
+        Action::DunningRun,
+        "/console/payments",
+    )
+    .await
 }
 
 #[handler]
@@ -533,28 +530,8 @@ async fn settings_save(
     user: Can<EditBilling>,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let input = form
-        .pairs()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = match payments::save_settings(&tx, &input).await {
-        Ok(_) => {
-            payments::stripe::save_keys(
-                state,
-                &tx,
-                form.get("stripe_publishable"),
-                form.get("stripe_secret"),
-                form.get("stripe_webhook_secret"),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    let ok = p.t("flash.settings_saved").to_owned();
-    finish(session, &p, tx, result, ok, "/console/payments/settings").await
+    let back = "/console/payments/settings";
+    run_action(state, session, req, &user, &form, Action::Settings, back).await
 }
 
 /// What the customer overview shows of payments (A10): payments, debit items,
@@ -619,26 +596,6 @@ async fn refund(
     finish(session, &p, tx, result, ok, &back_to(&pay.customer_id)).await
 }
 
-/// The levels form (`days_N`, `fee_N`, `interest_N`, `suspend_N` per level).
-pub(crate) async fn save_levels_form(
-    tx: &TenantTx,
-    form: &FormData,
-    actor: &str,
-) -> Result<(), BillingError> {
-    let input: Vec<dunning::LevelInput> = dunning::levels(tx)
-        .await?
-        .iter()
-        .map(|l| dunning::LevelInput {
-            level: l.level,
-            days: form.get(&format!("days_{}", l.level)).to_owned(),
-            fee: form.get(&format!("fee_{}", l.level)).to_owned(),
-            interest: !form.get(&format!("interest_{}", l.level)).is_empty(),
-            suspend: !form.get(&format!("suspend_{}", l.level)).is_empty(),
-        })
-        .collect();
-    dunning::save_levels(tx, &input, actor).await
-}
-
 #[handler]
 async fn levels_save(
     Data(state): Data<&AppState>,
@@ -647,12 +604,8 @@ async fn levels_save(
     user: Can<EditBilling>,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = save_levels_form(&tx, &form, &user.member.email).await;
-    let ok = p.t("flash.settings_saved").to_owned();
-    finish(session, &p, tx, result, ok, "/console/payments/settings").await
+    let back = "/console/payments/settings";
+    run_action(state, session, req, &user, &form, Action::Levels, back).await
 }
 
 #[handler]
@@ -663,18 +616,24 @@ async fn rate_save(
     user: Can<EditBilling>,
     form: FormData,
 ) -> poem::Result<Response> {
+    let back = "/console/payments/settings";
+    run_action(state, session, req, &user, &form, Action::Rate, back).await
+}
+
+async fn run_action(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &super::StaffUser,
+    form: &FormData,
+    action: Action,
+    back: &str,
+) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = dunning::save_rate(
-        &tx,
-        form.get("valid_from"),
-        form.get("rate"),
-        &user.member.email,
-    )
-    .await;
-    let ok = p.t("flash.settings_saved").to_owned();
-    finish(session, &p, tx, result, ok, "/console/payments/settings").await
+    let (result, ok) = act(state, &tx, &p, form, action, &user.member.email).await;
+    finish(session, &p, tx, result, ok, back).await
 }
 
 /// What the settings partial shows: SEPA and Stripe values, the levels and the
@@ -709,4 +668,90 @@ pub(crate) async fn settings_view(
         })).collect::<Vec<_>>(),
         "rates": rates.iter().map(|r| json!({"from": r.valid_from, "rate": billing::money::percent(r.rate_bp)})).collect::<Vec<_>>(),
     }))
+}
+
+/// What staff do to one set of books: a reseller's, or the operator's (T5).
+#[derive(Clone, Copy)]
+pub(crate) enum Action {
+    /// SEPA and Stripe settings.
+    Settings,
+    /// The dunning levels (`days_N`, `fee_N`, `interest_N`, `suspend_N`).
+    Levels,
+    /// A base rate (`valid_from`, `rate`).
+    Rate,
+    DebitRun,
+    DunningRun,
+}
+
+/// Runs `action` in `tx`; returns its outcome and the message on success.
+pub(crate) async fn act(
+    state: &AppState,
+    tx: &TenantTx,
+    p: &crate::http::Page<'_>,
+    form: &FormData,
+    action: Action,
+    actor: &str,
+) -> (Result<(), BillingError>, String) {
+    let saved = || p.t("flash.settings_saved").to_owned();
+    match action {
+        Action::Settings => {
+            let input = form
+                .pairs()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let result = match payments::save_settings(tx, &input).await {
+                Ok(_) => {
+                    payments::stripe::save_keys(
+                        state,
+                        tx,
+                        form.get("stripe_publishable"),
+                        form.get("stripe_secret"),
+                        form.get("stripe_webhook_secret"),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            (result, saved())
+        }
+        Action::Levels => {
+            let input = match dunning::levels(tx).await {
+                Ok(levels) => levels
+                    .iter()
+                    .map(|l| dunning::LevelInput {
+                        level: l.level,
+                        days: form.get(&format!("days_{}", l.level)).to_owned(),
+                        fee: form.get(&format!("fee_{}", l.level)).to_owned(),
+                        interest: !form.get(&format!("interest_{}", l.level)).is_empty(),
+                        suspend: !form.get(&format!("suspend_{}", l.level)).is_empty(),
+                    })
+                    .collect::<Vec<_>>(),
+                Err(e) => return (Err(e.into()), String::new()),
+            };
+            (dunning::save_levels(tx, &input, actor).await, saved())
+        }
+        Action::Rate => (
+            dunning::save_rate(tx, form.get("valid_from"), form.get("rate"), actor).await,
+            saved(),
+        ),
+        Action::DebitRun => match sepa::run(tx, Utc::now(), actor).await {
+            Ok(r) => (
+                Ok(()),
+                format!(
+                    "{} {} · {}",
+                    p.t("payments.debit_done"),
+                    r.items,
+                    fmt_amount(r.total_minor, &r.currency)
+                ),
+            ),
+            Err(e) => (Err(e), String::new()),
+        },
+        Action::DunningRun => match dunning::run(tx, Utc::now(), actor).await {
+            Ok(r) => (
+                Ok(()),
+                format!("{} {}", p.t("payments.dunning_done"), r.letters),
+            ),
+            Err(e) => (Err(e), String::new()),
+        },
+    }
 }

@@ -10,6 +10,7 @@ use crate::auth::csrf;
 use crate::billing::{self, BillingError};
 use crate::customers::{self, Actor, CustomerError, CustomerInput};
 use crate::http::console::billing::fmt_amount;
+use crate::http::console::payments::{Action, act};
 use crate::http::{FormData, internal};
 use crate::payments::{self, dunning, sepa};
 use chrono::Utc;
@@ -116,28 +117,7 @@ async fn settings_save(
     user: OperatorUser,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, Some(&user.0));
-    let input = form
-        .pairs()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let (_, tx) = books(state).await?;
-    let result = match payments::save_settings(&tx, &input).await {
-        Ok(_) => {
-            payments::stripe::save_keys(
-                state,
-                &tx,
-                form.get("stripe_publishable"),
-                form.get("stripe_secret"),
-                form.get("stripe_webhook_secret"),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    let ok = p.t("flash.settings_saved").to_owned();
-    finish(session, &p, tx, result, ok).await
+    run_action(state, session, req, &user, &form, Action::Settings).await
 }
 
 #[handler]
@@ -148,20 +128,7 @@ async fn debit_run(
     user: OperatorUser,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, Some(&user.0));
-    let (_, tx) = books(state).await?;
-    let result = sepa::run(&tx, Utc::now(), &user.0.email).await;
-    let ok = match &result {
-        Ok(r) => format!(
-            "{} {} · {}",
-            p.t("payments.debit_done"),
-            r.items,
-            fmt_amount(r.total_minor, &r.currency)
-        ),
-        Err(_) => String::new(),
-    };
-    finish(session, &p, tx, result, ok).await
+    run_action(state, session, req, &user, &form, Action::DebitRun).await
 }
 
 #[handler]
@@ -190,15 +157,7 @@ async fn dunning_run(
     user: OperatorUser,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, Some(&user.0));
-    let (_, tx) = books(state).await?;
-    let result = dunning::run(&tx, Utc::now(), &user.0.email).await;
-    let ok = match &result {
-        Ok(r) => format!("{} {}", p.t("payments.dunning_done"), r.letters),
-        Err(_) => String::new(),
-    };
-    finish(session, &p, tx, result, ok).await
+    run_action(state, session, req, &user, &form, Action::DunningRun).await
 }
 
 #[handler]
@@ -305,12 +264,7 @@ async fn levels_save(
     user: OperatorUser,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, Some(&user.0));
-    let (_, tx) = books(state).await?;
-    let result = crate::http::console::payments::save_levels_form(&tx, &form, &user.0.email).await;
-    let ok = p.t("flash.settings_saved").to_owned();
-    finish(session, &p, tx, result, ok).await
+    run_action(state, session, req, &user, &form, Action::Levels).await
 }
 
 #[handler]
@@ -321,13 +275,7 @@ async fn rate_save(
     user: OperatorUser,
     form: FormData,
 ) -> poem::Result<Response> {
-    csrf::verify(session, form.opt("csrf"))?;
-    let p = page(state, session, req, Some(&user.0));
-    let (_, tx) = books(state).await?;
-    let result =
-        dunning::save_rate(&tx, form.get("valid_from"), form.get("rate"), &user.0.email).await;
-    let ok = p.t("flash.settings_saved").to_owned();
-    finish(session, &p, tx, result, ok).await
+    run_action(state, session, req, &user, &form, Action::Rate).await
 }
 
 const LEGAL: &str = "/operator/billing/collection/legal";
@@ -395,4 +343,19 @@ async fn legal_save(
         }
         Err(e) => Err(internal(e)),
     }
+}
+
+async fn run_action(
+    state: &AppState,
+    session: &Session,
+    req: &Request,
+    user: &OperatorUser,
+    form: &FormData,
+    action: Action,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, Some(&user.0));
+    let (_, tx) = books(state).await?;
+    let (result, ok) = act(state, &tx, &p, form, action, &user.0.email).await;
+    finish(session, &p, tx, result, ok).await
 }
