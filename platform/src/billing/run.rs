@@ -582,14 +582,14 @@ async fn bill(
     tenant: &Tenant,
     batch: &Batch,
     due_by: DateTime<Utc>,
-    run_id: &str,
+    run: (&str, &super::Rules),
 ) -> Result<Vec<CustomerBill>, BillingError> {
-    let rules = super::Rules::load(tx).await?;
+    let (run_id, rules) = run;
     let book = state.prices.book(tx).await?;
     let plans: Vec<(&customer::Model, Plan)> = batch
         .customers
         .iter()
-        .map(|c| (c, plan(&rules, &book, batch, c, due_by)))
+        .map(|c| (c, plan(rules, &book, batch, c, due_by)))
         .collect();
     // Each period advances once: services with the same old and new date move in
     // one statement, only from the date read.
@@ -651,7 +651,7 @@ async fn bill(
             ));
         }
     }
-    let issued = super::issue_many(tx, &rules, &tenant.name, drafts, "billing").await?;
+    let issued = super::issue_many(tx, rules, &tenant.name, drafts, "billing").await?;
     let renew: Vec<_> = issued
         .iter()
         .zip(renewals)
@@ -828,7 +828,9 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         return Ok(());
     }
     super::cancel::end_due(&tx, Utc::now()).await?;
-    let collective = super::settings(&tx).await?.collective_monthly;
+    // The reseller's rules, read once for the whole run.
+    let rules = super::Rules::load(&tx).await?;
+    let collective = rules.billing.collective_monthly;
     let todo = due_customers(&tx, run.due_by, collective).await?;
     billing_run::Entity::update_many()
         .col_expr(billing_run::Column::Status, Expr::val("running"))
@@ -845,7 +847,7 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         .await?;
     tx.commit().await?;
     for ids in todo.chunks(BATCH) {
-        match bill_batch(state, tenant, &run, ids).await {
+        match bill_batch(state, tenant, &run, &rules, ids).await {
             Ok(()) => {}
             // Trouble with the database itself: the job is retried.
             Err(BillingError::Db(e)) => return Err(e.into()),
@@ -855,7 +857,7 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
             Err(e) if ids.len() == 1 => note_failure(state, tenant, run_id, &ids[0], &e).await?,
             Err(_) => {
                 for id in ids {
-                    match bill_batch(state, tenant, &run, std::slice::from_ref(id)).await {
+                    match bill_batch(state, tenant, &run, &rules, std::slice::from_ref(id)).await {
                         Ok(()) => {}
                         Err(BillingError::Db(e)) => return Err(e.into()),
                         Err(e) => note_failure(state, tenant, run_id, id, &e).await?,
@@ -876,18 +878,36 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
     Ok(())
 }
 
+/// A batch commits without waiting for its WAL flush (PostgreSQL
+/// `synchronous_commit = off`): a crash can lose the last batches, never make
+/// them half-written, and since the WAL is flushed in order, the run job's own
+/// completion (and any job that acts on an invoice, e.g. its delivery) commits
+/// only after the batch is on disk. A lost batch is billed again when the run
+/// job runs again: its services' dates and its invoice numbers went with it.
+async fn relaxed_commit(tx: &TenantTx) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
+        tx.conn()
+            .execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Bills one batch of a run's customers in one transaction, with the run's
 /// progress counters.
 async fn bill_batch(
     state: &AppState,
     tenant: &Tenant,
     run: &billing_run::Model,
+    rules: &super::Rules,
     ids: &[String],
 ) -> Result<(), BillingError> {
     let tx = state.tenancy.begin(tenant).await.map_err(db)?;
+    relaxed_commit(&tx).await?;
     super::lock_accounts(&tx, ids).await?;
     let batch = Batch::load(&tx, ids, run.due_by).await?;
-    let bills = bill(state, &tx, tenant, &batch, run.due_by, &run.id).await?;
+    let bills = bill(state, &tx, tenant, &batch, run.due_by, (&run.id, rules)).await?;
     let sum = |f: fn(&CustomerBill) -> i64| bills.iter().map(f).sum::<i64>();
     let invoices = bills.iter().map(|b| b.invoices).sum::<usize>();
     use billing_run::Column as R;
