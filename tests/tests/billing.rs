@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use relabel_platform::AppState;
 use relabel_platform::billing::{self, run};
-use relabel_platform::customers::{Actor, customer};
+use relabel_platform::customers::customer;
 use relabel_platform::provisioning::service;
 use relabel_tenants::Tenant;
 use relabel_tests::billing::{
@@ -1417,37 +1417,7 @@ async fn staff_and_customers_use_billing_over_http() {
 
     // The customer sees their documents and can fetch only their own PDFs.
     let customer_client = app.client();
-    {
-        let tx = app.state.tenancy.begin(&t).await.unwrap();
-        let pw = relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap();
-        relabel_platform::customers::mark_verified(&tx, &c.id)
-            .await
-            .unwrap();
-        relabel_platform::customers::set_password(
-            &tx,
-            &Actor {
-                name: "test",
-                ip: None,
-            },
-            &c.id,
-            &pw,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
-    let login_url = app.url("alpha.test", "/account/login");
-    let token = relabel_tests::csrf(&customer_client, &login_url).await;
-    customer_client
-        .post(&login_url)
-        .form(&[
-            ("email", "web@example.de"),
-            ("password", "kunden-passwort-1"),
-            ("csrf", token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    relabel_tests::billing::customer_login(&app, &t, &c, "alpha.test", &customer_client).await;
     let mine = customer_client
         .get(app.url("alpha.test", "/account/invoices"))
         .send()
@@ -1663,36 +1633,10 @@ async fn a_domain_in_redemption_shows_its_restore_price_and_is_restored_on_order
     let mut dm: relabel_platform::provisioning::domain::ActiveModel = d.into();
     dm.status = Set("redemption".into());
     dm.update(tx.conn()).await.unwrap();
-    relabel_platform::customers::mark_verified(&tx, &c.id)
-        .await
-        .unwrap();
-    relabel_platform::customers::set_password(
-        &tx,
-        &Actor {
-            name: "test",
-            ip: None,
-        },
-        &c.id,
-        &relabel_platform::auth::Password::parse("kunden-passwort-1").unwrap(),
-    )
-    .await
-    .unwrap();
     tx.commit().await.unwrap();
 
     let client = app.client();
-    let login_url = app.url("alpha.test", "/account/login");
-    let token = relabel_tests::csrf(&client, &login_url).await;
-    client
-        .post(&login_url)
-        .header("accept-language", "en")
-        .form(&[
-            ("email", "rita@example.de"),
-            ("password", "kunden-passwort-1"),
-            ("csrf", token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    relabel_tests::billing::customer_login(&app, &t, &c, "alpha.test", &client).await;
     let page = client
         .get(app.url("alpha.test", "/account/domains/rettung.de"))
         .header("accept-language", "en")

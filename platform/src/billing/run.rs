@@ -878,22 +878,6 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
     Ok(())
 }
 
-/// A batch commits without waiting for its WAL flush (PostgreSQL
-/// `synchronous_commit = off`): a crash can lose the last batches, never make
-/// them half-written, and since the WAL is flushed in order, the run job's own
-/// completion (and any job that acts on an invoice, e.g. its delivery) commits
-/// only after the batch is on disk. A lost batch is billed again when the run
-/// job runs again: its services' dates and its invoice numbers went with it.
-async fn relaxed_commit(tx: &TenantTx) -> Result<(), DbErr> {
-    use sea_orm::ConnectionTrait;
-    if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
-        tx.conn()
-            .execute_unprepared("SET LOCAL synchronous_commit = off")
-            .await?;
-    }
-    Ok(())
-}
-
 /// Bills one batch of a run's customers in one transaction, with the run's
 /// progress counters.
 async fn bill_batch(
@@ -904,7 +888,6 @@ async fn bill_batch(
     ids: &[String],
 ) -> Result<(), BillingError> {
     let tx = state.tenancy.begin(tenant).await.map_err(db)?;
-    relaxed_commit(&tx).await?;
     super::lock_accounts(&tx, ids).await?;
     let batch = Batch::load(&tx, ids, run.due_by).await?;
     let bills = bill(state, &tx, tenant, &batch, run.due_by, (&run.id, rules)).await?;
