@@ -2,7 +2,7 @@
 //! documents (PDF/A-3 with EN 16931 XML, validated against the official schema),
 //! delivery, exports, renewals with the credit check, cancellation, isolation.
 
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use relabel_platform::AppState;
 use relabel_platform::billing::{self, run};
 use relabel_platform::customers::customer;
@@ -50,13 +50,21 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
         },
     )
     .await;
+    // Due in this month (one collective invoice per customer and month), so the
+    // next period falls into the next month whatever today's date is.
+    let month = now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .unwrap();
     let s1 = service(
         &app.state,
         &t,
         &a,
         "hosting-business",
         1,
-        now - Duration::days(2),
+        month + Duration::hours(1),
     )
     .await;
     service(
@@ -65,7 +73,7 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
         &a,
         "hosting-starter",
         1,
-        now - Duration::days(1),
+        month + Duration::hours(2),
     )
     .await;
     service(
@@ -74,7 +82,7 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
         &b,
         "hosting-starter",
         12,
-        now - Duration::hours(1),
+        month + Duration::hours(3),
     )
     .await;
     // Not due (beyond this month's horizon) and excluded from invoicing (B11).

@@ -253,6 +253,10 @@ async fn a_billing_run_survives_kill_9_and_bills_every_period_once() {
     .await
     .unwrap();
     let now = chrono::Utc::now();
+    let month_start = chrono::Datelike::with_day(&now.date_naive(), 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .unwrap();
     let tx = state.tenancy.begin(&t).await.unwrap();
     relabel_platform::pricing::seed_demo(&tx, [("A", 150), ("B", 140), ("C", 130)])
         .await
@@ -305,7 +309,9 @@ async fn a_billing_run_survives_kill_9_and_bills_every_period_once() {
                 currency: Set("EUR".into()),
                 quantity: Set(1),
                 started_at: Set(now - chrono::Duration::days(30)),
-                next_billing_at: Set(now - chrono::Duration::days(1)),
+                // Due this month, so the next period is in the next month
+                // whatever today's date is (one collective invoice a month).
+                next_billing_at: Set(month_start + chrono::Duration::hours(1)),
                 ends_at: Set(None),
                 cancellation: Set("none".into()),
                 status: Set("active".into()),
