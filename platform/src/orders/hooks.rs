@@ -40,6 +40,23 @@ pub struct Applicant {
     pub currency: String,
 }
 
+impl Applicant {
+    /// A known customer asking for `amount_minor` (0 at signup).
+    pub fn of(c: &crate::customers::customer::Model, amount_minor: i64) -> Self {
+        Self {
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            street: c.street.clone(),
+            postal_code: c.postal_code.clone(),
+            city: c.city.clone(),
+            country: c.country.clone(),
+            email: c.email.clone(),
+            amount_minor,
+            currency: c.currency.clone(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait CreditBureau: Send + Sync {
     /// A score from 0 (no credit) to 1000 (best).
@@ -139,17 +156,7 @@ impl crate::jobs::runner::Handler for ScoreHandler {
             return Err(JobError::Fatal(format!("customer {customer_id} not found")));
         };
         drop(tx);
-        let applicant = Applicant {
-            first_name: c.first_name.clone(),
-            last_name: c.last_name.clone(),
-            street: c.street.clone(),
-            postal_code: c.postal_code.clone(),
-            city: c.city.clone(),
-            country: c.country.clone(),
-            email: c.email.clone(),
-            amount_minor: 0,
-            currency: c.currency.clone(),
-        };
+        let applicant = Applicant::of(&c, 0);
         let score = (HttpBureau { url })
             .score(&applicant)
             .await

@@ -19,7 +19,7 @@ use poem::session::Session;
 use poem::web::{Data, Path};
 use poem::{Request, Response, Route, get, handler, post};
 use relabel_tenants::{Tenant, TenantTx};
-use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
 pub fn routes() -> Route {
@@ -61,16 +61,15 @@ pub async fn view(state: &AppState) -> anyhow::Result<Value> {
         .await?;
     let resellers: Vec<customers::customer::Model> =
         customers::customer::Entity::find().all(tx.conn()).await?;
-    let mut open = std::collections::HashMap::new();
-    for c in &resellers {
-        let items = billing::open_items(&tx, &c.id).await?;
-        open.insert(
-            c.id.clone(),
-            fmt_amount(
-                items.iter().map(billing::invoice::Model::open_minor).sum(),
-                &c.currency,
-            ),
-        );
+    // Open per reseller: one read of every open platform invoice.
+    let mut open: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for inv in billing::invoice::Entity::find()
+        .filter(billing::invoice::Column::Kind.eq("invoice"))
+        .filter(billing::invoice::Column::Status.eq("open"))
+        .all(tx.conn())
+        .await?
+    {
+        *open.entry(inv.customer_id.clone()).or_default() += inv.open_minor();
     }
     Ok(json!({
         "settings": settings,
@@ -90,7 +89,7 @@ pub async fn view(state: &AppState) -> anyhow::Result<Value> {
         })).collect::<Vec<_>>(),
         "resellers": resellers.iter().map(|c| json!({
             "id": c.id, "number": c.number, "name": customers::display_name(c),
-            "open": open.get(&c.id),
+            "open": fmt_amount(open.get(&c.id).copied().unwrap_or(0), &c.currency),
             "debit": c.billing_type == "DEBIT" && c.debit_status == "ACTIVE",
             "iban": c.iban, "mandate": c.mandate_reference,
             "suspended": c.suspended_at.map(|t| t.format("%Y-%m-%d").to_string()),
