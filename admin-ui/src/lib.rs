@@ -176,6 +176,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console/branding.html"),
     ),
     (
+        "console/appearance.html",
+        include_str!("../templates/console/appearance.html"),
+    ),
+    (
+        "console/templates.html",
+        include_str!("../templates/console/templates.html"),
+    ),
+    (
+        "console/template_edit.html",
+        include_str!("../templates/console/template_edit.html"),
+    ),
+    (
         "console/customers.html",
         include_str!("../templates/console/customers.html"),
     ),

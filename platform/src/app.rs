@@ -34,6 +34,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     pub limiter: crate::ratelimit::Limiter,
     pub prices: crate::pricing::PriceBooks,
+    /// Each storefront's look and published templates.
+    pub looks: crate::appearance::Looks,
     /// Availability checks through the registrar adapter.
     pub registries: Registries,
     /// The built-in test registry, when no registry is configured (`epp`).
@@ -120,12 +122,26 @@ impl AppState {
             mailer,
             limiter,
             prices: crate::pricing::PriceBooks::new(&tenancy),
+            looks: crate::appearance::Looks::new(&tenancy),
             config: Arc::new(config),
             tenancy,
             themes: Arc::new(Themes::new()),
             ui: Arc::new(AdminUi::new()),
             pages: store::page_cache(),
         })
+    }
+
+    /// The storefront look of `tenant` (cached; loaded in its own read
+    /// transaction on a miss).
+    pub async fn look(
+        &self,
+        tenant: &relabel_tenants::Tenant,
+    ) -> anyhow::Result<Arc<crate::appearance::Loaded>> {
+        if let Some(found) = self.looks.cached(tenant) {
+            return Ok(found);
+        }
+        let tx = self.tenancy.read(tenant).await?;
+        Ok(self.looks.get(&tx, &self.themes).await?)
     }
 
     /// SOA/NS part of every customer zone.
@@ -382,13 +398,36 @@ impl Running {
 
 /// Binds `bind` (port 0 picks a free port) and serves until shut down.
 pub async fn spawn(state: AppState, bind: &str) -> anyhow::Result<Running> {
+    let app = router(&state);
+    serve_on(bind, app.boxed()).await
+}
+
+/// A worker's listener: only `/healthz` and `/readyz`, for probes.
+pub async fn spawn_health(state: AppState, bind: &str) -> anyhow::Result<Running> {
+    #[poem::handler]
+    async fn probe(
+        req: &poem::Request,
+        poem::web::Data(state): poem::web::Data<&AppState>,
+    ) -> Response {
+        crate::http::health::respond(state, req.uri().path()).await
+    }
+    let app = poem::Route::new()
+        .at("/healthz", poem::get(probe))
+        .at("/readyz", poem::get(probe))
+        .data(state);
+    serve_on(bind, app.boxed()).await
+}
+
+async fn serve_on(
+    bind: &str,
+    app: poem::endpoint::BoxEndpoint<'static>,
+) -> anyhow::Result<Running> {
     let acceptor = TcpListener::bind(bind.to_owned()).into_acceptor().await?;
     let addr = acceptor
         .local_addr()
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| anyhow::anyhow!("listener has no socket address"))?;
-    let app = router(&state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         Server::new_with_acceptor(acceptor)

@@ -35,6 +35,10 @@ pub enum Command {
         /// Data directory of the embedded backend (default ./data, or RELABEL_DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// all (default, or RELABEL_ROLE), web (HTTP only) or worker (jobs and
+        /// schedules; HTTP only for /healthz and /readyz).
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Apply shared migrations, then migrate every tenant schema.
     Migrate,
@@ -131,9 +135,18 @@ const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(cli.config.as_deref())?;
-    if let Command::Serve { bind, data_dir, .. } = &cli.command {
+    if let Command::Serve {
+        bind,
+        data_dir,
+        role,
+        ..
+    } = &cli.command
+    {
         if let Some(b) = bind {
             config.bind = b.clone();
+        }
+        if let Some(r) = role {
+            config.role = r.clone();
         }
         if let Some(d) = data_dir {
             config.data_dir = d.clone();
@@ -366,10 +379,18 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
     for f in report.failed() {
         tracing::error!(tenant = %f.tenant_id, name = %f.name, error = ?f.error, "tenant schema is not current");
     }
-    let running = crate::spawn(state.clone(), &bind).await?;
-    state
-        .mailer
-        .spawn_sweeper(state.tenancy.clone(), std::time::Duration::from_secs(300));
+    let role = state.config.role.clone();
+    let background = role != "web";
+    let running = if role == "worker" {
+        crate::app::spawn_health(state.clone(), &bind).await?
+    } else {
+        crate::spawn(state.clone(), &bind).await?
+    };
+    if background {
+        state
+            .mailer
+            .spawn_sweeper(state.tenancy.clone(), std::time::Duration::from_secs(300));
+    }
     // The demo's hosting panel lives as long as the server.
     let mut _demo_panel = None;
     if seed_demo {
@@ -381,19 +402,28 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
         demo::print(&summary, running.addr.port());
     }
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = state.config.jobs.enabled.then(|| {
-        state.runner().spawn(
-            std::time::Duration::from_millis(state.config.jobs.poll_ms),
-            jobs_stopped,
-        )
-    });
+    // Jobs are claimed atomically, so any number of loops (here and on other
+    // nodes) run each job once.
+    let jobs: Vec<_> = if background && state.config.jobs.enabled {
+        (0..state.config.job_workers)
+            .map(|_| {
+                state.runner().spawn(
+                    std::time::Duration::from_millis(state.config.jobs.poll_ms),
+                    jobs_stopped.clone(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    tracing::info!(role = %role, job_workers = jobs.len(), "running");
     tracing::info!(addr = %running.addr, "listening");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests and jobs");
     let _ = stop_jobs.send(true);
     running.shutdown().await;
-    if let Some(jobs) = jobs {
-        let _ = jobs.await;
+    for job in jobs {
+        let _ = job.await;
     }
     Ok(ExitCode::SUCCESS)
 }

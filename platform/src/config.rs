@@ -52,6 +52,11 @@ pub struct Config {
     /// The job runner.
     #[serde(default)]
     pub jobs: JobsConfig,
+    /// What `serve` runs: `all` (HTTP, jobs and schedules), `web` (HTTP only)
+    /// or `worker` (jobs and schedules, HTTP only for `/healthz`, `/readyz`).
+    pub role: String,
+    /// Job runner loops per process (each takes one job at a time).
+    pub job_workers: usize,
     /// Parking providers by name (`sedo`, `namedrive`): their HTTP API.
     #[serde(default)]
     pub parking: std::collections::BTreeMap<String, ParkingProvider>,
@@ -166,13 +171,22 @@ impl Config {
             .set_default("secure_cookies", false)?
             .set_default("max_logo_bytes", 512 * 1024)?
             .set_default("log_format", "pretty")?
+            .set_default("role", "all")?
+            .set_default("job_workers", 1)?
             .set_default("registry_timeout_ms", 2000)?
             .set_default("availability_cache_secs", 60)?;
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
         builder = builder
-            .add_source(config::Environment::with_prefix("RELABEL").try_parsing(true))
+            // `RELABEL_DB_MAX_CONNECTIONS` sets `db_max_connections`; nested keys
+            // take a double underscore: `RELABEL_DNS__POWERDNS_URL`.
+            .add_source(
+                config::Environment::with_prefix("RELABEL")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            )
             .set_override_option("database_url", env_nonempty("DATABASE_URL"))?
             .set_override_option("redis_url", env_nonempty("REDIS_URL"))?;
         let config: Config = builder.build()?.try_deserialize()?;
@@ -246,6 +260,12 @@ impl Config {
         {
             return invalid("dns.powerdns_url", "expected an http(s):// URL");
         }
+        if !["all", "web", "worker"].contains(&self.role.as_str()) {
+            return invalid("role", "expected all, web or worker");
+        }
+        if !(1..=64).contains(&self.job_workers) {
+            return invalid("job_workers", "must be between 1 and 64");
+        }
         if !(10..=60_000).contains(&self.jobs.poll_ms) {
             return invalid("jobs.poll_ms", "must be between 10 and 60000");
         }
@@ -307,6 +327,8 @@ mod tests {
             epp: None,
             dns: Default::default(),
             jobs: Default::default(),
+            role: "all".into(),
+            job_workers: 1,
             parking: Default::default(),
             mail_virtual_map: None,
             aftermarket_feed: None,

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod app;
+pub mod appearance;
 pub mod audit;
 pub mod auth;
 pub mod billing;

@@ -131,6 +131,24 @@ impl Backend {
         Ok(TenantTx::new(txn, tenant.id.clone()))
     }
 
+    /// Opens a transaction in `tenant`'s schema whose first statement takes the
+    /// write lock on SQLite (a no-op delete), waiting for another writer through
+    /// the busy timeout. A deferred transaction that reads first cannot upgrade
+    /// to a write once another connection has committed (`SQLITE_BUSY_SNAPSHOT`,
+    /// which no busy timeout waits out). Only the tenant's own file is locked,
+    /// not the attached shared one. On PostgreSQL it is a plain transaction.
+    pub(crate) async fn begin_tenant_write(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<TenantTx, TenancyError> {
+        let txn = self.begin_schema(&tenant.schema, false).await?;
+        if matches!(self.store, Store::Sqlite { .. }) {
+            txn.execute_unprepared("DELETE FROM main.tenant_migrations WHERE 0")
+                .await?;
+        }
+        Ok(TenantTx::new(txn, tenant.id.clone()))
+    }
+
     /// Begins a transaction whose unqualified names resolve to `schema`.
     /// `create` makes the schema (or file) first; used when provisioning.
     pub(crate) async fn begin_schema(

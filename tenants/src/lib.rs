@@ -108,6 +108,24 @@ impl Tenancy {
             .with_changes(self.inner.changes.clone()))
     }
 
+    /// Opens a transaction scoped to `tenant`'s schema for reading only. The
+    /// same as [`Self::begin`]; the name says the caller does not write.
+    pub async fn read(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
+        self.begin(tenant).await
+    }
+
+    /// Opens a transaction for a read-then-write sequence: on SQLite it takes
+    /// the tenant's write lock before the first read, so the later write cannot
+    /// fail on a stale snapshot. Hold at most one per tenant and task.
+    pub async fn begin_write(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
+        Ok(self
+            .inner
+            .backend
+            .begin_tenant_write(tenant)
+            .await?
+            .with_changes(self.inner.changes.clone()))
+    }
+
     /// Change notices of tenant data (see [`Changes`]).
     pub fn changes(&self) -> &Changes {
         &self.inner.changes

@@ -794,8 +794,9 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     assert_eq!(docs(&app.state, &t).await.len(), 1);
     let shared = app.state.tenancy.backend().shared();
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    // Customer: 30 days notice (the catalog default) before the paid month ends:
-    // the period after runs to its end.
+    // Customer: 30 days notice (the catalog default) before the paid month ends;
+    // when the notice does not fit into it (months of up to 30 days), the period
+    // after runs to its end.
     let c1 = billing::cancel::cancel(&tx, shared, "Alpha", &s.id, Some(&c.id), false, "customer")
         .await
         .unwrap();
@@ -803,12 +804,16 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
         .next_billing_at
         .checked_add_months(chrono::Months::new(1))
         .unwrap();
-    assert_eq!(
-        c1.ends_at,
+    let earliest = Utc::now() + Duration::days(30);
+    let expected = if earliest <= paid_until {
+        paid_until
+    } else {
         paid_until
             .checked_add_months(chrono::Months::new(1))
             .unwrap()
-    );
+    };
+    assert_eq!(c1.ends_at, expected);
+    assert!(c1.ends_at >= earliest, "the notice period is kept");
     // Another customer cannot cancel it.
     assert!(matches!(
         billing::cancel::cancel(
@@ -850,7 +855,12 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
         .count(tx.conn())
         .await
         .unwrap();
-    assert_eq!(lines_s, 2, "paid month + the month up to the end date");
+    // One line per billed month up to the end date.
+    let months = if expected == paid_until { 1 } else { 2 };
+    assert_eq!(
+        lines_s, months,
+        "paid month (+ the month up to the end date)"
+    );
     assert_eq!(lines_other, 1);
     drop(tx);
     reconcile(&app.state, &t).await;
@@ -962,7 +972,8 @@ async fn an_order_is_invoiced_on_completion_and_delivered_by_mail_and_post() {
 
     // Postal delivery goes to the print-mail service (B5).
     let (peer, letters) = printmail_peer().await;
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    // Read, then write while the app's own job runner writes too.
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     let bs = billing::settings(&tx).await.unwrap();
     let mut bs: billing::billing_settings::ActiveModel = bs.into();
     bs.print_mail_url = Set(Some(peer));

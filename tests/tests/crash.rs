@@ -28,6 +28,7 @@ async fn serve_as_child() {
             demo: false,
             bind: None,
             data_dir: None,
+            role: None,
         },
     )
     .await

@@ -406,6 +406,19 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("footer.legal", "Rechtliches", "Legal"),
     ("footer.imprint", "Impressum", "Imprint"),
     ("footer.privacy", "Datenschutz", "Privacy policy"),
+    ("footer.terms", "AGB", "Terms and conditions"),
+    (
+        "footer.withdrawal",
+        "Widerrufsbelehrung",
+        "Right of withdrawal",
+    ),
+    (
+        "consent.text",
+        "Wir möchten mit Ihrer Einwilligung anonyme Besuchsstatistiken erheben, um diese Seite zu verbessern.",
+        "With your consent we would like to collect visit statistics to improve this site.",
+    ),
+    ("consent.accept", "Einverstanden", "Accept"),
+    ("consent.decline", "Ablehnen", "Decline"),
     // Home page
     (
         "home.title",

@@ -4,10 +4,15 @@
 mod brand;
 mod i18n;
 mod lang;
+mod look;
 
 pub use brand::Brand;
 pub use i18n::{t, t_args};
 pub use lang::{Lang, LangLink};
+pub use look::{
+    Analytics, FONTS, LEGAL_PAGES, Look, THEMES, is_font, is_google_id, is_matomo_site,
+    is_matomo_url, is_theme,
+};
 
 use minijinja::value::{Kwargs, Serde, ValueKind, merge_maps};
 use minijinja::{
@@ -17,6 +22,17 @@ use serde::Serialize;
 
 /// The default theme's stylesheet, served by the app at `/_store/store.css`.
 pub const STORE_CSS: &str = include_str!("../assets/default/store.css");
+/// The stylesheets each theme adds to `store.css`: `(theme, css)`, served at
+/// `/_store/theme-<theme>.css`.
+pub const THEME_CSS: &[(&str, &str)] = &[
+    (
+        "classic",
+        include_str!("../assets/default/theme-classic.css"),
+    ),
+    ("studio", include_str!("../assets/default/theme-studio.css")),
+];
+/// Shows the consent banner and loads the analytics tracker only after consent.
+pub const CONSENT_JS: &str = include_str!("../assets/default/consent.js");
 /// Progressive enhancement of the domain search (no other script on the storefront).
 pub const SEARCH_JS: &str = include_str!("../assets/default/search.js");
 
@@ -30,6 +46,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "default/home.html",
         include_str!("../templates/default/home.html"),
+    ),
+    (
+        "default/_footer.html",
+        include_str!("../templates/default/_footer.html"),
+    ),
+    (
+        "default/legal.html",
+        include_str!("../templates/default/legal.html"),
     ),
     (
         "default/prices.html",
@@ -179,6 +203,162 @@ const SUSPENDED: &str = "platform/suspended.html";
 /// themes that grow, the cap is for templates that loop out of control.
 const FUEL: u64 = 50_000;
 const RECURSION_LIMIT: usize = 100;
+/// A reseller's template may write at most this much; the built-in pages are
+/// a few dozen KiB.
+pub const OUTPUT_LIMIT: usize = 512 * 1024;
+
+/// The templates a reseller may replace (B10): the storefront's layout, home
+/// page, footer and legal pages, and every email. Each is previewed with
+/// [`Themes::preview`] before it is published.
+pub const EDITABLE: &[&str] = &[
+    "default/base.html",
+    "default/home.html",
+    "default/_footer.html",
+    "default/legal.html",
+    "emails/verify_email.txt",
+    "emails/reset_password.txt",
+    "emails/email_changed.txt",
+    "emails/staff_invite.txt",
+    "emails/order_status.txt",
+    "emails/newsletter_opt_in.txt",
+    "emails/newsletter.txt",
+];
+
+/// The built-in source of an editable template.
+pub fn builtin_source(name: &str) -> Option<&'static str> {
+    if !EDITABLE.contains(&name) {
+        return None;
+    }
+    TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// The variables an editable template is rendered with (documented in the
+/// console editor): `(name, description)`.
+pub fn placeholders(name: &str) -> &'static [(&'static str, &'static str)] {
+    const PAGE: &[(&str, &str)] = &[
+        (
+            "brand.name, brand.primary_color, brand.accent_color, brand.logo_url",
+            "the shop's brand",
+        ),
+        (
+            "look.theme, look.font_stack, look.favicon_url, look.custom_css, look.legal, look.analytics",
+            "theme settings",
+        ),
+        (
+            "lang, lang_links",
+            "language code (de, en) and the language switch links",
+        ),
+        ("year", "the current year"),
+        (
+            "customer",
+            "the signed-in customer (number, name, email) or none",
+        ),
+        ("t(\"key\", ...)", "a text in the visitor's language"),
+    ];
+    const LEGAL: &[(&str, &str)] = &[
+        ("title", "the legal page's title"),
+        ("paragraphs", "its text, one entry per paragraph"),
+    ];
+    const EMAIL: &[(&str, &str)] = &[
+        ("brand_name", "the shop's name"),
+        ("customer_name", "the recipient's name (may be empty)"),
+        (
+            "link, expires_hours",
+            "the confirmation link and how long it is valid",
+        ),
+        (
+            "order_number, total, status, case_number, note",
+            "order status emails",
+        ),
+        ("inviter, role", "staff invitations"),
+        (
+            "categories (name, link), subject, body, unsubscribe",
+            "newsletter emails",
+        ),
+        ("lang", "language code (de, en)"),
+    ];
+    if name.starts_with("emails/") {
+        EMAIL
+    } else if name == "default/legal.html" {
+        LEGAL
+    } else {
+        PAGE
+    }
+}
+
+/// A reseller's template failed to compile or to render within the limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateError {
+    pub name: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+fn template_error(name: &str, e: &Error) -> TemplateError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    TemplateError {
+        name: name.to_owned(),
+        message,
+    }
+}
+
+/// A reseller's published templates, compiled over the built-in ones. Names
+/// resolve only to the built-in templates and this reseller's own versions:
+/// there is no loader, no file system and no other reseller's template.
+#[derive(Debug, Clone)]
+pub struct Custom {
+    env: Environment<'static>,
+    names: Vec<String>,
+}
+
+impl Custom {
+    /// The names this reseller has replaced.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// Collects output up to [`OUTPUT_LIMIT`], then fails the render.
+struct Limited(Vec<u8>);
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > OUTPUT_LIMIT {
+            return Err(std::io::Error::other(format!(
+                "the output is larger than {} KiB",
+                OUTPUT_LIMIT / 1024
+            )));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `name` in `env` within the output limit (fuel and recursion are
+/// limited by the environment).
+fn render_limited(env: &Environment<'static>, name: &str, ctx: Value) -> Result<String, Error> {
+    let mut out = Limited(Vec::new());
+    env.get_template(name)?.render_captured_to(ctx, &mut out)?;
+    String::from_utf8(out.0)
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "the output is not UTF-8"))
+}
 
 /// Served if the template engine itself fails, so that an error page can never
 /// turn into a second error.
@@ -197,6 +377,7 @@ const SUSPENDED_FALLBACK: &str = "<!doctype html>\n<html><head><meta charset=\"u
 #[derive(Clone, Debug)]
 pub struct StorePage<'a> {
     pub brand: &'a Brand,
+    pub look: &'a Look,
     pub lang: Lang,
     pub lang_links: Vec<LangLink>,
     pub year: i32,
@@ -230,10 +411,105 @@ impl Themes {
         Themes { env }
     }
 
-    pub fn render_home(&self, page: &StorePage<'_>) -> Result<String, Error> {
-        self.env
-            .get_template(HOME)?
-            .render(merge_maps([page_defaults(), page_context(page)]))
+    pub fn render_home(
+        &self,
+        page: &StorePage<'_>,
+        custom: Option<&Custom>,
+    ) -> Result<String, Error> {
+        self.render_guarded(
+            custom,
+            HOME,
+            merge_maps([page_defaults(), page_context(page)]),
+        )
+    }
+
+    /// Renders with the reseller's templates when it has any; should one fail
+    /// at run time (fuel, recursion, output size, a bad value), the built-in
+    /// template serves the page instead, so a template never takes a shop down.
+    fn render_guarded(
+        &self,
+        custom: Option<&Custom>,
+        name: &str,
+        ctx: Value,
+    ) -> Result<String, Error> {
+        if let Some(custom) = custom {
+            match render_limited(&custom.env, name, ctx.clone()) {
+                Ok(html) => return Ok(html),
+                Err(e) => {
+                    CUSTOM_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(template = %name, error = %template_error(name, &e).message, "a reseller template failed; the built-in one served");
+                }
+            }
+        }
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    /// Compiles a reseller's templates (`(name, source)`) over the built-in
+    /// ones. Only [`EDITABLE`] names are accepted.
+    pub fn customize(&self, templates: &[(String, String)]) -> Result<Custom, TemplateError> {
+        let mut env = self.env.clone();
+        let mut names = Vec::new();
+        for (name, source) in templates {
+            if !EDITABLE.contains(&name.as_str()) {
+                return Err(TemplateError {
+                    name: name.clone(),
+                    message: "this template cannot be replaced".into(),
+                });
+            }
+            env.add_template_owned(name.clone(), source.clone())
+                .map_err(|e| template_error(name, &e))?;
+            names.push(name.clone());
+        }
+        Ok(Custom { env, names })
+    }
+
+    /// Renders the editable template `name` of `custom` with sample data,
+    /// within the limits, and reports the first error. Pages that extend or
+    /// include `name` are rendered too: a broken footer breaks the home page.
+    pub fn preview(
+        &self,
+        custom: &Custom,
+        name: &str,
+        page: &StorePage<'_>,
+    ) -> Result<String, TemplateError> {
+        if !EDITABLE.contains(&name) {
+            return Err(TemplateError {
+                name: name.to_owned(),
+                message: "this template cannot be replaced".into(),
+            });
+        }
+        let render = |n: &str, ctx: Value| {
+            render_limited(&custom.env, n, ctx).map_err(|e| template_error(n, &e))
+        };
+        let page_ctx = || merge_maps([page_defaults(), page_context(page)]);
+        let legal_ctx = || {
+            merge_maps([
+                page_defaults(),
+                context! {
+                    title => "Imprint",
+                    paragraphs => vec!["Example Ltd., 1 Example Street, 12345 Example Town", "Managing director: Jane Doe"],
+                },
+                page_context(page),
+            ])
+        };
+        if let Some(email) = name.strip_prefix("emails/") {
+            let text = render(
+                name,
+                merge_maps([sample_email(), context! { lang => page.lang.code() }]),
+            )?;
+            let email = email.trim_end_matches(".txt");
+            let (subject, body) =
+                split_email(email, &text).map_err(|e| template_error(name, &e))?;
+            return Ok(format!("Subject: {subject}\n\n{body}"));
+        }
+        // Whatever is previewed, the pages built from the layout must render too.
+        let home = render(HOME, page_ctx())?;
+        let legal = render("default/legal.html", legal_ctx())?;
+        Ok(if name == "default/legal.html" {
+            legal
+        } else {
+            home
+        })
     }
 
     /// Renders the storefront page `name` (relative to the theme, e.g.
@@ -250,10 +526,15 @@ impl Themes {
         name: &str,
         page: &StorePage<'_>,
         ctx: &S,
+        custom: Option<&Custom>,
     ) -> Result<String, Error> {
-        let template = self.env.get_template(&page_template_name(name)?)?;
+        let name = page_template_name(name)?;
         let extra = map_context(ctx)?;
-        template.render(merge_maps([page_defaults(), extra, page_context(page)]))
+        self.render_guarded(
+            custom,
+            &name,
+            merge_maps([page_defaults(), extra, page_context(page)]),
+        )
     }
 
     /// Renders the email `emails/<name>.txt` in `lang` with the keys of `ctx`
@@ -264,6 +545,7 @@ impl Themes {
         name: &str,
         lang: Lang,
         ctx: &S,
+        custom: Option<&Custom>,
     ) -> Result<(String, String), Error> {
         if name.starts_with('_') {
             return Err(Error::new(
@@ -271,9 +553,22 @@ impl Themes {
                 format!("`{name}` is not an email"),
             ));
         }
-        let template = self.env.get_template(&format!("emails/{name}.txt"))?;
         let extra = map_context(ctx)?;
-        let text = template.render(merge_maps([extra, context! { lang => lang.code() }]))?;
+        let ctx = merge_maps([extra, context! { lang => lang.code() }]);
+        let full = format!("emails/{name}.txt");
+        if let Some(custom) = custom {
+            // A reseller's email must also split into subject and body.
+            let own = render_limited(&custom.env, &full, ctx.clone())
+                .and_then(|text| split_email(name, &text));
+            match own {
+                Ok(mail) => return Ok(mail),
+                Err(e) => {
+                    CUSTOM_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(template = %full, error = %template_error(&full, &e).message, "a reseller email template failed; the built-in one served");
+                }
+            }
+        }
+        let text = self.env.get_template(&full)?.render(ctx)?;
         split_email(name, &text)
     }
 
@@ -307,6 +602,31 @@ impl Default for Themes {
     }
 }
 
+/// How often a reseller's template failed and the built-in one served
+/// instead (exported as a metric).
+pub static CUSTOM_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sample values for previewing emails: every key any email reads.
+fn sample_email() -> Value {
+    context! {
+        brand_name => "Example Shop",
+        customer_name => "Kim Example",
+        link => "https://shop.example/account/verify/abc123",
+        expires_hours => 24,
+        order_number => "A-1042",
+        total => "23.80 EUR",
+        status => "completed",
+        case_number => "R-7",
+        note => "",
+        inviter => "Jane Doe",
+        role => "staff",
+        categories => vec![context! { name => "Product news", link => "https://shop.example/newsletter/confirm/abc" }],
+        subject => "Our spring offers",
+        body => "Dear customer,\n\nthis month ...",
+        unsubscribe => "https://shop.example/newsletter/unsubscribe/abc",
+    }
+}
+
 /// The keys every storefront page is rendered with.
 fn page_context(page: &StorePage<'_>) -> Value {
     let lang_links: Value = page
@@ -323,6 +643,7 @@ fn page_context(page: &StorePage<'_>) -> Value {
         .collect();
     context! {
         brand => page.brand.to_template_value(),
+        look => page.look.to_template_value(),
         lang => page.lang.code(),
         lang_links => lang_links,
         year => page.year,
@@ -451,6 +772,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    static LOOK: std::sync::LazyLock<Look> = std::sync::LazyLock::new(Look::default);
+
     fn brand(name: &str) -> Brand {
         Brand {
             name: name.to_owned(),
@@ -463,11 +786,12 @@ mod tests {
     fn home(brand: &Brand, lang: Lang) -> String {
         let page = StorePage {
             brand,
+            look: &LOOK,
             lang,
             lang_links: LangLink::all(lang),
             year: 2026,
         };
-        Themes::new().render_home(&page).unwrap()
+        Themes::new().render_home(&page, None).unwrap()
     }
 
     /// Keys of every `t("...")` call in a template source.
@@ -584,11 +908,12 @@ mod tests {
         let themes = Themes::new();
         let page = StorePage {
             brand: &brand("Acme Hosting"),
+            look: &LOOK,
             lang: Lang::En,
             lang_links: LangLink::all(Lang::En),
             year: 2026,
         };
-        themes.render_home(&page).unwrap();
+        themes.render_home(&page, None).unwrap();
 
         let de = themes.render_not_found(Lang::De);
         assert!(de.contains("<html lang=\"de\">"));
@@ -705,6 +1030,7 @@ mod tests {
     fn store_page(brand: &Brand, lang: Lang) -> StorePage<'_> {
         StorePage {
             brand,
+            look: &LOOK,
             lang,
             lang_links: LangLink::all(lang),
             year: 2026,
@@ -797,7 +1123,7 @@ mod tests {
         let mut ctx = account_page_context(name);
         merge(&mut ctx, extra);
         Themes::new()
-            .render_page(name, &store_page(&brand, lang), &ctx)
+            .render_page(name, &store_page(&brand, lang), &ctx, None)
             .unwrap_or_else(|err| panic!("{name}: {err:?}"))
     }
 
@@ -884,7 +1210,7 @@ mod tests {
     fn header_offers_sign_in_or_account_and_sign_out() {
         let brand = brand("Acme Hosting");
         let html = Themes::new()
-            .render_home(&store_page(&brand, Lang::En))
+            .render_home(&store_page(&brand, Lang::En), None)
             .unwrap();
         assert!(html.contains("<a href=\"/account/login\">Sign in</a>"));
         assert!(!html.contains("/account/logout"));
@@ -902,7 +1228,7 @@ mod tests {
         // The home page through the generic API, for a signed-in customer.
         let ctx = json!({ "customer": customer(), "csrf": CSRF });
         let html = Themes::new()
-            .render_page("home.html", &store_page(&brand, Lang::En), &ctx)
+            .render_page("home.html", &store_page(&brand, Lang::En), &ctx, None)
             .unwrap();
         assert!(html.contains("<a href=\"/account\">My account</a>"));
         assert!(html.contains(&format!("value=\"{CSRF}\"")));
@@ -1034,7 +1360,12 @@ mod tests {
         let brand = brand("Acme Hosting");
         let ctx = json!({ "csrf": CSRF });
         let html = Themes::new()
-            .render_page("account/login.html", &store_page(&brand, Lang::En), &ctx)
+            .render_page(
+                "account/login.html",
+                &store_page(&brand, Lang::En),
+                &ctx,
+                None,
+            )
             .unwrap();
         assert!(html.contains("Forgot your password?"));
     }
@@ -1215,7 +1546,7 @@ mod tests {
             let mut ctx = account_page_context(name);
             ctx["options"]["countries"] = json!(countries);
             let html = Themes::new()
-                .render_page(name, &store_page(&brand, Lang::De), &ctx)
+                .render_page(name, &store_page(&brand, Lang::De), &ctx, None)
                 .unwrap_or_else(|err| panic!("{name}: {err:?}"));
             assert!(html.contains("<option value=\"C249\">Country 249</option>"));
         }
@@ -1226,14 +1557,18 @@ mod tests {
         let brand = brand("Acme Hosting");
         let page = store_page(&brand, Lang::En);
         let themes = Themes::new();
-        let home = themes.render_home(&page).unwrap();
+        let home = themes.render_home(&page, None).unwrap();
         assert_eq!(
-            themes.render_page("home.html", &page, &json!({})).unwrap(),
+            themes
+                .render_page("home.html", &page, &json!({}), None)
+                .unwrap(),
             home
         );
 
         let spoofed = json!({ "lang": "de", "year": 1999, "brand": {"name": "Evil"} });
-        let html = themes.render_page("home.html", &page, &spoofed).unwrap();
+        let html = themes
+            .render_page("home.html", &page, &spoofed, None)
+            .unwrap();
         assert_eq!(
             html, home,
             "the caller's context cannot replace the common keys"
@@ -1252,14 +1587,18 @@ mod tests {
             "account/no_such_page.html",
             "../platform/not_found.html",
         ] {
-            let err = themes.render_page(name, &page, &json!({})).unwrap_err();
+            let err = themes
+                .render_page(name, &page, &json!({}), None)
+                .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::TemplateNotFound, "{name}");
         }
         let err = themes
-            .render_page("home.html", &page, &vec![1, 2])
+            .render_page("home.html", &page, &vec![1, 2], None)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidOperation);
-        let err = themes.render_page("home.html", &page, &()).unwrap_err();
+        let err = themes
+            .render_page("home.html", &page, &(), None)
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidOperation);
     }
 
@@ -1270,14 +1609,14 @@ mod tests {
         let themes = Themes::new();
         assert!(
             themes
-                .render_page("account/login.html", &page, &json!({}))
+                .render_page("account/login.html", &page, &json!({}), None)
                 .is_err(),
             "csrf"
         );
         let no_customer = json!({ "csrf": CSRF });
         assert!(
             themes
-                .render_page("account/overview.html", &page, &no_customer)
+                .render_page("account/overview.html", &page, &no_customer, None)
                 .is_err()
         );
     }
@@ -1299,7 +1638,7 @@ mod tests {
         for &name in EMAILS {
             for lang in Lang::ALL {
                 let (subject, body) = themes
-                    .render_email(name, lang, &email_context())
+                    .render_email(name, lang, &email_context(), None)
                     .unwrap_or_else(|err| panic!("{name}: {err:?}"));
                 assert!(subject.contains("Müller & Söhne"), "{name}: {subject}");
                 assert!(!subject.contains('\n') && !subject.starts_with(' '));
@@ -1328,7 +1667,7 @@ mod tests {
     fn email_texts() {
         let themes = Themes::new();
         let (subject, body) = themes
-            .render_email("verify_email", Lang::De, &email_context())
+            .render_email("verify_email", Lang::De, &email_context(), None)
             .unwrap();
         assert_eq!(
             subject,
@@ -1342,7 +1681,7 @@ mod tests {
         ctx["expires_hours"] = json!(1);
         ctx["customer_name"] = json!(null);
         let (subject, body) = themes
-            .render_email("reset_password", Lang::En, &ctx)
+            .render_email("reset_password", Lang::En, &ctx, None)
             .unwrap();
         assert_eq!(subject, "Reset your password for Müller & Söhne");
         assert!(body.starts_with("Hello,\n\n"));
@@ -1350,19 +1689,23 @@ mod tests {
         assert!(body.contains("If you did not request this, you can ignore this email."));
 
         let (_, body) = themes
-            .render_email("email_changed", Lang::En, &email_context())
+            .render_email("email_changed", Lang::En, &email_context(), None)
             .unwrap();
         assert!(body.contains("Please confirm the new address using the following link:"));
 
         let mut ctx = email_context();
         ctx.as_object_mut().unwrap().remove("customer_name");
-        let (subject, body) = themes.render_email("staff_invite", Lang::En, &ctx).unwrap();
+        let (subject, body) = themes
+            .render_email("staff_invite", Lang::En, &ctx, None)
+            .unwrap();
         assert_eq!(subject, "Invitation to the Müller & Söhne admin console");
         assert!(body.starts_with("Hello,\n\n"));
         assert!(body.contains(
             "Max Muster has invited you to the Müller & Söhne admin console as Support."
         ));
-        let (_, body) = themes.render_email("staff_invite", Lang::De, &ctx).unwrap();
+        let (_, body) = themes
+            .render_email("staff_invite", Lang::De, &ctx, None)
+            .unwrap();
         assert!(body.contains(
             "Max Muster hat Sie als Support in die Admin-Konsole von Müller & Söhne eingeladen."
         ));
@@ -1401,12 +1744,14 @@ mod tests {
             let mut ctx = email_context();
             ctx["expires_hours"] = json!(hours);
             for (lang, text) in [(Lang::En, en), (Lang::De, de)] {
-                let (_, body) = themes.render_email("staff_invite", lang, &ctx).unwrap();
+                let (_, body) = themes
+                    .render_email("staff_invite", lang, &ctx, None)
+                    .unwrap();
                 assert!(body.contains(&format!("\n\n{text}\n\n")), "{hours}: {body}");
             }
         }
         let (_, body) = themes
-            .render_email("email_changed", Lang::En, &email_context())
+            .render_email("email_changed", Lang::En, &email_context(), None)
             .unwrap();
         assert!(body.contains(
             "\n\nThe link is valid for 24 hours. Until you confirm, your previous email address remains in use.\n\n"
@@ -1418,7 +1763,7 @@ mod tests {
         let mut ctx = email_context();
         ctx["brand_name"] = json!("Acme\rBcc: victim@example.com");
         let (subject, _) = Themes::new()
-            .render_email("verify_email", Lang::En, &ctx)
+            .render_email("verify_email", Lang::En, &ctx, None)
             .unwrap();
         assert!(!subject.contains('\r') && !subject.contains('\n'));
         assert!(subject.starts_with("Confirm your email address for Acme Bcc:"));
@@ -1430,21 +1775,23 @@ mod tests {
         let mut ctx = email_context();
         ctx.as_object_mut().unwrap().remove("link");
         assert!(
-            themes.render_email("verify_email", Lang::En, &ctx).is_err(),
+            themes
+                .render_email("verify_email", Lang::En, &ctx, None)
+                .is_err(),
             "missing link"
         );
         assert!(
             themes
-                .render_email("no_such_email", Lang::En, &email_context())
+                .render_email("no_such_email", Lang::En, &email_context(), None)
                 .is_err()
         );
         let err = themes
-            .render_email("_link_validity", Lang::En, &email_context())
+            .render_email("_link_validity", Lang::En, &email_context(), None)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TemplateNotFound);
         assert!(
             themes
-                .render_email("verify_email", Lang::En, &"text")
+                .render_email("verify_email", Lang::En, &"text", None)
                 .is_err()
         );
     }
@@ -1492,5 +1839,175 @@ mod tests {
         assert!(missing.render(context! { lang => "en" }).is_err());
         let extra = env.get_template("extra.html").unwrap();
         assert!(extra.render(context! { lang => "en" }).is_err());
+    }
+
+    fn custom(themes: &Themes, name: &str, source: &str) -> Result<Custom, TemplateError> {
+        themes.customize(&[(name.to_owned(), source.to_owned())])
+    }
+
+    #[test]
+    fn a_resellers_footer_replaces_the_built_in_one_on_every_page() {
+        let themes = Themes::new();
+        let brand = brand("Acme");
+        let page = store_page(&brand, Lang::En);
+        let c = custom(
+            &themes,
+            "default/_footer.html",
+            "<footer class=\"mine\">{{ brand.name }} since 1999 {{ t(\"footer.imprint\") }}</footer>",
+        )
+        .unwrap();
+        let preview = themes.preview(&c, "default/_footer.html", &page).unwrap();
+        assert!(preview.contains("Acme since 1999 Imprint"), "{preview}");
+        let html = themes.render_home(&page, Some(&c)).unwrap();
+        assert!(html.contains("class=\"mine\""));
+        let login = themes
+            .render_page("account/login.html", &page, &json!({"csrf": "x"}), Some(&c))
+            .unwrap();
+        assert!(login.contains("Acme since 1999"));
+        assert!(
+            !themes
+                .render_home(&page, None)
+                .unwrap()
+                .contains("since 1999")
+        );
+    }
+
+    #[test]
+    fn runaway_templates_fail_in_preview_and_the_built_in_one_serves() {
+        let themes = Themes::new();
+        let brand = brand("Acme");
+        let page = store_page(&brand, Lang::En);
+        let cases = [
+            (
+                "infinite loop",
+                "{% for i in range(10000) %}{% for j in range(10000) %}{{ j }}{% endfor %}{% endfor %}",
+                "fuel",
+            ),
+            (
+                "deep recursion",
+                "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+                "recursion",
+            ),
+            ("huge output", "{{ \"x\" * 600000 }}", "larger than"),
+            (
+                "huge output in a loop",
+                "{% for i in range(9000) %}{{ \"0123456789\" * 60 }}{% endfor %}",
+                "larger than",
+            ),
+            (
+                "another reseller's template",
+                "{% include \"t_0123456789abcdef0123456789abcdef/default/_footer.html\" %}",
+                "not found",
+            ),
+            ("a file", "{% include \"/etc/passwd\" %}", "not found"),
+        ];
+        for (what, source, expected) in cases {
+            let c = custom(&themes, "default/_footer.html", source).unwrap();
+            let started = std::time::Instant::now();
+            let err = themes
+                .preview(&c, "default/_footer.html", &page)
+                .expect_err(what);
+            assert!(
+                err.message.to_lowercase().contains(expected),
+                "{what}: {}",
+                err.message
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{what}"
+            );
+            // Served anyway: the built-in footer stands in.
+            let html = themes.render_home(&page, Some(&c)).unwrap();
+            assert!(html.contains("class=\"site-footer\""), "{what}");
+        }
+        assert!(CUSTOM_FAILURES.load(std::sync::atomic::Ordering::Relaxed) >= cases.len() as u64);
+    }
+
+    #[test]
+    fn only_editable_templates_can_be_replaced_and_syntax_errors_name_the_template() {
+        let themes = Themes::new();
+        let err = custom(&themes, "platform/not_found.html", "x").unwrap_err();
+        assert_eq!(err.name, "platform/not_found.html");
+        let err = custom(&themes, "default/home.html", "{% if %}").unwrap_err();
+        assert_eq!(err.name, "default/home.html");
+        assert!(err.message.contains("syntax error"), "{}", err.message);
+        assert!(
+            builtin_source("default/_footer.html")
+                .unwrap()
+                .contains("site-footer")
+        );
+        assert!(builtin_source("platform/suspended.html").is_none());
+    }
+
+    #[test]
+    fn a_resellers_email_must_keep_its_subject_line() {
+        let themes = Themes::new();
+        let brand = brand("Acme");
+        let page = store_page(&brand, Lang::De);
+        let c = custom(
+            &themes,
+            "emails/verify_email.txt",
+            "Hallo {{ customer_name }}",
+        )
+        .unwrap();
+        let err = themes
+            .preview(&c, "emails/verify_email.txt", &page)
+            .unwrap_err();
+        assert!(err.message.contains("Subject"), "{}", err.message);
+        let c = custom(
+            &themes,
+            "emails/verify_email.txt",
+            "Subject: Willkommen bei {{ brand_name }}\n\nBitte bestätigen: {{ link }}",
+        )
+        .unwrap();
+        let preview = themes
+            .preview(&c, "emails/verify_email.txt", &page)
+            .unwrap();
+        assert!(preview.starts_with("Subject: Willkommen bei Example Shop"));
+        let (subject, body) = themes
+            .render_email("verify_email", Lang::De, &email_context(), Some(&c))
+            .unwrap();
+        assert!(subject.starts_with("Willkommen bei"));
+        assert!(body.contains("Bitte bestätigen"));
+    }
+
+    #[test]
+    fn look_sets_theme_font_css_legal_links_and_analytics() {
+        let themes = Themes::new();
+        let brand = brand("Acme");
+        let look = Look {
+            theme: "studio".into(),
+            font: "serif".into(),
+            favicon_url: Some("/_assets/abc".into()),
+            custom_css: ".hero{color:red}</style><script>alert(1)</script>".into(),
+            legal: vec!["imprint".into(), "terms".into()],
+            analytics: Some(Analytics::Matomo {
+                url: "https://stats.example.com/".into(),
+                site_id: "7".into(),
+            }),
+        };
+        let page = StorePage {
+            look: &look,
+            ..store_page(&brand, Lang::De)
+        };
+        let html = themes.render_home(&page, None).unwrap();
+        assert!(html.contains("/_store/theme-studio.css"));
+        assert!(html.contains("class=\"theme-studio\""));
+        assert!(html.contains("Charter"));
+        assert!(html.contains("rel=\"icon\" href=\"&#x2f;_assets&#x2f;abc\""));
+        assert!(html.contains(".hero{color:red}\\3c /style>\\3c script>"));
+        assert!(!html.contains("<script>alert(1)"));
+        assert!(html.contains("href=\"/legal/imprint\">Impressum"));
+        assert!(html.contains("href=\"/legal/terms\">AGB"));
+        assert!(!html.contains("/legal/privacy"));
+        assert!(
+            html.contains("data-url=\"https:&#x2f;&#x2f;stats.example.com&#x2f;\" data-site=\"7\"")
+        );
+        assert!(html.contains("/_store/consent.js"));
+        let plain = themes
+            .render_home(&store_page(&brand, Lang::De), None)
+            .unwrap();
+        assert!(!plain.contains("consent.js"));
+        assert!(plain.contains("/_store/theme-classic.css"));
     }
 }

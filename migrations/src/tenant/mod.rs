@@ -15,6 +15,7 @@ mod m0009_forwarding;
 mod m0010_billing;
 mod m0011_payments;
 mod m0012_collections;
+mod m0013_appearance;
 
 pub struct TenantMigrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0010_billing::Migration),
             Box::new(m0011_payments::Migration),
             Box::new(m0012_collections::Migration),
+            Box::new(m0013_appearance::Migration),
         ]
     }
 }

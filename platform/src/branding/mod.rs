@@ -150,7 +150,7 @@ pub async fn apply(
         .await?)
 }
 
-async fn store_asset(
+pub(crate) async fn store_asset(
     tx: &TenantTx,
     kind: &str,
     bytes: &[u8],

@@ -5,7 +5,7 @@
 pub mod api;
 pub mod console;
 mod form;
-mod health;
+pub mod health;
 pub mod hooks;
 mod keys;
 pub mod operator;
@@ -52,6 +52,38 @@ fn request_lang(req: &Request) -> (Lang, bool) {
     (lang, false)
 }
 
+/// `GET /tls/ask?domain=HOST`: 200 when HOST is served here (the platform host
+/// or a hostname of a reseller that is not deleted), else 404. Only hostnames the
+/// operator added or a reseller proved are in the registry, so nobody can make
+/// the proxy fetch certificates for arbitrary names.
+async fn tls_ask(state: &AppState, req: &Request) -> Response {
+    let domain = req
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("domain="))
+        .unwrap_or_default();
+    let Some(host) = normalize_host_header(domain).filter(|h| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    }) else {
+        return (StatusCode::BAD_REQUEST, "domain: not a hostname").into_response();
+    };
+    if host == state.config.platform_host {
+        return (StatusCode::OK, "ok").into_response();
+    }
+    match state.tenancy.resolve(&host).await {
+        Ok(Some(t)) if t.status != TenantStatus::Deleted => (StatusCode::OK, "ok").into_response(),
+        Ok(_) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "tls ask: resolving failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
 pub fn lang_of(req: &Request) -> Lang {
     req.extensions().get::<Lang>().copied().unwrap_or(Lang::En)
 }
@@ -65,6 +97,9 @@ impl<P: Endpoint, T: Endpoint> Endpoint for HostDispatch<P, T> {
         let path = req.uri().path();
         let mut resp = if path == "/healthz" || path == "/readyz" {
             health::respond(&self.state, path).await
+        } else if path == "/tls/ask" {
+            // Caddy's on-demand TLS asks on any Host whether to get a certificate.
+            tls_ask(&self.state, &req).await
         } else {
             self.route(req, lang).await?
         };
@@ -111,6 +146,19 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
             }
             Some(t) if t.status == TenantStatus::Deleted => Ok(self.not_found(lang)),
             Some(t) => {
+                // Storefront pages render with the shop's look (cached per tenant).
+                let path = req.uri().path();
+                let store_page = !["/console", "/api/", "/hooks/", "/_store/", "/assets/"]
+                    .iter()
+                    .any(|p| path.starts_with(p));
+                if store_page {
+                    match self.state.look(&t).await {
+                        Ok(look) => {
+                            req.extensions_mut().insert(look);
+                        }
+                        Err(e) => tracing::error!(error = %e, "loading the storefront look failed"),
+                    }
+                }
                 req.extensions_mut().insert::<CurrentTenant>(t);
                 Ok(self
                     .tenant

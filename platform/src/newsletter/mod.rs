@@ -358,10 +358,12 @@ pub async fn queue_opt_in(
         .iter()
         .map(|(s, c)| json!({ "name": c.name, "link": format!("{base}/newsletter/confirm/{}", s.token) }))
         .collect();
+    let look = state.looks.get(tx, &state.themes).await?;
     let (subject, body) = state.themes.render_email(
         "newsletter_opt_in",
         lang,
         &json!({ "brand_name": tenant.name, "categories": links }),
+        look.custom.as_ref(),
     )?;
     let from = crate::mail::sender(tx, tenant).await?;
     state
@@ -468,6 +470,7 @@ pub fn mailing_text(
     m: &mailing::Model,
     s: &subscription::Model,
     base: &str,
+    custom: Option<&relabel_themes::Custom>,
 ) -> anyhow::Result<(String, String)> {
     let lang = relabel_themes::Lang::parse(&s.lang).unwrap_or(relabel_themes::Lang::De);
     Ok(state.themes.render_email(
@@ -477,6 +480,7 @@ pub fn mailing_text(
             "brand_name": tenant.name, "subject": m.subject, "body": m.body,
             "unsubscribe": format!("{base}/newsletter/unsubscribe/{}", s.token),
         }),
+        custom,
     )?)
 }
 
@@ -531,8 +535,9 @@ pub async fn send(
             return Ok(());
         };
         let from = crate::mail::sender(&tx, tenant).await?;
+        let look = state.looks.get(&tx, &state.themes).await?;
         for s in &batch {
-            let (subject, body) = mailing_text(state, tenant, &m, s, &base)?;
+            let (subject, body) = mailing_text(state, tenant, &m, s, &base, look.custom.as_ref())?;
             state
                 .mailer
                 .queue(

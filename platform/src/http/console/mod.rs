@@ -1,5 +1,6 @@
 //! The reseller console (`/console` on each reseller host).
 
+mod appearance;
 pub mod billing;
 mod branding;
 mod catalog;
@@ -140,6 +141,7 @@ pub fn routes() -> Route {
         .at("/login", get(login_form).post(login))
         .at("/logout", post(logout))
         .at("/branding", get(branding::show).post(branding::save))
+        .nest("/appearance", appearance::routes())
         .nest("/api-keys", keys::routes())
         .nest("/customers", customers::routes())
         .nest("/billing", billing::routes())

@@ -136,9 +136,10 @@ async fn invite(
     let lang = crate::http::lang_of(req);
     let role_label = relabel_admin_ui::t(lang.code(), &format!("role.{}", role.as_str()));
     let data = json!({ "brand_name": user.tenant.name, "inviter": user.member.email, "role": role_label, "link": link, "expires_hours": 168 });
+    let look = state.look(&user.tenant).await.map_err(internal)?;
     let (subject_line, body) = state
         .themes
-        .render_email("staff_invite", lang, &data)
+        .render_email("staff_invite", lang, &data, look.custom.as_ref())
         .map_err(internal)?;
     let host = user.tenant.hostnames.first().cloned().unwrap_or_default();
     let from = format!(

@@ -166,9 +166,10 @@ pub(crate) async fn send(
     lang: relabel_themes::Lang,
     data: Value,
 ) -> poem::Result<()> {
+    let look = state.looks.get(tx, &state.themes).await.map_err(internal)?;
     let (subject, body) = state
         .themes
-        .render_email(template, lang, &data)
+        .render_email(template, lang, &data, look.custom.as_ref())
         .map_err(internal)?;
     let from = crate::mail::sender(tx, tenant).await.map_err(internal)?;
     state

@@ -18,6 +18,7 @@ use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 use relabel_tenants::Tenant;
 use relabel_themes::{Brand, Lang, LangLink, StorePage};
+use std::sync::Arc;
 
 pub fn routes() -> Route {
     Route::new()
@@ -26,6 +27,82 @@ pub fn routes() -> Route {
         .at("/prices", get(prices))
         .at("/_store/store.css", get(store_css))
         .at("/_store/search.js", get(search_js))
+        .at("/_store/consent.js", get(consent_js))
+        .at("/_store/theme-classic.css", get(theme_css))
+        .at("/_store/theme-studio.css", get(theme_css))
+        .at("/legal/:slug", get(legal))
+}
+
+/// The look loaded for this request (see `HostDispatch`), else the default.
+pub fn look_of(req: &Request) -> Arc<crate::appearance::Loaded> {
+    req.extensions()
+        .get::<Arc<crate::appearance::Loaded>>()
+        .cloned()
+        .unwrap_or_else(|| {
+            Arc::new(crate::appearance::Loaded {
+                look: relabel_themes::Look::default(),
+                custom: None,
+                legal: Default::default(),
+                revision: 0,
+            })
+        })
+}
+
+#[handler]
+fn theme_css(req: &Request) -> Response {
+    let path = req.uri().path();
+    relabel_themes::THEME_CSS
+        .iter()
+        .find(|(id, _)| path == format!("/_store/theme-{id}.css"))
+        .map(|(_, body)| css(body))
+        .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
+}
+
+#[handler]
+fn consent_js() -> Response {
+    Response::builder()
+        .content_type("text/javascript; charset=utf-8")
+        .header("Cache-Control", "public, max-age=3600")
+        .body(relabel_themes::CONSENT_JS)
+}
+
+/// A legal page (imprint, privacy, terms, withdrawal) the reseller wrote.
+#[handler]
+fn legal(req: &Request, Path(slug): Path<String>) -> poem::Result<Response> {
+    let tenant = tenant_of(req)?;
+    let loaded = look_of(req);
+    let (Some(text), Some((_, key))) = (
+        loaded.legal.get(&slug),
+        relabel_themes::LEGAL_PAGES.iter().find(|(s, _)| *s == slug),
+    ) else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    let lang = lang_of(req);
+    let paragraphs: Vec<&str> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let brand = brand(&tenant);
+    let page = StorePage {
+        brand: &brand,
+        look: &loaded.look,
+        lang,
+        lang_links: LangLink::all(lang),
+        year: chrono::Utc::now().year(),
+    };
+    let state = req.data::<AppState>().ok_or_else(|| internal("no state"))?;
+    let ctx = serde_json::json!({
+        "title": relabel_themes::t(lang, key),
+        "paragraphs": paragraphs,
+    });
+    let html = state
+        .themes
+        .render_page("legal.html", &page, &ctx, loaded.custom.as_ref())
+        .map_err(internal)?;
+    Ok(Response::builder()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }
 
 pub fn brand(t: &Tenant) -> Brand {
@@ -57,6 +134,7 @@ pub type PageCache = moka::sync::Cache<HomeKey, bytes::Bytes>;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct HomeKey {
     tenant: String,
+    look: u64,
     brand: (String, String, String, Option<String>),
     lang: &'static str,
     year: i32,
@@ -74,9 +152,11 @@ fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
     let tenant = tenant_of(req)?;
     let lang = lang_of(req);
     let brand = brand(&tenant);
+    let loaded = look_of(req);
     let year = chrono::Utc::now().year();
     let key = HomeKey {
         tenant: tenant.id.to_string(),
+        look: loaded.revision,
         brand: (
             brand.name.clone(),
             brand.primary_color.clone(),
@@ -91,11 +171,17 @@ fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
         None => {
             let page = StorePage {
                 brand: &brand,
+                look: &loaded.look,
                 lang,
                 lang_links: LangLink::all(lang),
                 year,
             };
-            let body = bytes::Bytes::from(state.themes.render_home(&page).map_err(internal)?);
+            let body = bytes::Bytes::from(
+                state
+                    .themes
+                    .render_home(&page, loaded.custom.as_ref())
+                    .map_err(internal)?,
+            );
             state.pages.insert(key, body.clone());
             body
         }

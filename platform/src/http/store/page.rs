@@ -72,8 +72,10 @@ impl StoreCtx<'_> {
             base.extend(extra);
         }
         let brand = super::brand(&self.tenant);
+        let loaded = super::look_of(self.req);
         let page = StorePage {
             brand: &brand,
+            look: &loaded.look,
             lang,
             lang_links: LangLink::all(lang),
             year: chrono::Utc::now().year(),
@@ -81,7 +83,7 @@ impl StoreCtx<'_> {
         let html = self
             .state
             .themes
-            .render_page(template, &page, &ctx)
+            .render_page(template, &page, &ctx, loaded.custom.as_ref())
             .map_err(internal)?;
         Ok(Response::builder()
             .status(status)
