@@ -140,7 +140,7 @@ impl AppState {
         if let Some(found) = self.looks.cached(tenant) {
             return Ok(found);
         }
-        let tx = self.tenancy.read(tenant).await?;
+        let tx = self.tenancy.begin(tenant).await?;
         Ok(self.looks.get(&tx, &self.themes).await?)
     }
 

@@ -108,12 +108,6 @@ impl Tenancy {
             .with_changes(self.inner.changes.clone()))
     }
 
-    /// Opens a transaction scoped to `tenant`'s schema for reading only. The
-    /// same as [`Self::begin`]; the name says the caller does not write.
-    pub async fn read(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
-        self.begin(tenant).await
-    }
-
     /// Opens a transaction for a read-then-write sequence: on SQLite it takes
     /// the tenant's write lock before the first read, so the later write cannot
     /// fail on a stale snapshot. Hold at most one per tenant and task.

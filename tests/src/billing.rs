@@ -164,7 +164,7 @@ pub async fn run_jobs(app: &TestApp, t: &Tenant) {
     runner.backoff = Duration::milliseconds(10);
     for _ in 0..200 {
         runner.run_due(t).await.unwrap();
-        let tx = app.state.tenancy.read(t).await.unwrap();
+        let tx = app.state.tenancy.begin(t).await.unwrap();
         let queued = relabel_platform::jobs::with_key_prefix(&tx, "")
             .await
             .unwrap()

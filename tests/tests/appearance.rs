@@ -21,6 +21,26 @@ async fn staff(app: &TestApp, host: &str) -> reqwest::Client {
     client
 }
 
+async fn two_shops(app: &TestApp) {
+    for (name, host) in [("Alpha", "alpha.test"), ("Beta", "beta.test")] {
+        app.reseller(name, host, &format!("owner@{host}"), "owner-password-1")
+            .await;
+    }
+}
+
+/// Publishes version `id` from `host`'s console; returns the status.
+async fn publish(app: &TestApp, client: &reqwest::Client, host: &str, id: &str) -> u16 {
+    let token = csrf(client, &app.url(host, "/console/appearance/templates")).await;
+    client
+        .post(app.url(host, "/console/appearance/template/publish"))
+        .form(&[("csrf", token.as_str()), ("version_id", id)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 async fn home(app: &TestApp, host: &str) -> String {
     app.client()
         .get(app.url(host, "/"))
@@ -89,15 +109,7 @@ fn version_id(location: &str) -> String {
 #[tokio::test]
 async fn a_reseller_sets_theme_legal_pages_and_analytics_with_field_errors() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "owner-password-1",
-    )
-    .await;
-    app.reseller("Beta", "beta.test", "owner@beta.test", "owner-password-1")
-        .await;
+    two_shops(&app).await;
     let alpha = staff(&app, "alpha.test").await;
     let page = app.url("alpha.test", "/console/appearance");
     assert!(
@@ -214,15 +226,7 @@ async fn a_reseller_sets_theme_legal_pages_and_analytics_with_field_errors() {
 #[tokio::test]
 async fn templates_are_previewed_published_rolled_back_and_sandboxed() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "owner-password-1",
-    )
-    .await;
-    app.reseller("Beta", "beta.test", "owner@beta.test", "owner-password-1")
-        .await;
+    two_shops(&app).await;
     let alpha = staff(&app, "alpha.test").await;
 
     // The editor starts from the built-in template and documents placeholders.
@@ -258,14 +262,7 @@ async fn templates_are_previewed_published_rolled_back_and_sandboxed() {
     assert!(!home(&app, "alpha.test").await.contains("Alpha footer one"));
 
     // Publish it: the storefront serves it at once.
-    let token = csrf(&alpha, &app.url("alpha.test", &location)).await;
-    let rsp = alpha
-        .post(app.url("alpha.test", "/console/appearance/template/publish"))
-        .form(&[("csrf", token.as_str()), ("version_id", v1_id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert!(rsp.status().is_redirection());
+    assert_eq!(publish(&app, &alpha, "alpha.test", &v1_id).await, 303);
     assert!(
         home(&app, "alpha.test")
             .await
@@ -326,21 +323,7 @@ async fn templates_are_previewed_published_rolled_back_and_sandboxed() {
     }
 
     // Roll back to version 1.
-    let token = csrf(
-        &alpha,
-        &app.url(
-            "alpha.test",
-            &format!("/console/appearance/template?name={FOOTER}"),
-        ),
-    )
-    .await;
-    let rsp = alpha
-        .post(app.url("alpha.test", "/console/appearance/template/publish"))
-        .form(&[("csrf", token.as_str()), ("version_id", v1_id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert!(rsp.status().is_redirection());
+    assert_eq!(publish(&app, &alpha, "alpha.test", &v1_id).await, 303);
     let html = home(&app, "alpha.test").await;
     assert!(html.contains("Alpha footer one"));
     assert!(!html.contains("Alpha footer two"));
@@ -366,18 +349,7 @@ async fn templates_are_previewed_published_rolled_back_and_sandboxed() {
         .await
         .unwrap();
     assert_eq!(rsp.status(), 404);
-    let token = csrf(
-        &beta,
-        &app.url("beta.test", "/console/appearance/templates"),
-    )
-    .await;
-    let rsp = beta
-        .post(app.url("beta.test", "/console/appearance/template/publish"))
-        .form(&[("csrf", token.as_str()), ("version_id", v1_id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rsp.status(), 404);
+    assert_eq!(publish(&app, &beta, "beta.test", &v1_id).await, 404);
     assert!(!home(&app, "beta.test").await.contains("Alpha footer"));
 
     // Back to the built-in footer.

@@ -321,14 +321,6 @@ fn template_error(name: &str, e: &Error) -> TemplateError {
 #[derive(Debug, Clone)]
 pub struct Custom {
     env: Environment<'static>,
-    names: Vec<String>,
-}
-
-impl Custom {
-    /// The names this reseller has replaced.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
 }
 
 /// Collects output up to [`OUTPUT_LIMIT`], then fails the render.
@@ -448,7 +440,6 @@ impl Themes {
     /// ones. Only [`EDITABLE`] names are accepted.
     pub fn customize(&self, templates: &[(String, String)]) -> Result<Custom, TemplateError> {
         let mut env = self.env.clone();
-        let mut names = Vec::new();
         for (name, source) in templates {
             if !EDITABLE.contains(&name.as_str()) {
                 return Err(TemplateError {
@@ -458,9 +449,8 @@ impl Themes {
             }
             env.add_template_owned(name.clone(), source.clone())
                 .map_err(|e| template_error(name, &e))?;
-            names.push(name.clone());
         }
-        Ok(Custom { env, names })
+        Ok(Custom { env })
     }
 
     /// Renders the editable template `name` of `custom` with sample data,
@@ -603,7 +593,7 @@ impl Default for Themes {
 }
 
 /// How often a reseller's template failed and the built-in one served
-/// instead (exported as a metric).
+/// instead (for the metrics to come; the failure is also logged).
 pub static CUSTOM_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Sample values for previewing emails: every key any email reads.

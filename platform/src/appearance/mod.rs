@@ -47,12 +47,16 @@ pub struct Loaded {
     pub revision: u64,
 }
 
-fn look_of(row: &appearance::Model) -> Look {
-    let legal = LEGAL_PAGES
+/// The legal pages `row` has text for: `(slug, text)`.
+fn legal_pages(row: &appearance::Model) -> impl Iterator<Item = (&'static str, &str)> {
+    LEGAL_PAGES
         .iter()
-        .filter(|(slug, _)| !legal_text(row, slug).trim().is_empty())
-        .map(|(slug, _)| (*slug).to_owned())
-        .collect();
+        .map(|(slug, _)| (*slug, legal_text(row, slug)))
+        .filter(|(_, text)| !text.trim().is_empty())
+}
+
+fn look_of(row: &appearance::Model) -> Look {
+    let legal = legal_pages(row).map(|(slug, _)| slug.to_owned()).collect();
     let analytics = match row.analytics_kind.as_str() {
         "matomo" => Some(Analytics::Matomo {
             url: row.matomo_url.clone(),
@@ -107,10 +111,13 @@ fn default_row() -> appearance::Model {
 
 /// The tenant's look settings (defaults when never saved).
 pub async fn settings(tx: &TenantTx) -> Result<appearance::Model, DbErr> {
-    Ok(appearance::Entity::find_by_id(ROW.to_owned())
+    Ok(saved(tx).await?.unwrap_or_else(default_row))
+}
+
+async fn saved(tx: &TenantTx) -> Result<Option<appearance::Model>, DbErr> {
+    appearance::Entity::find_by_id(ROW.to_owned())
         .one(tx.conn())
-        .await?
-        .unwrap_or_else(default_row))
+        .await
 }
 
 /// The published templates: `(name, source)`.
@@ -141,10 +148,8 @@ async fn load(tx: &TenantTx, themes: &Themes, revision: u64) -> Result<Loaded, D
             }
         }
     };
-    let legal = LEGAL_PAGES
-        .iter()
-        .map(|(slug, _)| ((*slug).to_owned(), legal_text(&row, slug).to_owned()))
-        .filter(|(_, text)| !text.trim().is_empty())
+    let legal = legal_pages(&row)
+        .map(|(slug, text)| (slug.to_owned(), text.to_owned()))
         .collect();
     Ok(Loaded {
         look: look_of(&row),
@@ -297,7 +302,9 @@ pub async fn save(
     ip: Option<&str>,
     valid: ValidLook,
 ) -> Result<appearance::Model, DbErr> {
-    let before = settings(tx).await?;
+    let stored = saved(tx).await?;
+    let exists = stored.is_some();
+    let before = stored.unwrap_or_else(default_row);
     let favicon_asset_id = match (&valid.favicon, valid.input.remove_favicon) {
         (Some((bytes, ct)), _) => Some(store_asset(tx, "favicon", bytes, ct).await?),
         (None, true) => None,
@@ -320,10 +327,6 @@ pub async fn save(
         google_id: i.google_id,
         updated_at: Utc::now(),
     };
-    let exists = appearance::Entity::find_by_id(ROW.to_owned())
-        .one(tx.conn())
-        .await?
-        .is_some();
     let mut active: appearance::ActiveModel = row.clone().into();
     active = active.reset_all();
     if exists {
@@ -347,9 +350,24 @@ fn summary(r: &appearance::Model) -> serde_json::Value {
     serde_json::json!({
         "theme": r.theme, "font": r.font, "favicon": r.favicon_asset_id,
         "custom_css_bytes": r.custom_css.len(),
-        "legal": LEGAL_PAGES.iter().filter(|(s, _)| !legal_text(r, s).trim().is_empty()).map(|(s, _)| *s).collect::<Vec<_>>(),
+        "legal": legal_pages(r).map(|(slug, _)| slug).collect::<Vec<_>>(),
         "analytics": r.analytics_kind, "matomo_url": r.matomo_url, "matomo_site_id": r.matomo_site_id, "google_id": r.google_id,
     })
+}
+
+/// Versions of every template, by name, newest first.
+pub async fn all_versions(
+    tx: &TenantTx,
+) -> Result<HashMap<String, Vec<template_version::Model>>, DbErr> {
+    let mut by_name: HashMap<String, Vec<template_version::Model>> = HashMap::new();
+    for v in template_version::Entity::find()
+        .order_by_desc(template_version::Column::Version)
+        .all(tx.conn())
+        .await?
+    {
+        by_name.entry(v.name.clone()).or_default().push(v);
+    }
+    Ok(by_name)
 }
 
 /// Versions of template `name`, newest first.
@@ -465,7 +483,9 @@ pub async fn publish(
     preview(tx, themes, page, &v)
         .await?
         .map_err(TemplateChangeError::Template)?;
-    let before = published(tx).await?.remove(&v.name);
+    let before = published_template::Entity::find_by_id(v.name.clone())
+        .one(tx.conn())
+        .await?;
     let now = Utc::now();
     let row = published_template::ActiveModel {
         name: Set(v.name.clone()),

@@ -12,7 +12,7 @@ pub mod operator;
 mod page;
 pub mod store;
 
-pub use form::FormData;
+pub use form::{FormData, read_multipart};
 pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
 
 use crate::app::AppState;

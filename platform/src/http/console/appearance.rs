@@ -4,18 +4,15 @@ use super::{Can, ManageBranding, page};
 use crate::app::AppState;
 use crate::appearance::{self, LookInput, TemplateChangeError};
 use crate::auth::csrf;
-use crate::http::store::brand;
+use crate::http::store::{brand, store_page};
 use crate::http::{flash, internal, redirect};
 use crate::validation::FieldErrors;
-use chrono::Datelike;
 use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::{Data, Multipart, Query};
 use poem::{Request, Response, Route, get, handler, post};
-use relabel_themes::{EDITABLE, FONTS, LEGAL_PAGES, LangLink, StorePage, THEMES};
+use relabel_themes::{EDITABLE, FONTS, LEGAL_PAGES, StorePage, THEMES};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use tokio::io::AsyncReadExt;
 
 pub fn routes() -> Route {
     Route::new()
@@ -24,44 +21,6 @@ pub fn routes() -> Route {
         .at("/template", get(edit).post(save_template))
         .at("/template/publish", post(publish))
         .at("/template/builtin", post(builtin))
-}
-
-/// Reads a multipart form: text fields up to `limit` bytes each, and the
-/// file field `file_field` up to `file_limit + 1` bytes.
-async fn read_form(
-    mut multipart: Multipart,
-    limit: usize,
-    file_field: &str,
-    file_limit: usize,
-) -> poem::Result<(HashMap<String, String>, Option<Vec<u8>>)> {
-    let mut fields = HashMap::new();
-    let mut file = None;
-    while let Some(field) = multipart.next_field().await? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == file_field {
-            let has_file = field.file_name().is_some_and(|f| !f.is_empty());
-            let mut buf = Vec::new();
-            field
-                .into_async_read()
-                .take(file_limit as u64 + 1)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(internal)?;
-            if has_file || !buf.is_empty() {
-                file = Some(buf);
-            }
-        } else if fields.len() < 32 {
-            let mut buf = Vec::new();
-            field
-                .into_async_read()
-                .take(limit as u64 + 1)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(internal)?;
-            fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
-        }
-    }
-    Ok((fields, file))
 }
 
 fn choices(lang: &str) -> Value {
@@ -113,7 +72,7 @@ pub async fn show(
     req: &Request,
     user: Can<ManageBranding>,
 ) -> poem::Result<Response> {
-    let tx = state.tenancy.read(&user.tenant).await.map_err(internal)?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let row = appearance::settings(&tx).await.map_err(internal)?;
     drop(tx);
     render_look(
@@ -135,7 +94,8 @@ pub async fn save(
     multipart: Multipart,
 ) -> poem::Result<Response> {
     let max = state.config.max_logo_bytes;
-    let (fields, favicon) = read_form(multipart, appearance::MAX_LEGAL, "favicon", max).await?;
+    let (fields, favicon) =
+        crate::http::read_multipart(multipart, appearance::MAX_LEGAL, "favicon", max).await?;
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     csrf::verify(session, fields.get("csrf").map(String::as_str))?;
     let input = LookInput {
@@ -200,11 +160,13 @@ pub async fn templates(
     req: &Request,
     user: Can<ManageBranding>,
 ) -> poem::Result<Response> {
-    let tx = state.tenancy.read(&user.tenant).await.map_err(internal)?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let published = appearance::published(&tx).await.map_err(internal)?;
+    let all = appearance::all_versions(&tx).await.map_err(internal)?;
+    drop(tx);
     let mut rows = Vec::new();
     for name in EDITABLE {
-        let versions = appearance::versions(&tx, name).await.map_err(internal)?;
+        let versions = all.get(*name).map(Vec::as_slice).unwrap_or_default();
         let live = published
             .get(*name)
             .and_then(|p| versions.iter().find(|v| v.id == p.version_id));
@@ -215,7 +177,6 @@ pub async fn templates(
             "published": live.map(|v| json!({"version": v.version, "at": v.published_at})),
         }));
     }
-    drop(tx);
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     for row in &mut rows {
         row["kind"] = json!(p.t(row["kind"].as_str().unwrap_or_default()));
@@ -234,18 +195,26 @@ pub struct EditQuery {
     version: Option<String>,
 }
 
-/// The storefront page a preview renders for `user`'s shop.
-async fn preview_page(
-    state: &AppState,
-    user: &Can<ManageBranding>,
-    req: &Request,
-) -> poem::Result<(
-    relabel_themes::Brand,
-    std::sync::Arc<appearance::Loaded>,
-    relabel_themes::Lang,
-)> {
-    let loaded = state.look(&user.tenant).await.map_err(internal)?;
-    Ok((brand(&user.tenant), loaded, crate::http::lang_of(req)))
+/// What a preview renders `user`'s shop with: its brand, look and the
+/// staff member's language.
+struct Preview {
+    brand: relabel_themes::Brand,
+    loaded: std::sync::Arc<appearance::Loaded>,
+    lang: relabel_themes::Lang,
+}
+
+impl Preview {
+    async fn of(state: &AppState, user: &Can<ManageBranding>, req: &Request) -> poem::Result<Self> {
+        Ok(Self {
+            loaded: state.look(&user.tenant).await.map_err(internal)?,
+            brand: brand(&user.tenant),
+            lang: crate::http::lang_of(req),
+        })
+    }
+
+    fn page(&self) -> StorePage<'_> {
+        store_page(&self.brand, &self.loaded.look, self.lang)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -259,18 +228,12 @@ async fn render_editor(
     source: Option<String>,
     error: Option<String>,
 ) -> poem::Result<Response> {
-    let tx = state.tenancy.read(&user.tenant).await.map_err(internal)?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let versions = appearance::versions(&tx, name).await.map_err(internal)?;
     let published = appearance::published(&tx).await.map_err(internal)?;
     let live = published.get(name).map(|p| p.version_id.clone());
-    let (b, loaded, lang) = preview_page(state, user, req).await?;
-    let page_ctx = StorePage {
-        brand: &b,
-        look: &loaded.look,
-        lang,
-        lang_links: LangLink::all(lang),
-        year: chrono::Utc::now().year(),
-    };
+    let shop = Preview::of(state, user, req).await?;
+    let page_ctx = shop.page();
     let mut preview = None;
     let mut error = error;
     if let Some(v) = &version {
@@ -343,7 +306,7 @@ pub async fn edit(
     }
     let version = match &q.version {
         Some(id) => {
-            let tx = state.tenancy.read(&user.tenant).await.map_err(internal)?;
+            let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
             match appearance::version(&tx, id).await {
                 Ok(v) if v.name == q.name => Some(v),
                 Ok(_) | Err(TemplateChangeError::NotFound) => {
@@ -367,7 +330,8 @@ pub async fn save_template(
     user: Can<ManageBranding>,
     multipart: Multipart,
 ) -> poem::Result<Response> {
-    let (fields, _) = read_form(multipart, appearance::MAX_TEMPLATE, "", 0).await?;
+    let (fields, _) =
+        crate::http::read_multipart(multipart, appearance::MAX_TEMPLATE, "", 0).await?;
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     csrf::verify(session, fields.get("csrf").map(String::as_str))?;
     let name = get("name");
@@ -410,14 +374,8 @@ pub async fn save_template(
         name, draft.id
     );
     if get("action") == "publish" {
-        let (b, loaded, lang) = preview_page(state, &user, req).await?;
-        let page_ctx = StorePage {
-            brand: &b,
-            look: &loaded.look,
-            lang,
-            lang_links: LangLink::all(lang),
-            year: chrono::Utc::now().year(),
-        };
+        let shop = Preview::of(state, &user, req).await?;
+        let page_ctx = shop.page();
         let ip = crate::http::store::account::client_ip(req);
         match appearance::publish(
             &tx,
@@ -455,14 +413,8 @@ pub async fn publish(
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let (b, loaded, lang) = preview_page(state, &user, req).await?;
-    let page_ctx = StorePage {
-        brand: &b,
-        look: &loaded.look,
-        lang,
-        lang_links: LangLink::all(lang),
-        year: chrono::Utc::now().year(),
-    };
+    let shop = Preview::of(state, &user, req).await?;
+    let page_ctx = shop.page();
     let ip = crate::http::store::account::client_ip(req);
     let tx = state
         .tenancy

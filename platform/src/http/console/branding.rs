@@ -9,7 +9,6 @@ use poem::session::Session;
 use poem::web::{Data, Multipart};
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 
 fn render(
     state: &AppState,
@@ -53,37 +52,10 @@ pub async fn save(
     session: &Session,
     req: &Request,
     user: Can<ManageBranding>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> poem::Result<Response> {
     let max = state.config.max_logo_bytes;
-    let mut fields = std::collections::HashMap::new();
-    let mut logo: Option<Vec<u8>> = None;
-    while let Some(field) = multipart.next_field().await? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "logo" {
-            let has_file = field.file_name().is_some_and(|f| !f.is_empty());
-            // Read at most max+1 bytes: enough to know it is too large.
-            let mut buf = Vec::new();
-            field
-                .into_async_read()
-                .take(max as u64 + 1)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(internal)?;
-            if has_file || !buf.is_empty() {
-                logo = Some(buf);
-            }
-        } else if fields.len() < 16 {
-            let mut buf = Vec::new();
-            field
-                .into_async_read()
-                .take(64 * 1024)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(internal)?;
-            fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
-        }
-    }
+    let (fields, logo) = crate::http::read_multipart(multipart, 64 * 1024, "logo", max).await?;
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     csrf::verify(session, fields.get("csrf").map(String::as_str))?;
     let input = BrandingInput {

@@ -17,7 +17,6 @@ use poem::{Request, Response, handler};
 use relabel_tenants::Change;
 use sea_orm::{EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 
 fn period(months: i32) -> String {
     match months {
@@ -331,23 +330,13 @@ pub async fn import(
     session: &Session,
     req: &Request,
     user: OperatorUser,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> poem::Result<Response> {
-    let mut token = None;
-    let mut file = Vec::new();
-    while let Some(field) = multipart.next_field().await? {
-        match field.name() {
-            Some("csrf") => token = Some(field.text().await?),
-            Some("file") => {
-                let mut reader = field.into_async_read().take(MAX_CSV_BYTES + 1);
-                let mut buf = Vec::new();
-                reader.read_to_end(&mut buf).await.map_err(internal)?;
-                file = buf;
-            }
-            _ => {}
-        }
-    }
-    csrf::verify(session, token.as_deref())?;
+    let (fields, file) =
+        crate::http::read_multipart(multipart, 1024, "file", MAX_CSV_BYTES as usize).await?;
+    let file = file.unwrap_or_default();
+    let token = fields.get("csrf");
+    csrf::verify(session, token.map(String::as_str))?;
     let p = page(state, session, req, Some(&user.0));
     let fail = |errors: Vec<ImportError>| {
         let rows: Vec<Value> = errors

@@ -33,6 +33,21 @@ pub fn routes() -> Route {
         .at("/legal/:slug", get(legal))
 }
 
+/// The common part of every storefront page: brand, look, language, this year.
+pub fn store_page<'a>(
+    brand: &'a Brand,
+    look: &'a relabel_themes::Look,
+    lang: Lang,
+) -> StorePage<'a> {
+    StorePage {
+        brand,
+        look,
+        lang,
+        lang_links: LangLink::all(lang),
+        year: chrono::Utc::now().year(),
+    }
+}
+
 /// The look loaded for this request (see `HostDispatch`), else the default.
 pub fn look_of(req: &Request) -> Arc<crate::appearance::Loaded> {
     req.extensions()
@@ -84,13 +99,7 @@ fn legal(req: &Request, Path(slug): Path<String>) -> poem::Result<Response> {
         .filter(|p| !p.is_empty())
         .collect();
     let brand = brand(&tenant);
-    let page = StorePage {
-        brand: &brand,
-        look: &loaded.look,
-        lang,
-        lang_links: LangLink::all(lang),
-        year: chrono::Utc::now().year(),
-    };
+    let page = store_page(&brand, &loaded.look, lang);
     let state = req.data::<AppState>().ok_or_else(|| internal("no state"))?;
     let ctx = serde_json::json!({
         "title": relabel_themes::t(lang, key),
@@ -153,7 +162,8 @@ fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
     let lang = lang_of(req);
     let brand = brand(&tenant);
     let loaded = look_of(req);
-    let year = chrono::Utc::now().year();
+    let page = store_page(&brand, &loaded.look, lang);
+    let year = page.year;
     let key = HomeKey {
         tenant: tenant.id.to_string(),
         look: loaded.revision,
@@ -169,13 +179,6 @@ fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
     let body = match state.pages.get(&key) {
         Some(body) => body,
         None => {
-            let page = StorePage {
-                brand: &brand,
-                look: &loaded.look,
-                lang,
-                lang_links: LangLink::all(lang),
-                year,
-            };
             let body = bytes::Bytes::from(
                 state
                     .themes

@@ -4,11 +4,9 @@ use crate::app::AppState;
 use crate::auth::csrf;
 use crate::customers::{self, customer, fields};
 use crate::http::{CurrentTenant, Flash, internal, lang_of};
-use chrono::Datelike;
 use poem::http::StatusCode;
 use poem::session::Session;
 use poem::{Request, Response};
-use relabel_themes::{LangLink, StorePage};
 use serde_json::{Value, json};
 
 pub struct StoreCtx<'a> {
@@ -73,13 +71,7 @@ impl StoreCtx<'_> {
         }
         let brand = super::brand(&self.tenant);
         let loaded = super::look_of(self.req);
-        let page = StorePage {
-            brand: &brand,
-            look: &loaded.look,
-            lang,
-            lang_links: LangLink::all(lang),
-            year: chrono::Utc::now().year(),
-        };
+        let page = super::store_page(&brand, &loaded.look, lang);
         let html = self
             .state
             .themes

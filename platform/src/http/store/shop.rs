@@ -110,7 +110,7 @@ async fn prepare(
     tenant: &CurrentTenant,
     q: &SearchQuery,
 ) -> poem::Result<(Option<customer::Model>, Result<Prepared, &'static str>)> {
-    let tx = state.tenancy.read(tenant).await.map_err(internal)?;
+    let tx = state.tenancy.begin(tenant).await.map_err(internal)?;
     let customer = current_customer(session, tenant, &tx).await;
     let pricer = state
         .prices
@@ -908,12 +908,12 @@ async fn checkout(
     if form.get("accept_terms") != "1" {
         errors.add("accept_terms", "err.terms_required");
     }
-    // The cart is read in its own short read-only transaction: the order
-    // transaction must start with a write (see orders::place).
+    // The cart is read in its own short transaction: the order transaction must
+    // start with a write (see orders::place).
     let cart_id = session
         .get::<String>(&cart_key(&tenant))
         .unwrap_or_default();
-    let rtx = state.tenancy.read(&tenant).await.map_err(internal)?;
+    let rtx = state.tenancy.begin(&tenant).await.map_err(internal)?;
     let cart = orders::cart::get(&rtx, &cart_id, None)
         .await
         .map_err(internal)?;
