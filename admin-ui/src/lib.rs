@@ -176,6 +176,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console/branding.html"),
     ),
     (
+        "console/hostnames.html",
+        include_str!("../templates/console/hostnames.html"),
+    ),
+    (
         "console/appearance.html",
         include_str!("../templates/console/appearance.html"),
     ),

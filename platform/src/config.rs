@@ -52,6 +52,9 @@ pub struct Config {
     /// The job runner.
     #[serde(default)]
     pub jobs: JobsConfig,
+    /// The nameserver (`IP:PORT`) asked when a reseller proves a custom
+    /// domain; unset = the system's resolver.
+    pub dns_resolver: Option<String>,
     /// What `serve` runs: `all` (HTTP, jobs and schedules), `web` (HTTP only)
     /// or `worker` (jobs and schedules, HTTP only for `/healthz`, `/readyz`).
     pub role: String,
@@ -260,6 +263,11 @@ impl Config {
         {
             return invalid("dns.powerdns_url", "expected an http(s):// URL");
         }
+        if let Some(r) = &self.dns_resolver
+            && r.parse::<SocketAddr>().is_err()
+        {
+            return invalid("dns_resolver", "expected IP:PORT, e.g. 127.0.0.1:53");
+        }
         if !["all", "web", "worker"].contains(&self.role.as_str()) {
             return invalid("role", "expected all, web or worker");
         }
@@ -328,6 +336,7 @@ mod tests {
             dns: Default::default(),
             jobs: Default::default(),
             role: "all".into(),
+            dns_resolver: None,
             job_workers: 1,
             parking: Default::default(),
             mail_virtual_map: None,

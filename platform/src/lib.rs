@@ -22,6 +22,7 @@ pub mod dns;
 pub mod domains;
 pub mod forwarding;
 pub mod hosting;
+pub mod hostnames;
 pub mod http;
 pub mod jobs;
 pub mod mail;

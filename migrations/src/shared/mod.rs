@@ -11,6 +11,7 @@ mod m0006_hosting_servers;
 mod m0007_forward_hosts;
 mod m0008_product_terms;
 mod m0009_reseller_collection;
+mod m0010_custom_domains;
 
 pub struct SharedMigrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0007_forward_hosts::Migration),
             Box::new(m0008_product_terms::Migration),
             Box::new(m0009_reseller_collection::Migration),
+            Box::new(m0010_custom_domains::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod classes;
 mod coupons;
 mod customers;
 mod domains;
+mod hostnames;
 mod jobs;
 mod keys;
 pub mod logs;
@@ -142,6 +143,7 @@ pub fn routes() -> Route {
         .at("/logout", post(logout))
         .at("/branding", get(branding::show).post(branding::save))
         .nest("/appearance", appearance::routes())
+        .nest("/hostnames", hostnames::routes())
         .nest("/api-keys", keys::routes())
         .nest("/customers", customers::routes())
         .nest("/billing", billing::routes())
