@@ -253,11 +253,11 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
                 .around(html_errors),
         )
         .data(state.clone());
-    HostDispatch {
+    crate::metrics::Track(HostDispatch {
         state: state.clone(),
         platform,
         tenant,
-    }
+    })
     .with(CookieJarManager::new())
     .with(
         SetHeader::new()
@@ -387,7 +387,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish (up to 30 s), then returns.
+    /// Stops accepting, lets in-flight requests finish (up to the grace
+    /// period, `shutdown_grace_secs`), then returns.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -399,7 +400,22 @@ impl Running {
 /// Binds `bind` (port 0 picks a free port) and serves until shut down.
 pub async fn spawn(state: AppState, bind: &str) -> anyhow::Result<Running> {
     let app = router(&state);
-    serve_on(bind, app.boxed()).await
+    serve_on(bind, app.boxed(), state.config.shutdown_grace_secs).await
+}
+
+/// The metrics listener: Prometheus text at `/metrics`, nothing else.
+pub async fn spawn_metrics(state: AppState, bind: &str) -> anyhow::Result<Running> {
+    #[poem::handler]
+    async fn metrics(poem::web::Data(state): poem::web::Data<&AppState>) -> Response {
+        Response::builder()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(crate::metrics::render(state).await)
+    }
+    let grace = state.config.shutdown_grace_secs;
+    let app = poem::Route::new()
+        .at("/metrics", poem::get(metrics))
+        .data(state);
+    serve_on(bind, app.boxed(), grace).await
 }
 
 /// A worker's listener: only `/healthz` and `/readyz`, for probes.
@@ -414,13 +430,14 @@ pub async fn spawn_health(state: AppState, bind: &str) -> anyhow::Result<Running
     let app = poem::Route::new()
         .at("/healthz", poem::get(probe))
         .at("/readyz", poem::get(probe))
-        .data(state);
-    serve_on(bind, app.boxed()).await
+        .data(state.clone());
+    serve_on(bind, app.boxed(), state.config.shutdown_grace_secs).await
 }
 
 async fn serve_on(
     bind: &str,
     app: poem::endpoint::BoxEndpoint<'static>,
+    grace_secs: u64,
 ) -> anyhow::Result<Running> {
     let acceptor = TcpListener::bind(bind.to_owned()).into_acceptor().await?;
     let addr = acceptor
@@ -436,7 +453,7 @@ async fn serve_on(
                 async {
                     let _ = rx.await;
                 },
-                Some(Duration::from_secs(30)),
+                Some(Duration::from_secs(grace_secs)),
             )
             .await
     });

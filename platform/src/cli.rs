@@ -386,6 +386,10 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
     } else {
         crate::spawn(state.clone(), &bind).await?
     };
+    let metrics = match state.config.metrics_bind.clone() {
+        Some(b) => Some(crate::app::spawn_metrics(state.clone(), &b).await?),
+        None => None,
+    };
     if background {
         state
             .mailer
@@ -421,9 +425,21 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests and jobs");
     let _ = stop_jobs.send(true);
+    let grace = std::time::Duration::from_secs(state.config.shutdown_grace_secs);
     running.shutdown().await;
-    for job in jobs {
-        let _ = job.await;
+    // Running jobs get the grace period; one cut off after it is taken again
+    // once its lease runs out.
+    let finished = tokio::time::timeout(grace, async {
+        for job in jobs {
+            let _ = job.await;
+        }
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!("jobs still running after the grace period; they will be taken again");
+    }
+    if let Some(m) = metrics {
+        m.shutdown().await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -55,6 +55,10 @@ pub struct Config {
     /// The nameserver (`IP:PORT`) asked when a reseller proves a custom
     /// domain; unset = the system's resolver.
     pub dns_resolver: Option<String>,
+    /// `ADDRESS:PORT` of the metrics listener (`/metrics`); unset = none.
+    pub metrics_bind: Option<String>,
+    /// After SIGTERM, how long in-flight requests and running jobs may take.
+    pub shutdown_grace_secs: u64,
     /// What `serve` runs: `all` (HTTP, jobs and schedules), `web` (HTTP only)
     /// or `worker` (jobs and schedules, HTTP only for `/healthz`, `/readyz`).
     pub role: String,
@@ -175,6 +179,7 @@ impl Config {
             .set_default("max_logo_bytes", 512 * 1024)?
             .set_default("log_format", "pretty")?
             .set_default("role", "all")?
+            .set_default("shutdown_grace_secs", 30)?
             .set_default("job_workers", 1)?
             .set_default("registry_timeout_ms", 2000)?
             .set_default("availability_cache_secs", 60)?;
@@ -268,6 +273,14 @@ impl Config {
         {
             return invalid("dns_resolver", "expected IP:PORT, e.g. 127.0.0.1:53");
         }
+        if let Some(b) = &self.metrics_bind
+            && b.parse::<SocketAddr>().is_err()
+        {
+            return invalid("metrics_bind", "expected ADDRESS:PORT, e.g. 0.0.0.0:9464");
+        }
+        if !(1..=3600).contains(&self.shutdown_grace_secs) {
+            return invalid("shutdown_grace_secs", "must be between 1 and 3600");
+        }
         if !["all", "web", "worker"].contains(&self.role.as_str()) {
             return invalid("role", "expected all, web or worker");
         }
@@ -337,6 +350,8 @@ mod tests {
             jobs: Default::default(),
             role: "all".into(),
             dns_resolver: None,
+            metrics_bind: None,
+            shutdown_grace_secs: 30,
             job_workers: 1,
             parking: Default::default(),
             mail_virtual_map: None,

@@ -26,6 +26,7 @@ pub mod hostnames;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod newsletter;
 pub mod operators;
 pub mod orders;

@@ -135,6 +135,13 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
     assert!(run::start(&tx, now, "test").await.is_err());
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
+    // The run and its job are in the metrics.
+    let metrics = relabel_platform::metrics::render(&app.state).await;
+    assert!(
+        metrics.contains("relabel_jobs_total{kind=\"billing.run\",outcome=\"done\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("relabel_run_duration_seconds_count{kind=\"billing\"}"));
 
     let all = docs(&app.state, &t).await;
     let invoices: Vec<_> = all.iter().filter(|d| d.kind == "invoice").collect();

@@ -51,3 +51,64 @@ async fn the_tls_ask_endpoint_allows_only_hostnames_served_here() {
     assert_eq!(ask("alpha.test").await, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let metrics = relabel_platform::app::spawn_metrics(app.state.clone(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = app.client();
+    for _ in 0..3 {
+        let home = client.get(app.url("alpha.test", "/")).send().await.unwrap();
+        assert_eq!(home.status(), 200);
+    }
+    let missing = client
+        .get(app.url("alpha.test", "/console/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // Not on the public port.
+    let public = client
+        .get(app.url("alpha.test", "/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+
+    let text = reqwest::get(format!("http://{}/metrics", metrics.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |series: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    assert!(
+        count(
+            "relabel_http_request_duration_seconds_count{area=\"home\",method=\"GET\",status=\"200\"}"
+        ) >= 3
+    );
+    assert!(
+        count(
+            "relabel_http_request_duration_seconds_count{area=\"console\",method=\"GET\",status=\"404\"}"
+        ) >= 1
+    );
+    assert!(text.contains("relabel_http_request_duration_seconds_bucket{area=\"home\",method=\"GET\",status=\"200\",le=\"+Inf\"}"));
+    assert!(text.contains("# TYPE relabel_jobs_queued gauge"));
+    assert!(text.contains("relabel_template_fallbacks_total"));
+    assert!(!text.contains("alpha.test"), "no tenant or host labels");
+    metrics.shutdown().await;
+    app.stop().await;
+}

@@ -817,6 +817,7 @@ pub async fn runs(tx: &TenantTx, limit: u64) -> Result<Vec<billing_run::Model>, 
 
 /// Executes a queued (or interrupted) run to its end.
 pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let tx = state.tenancy.begin(tenant).await?;
     let Some(run) = billing_run::Entity::find_by_id(run_id.to_owned())
         .one(tx.conn())
@@ -875,6 +876,7 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         .await?;
     tx.touch(super::TOPIC);
     tx.commit().await?;
+    crate::metrics::run("billing", started.elapsed());
     Ok(())
 }
 

@@ -146,6 +146,7 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
             }
             Some(t) if t.status == TenantStatus::Deleted => Ok(self.not_found(lang)),
             Some(t) => {
+                tracing::Span::current().record("tenant", t.id.as_str());
                 // Storefront pages render with the shop's look (cached per tenant).
                 let path = req.uri().path();
                 let store_page = !["/console", "/api/", "/hooks/", "/_store/", "/assets/"]

@@ -96,6 +96,17 @@ pub async fn with_key_prefix(tx: &TenantTx, prefix: &str) -> Result<Vec<Job>, Db
         .await
 }
 
+/// Queued jobs that are due now (the queue depth).
+pub async fn due_count(tx: &TenantTx) -> Result<i64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    let n = entity::Entity::find()
+        .filter(entity::Column::Status.eq("queued"))
+        .filter(entity::Column::RunAfter.lte(Utc::now()))
+        .count(tx.conn())
+        .await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 /// Jobs for the console, newest first; `status` filters (`dead` = technical tickets).
 pub async fn list(tx: &TenantTx, status: Option<&str>, limit: u64) -> Result<Vec<Job>, DbErr> {
     use sea_orm::QuerySelect;

@@ -169,6 +169,14 @@ impl Runner {
                 "dead" => pass.dead += 1,
                 _ => pass.retried += 1,
             }
+            crate::metrics::job(
+                &job.kind,
+                if status == "queued" {
+                    "retried"
+                } else {
+                    status
+                },
+            );
             let tx = self.tenancy.begin(tenant).await?;
             let attempts = if uncount {
                 Expr::col(entity::Column::Attempts).sub(1)

@@ -365,6 +365,17 @@ pub async fn run(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Result<dunning_run::Model, BillingError> {
+    let started = std::time::Instant::now();
+    let done = run_levels(tx, now, actor).await;
+    crate::metrics::run("dunning", started.elapsed());
+    done
+}
+
+async fn run_levels(
+    tx: &TenantTx,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<dunning_run::Model, BillingError> {
     // A write first: serialises runs (and takes SQLite's lock before reading).
     dunning_level::Entity::update_many()
         .col_expr(
