@@ -20,8 +20,12 @@ async fn staff(app: &TestApp, host: &str) -> reqwest::Client {
     client
 }
 
-/// Replaces one rrset of `zone` in PowerDNS.
-async fn record(pdns: &Pdns, zone: &str, name: &str, kind: &str, content: &str) {
+/// Replaces one rrset of `zone` in PowerDNS with `contents`.
+async fn record(pdns: &Pdns, zone: &str, name: &str, kind: &str, contents: &[&str]) {
+    let records: Vec<_> = contents
+        .iter()
+        .map(|c| json!({ "content": c, "disabled": false }))
+        .collect();
     let rsp = reqwest::Client::new()
         .patch(format!(
             "{}/api/v1/servers/localhost/zones/{zone}.",
@@ -30,7 +34,7 @@ async fn record(pdns: &Pdns, zone: &str, name: &str, kind: &str, content: &str) 
         .header("X-API-Key", API_KEY)
         .json(&json!({ "rrsets": [{
             "name": format!("{name}."), "type": kind, "ttl": 60, "changetype": "REPLACE",
-            "records": [{ "content": content, "disabled": false }],
+            "records": records,
         }]}))
         .send()
         .await
@@ -175,7 +179,7 @@ async fn a_custom_domain_is_served_only_after_dns_proves_it() {
         "shop-alpha.test",
         &challenge,
         "TXT",
-        "\"relabel-verify=0000\"",
+        &["\"relabel-verify=0000\""],
     )
     .await;
     check(&app, &alpha, "alpha.test", &id).await;
@@ -185,7 +189,7 @@ async fn a_custom_domain_is_served_only_after_dns_proves_it() {
         "shop-alpha.test",
         &challenge,
         "TXT",
-        &format!("\"{txt}\""),
+        &[&format!("\"{txt}\"")],
     )
     .await;
     check(&app, &alpha, "alpha.test", &id).await;
@@ -194,9 +198,30 @@ async fn a_custom_domain_is_served_only_after_dns_proves_it() {
     assert!(html.contains("Alpha"), "alpha's shop on its own domain");
     assert_eq!(ask(&app, host).await, 200);
 
-    // Beta's claim of the same name stays unproven (the record is alpha's token,
-    // and the name is taken now).
+    // Beta proves the same name too, later: the name is taken, alpha keeps it.
+    let (_, beta_txt) = claim_of(&app, &beta, "beta.test", host).await;
+    let both = [format!("\"{txt}\""), format!("\"{beta_txt}\"")];
+    record(
+        &pdns,
+        "shop-alpha.test",
+        &challenge,
+        "TXT",
+        &[&both[0], &both[1]],
+    )
+    .await;
     check(&app, &beta, "beta.test", &beta_id).await;
+    let page = beta
+        .get(app.url("beta.test", "/console/hostnames"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("This hostname already belongs to a reseller."),
+        "{page}"
+    );
     let (_, html) = home(&app, host).await;
     assert!(html.contains("Alpha"));
 
@@ -204,7 +229,7 @@ async fn a_custom_domain_is_served_only_after_dns_proves_it() {
     let shop = "shop.shop-alpha.test";
     assert_eq!(claim(&app, &alpha, "alpha.test", shop).await, 303);
     let (shop_id, _) = claim_of(&app, &alpha, "alpha.test", shop).await;
-    record(&pdns, "shop-alpha.test", shop, "CNAME", "localhost.").await;
+    record(&pdns, "shop-alpha.test", shop, "CNAME", &["localhost."]).await;
     check(&app, &alpha, "alpha.test", &shop_id).await;
     assert_eq!(home(&app, shop).await.0, 200);
     assert_eq!(ask(&app, shop).await, 200);

@@ -34,6 +34,7 @@ async fn render(
         .await
         .map_err(internal)?;
     let platform = &state.config.platform_host;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
     let rows: Vec<Value> = claims
         .iter()
         .map(|c| {
@@ -41,7 +42,7 @@ async fn render(
                 "id": c.id, "hostname": c.hostname, "status": c.status,
                 "txt_name": challenge_name(&c.hostname), "txt_value": challenge_value(&c.token),
                 "checked_at": c.checked_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-                "last_error": c.last_error,
+                "last_error": c.last_error.as_deref().map(|e| why_unproven(&p, e)),
             })
         })
         .collect();
@@ -52,7 +53,6 @@ async fn render(
         .iter()
         .filter(|h| !claimed.contains(&h.as_str()))
         .collect();
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
     p.render_status(
         if errors.is_empty() {
             StatusCode::OK
@@ -67,6 +67,16 @@ async fn render(
             "values": values, "errors": errors.translated(p.lang.code()),
         }),
     )
+}
+
+/// A failed check's reason for the reseller: "taken" is translated, a DNS
+/// finding is shown as it is (it names the record).
+fn why_unproven(p: &crate::http::Page<'_>, error: &str) -> String {
+    if error == "taken" {
+        p.t("err.hostname_taken").to_owned()
+    } else {
+        error.to_owned()
+    }
 }
 
 #[handler]
@@ -152,11 +162,11 @@ pub async fn check(
             Ok(redirect(BACK))
         }
         Ok(c) => {
-            let why = match c.last_error.as_deref() {
-                Some("taken") => p.t("err.hostname_taken").to_owned(),
-                Some(e) => e.to_owned(),
-                None => String::new(),
-            };
+            let why = c
+                .last_error
+                .as_deref()
+                .map(|e| why_unproven(&p, e))
+                .unwrap_or_default();
             flash(
                 session,
                 "error",
