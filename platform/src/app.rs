@@ -90,6 +90,7 @@ impl AppState {
                 url,
                 &config.dns.powerdns_api_key,
                 &config.dns.powerdns_server,
+                &config.dns.powerdns_zone_kind,
             )),
             None => Arc::new(ZoneFiles {
                 dir: config

@@ -104,8 +104,22 @@ pub enum TenantCommand {
     Suspend { id: String },
     /// Resume a suspended reseller.
     Resume { id: String },
-    /// Delete a reseller (hostnames freed, data retained).
+    /// Delete a reseller (hostnames freed, data retained for
+    /// `tenant_retention_days`, then purged).
     Delete { id: String },
+    /// Write a reseller's complete data (registry row, hostnames, platform
+    /// account and its whole schema) to a file, to import here or elsewhere.
+    Export {
+        id: String,
+        /// The file to write (refused when it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a reseller from a file written by `tenant export`.
+    Import { file: PathBuf },
+    /// Purge resellers deleted longer ago than `tenant_retention_days` (the
+    /// daily schedule does it too).
+    Purge,
     /// Manage hostnames.
     Host {
         #[command(subcommand)]
@@ -276,6 +290,19 @@ fn show_error(e: ResellerError) -> anyhow::Error {
     }
 }
 
+/// A new file only the owner can read.
+fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 async fn tenant(config: Config, command: TenantCommand) -> anyhow::Result<ExitCode> {
     let state = AppState::new(config).await?;
     let t = &state.tenancy;
@@ -340,6 +367,46 @@ async fn tenant(config: Config, command: TenantCommand) -> anyhow::Result<ExitCo
                 public_id(&r.id),
                 r.schema
             );
+        }
+        TenantCommand::Export { id, out } => {
+            let id = resellers::parse_id(&id).map_err(show_error)?;
+            let file = create_private(&out)?;
+            let mut w = std::io::BufWriter::new(file);
+            let done = resellers::export(&state, CLI_ACTOR, &id, &mut w).await;
+            drop(w);
+            match done {
+                Ok(s) => println!(
+                    "exported {} to {}: {} tables, {} rows (the file holds all of the reseller's data and opened payment keys: keep it safe)",
+                    public_id(&id),
+                    out.display(),
+                    s.tables,
+                    s.rows
+                ),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&out);
+                    return Err(show_error(e));
+                }
+            }
+        }
+        TenantCommand::Import { file } => {
+            let input = std::io::BufReader::new(
+                std::fs::File::open(&file)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            );
+            let (r, s) = resellers::import(&state, CLI_ACTOR, input)
+                .await
+                .map_err(show_error)?;
+            print(&r);
+            println!("imported {} tables, {} rows", s.tables, s.rows);
+        }
+        TenantCommand::Purge => {
+            let purged = resellers::purge_expired(&state, CLI_ACTOR)
+                .await
+                .map_err(show_error)?;
+            for r in &purged {
+                println!("purged {} ({}, {})", public_id(&r.id), r.name, r.schema);
+            }
+            println!("{} reseller(s) purged", purged.len());
         }
         TenantCommand::Host {
             command: HostCommand::Add { id, hostname },

@@ -59,6 +59,9 @@ pub struct Config {
     pub metrics_bind: Option<String>,
     /// After SIGTERM, how long in-flight requests and running jobs may take.
     pub shutdown_grace_secs: u64,
+    /// Days a deleted reseller's data is kept before the daily schedule purges
+    /// it (schema and shared rows; the audit log stays).
+    pub tenant_retention_days: u32,
     /// What `serve` runs: `all` (HTTP, jobs and schedules), `web` (HTTP only)
     /// or `worker` (jobs and schedules, HTTP only for `/healthz`, `/readyz`).
     pub role: String,
@@ -98,6 +101,10 @@ pub struct DnsConfig {
     pub powerdns_url: Option<String>,
     pub powerdns_api_key: String,
     pub powerdns_server: String,
+    /// Kind of the zones created at PowerDNS: `Native` (replicated by the
+    /// database, the default) or `Master` (secondaries get a NOTIFY after every
+    /// change; PowerDNS needs `primary=yes`).
+    pub powerdns_zone_kind: String,
 }
 
 impl Default for DnsConfig {
@@ -112,6 +119,7 @@ impl Default for DnsConfig {
             powerdns_url: None,
             powerdns_api_key: String::new(),
             powerdns_server: "localhost".into(),
+            powerdns_zone_kind: "Native".into(),
         }
     }
 }
@@ -180,6 +188,7 @@ impl Config {
             .set_default("log_format", "pretty")?
             .set_default("role", "all")?
             .set_default("shutdown_grace_secs", 30)?
+            .set_default("tenant_retention_days", 30)?
             .set_default("job_workers", 1)?
             .set_default("registry_timeout_ms", 2000)?
             .set_default("availability_cache_secs", 60)?;
@@ -268,6 +277,9 @@ impl Config {
         {
             return invalid("dns.powerdns_url", "expected an http(s):// URL");
         }
+        if !["Native", "Master"].contains(&self.dns.powerdns_zone_kind.as_str()) {
+            return invalid("dns.powerdns_zone_kind", "expected Native or Master");
+        }
         if let Some(r) = &self.dns_resolver
             && r.parse::<SocketAddr>().is_err()
         {
@@ -277,6 +289,9 @@ impl Config {
             && b.parse::<SocketAddr>().is_err()
         {
             return invalid("metrics_bind", "expected ADDRESS:PORT, e.g. 0.0.0.0:9464");
+        }
+        if !(1..=3650).contains(&self.tenant_retention_days) {
+            return invalid("tenant_retention_days", "must be between 1 and 3650");
         }
         if !(1..=3600).contains(&self.shutdown_grace_secs) {
             return invalid("shutdown_grace_secs", "must be between 1 and 3600");
@@ -352,6 +367,7 @@ mod tests {
             dns_resolver: None,
             metrics_bind: None,
             shutdown_grace_secs: 30,
+            tenant_retention_days: 30,
             job_workers: 1,
             parking: Default::default(),
             mail_virtual_map: None,

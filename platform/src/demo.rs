@@ -224,7 +224,9 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
         }
         cm.update(tx.conn()).await?;
         if i == 1 {
-            // Jonas has an invoice overdue for 25 days: a dunning run reminds him.
+            // Jonas has an invoice overdue for 40 days and was reminded 15 days
+            // ago (below): the next dunning run sends the first notice with its
+            // fee and default interest.
             let inv = crate::billing::one_off(
                 &tx,
                 &tenant.name,
@@ -241,8 +243,8 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("demo invoice: {e}"))?;
             let mut im: crate::billing::invoice::ActiveModel = inv.into();
-            im.issued_at = Set(now - chrono::Duration::days(39));
-            im.due_at = Set(now - chrono::Duration::days(25));
+            im.issued_at = Set(now - chrono::Duration::days(54));
+            im.due_at = Set(now - chrono::Duration::days(40));
             im.update(tx.conn()).await?;
         }
         let services = [
@@ -277,6 +279,10 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
             .await?;
         }
     }
+    // The reminder, as the run 15 days ago wrote it (level 1, no fee).
+    crate::payments::dunning::run(&tx, now - chrono::Duration::days(15), "demo")
+        .await
+        .map_err(|e| anyhow::anyhow!("demo reminder: {e}"))?;
     tx.commit().await?;
     Ok(())
 }

@@ -26,14 +26,14 @@ pub enum BackendKind {
 /// Where tenant data lives. Cheap to clone.
 #[derive(Clone)]
 pub struct Backend {
-    store: Store,
+    pub(crate) store: Store,
     redis: Option<redis::aio::ConnectionManager>,
     redis_client: Option<redis::Client>,
     redis_prefix: String,
 }
 
 #[derive(Clone)]
-enum Store {
+pub(crate) enum Store {
     Postgres {
         db: DatabaseConnection,
     },
@@ -278,7 +278,10 @@ pub(crate) fn is_tenant_schema(schema: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-async fn set_search_path(txn: &DatabaseTransaction, path: &str) -> Result<(), sea_orm::DbErr> {
+pub(crate) async fn set_search_path(
+    txn: &DatabaseTransaction,
+    path: &str,
+) -> Result<(), sea_orm::DbErr> {
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT set_config('search_path', $1, true)",

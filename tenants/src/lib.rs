@@ -8,6 +8,7 @@
 //! - production: PostgreSQL, schema `shared` plus one schema `t_<id>` per tenant,
 //!   and Redis for cross-node cache invalidation.
 
+mod archive;
 mod backend;
 mod changes;
 pub mod entity;
@@ -19,6 +20,7 @@ mod registry;
 mod resolver;
 mod tx;
 
+pub use archive::{Header as ArchiveHeader, RowsByTable, Secrets, Summary as ArchiveSummary};
 pub use backend::{Backend, BackendKind};
 pub use changes::{Change, Changes};
 pub use error::TenancyError;

@@ -5,7 +5,8 @@ use crate::entity::{hostname, tenant};
 use crate::{Hostname, Tenancy, TenancyError, TenantId, TenantTx};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -359,6 +360,70 @@ impl Tenancy {
         Ok(before)
     }
 
+    /// Resellers deleted before `cutoff` whose data is still kept.
+    pub async fn deleted_before(&self, cutoff: DateTime<Utc>) -> Result<Vec<Tenant>, TenancyError> {
+        let rows = tenant::Entity::find()
+            .filter(tenant::Column::DeletedAt.lt(cutoff))
+            .filter(tenant::Column::Id.ne(PLATFORM_BOOKS_ID))
+            .order_by_asc(tenant::Column::DeletedAt)
+            .all(self.backend().shared())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Tenant::from_rows(r, vec![]))
+            .collect())
+    }
+
+    /// Removes a deleted reseller's data for good: its schema (or file) and its
+    /// rows in the shared tables. The audit log keeps its entries. Refused for
+    /// a reseller that is not deleted.
+    pub async fn purge(&self, id: &TenantId) -> Result<Tenant, TenancyError> {
+        let backend = self.backend();
+        let txn = backend.shared().begin().await?;
+        let row = tenant::Entity::find_by_id(id.to_string())
+            .filter(tenant::Column::DeletedAt.is_not_null())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| TenancyError::NotFound(id.to_string()))?;
+        let gone = Tenant::from_rows(row, vec![]);
+        for table in [
+            "hostnames",
+            "reseller_accounts",
+            "operator_cases",
+            "custom_domains",
+            "forward_hosts",
+        ] {
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                format!(
+                    "DELETE FROM shared.{table} WHERE tenant_id = {}",
+                    placeholder(&txn)
+                ),
+                [id.as_str().into()],
+            ))
+            .await?;
+        }
+        tenant::Entity::delete_by_id(id.to_string())
+            .exec(&txn)
+            .await?;
+        if backend.kind() == BackendKind::Postgres {
+            // The name is generated (`t_<hex>`), checked again here.
+            if !crate::backend::is_tenant_schema(&gone.schema) {
+                return Err(TenancyError::Config(format!(
+                    "not a tenant schema: {}",
+                    gone.schema
+                )));
+            }
+            txn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS {} CASCADE", gone.schema))
+                .await?;
+            txn.commit().await?;
+        } else {
+            txn.commit().await?;
+            backend.discard_sqlite_tenant(&gone.schema).await;
+        }
+        Ok(gone)
+    }
+
     pub async fn add_host(&self, id: &TenantId, host: &Hostname) -> Result<Tenant, TenancyError> {
         self.get(id).await?;
         self.ensure_host_free(host).await?;
@@ -382,6 +447,13 @@ impl Tenancy {
         }
         self.changed().await;
         self.get(id).await
+    }
+}
+
+fn placeholder(db: &impl sea_orm::ConnectionTrait) -> &'static str {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "$1",
+        _ => "?",
     }
 }
 

@@ -112,6 +112,68 @@ async fn baseline(app: &relabel_tests::TestApp, t: &Tenant, n: usize) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Plain batched inserts of `lines` invoice lines and `entries` ledger entries
+/// (1,000 per statement, one transaction each), in seconds.
+async fn rows_baseline(
+    app: &relabel_tests::TestApp,
+    t: &Tenant,
+    lines: usize,
+    entries: usize,
+) -> f64 {
+    use billing::{invoice_line, ledger_entry};
+    let now = Utc::now();
+    let id = || uuid::Uuid::now_v7().simple().to_string();
+    let start = Instant::now();
+    let all: Vec<usize> = (0..lines).collect();
+    for chunk in all.chunks(1000) {
+        let tx = app.state.tenancy.begin(t).await.unwrap();
+        let rows = chunk.iter().map(|i| invoice_line::ActiveModel {
+            id: Set(id()),
+            invoice_id: Set(format!("base-{}", i / 10)),
+            position: Set(i32::try_from(i % 10).unwrap_or(0) + 1),
+            service_id: Set(Some(id())),
+            order_item_id: Set(None),
+            product_id: Set(Some("hosting-starter".into())),
+            description: Set("Hosting Starter".into()),
+            period_start: Set(Some(now)),
+            period_end: Set(Some(now + Duration::days(30))),
+            quantity_milli: Set(1000),
+            unit: Set("MON".into()),
+            unit_net_minor: Set(599),
+            net_minor: Set(599),
+            vat_rate_bp: Set(1900),
+            vat_category: Set("S".into()),
+        });
+        invoice_line::Entity::insert_many(rows)
+            .exec_without_returning(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let all: Vec<usize> = (0..entries).collect();
+    for chunk in all.chunks(1000) {
+        let tx = app.state.tenancy.begin(t).await.unwrap();
+        let rows = chunk.iter().map(|i| ledger_entry::ActiveModel {
+            id: Set(id()),
+            customer_id: Set(format!("base-{i}")),
+            kind: Set("invoice".into()),
+            amount_minor: Set(-7128),
+            currency: Set("EUR".into()),
+            document_id: Set(Some(id())),
+            reference: Set(Some(format!("BASE-{i:08}"))),
+            note: Set(None),
+            actor: Set("baseline".into()),
+            created_at: Set(now),
+        });
+        ledger_entry::Entity::insert_many(rows)
+            .exec_without_returning(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    start.elapsed().as_secs_f64()
+}
+
 async fn run_bench(tenants: usize, per_tenant: usize) {
     let app = spawn_app_with(|c| {
         c.jobs.enabled = false;
@@ -154,6 +216,23 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         invoices += invoice::Entity::find().count(tx.conn()).await.unwrap();
     }
     let base_secs = baseline(&app, &all[0], invoices as usize).await;
+    // The run writes more than invoice rows: the same volume of lines and
+    // ledger entries as plain batched inserts too (service date updates, jobs
+    // and numbers not included, so this is a lower bound of its writes).
+    let (mut lines, mut entries) = (0, 0);
+    for t in &all {
+        let tx = app.state.tenancy.begin(t).await.unwrap();
+        lines += billing::invoice_line::Entity::find()
+            .count(tx.conn())
+            .await
+            .unwrap();
+        entries += billing::ledger_entry::Entity::find()
+            .count(tx.conn())
+            .await
+            .unwrap();
+    }
+    let volume_secs =
+        base_secs + rows_baseline(&app, &all[0], lines as usize, entries as usize).await;
     // What touching every tenant costs at least: one transaction with one read
     // per tenant, 4 at a time like the run.
     let floor = Instant::now();
@@ -179,6 +258,10 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         invoices as f64 / base_secs
     );
     println!("ratio run / baseline: {:.1}x", run_secs / base_secs);
+    println!(
+        "volume baseline: the same {invoices} invoices + {lines} lines + {entries} ledger entries, batched plain inserts: {volume_secs:.2} s (run / volume {:.1}x)",
+        run_secs / volume_secs
+    );
     println!(
         "floor: one transaction with one read in each of the {tenants} tenants: {floor_secs:.2} s (run / floor {:.1}x)",
         run_secs / floor_secs

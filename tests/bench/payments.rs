@@ -7,7 +7,9 @@
 //!   in memory of the same references and numbers.
 //!
 //! `cargo run --release -p relabel-tests --example bench_payments -- dunning [items]`
-//!   A dunning run over `items` overdue items (default 50,000; ten per customer).
+//!   Dunning over `items` overdue items (default 50,000; ten per customer): the
+//!   reminder run, then 15 days later the first-notice run that books a fee per
+//!   letter and interest per item.
 //!
 //! Set DATABASE_URL (and REDIS_URL) for PostgreSQL.
 
@@ -134,19 +136,27 @@ async fn match_bench(lines: usize, items: usize) {
 async fn dunning_bench(items: usize) {
     let app = spawn_app_with(|c| c.jobs.enabled = false).await;
     let t = seed(&app, items, 25).await;
-    let start = Instant::now();
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let run = dunning::run(&tx, Utc::now(), "bench").await.unwrap();
-    tx.commit().await.unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    assert_eq!(run.items as usize, items);
-    println!(
-        "dunning run: {items} overdue items, {} letters, fees {} + interest {} (minor) in {secs:.1} s ({:.0} items/s)",
-        run.letters,
-        run.fees_minor,
-        run.interest_minor,
-        items as f64 / secs
-    );
+    // Two runs as days pass: 15 days ago the items were 10 days overdue (the
+    // reminder, no fee); today they are 25 days overdue and 15 days after the
+    // reminder, so every item gets the first notice with its fee and interest.
+    for (label, at) in [
+        ("reminders", Utc::now() - Duration::days(15)),
+        ("first notices", Utc::now()),
+    ] {
+        let start = Instant::now();
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let run = dunning::run(&tx, at, "bench").await.unwrap();
+        tx.commit().await.unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(run.items as usize, items);
+        println!(
+            "dunning run ({label}): {items} overdue items, {} letters, fees {} + interest {} (minor) in {secs:.1} s ({:.0} items/s)",
+            run.letters,
+            run.fees_minor,
+            run.interest_minor,
+            items as f64 / secs
+        );
+    }
     app.stop().await;
 }
 

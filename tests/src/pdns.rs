@@ -15,6 +15,9 @@ pub struct Pdns {
     dir: PathBuf,
     pub api_port: u16,
     pub dns_port: u16,
+    /// A stand-in secondary: PowerDNS sends the NOTIFY of primary zones here
+    /// (`also-notify`).
+    secondary: std::net::UdpSocket,
 }
 
 fn free_port() -> u16 {
@@ -47,11 +50,13 @@ impl Pdns {
             .status()
             .expect("sqlite3 (installed by .ci/install-test-deps)");
         assert!(status.success(), "pdns schema");
+        let secondary = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp socket");
         let mut pdns = Self {
             child: None,
             dir,
             api_port: free_port(),
             dns_port: free_port(),
+            secondary,
         };
         pdns.resume().await;
         Some(pdns)
@@ -84,6 +89,11 @@ impl Pdns {
                 &format!("--webserver-port={}", self.api_port),
                 "--webserver-allow-from=127.0.0.0/8",
                 &format!("--socket-dir={}", self.dir.display()),
+                "--primary=yes",
+                &format!(
+                    "--also-notify={}",
+                    self.secondary.local_addr().expect("udp address")
+                ),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -130,6 +140,41 @@ impl Pdns {
         }
         rsp.json().await.ok()
     }
+}
+
+impl Pdns {
+    /// The zone named in the next DNS NOTIFY (opcode 4) the stand-in secondary
+    /// receives within `wait`.
+    pub async fn next_notify(&self, wait: Duration) -> Option<String> {
+        let socket = self.secondary.try_clone().ok()?;
+        tokio::task::spawn_blocking(move || {
+            socket.set_read_timeout(Some(wait)).ok()?;
+            let mut buf = [0u8; 512];
+            loop {
+                let n = socket.recv(&mut buf).ok()?;
+                if n > 12 && (buf[2] >> 3) & 0x0f == 4 {
+                    return Some(question_name(&buf[12..n]));
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
+/// The name of a DNS question (uncompressed labels), without the root dot.
+fn question_name(mut q: &[u8]) -> String {
+    let mut labels = Vec::new();
+    while let Some((&len, rest)) = q.split_first() {
+        let len = usize::from(len);
+        if len == 0 || len > rest.len() {
+            break;
+        }
+        labels.push(String::from_utf8_lossy(&rest[..len]).into_owned());
+        q = &rest[len..];
+    }
+    labels.join(".")
 }
 
 impl Drop for Pdns {

@@ -869,6 +869,25 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
         "paid month (+ the month up to the end date)"
     );
     assert_eq!(lines_other, 1);
+    // At its end date the cancelled service ends and its panel account is to
+    // be closed (the one ended at once already was).
+    assert_eq!(billing::cancel::end_due(&tx, c1.ends_at).await.unwrap(), 1);
+    let terminations: Vec<String> = relabel_platform::jobs::entity::Entity::find()
+        .filter(relabel_platform::jobs::entity::Column::Kind.eq("service.terminate"))
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.idempotency_key)
+        .collect();
+    let mut expected_keys = vec![
+        format!("terminate:{}", s.id),
+        format!("terminate:{}", other.id),
+    ];
+    expected_keys.sort();
+    let mut terminations = terminations;
+    terminations.sort();
+    assert_eq!(terminations, expected_keys);
     drop(tx);
     reconcile(&app.state, &t).await;
     app.stop().await;

@@ -745,12 +745,20 @@ async fn zones_are_served_by_powerdns_and_survive_its_outage() {
         fast_jobs(c);
         c.dns.powerdns_url = Some(url);
         c.dns.powerdns_api_key = relabel_tests::pdns::API_KEY.into();
+        c.dns.powerdns_zone_kind = "Master".into();
     })
     .await;
     let t = setup(&app).await;
     let c = customer(&app.state, &t, "pia@example.de").await;
     place(&app.state, &t, &c, &[register("pia-pdns.de")]).await;
     app.state.runner().run_due(&t).await.unwrap();
+    // A primary zone: the secondary hears of it at once.
+    assert_eq!(
+        pdns.next_notify(std::time::Duration::from_secs(10))
+            .await
+            .as_deref(),
+        Some("pia-pdns.de")
+    );
 
     // The zone from the template, with our nameservers.
     let zone = pdns.zone("pia-pdns.de").await.expect("zone at PowerDNS");
@@ -817,6 +825,12 @@ async fn zones_are_served_by_powerdns_and_survive_its_outage() {
         .map(|r| r["records"][0]["content"].as_str().unwrap())
         .collect();
     assert_eq!(mx, ["5 mail.pia.example."]);
+    assert_eq!(
+        pdns.next_notify(std::time::Duration::from_secs(10))
+            .await
+            .as_deref(),
+        Some("pia-pdns.de")
+    );
     assert!(
         sets.iter()
             .any(|r| r["name"] == "_dmarc.pia-pdns.de." && r["type"] == "TXT")
@@ -1109,6 +1123,49 @@ async fn a_full_or_failing_pool_retries_and_the_account_is_created_once() {
         .unwrap()
         .used;
     assert_eq!(used, 1, "one place for one account");
+
+    // Staff end the service at once: the panel account goes, the place is free
+    // again, and a repeated termination changes nothing.
+    let service = {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let s = provisioning::customer_services(&tx, &c.id).await.unwrap();
+        s.into_iter().find(|s| s.kind == "hosting").unwrap()
+    };
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
+    relabel_platform::billing::cancel::cancel(
+        &tx,
+        shared,
+        "Test",
+        &service.id,
+        None,
+        true,
+        "staff",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let done = runner.run_due(&t).await.unwrap();
+    assert_eq!(done.done, 1, "{done:?}");
+    assert!(panel.panel.accounts().is_empty());
+    let server_now = relabel_platform::hosting::server_by_id(shared, &server.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(server_now.used, 0, "the place is given back");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let account = relabel_platform::hosting::account_of_service(&tx, &service.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.status, "terminated");
+    // The end of the period reached later (the run's sweep) queues nothing new.
+    assert_eq!(
+        relabel_platform::billing::cancel::end_due(&tx, chrono::Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    drop(tx);
     app.stop().await;
 }
 
@@ -1626,6 +1683,13 @@ async fn the_lifecycle_follows_expiry_and_notices_a_transfer_out() {
         .collect();
     assert!(ops.iter().any(|m| m.contains("other-registrar")), "{ops:?}");
     drop(tx);
+    // Our nameservers stop answering for the domain that left; the one in
+    // redemption keeps its zone (it may be restored).
+    let zones = app.state.config.data_dir.join("zones");
+    assert!(zones.join("zieht-um.de.zone").exists());
+    assert_eq!(runner.run_due(&t).await.unwrap().done, 1);
+    assert!(!zones.join("zieht-um.de.zone").exists());
+    assert!(zones.join("laeuft-ab.de.zone").exists());
     app.stop().await;
 }
 

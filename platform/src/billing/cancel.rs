@@ -105,6 +105,9 @@ pub async fn cancel(
     .update(tx.conn())
     .await?;
     tx.touch(crate::provisioning::TOPIC);
+    if immediate {
+        crate::provisioning::handler::queue_terminations(tx, std::slice::from_ref(&s)).await?;
+    }
     let mut credit_note = None;
     if immediate && super::settings(tx).await?.prorata_credit {
         credit_note = prorata_credit(tx, brand_name, &s, now, actor).await?;
@@ -165,8 +168,18 @@ async fn prorata_credit(
     Ok(Some(cn.number))
 }
 
-/// Ends services whose end date has passed (run before each billing run).
+/// Ends services whose end date has passed (run before each billing run) and
+/// queues closing their panel accounts.
 pub async fn end_due(tx: &TenantTx, now: DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+    let ending = service::Entity::find()
+        .filter(service::Column::Status.eq("active"))
+        .filter(service::Column::EndsAt.lte(now))
+        .all(tx.conn())
+        .await?;
+    if ending.is_empty() {
+        return Ok(0);
+    }
+    crate::provisioning::handler::queue_terminations(tx, &ending).await?;
     let r = service::Entity::update_many()
         .col_expr(
             service::Column::Status,
@@ -176,8 +189,7 @@ pub async fn end_due(tx: &TenantTx, now: DateTime<Utc>) -> Result<u64, sea_orm::
             service::Column::UpdatedAt,
             sea_orm::sea_query::Expr::val(now),
         )
-        .filter(service::Column::Status.eq("active"))
-        .filter(service::Column::EndsAt.lte(now))
+        .filter(service::Column::Id.is_in(ending.iter().map(|s| s.id.clone())))
         .exec(tx.conn())
         .await?;
     Ok(r.rows_affected)

@@ -818,7 +818,8 @@ pub async fn runs(tx: &TenantTx, limit: u64) -> Result<Vec<billing_run::Model>, 
 /// Executes a queued (or interrupted) run to its end.
 pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let tx = state.tenancy.begin(tenant).await?;
+    // Reads the run, then ends services and marks it running.
+    let tx = state.tenancy.begin_write(tenant).await?;
     let Some(run) = billing_run::Entity::find_by_id(run_id.to_owned())
         .one(tx.conn())
         .await?
@@ -1088,6 +1089,10 @@ impl Handler for BillingHandler {
                 Ok(())
             }
             SCHEDULE if tenant.id.as_str() == relabel_tenants::PLATFORM_BOOKS_ID => {
+                // Deleted resellers past their retention period (T1).
+                crate::resellers::purge_expired(&self.state, "schedule")
+                    .await
+                    .map_err(retry)?;
                 super::platform::run(&self.state, "schedule")
                     .await
                     .map_err(retry)?;

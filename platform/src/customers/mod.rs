@@ -6,6 +6,7 @@
 pub mod entity;
 pub mod fields;
 pub mod list;
+pub mod privacy;
 pub mod sessions;
 
 pub use entity::{customer, settings};

@@ -85,12 +85,15 @@ pub struct PowerDns {
     pub base_url: String,
     pub api_key: String,
     pub server_id: String,
+    /// `Native` or `Master` (see `DnsConfig::powerdns_zone_kind`).
+    pub zone_kind: String,
     http: reqwest::Client,
 }
 
 impl PowerDns {
-    pub fn new(base_url: &str, api_key: &str, server_id: &str) -> Self {
+    pub fn new(base_url: &str, api_key: &str, server_id: &str, zone_kind: &str) -> Self {
         Self {
+            zone_kind: zone_kind.to_owned(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key: api_key.to_owned(),
             server_id: server_id.to_owned(),
@@ -229,7 +232,7 @@ impl DnsProvider for PowerDns {
             None => {
                 let body = serde_json::json!({
                     "name": canonical(zone),
-                    "kind": "Native",
+                    "kind": self.zone_kind,
                     "nameservers": head.nameservers.iter().map(|n| canonical(n)).collect::<Vec<_>>(),
                     "soa_edit_api": "INCEPTION-INCREMENT",
                     "rrsets": json_sets(false),
@@ -255,10 +258,21 @@ impl DnsProvider for PowerDns {
                 .await?;
             }
         }
-        // Tell secondaries; a zone without secondaries answers an error we ignore.
-        let _ = self
-            .send(self.http.put(format!("{}/notify", self.zone_url(zone))))
-            .await;
+        // A primary zone tells its secondaries now rather than at their next
+        // SOA refresh. The change is saved either way, so a failed NOTIFY is
+        // only logged.
+        if self.zone_kind == "Master" {
+            let sent = self
+                .send(self.http.put(format!("{}/notify", self.zone_url(zone))))
+                .await;
+            let answer = match sent {
+                Ok(rsp) => ok_json(rsp).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = answer {
+                tracing::warn!(zone, error = %e, "PowerDNS did not send the NOTIFY");
+            }
+        }
         Ok(())
     }
 

@@ -189,15 +189,7 @@ pub async fn apply(tx: &TenantTx, tenant_id: &str, event: &Value) -> Result<Appl
     let amount = obj["amount_total"].as_i64().unwrap_or(0);
     let currency = text(obj, &["currency"]).unwrap_or_default().to_uppercase();
     let intent = text(obj, &["payment_intent"]).unwrap_or_else(|| id.clone());
-    let method = match obj["payment_method_types"]
-        .as_array()
-        .and_then(|a| a.first())
-        .and_then(Value::as_str)
-    {
-        Some("paypal") => "paypal",
-        Some("sepa_debit") => "sepa_debit",
-        _ => "card",
-    };
+    let method = paid_with(&kind, obj);
     let p = super::record(
         tx,
         &PaymentInput {
@@ -214,6 +206,27 @@ pub async fn apply(tx: &TenantTx, tenant_id: &str, event: &Value) -> Result<Appl
     )
     .await?;
     Ok(Applied::Booked(p.id))
+}
+
+/// The payment method of a paid session, as far as the event tells: the
+/// session lists the methods it allowed, not the one used. Of card, PayPal and
+/// SEPA only SEPA debits pay later (`async_payment_succeeded`); a session that
+/// allowed several immediate methods books `other` (the reference keeps the
+/// PaymentIntent for a look in Stripe's dashboard).
+fn paid_with(kind: &str, session: &Value) -> &'static str {
+    if kind == "checkout.session.async_payment_succeeded" {
+        return "sepa_debit";
+    }
+    let allowed: Vec<&str> = session["payment_method_types"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match allowed.as_slice() {
+        ["card"] => "card",
+        ["paypal"] => "paypal",
+        ["sepa_debit"] => "sepa_debit",
+        _ => "other",
+    }
 }
 
 /// A refund made in Stripe's dashboard (`charge.refunded`): books what Stripe has
@@ -406,6 +419,32 @@ pub async fn refund(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_method_is_booked_only_as_far_as_the_event_tells() {
+        let session = |types: Value| serde_json::json!({ "payment_method_types": types });
+        let done = "checkout.session.completed";
+        assert_eq!(
+            paid_with(done, &session(serde_json::json!(["card"]))),
+            "card"
+        );
+        assert_eq!(
+            paid_with(done, &session(serde_json::json!(["paypal"]))),
+            "paypal"
+        );
+        assert_eq!(
+            paid_with(done, &session(serde_json::json!(["card", "paypal"]))),
+            "other"
+        );
+        assert_eq!(paid_with(done, &session(Value::Null)), "other");
+        assert_eq!(
+            paid_with(
+                "checkout.session.async_payment_succeeded",
+                &session(serde_json::json!(["card", "sepa_debit"]))
+            ),
+            "sepa_debit"
+        );
+    }
 
     #[test]
     fn signatures_follow_stripes_scheme() {

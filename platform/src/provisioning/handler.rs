@@ -31,7 +31,41 @@ pub const KINDS: &[&str] = &[
     "domains.lifecycle",
     RENEW,
     RESTORE,
+    TERMINATE,
+    ZONE_REMOVE,
 ];
+
+/// Closes the panel account of an ended pool service (hosting, email, site
+/// builder) and gives its place on the server back.
+pub const TERMINATE: &str = "service.terminate";
+
+/// Removes the zone of a domain that left us (deleted or transferred out).
+pub const ZONE_REMOVE: &str = "dns.remove";
+
+/// Queues closing the panel accounts of `services` that just ended, in the
+/// caller's transaction (one job per service; repeated calls are no-ops).
+pub async fn queue_terminations(
+    tx: &TenantTx,
+    services: &[super::service::Model],
+) -> Result<(), DbErr> {
+    for s in services
+        .iter()
+        .filter(|s| crate::hosting::POOL_KINDS.contains(&s.kind.as_str()))
+    {
+        crate::jobs::enqueue(
+            tx,
+            crate::jobs::NewJob {
+                kind: TERMINATE,
+                reference: &s.label,
+                key: &format!("terminate:{}", s.id),
+                payload: serde_json::json!({ "service_id": s.id }),
+                run_after: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 /// Restores a domain from redemption (RGP) for its order item (B12).
 pub const RESTORE: &str = "domain.restore";
@@ -872,6 +906,26 @@ impl Provisioner {
                 .await
                 .map_err(db)?;
             if matches!(next, "transferred_out" | "deleted") {
+                let ending = super::service::Entity::find()
+                    .filter(super::service::Column::DomainId.eq(&d.id))
+                    .filter(super::service::Column::Status.ne("terminated"))
+                    .all(tx.conn())
+                    .await
+                    .map_err(db)?;
+                queue_terminations(&tx, &ending).await.map_err(db)?;
+                // Our nameservers no longer answer for it.
+                crate::jobs::enqueue(
+                    &tx,
+                    crate::jobs::NewJob {
+                        kind: ZONE_REMOVE,
+                        reference: &d.name,
+                        key: &format!("dns-remove:{}", d.id),
+                        payload: serde_json::json!({ "domain_id": d.id }),
+                        run_after: None,
+                    },
+                )
+                .await
+                .map_err(db)?;
                 super::service::Entity::update_many()
                     .col_expr(
                         super::service::Column::Status,
@@ -944,10 +998,72 @@ impl Provisioner {
             .dns
             .put_zone(&d.name, &self.state.zone_head(), &records)
             .await
-            .map_err(|e| match e {
-                crate::dns::provider::DnsError::Unavailable(m) => JobError::Retry(m),
-                crate::dns::provider::DnsError::Refused(m) => JobError::Fatal(m),
-            })
+            .map_err(dns_error)
+    }
+
+    /// The `service.terminate` job: the panel deletes the account (one it no
+    /// longer knows counts as deleted), then the account is marked terminated
+    /// and its place released, once.
+    async fn terminate(&self, tenant: &Tenant, job: &Job) -> Result<(), JobError> {
+        use crate::hosting::{self, panel::PanelError};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        #[derive(serde::Deserialize)]
+        struct P {
+            service_id: String,
+        }
+        let p: P = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
+        let tx = self.begin(tenant).await?;
+        let account = hosting::account_of_service(&tx, &p.service_id)
+            .await
+            .map_err(db)?;
+        drop(tx);
+        let Some(account) = account.filter(|a| a.status != "terminated") else {
+            return Ok(());
+        };
+        let shared = self.state.tenancy.backend().shared();
+        let server = hosting::server_by_id(shared, &account.server_id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| JobError::Fatal(format!("server {} is gone", account.server_id)))?;
+        match self.state.panel.terminate(&server, &account.username).await {
+            Ok(()) | Err(PanelError::NotFound) => {}
+            Err(PanelError::Unavailable(e)) => return Err(JobError::Retry(e)),
+            Err(e) => {
+                return Err(JobError::Fatal(format!(
+                    "the hosting panel refused to terminate {}: {e}",
+                    account.username
+                )));
+            }
+        }
+        let tx = self.begin(tenant).await?;
+        let marked = hosting::account::Entity::update_many()
+            .col_expr(
+                hosting::account::Column::Status,
+                sea_orm::sea_query::Expr::val("terminated"),
+            )
+            .col_expr(
+                hosting::account::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::val(Utc::now()),
+            )
+            .filter(hosting::account::Column::Id.eq(&account.id))
+            .filter(hosting::account::Column::Status.ne("terminated"))
+            .exec(tx.conn())
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        // A crash between the two leaks a place rather than freeing one twice.
+        if marked.rows_affected == 1 {
+            hosting::release(shared, &server.id).await.map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
+fn dns_error(e: crate::dns::provider::DnsError) -> JobError {
+    match e {
+        crate::dns::provider::DnsError::Unavailable(m) => JobError::Retry(m),
+        crate::dns::provider::DnsError::Refused(m) => JobError::Fatal(m),
     }
 }
 
@@ -989,6 +1105,14 @@ impl Handler for Provisioner {
         }
         if job.kind == RENEW {
             return self.renew(tenant, job).await;
+        }
+        if job.kind == TERMINATE {
+            return self.terminate(tenant, job).await;
+        }
+        if job.kind == ZONE_REMOVE {
+            let (tx, d) = self.domain_of_job(tenant, job).await?;
+            drop(tx);
+            return self.state.dns.delete_zone(&d.name).await.map_err(dns_error);
         }
         let p: ItemJob = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fatal(format!("payload: {e}")))?;

@@ -236,3 +236,79 @@ pub async fn remove_host(
 pub fn public_id(id: &TenantId) -> String {
     format!("ten_{id}")
 }
+
+/// Columns sealed with the deployment key: an export carries them opened, an
+/// import seals them again with the target deployment's key.
+pub const SEALED: &[&str] = &[
+    "billing_settings.stripe_secret",
+    "billing_settings.stripe_webhook_secret",
+];
+
+impl relabel_tenants::Secrets for crate::secrets::Sealer {
+    fn open(&self, sealed: &str) -> Option<String> {
+        crate::secrets::Sealer::open(self, sealed)
+    }
+
+    fn seal(&self, plain: &str) -> String {
+        crate::secrets::Sealer::seal(self, plain)
+    }
+}
+
+/// Writes one reseller's complete data to `out` (T1, see
+/// `relabel_tenants::Tenancy::export`); audited.
+pub async fn export(
+    state: &crate::AppState,
+    actor: &str,
+    id: &TenantId,
+    out: &mut impl std::io::Write,
+) -> Result<relabel_tenants::ArchiveSummary, ResellerError> {
+    let summary = state.tenancy.export(id, out, SEALED, &state.sealer).await?;
+    audit::record_operator(
+        state.tenancy.backend().shared(),
+        Some(id.as_str()),
+        Change::new(actor, "tenant.export", id.as_str()).after(&summary),
+    )
+    .await?;
+    Ok(summary)
+}
+
+/// Loads a reseller exported by [`export`] (here or in another deployment);
+/// audited.
+pub async fn import(
+    state: &crate::AppState,
+    actor: &str,
+    input: impl std::io::BufRead,
+) -> Result<(Tenant, relabel_tenants::ArchiveSummary), ResellerError> {
+    let (tenant, summary) = state.tenancy.import(input, &state.sealer).await?;
+    audit::record_operator(
+        state.tenancy.backend().shared(),
+        Some(tenant.id.as_str()),
+        Change::new(actor, "tenant.import", tenant.id.as_str()).after(&summary),
+    )
+    .await?;
+    Ok((tenant, summary))
+}
+
+/// Purges the resellers deleted more than `tenant_retention_days` ago (T1):
+/// their schemas and shared rows go, the audit log records each. Run by the
+/// operator's daily schedule and `relabel tenant purge`.
+pub async fn purge_expired(
+    state: &crate::AppState,
+    actor: &str,
+) -> Result<Vec<Tenant>, ResellerError> {
+    let days = i64::from(state.config.tenant_retention_days);
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
+    let mut purged = Vec::new();
+    for t in state.tenancy.deleted_before(cutoff).await? {
+        let gone = state.tenancy.purge(&t.id).await?;
+        audit::record_operator(
+            state.tenancy.backend().shared(),
+            Some(gone.id.as_str()),
+            Change::new(actor, "tenant.purge", gone.id.as_str()).before(&gone),
+        )
+        .await?;
+        tracing::info!(tenant = %gone.id, schema = %gone.schema, "deleted reseller purged after its retention period");
+        purged.push(gone);
+    }
+    Ok(purged)
+}
