@@ -359,8 +359,8 @@ impl Tenancy {
 pub type RowsByTable = std::collections::BTreeMap<String, Vec<serde_json::Map<String, Json>>>;
 
 impl Tenancy {
-    /// Every row of the tenant's tables whose `column` equals `value` (tables
-    /// without that column are skipped), byte columns left out: what a
+    /// Every row of the tenant's tables whose text `column` equals `value`
+    /// (tables without it are skipped), byte columns left out: what a
     /// data-subject export gathers about one customer.
     pub async fn rows_where(
         &self,
@@ -378,7 +378,8 @@ impl Tenancy {
                 .into_iter()
                 .filter(|(_, k)| *k != Kind::Bytes)
                 .collect();
-            if !columns.iter().any(|(c, _)| c == column) {
+            // Only text columns hold ids, addresses and names compared here.
+            if !columns.iter().any(|(c, k)| c == column && *k == Kind::Text) {
                 continue;
             }
             let rows =

@@ -242,10 +242,7 @@ async fn a_deleted_reseller_is_purged_after_its_retention_period_only() {
         .await
         .unwrap();
     let purged = resellers::purge_expired(state, "test").await.unwrap();
-    assert_eq!(
-        purged.iter().map(|t| &t.id).collect::<Vec<_>>(),
-        [&beta.id]
-    );
+    assert_eq!(purged.iter().map(|t| &t.id).collect::<Vec<_>>(), [&beta.id]);
     let schema_left = if relabel_tests::is_postgres() {
         !shared
             .query_all_raw(sea_orm::Statement::from_string(

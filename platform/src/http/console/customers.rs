@@ -1,6 +1,6 @@
 //! Customer management in the reseller console (A1, A10 in part).
 
-use super::{Can, EditCustomers, Impersonate, ViewCustomers, page};
+use super::{Can, EditBilling, EditCustomers, Impersonate, ViewCustomers, page};
 use crate::app::AppState;
 use crate::auth::csrf;
 use crate::customers::{self, Actor, CustomerError, CustomerInput, ListQuery, customer, fields};
@@ -24,6 +24,8 @@ pub fn routes() -> Route {
         .at("/:id/unlock", post(unlock))
         .at("/:id/log", get(log))
         .at("/:id/impersonate", post(impersonate))
+        .at("/:id/privacy/export", get(privacy_export))
+        .at("/:id/privacy/erase", post(privacy_erase))
         .at("/:id/prices", get(super::prices::show))
         .at("/:id/prices/class", post(super::prices::set_class))
         .at("/:id/terms", post(super::prices::set_terms))
@@ -588,4 +590,87 @@ async fn impersonate(
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(redirect(&format!("/account/impersonate?token={token}")))
+}
+
+/// The customer's data as a JSON download (GDPR Art. 15, 20); recorded in the
+/// log.
+#[handler]
+async fn privacy_export(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+) -> poem::Result<Response> {
+    use poem::IntoResponse;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let data = match customers::privacy::export(&state.tenancy, &tx, &id).await {
+        Ok(d) => d,
+        Err(customers::privacy::PrivacyError::NotFound) => {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    let ip = actor_ip(req);
+    crate::audit::record_tenant(
+        &tx,
+        crate::audit::Change::new(&user.member.email, "customer.data_export", &id)
+            .entity("customer", &id)
+            .ip(Some(&ip)),
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let number = data["number"].as_str().unwrap_or("customer").to_owned();
+    let body = serde_json::to_vec_pretty(&data).map_err(internal)?;
+    Ok(body
+        .with_content_type("application/json")
+        .with_header(
+            "content-disposition",
+            format!(
+                "attachment; filename=\"{}-data.json\"",
+                number.replace('"', "")
+            ),
+        )
+        .with_header("cache-control", "private, no-store")
+        .into_response())
+}
+
+/// Erases the customer's personal data (GDPR Art. 17), keeping invoices and
+/// bookings as the law requires. Staff confirm by typing the customer number.
+#[handler]
+async fn privacy_erase(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: Can<EditBilling>,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let m = load(state, &user, &id).await?;
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let back = redirect(&format!("/console/customers/{id}"));
+    if form.get("confirm").trim() != customers::number_of(&m).unwrap_or(&m.id) {
+        flash(session, "error", p.t("err.erase_confirm"));
+        return Ok(back);
+    }
+    let tx = state
+        .tenancy
+        .begin_write(&user.tenant)
+        .await
+        .map_err(internal)?;
+    match customers::privacy::erase(&tx, &id, &user.member.email).await {
+        Ok(_) => {
+            tx.commit().await.map_err(internal)?;
+            flash(session, "success", p.t("flash.customer_erased"));
+        }
+        Err(customers::privacy::PrivacyError::Refused(code)) => {
+            flash(session, "error", p.t(code));
+        }
+        Err(customers::privacy::PrivacyError::NotFound) => {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(back)
 }
