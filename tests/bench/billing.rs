@@ -299,15 +299,15 @@ async fn pdf_bench(count: usize) {
     let (a, b, la, lb) = (inv.clone(), plain, inv_lines.clone(), inv_lines);
     let (with, without) = tokio::task::spawn_blocking(move || {
         // Warm up (fonts, template parse) once.
-        billing::document::render_document(&a, &la, &head).unwrap();
+        billing::document::render_document(&a, &la, &head, None).unwrap();
         let s = Instant::now();
         for _ in 0..count {
-            billing::document::render_document(&a, &la, &head).unwrap();
+            billing::document::render_document(&a, &la, &head, None).unwrap();
         }
         let with = s.elapsed().as_secs_f64();
         let s = Instant::now();
         for _ in 0..count {
-            billing::document::render_document(&b, &lb, &head).unwrap();
+            billing::document::render_document(&b, &lb, &head, None).unwrap();
         }
         (with, s.elapsed().as_secs_f64())
     })

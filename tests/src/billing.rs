@@ -360,3 +360,24 @@ pub fn signed(secret: &str, t: i64, body: &str) -> String {
         relabel_platform::payments::stripe::sign(secret, t, body.as_bytes())
     )
 }
+
+/// The text of a PDF as `pdftotext` reads it (installed by
+/// `.ci/install-test-deps`; `None` outside CI when it is missing).
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    if !tool("pdftotext") {
+        assert!(
+            std::env::var("CI").is_err(),
+            "pdftotext is missing: run .ci/install-test-deps"
+        );
+        return None;
+    }
+    let dir = tempdir();
+    std::fs::write(dir.join("d.pdf"), pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(dir.join("d.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -431,3 +431,141 @@ async fn a_resellers_email_template_is_used_for_its_mails() {
     assert!(body.contains("Ihr Alpha-Team"), "{body}");
     app.stop().await;
 }
+
+/// Saves and publishes `source` as `name` from alpha's console; whether it
+/// was published (a draft that does not render is kept unpublished and the
+/// editor opens on it).
+async fn publish_source(app: &TestApp, client: &reqwest::Client, name: &str, source: &str) -> bool {
+    let token = csrf(
+        client,
+        &app.url(
+            "alpha.test",
+            &format!("/console/appearance/template?name={name}"),
+        ),
+    )
+    .await;
+    let form = Form::new()
+        .text("csrf", token)
+        .text("name", name.to_owned())
+        .text("source", source.to_owned())
+        .text("action", "publish");
+    let rsp = client
+        .post(app.url("alpha.test", "/console/appearance/template"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), 303);
+    !rsp.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("version=")
+}
+
+#[tokio::test]
+async fn invoices_dunning_letters_and_their_mails_use_the_resellers_templates() {
+    use relabel_platform::{billing, payments::dunning};
+    use relabel_tests::billing::{NewCustomer, customer, pdf_text, run_jobs, setup};
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let alpha = staff(&app, "alpha.test").await;
+    for (name, source) in [
+        (
+            "documents/invoice.txt",
+            "{% if document == 'invoice' %}Mit Dank für Ihren Auftrag, {{ customer_name }}:{% else %}Gutgeschrieben:{% endif %}",
+        ),
+        (
+            "emails/invoice.txt",
+            "Subject: Beleg {{ number }} von {{ brand_name }}\n\nAnbei Ihr Beleg über {{ total }}.",
+        ),
+        (
+            "documents/dunning_letter.txt",
+            "Title: Freundliche Erinnerung {{ level }}\n\nHallo {{ customer_name }}, bitte zahlen Sie {{ total }}.\n\nDanke!",
+        ),
+        (
+            "emails/dunning_letter.txt",
+            "Subject: {{ title }} ({{ brand_name }})\n\nBitte zahlen Sie {{ total }}.",
+        ),
+    ] {
+        assert!(
+            publish_source(&app, &alpha, name, source).await,
+            "{name} publishes"
+        );
+    }
+    // A letter text without its title line is refused; the published one stays.
+    assert!(
+        !publish_source(
+            &app,
+            &alpha,
+            "documents/dunning_letter.txt",
+            "Hallo {{ customer_name }}"
+        )
+        .await
+    );
+
+    let c = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "kim@example.com",
+            ..Default::default()
+        },
+    )
+    .await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let inv = billing::one_off(
+        &tx,
+        "Alpha",
+        &c.id,
+        &[billing::OneOffLine {
+            description: "Support".into(),
+            quantity: "1".into(),
+            unit_price: "100".into(),
+            vat_rate: "19".into(),
+        }],
+        "",
+        "test",
+    )
+    .await
+    .unwrap();
+    // Due long ago: a reminder today.
+    let mut im: billing::invoice::ActiveModel = inv.clone().into();
+    im.due_at = sea_orm::Set(chrono::Utc::now() - chrono::Duration::days(10));
+    sea_orm::ActiveModelTrait::update(im, tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    let (subject, body) = relabel_tests::last_mail(&app, "alpha.test", "kim@example.com").await;
+    assert_eq!(subject, format!("Beleg {} von Alpha", inv.number));
+    assert!(body.contains("119,00") || body.contains("119.00"), "{body}");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let stored = billing::invoice::Entity::find_by_id(inv.id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    if let Some(text) = pdf_text(&stored.pdf.unwrap()) {
+        assert!(text.contains("Mit Dank für Ihren Auftrag"), "{text}");
+    }
+
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
+    let run = dunning::run(&tx, chrono::Utc::now(), "test").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(run.letters, 1);
+    run_jobs(&app, &t).await;
+    let (subject, body) = relabel_tests::last_mail(&app, "alpha.test", "kim@example.com").await;
+    assert_eq!(subject, "Freundliche Erinnerung 1 (Alpha)");
+    assert!(body.starts_with("Bitte zahlen Sie"), "{body}");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let letter = dunning::letters_of(&tx, &c.id).await.unwrap().remove(0);
+    drop(tx);
+    if let Some(text) = pdf_text(&letter.pdf.unwrap()) {
+        assert!(text.contains("Freundliche Erinnerung 1"), "{text}");
+        assert!(text.contains("bitte zahlen Sie"), "{text}");
+        assert!(text.contains("Danke!"), "{text}");
+    }
+    app.stop().await;
+}

@@ -92,6 +92,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/emails/newsletter.txt"),
     ),
     (
+        "emails/invoice.txt",
+        include_str!("../templates/emails/invoice.txt"),
+    ),
+    (
+        "emails/dunning_letter.txt",
+        include_str!("../templates/emails/dunning_letter.txt"),
+    ),
+    (
+        "documents/invoice.txt",
+        include_str!("../templates/documents/invoice.txt"),
+    ),
+    (
+        "documents/dunning_letter.txt",
+        include_str!("../templates/documents/dunning_letter.txt"),
+    ),
+    (
         "default/account/message.html",
         include_str!("../templates/default/account/message.html"),
     ),
@@ -222,6 +238,10 @@ pub const EDITABLE: &[&str] = &[
     "emails/order_status.txt",
     "emails/newsletter_opt_in.txt",
     "emails/newsletter.txt",
+    "emails/invoice.txt",
+    "emails/dunning_letter.txt",
+    "documents/invoice.txt",
+    "documents/dunning_letter.txt",
 ];
 
 /// The built-in source of an editable template.
@@ -272,13 +292,33 @@ pub fn placeholders(name: &str) -> &'static [(&'static str, &'static str)] {
         ),
         ("inviter, role", "staff invitations"),
         (
+            "document (invoice, credit_note), number, total, due_date",
+            "invoice and credit note emails",
+        ),
+        ("title, level", "dunning letter emails"),
+        (
             "categories (name, link), subject, body, unsubscribe",
             "newsletter emails",
         ),
         ("lang", "language code (de, en)"),
     ];
+    const DOCUMENT: &[(&str, &str)] = &[
+        ("lang", "language code (de, en) of the customer"),
+        ("brand_name", "the shop's name"),
+        ("customer_name, customer_number", "the customer"),
+        (
+            "document (invoice, credit_note), number",
+            "invoices and credit notes: which document (the text above its lines)",
+        ),
+        (
+            "level (1 reminder .. 4 final notice), total, fee, interest",
+            "dunning letters: the first line is `Title: ...`, then a blank line and the text above the items",
+        ),
+    ];
     if name.starts_with("emails/") {
         EMAIL
+    } else if name.starts_with("documents/") {
+        DOCUMENT
     } else if name == "default/legal.html" {
         LEGAL
     } else {
@@ -482,6 +522,18 @@ impl Themes {
                 page_context(page),
             ])
         };
+        if name.starts_with("documents/") {
+            let text = render(
+                name,
+                merge_maps([sample_email(), context! { lang => page.lang.code() }]),
+            )?;
+            let (title, body) =
+                split_document(name, &text).map_err(|e| template_error(name, &e))?;
+            return Ok(match title {
+                Some(t) => format!("Title: {t}\n\n{body}"),
+                None => body,
+            });
+        }
         if let Some(email) = name.strip_prefix("emails/") {
             let text = render(
                 name,
@@ -562,6 +614,36 @@ impl Themes {
         split_email(name, &text)
     }
 
+    /// Renders the document text `documents/<name>.txt` (the text printed on
+    /// invoices, credit notes and dunning letters) in `lang` with the keys of
+    /// `ctx`: `(title, text)`, the title from a first `Title:` line where the
+    /// document has one. A reseller's failing template gives way to the
+    /// built-in one, as for pages and emails.
+    pub fn render_document_text<S: Serialize>(
+        &self,
+        name: &str,
+        lang: Lang,
+        ctx: &S,
+        custom: Option<&Custom>,
+    ) -> Result<(Option<String>, String), Error> {
+        let extra = map_context(ctx)?;
+        let ctx = merge_maps([extra, context! { lang => lang.code() }]);
+        let full = format!("documents/{name}.txt");
+        if let Some(custom) = custom {
+            let own = render_limited(&custom.env, &full, ctx.clone())
+                .and_then(|text| split_document(&full, &text));
+            match own {
+                Ok(text) => return Ok(text),
+                Err(e) => {
+                    CUSTOM_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(template = %full, error = %template_error(&full, &e).message, "a reseller document template failed; the built-in one served");
+                }
+            }
+        }
+        let text = self.env.get_template(&full)?.render(ctx)?;
+        split_document(&full, &text)
+    }
+
     /// The page for hosts that belong to no shop. It is the platform's, not a
     /// reseller's, and says nothing about which shops exist.
     pub fn render_not_found(&self, lang: Lang) -> String {
@@ -614,6 +696,14 @@ fn sample_email() -> Value {
         subject => "Our spring offers",
         body => "Dear customer,\n\nthis month ...",
         unsubscribe => "https://shop.example/newsletter/unsubscribe/abc",
+        document => "invoice",
+        number => "RE-2026-000042",
+        due_date => "15.12.2026",
+        title => "Payment reminder",
+        level => 2,
+        fee => "5.00 EUR",
+        interest => "0.51 EUR",
+        customer_number => "K-10042",
     }
 }
 
@@ -679,6 +769,40 @@ fn map_context<S: Serialize>(ctx: &S) -> Result<Value, Error> {
 /// Splits a rendered email into subject and body. The subject is a single
 /// header line: control characters that a value may have brought in are
 /// replaced so nothing can be smuggled into the mail headers.
+/// Documents with a title line (`Title: ...`, a blank line, the text).
+const TITLED: &[&str] = &["documents/dunning_letter.txt"];
+
+/// Splits a document text into its title (where the document has one) and
+/// text; a title must not be empty, the text may be.
+fn split_document(name: &str, text: &str) -> Result<(Option<String>, String), Error> {
+    if !TITLED.contains(&name) {
+        return Ok((None, text.trim().to_owned()));
+    }
+    let malformed = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("`{name}` must start with a `Title:` line and a blank line"),
+        )
+    };
+    let text = text.trim_start();
+    let (first, rest) = text.split_once('\n').ok_or_else(malformed)?;
+    let title: String = first
+        .strip_prefix("Title:")
+        .ok_or_else(malformed)?
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let body = rest
+        .strip_prefix('\n')
+        .or_else(|| rest.strip_prefix("\r\n"))
+        .ok_or_else(malformed)?;
+    if title.is_empty() {
+        return Err(malformed());
+    }
+    Ok((Some(title), body.trim().to_owned()))
+}
+
 fn split_email(name: &str, text: &str) -> Result<(String, String), Error> {
     let malformed = || {
         Error::new(

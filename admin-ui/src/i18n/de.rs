@@ -1466,6 +1466,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("templates.name", "Vorlage"),
     ("templates.kind", "Art"),
     ("templates.kind_page", "Shopseite"),
+    ("templates.kind_document", "Dokumenttext"),
     ("templates.kind_email", "E-Mail"),
     ("templates.live", "Aktiv"),
     ("templates.versions", "Versionen"),

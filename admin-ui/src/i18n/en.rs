@@ -1466,6 +1466,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("templates.name", "Template"),
     ("templates.kind", "Kind"),
     ("templates.kind_page", "Storefront page"),
+    ("templates.kind_document", "Document text"),
     ("templates.kind_email", "Email"),
     ("templates.live", "Live"),
     ("templates.versions", "Versions"),

@@ -178,6 +178,7 @@ fn invoice_view(
     lines: &[invoice_line::Model],
     head: &Letterhead,
     xml_name: &str,
+    intro: Option<&str>,
 ) -> serde_json::Value {
     let seller: Party = serde_json::from_str(&inv.seller).unwrap_or_default();
     let buyer: Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
@@ -296,7 +297,7 @@ fn invoice_view(
         "seller": seller, "seller_legal": legal, "seller_bank": bank,
         "buyer_lines": buyer_lines(&buyer),
         "facts": facts.into_iter().map(|(a, b)| vec![a, b]).collect::<Vec<_>>(),
-        "intro": label(&t, if credit { "intro_credit" } else { "intro_invoice" }),
+        "intro": intro.map_or_else(|| label(&t, if credit { "intro_credit" } else { "intro_invoice" }), str::to_owned),
         "columns": [
             [label(&t, "pos"), "auto", "l"], [label(&t, "description"), "1fr", "l"],
             [label(&t, "qty"), "auto", "r"], [label(&t, "unit_price"), "auto", "r"],
@@ -423,11 +424,14 @@ fn add_facturx_xmp(pdf: &[u8], level: &str, file_name: &str) -> anyhow::Result<V
     Ok(out)
 }
 
-/// Renders a document's PDF (and XML) from its stored data.
+/// Renders a document's PDF (and XML) from its stored data. `intro` is the
+/// sentence above the lines (the reseller's `documents/invoice.txt`); `None`
+/// prints the built-in one.
 pub fn render_document(
     inv: &invoice::Model,
     lines: &[invoice_line::Model],
     head: &Letterhead,
+    intro: Option<&str>,
 ) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     let profile = inv.einvoice.as_str();
     let xml = (profile != "none").then(|| super::einvoice::cii(inv, lines, profile));
@@ -437,7 +441,7 @@ pub fn render_document(
     } else {
         "EN 16931"
     };
-    let view = invoice_view(inv, lines, head, name);
+    let view = invoice_view(inv, lines, head, name, intro);
     let pdf = render_pdf(
         view,
         head.logo.clone(),
@@ -469,9 +473,21 @@ pub async fn files(
     let lines = super::lines(&tx, id).await?;
     let head = letterhead(&tx, tenant).await?;
     tx.commit().await?;
+    let buyer: Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
+    let look = state.look(tenant).await?;
+    let (_, intro) = state.themes.render_document_text(
+        "invoice",
+        lang_of(&buyer.language),
+        &json!({
+            "document": inv.kind, "number": inv.number, "brand_name": tenant.name,
+            "customer_name": buyer.name, "customer_number": buyer.number,
+        }),
+        look.custom.as_ref(),
+    )?;
     let (inv2, lines2) = (inv.clone(), lines.clone());
     let (pdf, xml) =
-        tokio::task::spawn_blocking(move || render_document(&inv2, &lines2, &head)).await??;
+        tokio::task::spawn_blocking(move || render_document(&inv2, &lines2, &head, Some(&intro)))
+            .await??;
     let tx = state.tenancy.begin(tenant).await?;
     invoice::Entity::update_many()
         .col_expr(invoice::Column::Pdf, Expr::val(pdf.clone()))
@@ -491,29 +507,32 @@ pub async fn files(
     Ok(Some((stored, pdf, xml)))
 }
 
-fn mail_text(inv: &invoice::Model, lang: &str, brand: &str) -> (String, String) {
-    let credit = inv.kind == "credit_note";
-    let gross = amount(inv.gross_minor, &inv.currency, lang);
-    if lang == "de" {
-        let what = if credit { "Gutschrift" } else { "Rechnung" };
-        (
-            format!("{what} {} von {brand}", inv.number),
-            format!(
-                "Guten Tag,\n\nim Anhang finden Sie Ihre {what} {} über {gross}.\nSie finden alle Belege auch in Ihrem Kundenkonto.\n\nMit freundlichen Grüßen\n{brand}\n",
-                inv.number
-            ),
-        )
-    } else {
-        let what = if credit { "Credit note" } else { "Invoice" };
-        (
-            format!("{what} {} from {brand}", inv.number),
-            format!(
-                "Hello,\n\nplease find attached your {} {} for {gross}.\nAll documents are also in your customer account.\n\nKind regards\n{brand}\n",
-                what.to_lowercase(),
-                inv.number
-            ),
-        )
-    }
+/// The customer's language as the templates know it.
+pub(crate) fn lang_of(code: &str) -> relabel_themes::Lang {
+    relabel_themes::Lang::parse(code).unwrap_or(relabel_themes::Lang::En)
+}
+
+/// The mail carrying a document (`emails/invoice.txt`, the reseller's when it
+/// has one).
+async fn mail_text(
+    state: &AppState,
+    tenant: &Tenant,
+    inv: &invoice::Model,
+    c: &customer::Model,
+) -> anyhow::Result<(String, String)> {
+    let lang = if c.language == "de" { "de" } else { "en" };
+    let look = state.look(tenant).await?;
+    Ok(state.themes.render_email(
+        "invoice",
+        lang_of(lang),
+        &json!({
+            "brand_name": tenant.name, "customer_name": crate::customers::display_name(c),
+            "document": inv.kind, "number": inv.number,
+            "total": amount(inv.gross_minor, &inv.currency, lang),
+            "due_date": day(inv.due_at, lang),
+        }),
+        look.custom.as_ref(),
+    )?)
 }
 
 /// Delivers a document once: renders and stores it, then mails it with the PDF
@@ -569,8 +588,7 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, id: &str) -> Result<(), 
         tx.commit().await.map_err(|e| retry(e.into()))?;
         return Ok(());
     }
-    let lang = if c.language == "de" { "de" } else { "en" };
-    let (subject, body) = mail_text(&inv, lang, &tenant.name);
+    let (subject, body) = mail_text(state, tenant, &inv, &c).await.map_err(retry)?;
     let from = crate::mail::sender(&tx, tenant)
         .await
         .map_err(|e| retry(e.into()))?;

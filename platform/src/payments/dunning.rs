@@ -678,34 +678,30 @@ pub async fn letter_text(
     Ok(())
 }
 
-fn titles(lang: &str, level: i32) -> (&'static str, &'static str) {
-    let de = lang == "de";
-    match (level, de) {
-        (1, true) => (
-            "Zahlungserinnerung",
-            "sicher ist es Ihrer Aufmerksamkeit entgangen: die folgenden Posten sind noch offen. Bitte überweisen Sie den Betrag in den nächsten Tagen.",
-        ),
-        (1, false) => (
-            "Payment reminder",
-            "perhaps it escaped your attention: the following items are still open. Please transfer the amount within the next few days.",
-        ),
-        (l, true) if l >= 4 => (
-            "Letzte Mahnung",
-            "trotz unserer Mahnungen sind die folgenden Posten weiter offen. Ohne Zahlung innerhalb von 7 Tagen sperren wir Ihre Dienste und übergeben die Forderung dem gerichtlichen Mahnverfahren.",
-        ),
-        (_, true) => (
-            "Mahnung",
-            "die folgenden Posten sind trotz Fälligkeit offen. Bitte überweisen Sie den Gesamtbetrag einschließlich Mahngebühr und Verzugszinsen umgehend.",
-        ),
-        (l, false) if l >= 4 => (
-            "Final notice",
-            "despite our notices the following items are still open. Without payment within 7 days your services will be suspended and the claim handed to court dunning proceedings.",
-        ),
-        (_, false) => (
-            "Payment notice",
-            "the following items are overdue. Please transfer the total including the dunning fee and default interest at once.",
-        ),
-    }
+/// The letter's title and text from `documents/dunning_letter.txt` (the
+/// reseller's when it has one), in the customer's language.
+async fn letter_text_of(
+    state: &AppState,
+    tenant: &Tenant,
+    l: &dunning_letter::Model,
+    c: &customer::Model,
+) -> anyhow::Result<(String, String)> {
+    let lang = if c.language == "de" { "de" } else { "en" };
+    let look = state.look(tenant).await?;
+    let cur = &l.currency;
+    let (title, text) = state.themes.render_document_text(
+        "dunning_letter",
+        document::lang_of(lang),
+        &json!({
+            "brand_name": tenant.name, "customer_name": crate::customers::display_name(c),
+            "customer_number": c.number, "level": l.level,
+            "total": document::amount(l.total_minor, cur, lang),
+            "fee": document::amount(l.fee_minor, cur, lang),
+            "interest": document::amount(l.interest_minor, cur, lang),
+        }),
+        look.custom.as_ref(),
+    )?;
+    Ok((title.unwrap_or_default(), text))
 }
 
 /// A letter as PDF (the invoice template's layout with the reseller's letterhead).
@@ -753,7 +749,10 @@ pub async fn letter_pdf(
             ]
         })
         .collect();
-    let (title, intro) = titles(lang, l.level);
+    let (title, text) = letter_text_of(state, tenant, &l, &c).await?;
+    let mut paragraphs = text.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    let intro = paragraphs.next().unwrap_or_default().to_owned();
+    let more: Vec<String> = paragraphs.map(str::to_owned).collect();
     let de = lang == "de";
     let mut totals = vec![vec![
         if de {
@@ -786,6 +785,9 @@ pub async fn letter_pdf(
     if let Some(text) = &l.text {
         notes.insert(0, text.clone());
     }
+    for (i, p) in more.into_iter().enumerate() {
+        notes.insert(i, p);
+    }
     let at = l.created_at;
     let view = json!({
         "lang": lang, "title": title, "labels": t,
@@ -793,7 +795,7 @@ pub async fn letter_pdf(
         "seller": seller, "seller_legal": legal, "seller_bank": bank,
         "buyer_lines": document::buyer_lines(&billing::buyer_party(&c)),
         "facts": [[document::label(&t, "customer"), c.number], [document::label(&t, "date"), document::day(at, lang)]],
-        "intro": format!("{}, {intro}", if de { "Guten Tag" } else { "Hello" }),
+        "intro": intro,
         "columns": [
             [document::label(&t, "pos"), "auto", "l"], [document::label(&t, "reference"), "1fr", "l"],
             [document::label(&t, "due"), "auto", "r"], [if de { "Zinsen" } else { "Interest" }, "auto", "r"],
@@ -871,26 +873,22 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Resu
         tx.commit().await.map_err(|e| retry(e.into()))?;
         return Ok(());
     }
-    let de = c.language == "de";
-    let (title, _) = titles(if de { "de" } else { "en" }, l.level);
-    let total = document::amount(l.total_minor, &l.currency, if de { "de" } else { "en" });
-    let brand = &tenant.name;
-    let (subject, body) = if de {
-        (
-            format!("{title} von {brand}"),
-            format!(
-                "Guten Tag,\n\nim Anhang finden Sie unsere {title}. Offen sind {total}.\nHaben Sie bereits gezahlt, betrachten Sie dieses Schreiben bitte als gegenstandslos.\n\nMit freundlichen Grüßen\n{brand}\n"
-            ),
+    let (title, _) = letter_text_of(state, tenant, &l, &c).await.map_err(retry)?;
+    let lang = if c.language == "de" { "de" } else { "en" };
+    let look = state.look(tenant).await.map_err(retry)?;
+    let (subject, body) = state
+        .themes
+        .render_email(
+            "dunning_letter",
+            document::lang_of(lang),
+            &json!({
+                "brand_name": tenant.name, "customer_name": crate::customers::display_name(&c),
+                "title": title, "level": l.level,
+                "total": document::amount(l.total_minor, &l.currency, lang),
+            }),
+            look.custom.as_ref(),
         )
-    } else {
-        (
-            format!("{title} from {brand}"),
-            format!(
-                "Hello,\n\nplease find attached our {}. {total} are open.\nIf you have paid in the meantime, please disregard this letter.\n\nKind regards\n{brand}\n",
-                title.to_lowercase()
-            ),
-        )
-    };
+        .map_err(|e| retry(e.into()))?;
     let from = crate::mail::sender(&tx, tenant)
         .await
         .map_err(|e| retry(e.into()))?;

@@ -172,7 +172,7 @@ pub async fn templates(
             .and_then(|p| versions.iter().find(|v| v.id == p.version_id));
         rows.push(json!({
             "name": name,
-            "kind": if name.starts_with("emails/") { "templates.kind_email" } else { "templates.kind_page" },
+            "kind": if name.starts_with("emails/") { "templates.kind_email" } else if name.starts_with("documents/") { "templates.kind_document" } else { "templates.kind_page" },
             "versions": versions.len(),
             "published": live.map(|v| json!({"version": v.version, "at": v.published_at})),
         }));
@@ -281,7 +281,8 @@ async fn render_editor(
         "appearance",
         json!({
             "name": name,
-            "email": name.starts_with("emails/"),
+            // Emails and document texts preview as text, not as a page.
+            "email": name.starts_with("emails/") || name.starts_with("documents/"),
             "source": source,
             "version": version.as_ref().map(|v| json!({"id": v.id, "version": v.version, "live": live.as_deref() == Some(v.id.as_str())})),
             "preview": preview,
