@@ -487,6 +487,10 @@ async fn invoices_dunning_letters_and_their_mails_use_the_resellers_templates() 
             "emails/dunning_letter.txt",
             "Subject: {{ title }} ({{ brand_name }})\n\nBitte zahlen Sie {{ total }}.",
         ),
+        (
+            "documents/statement.txt",
+            "Ihr Kontostand bei {{ brand_name }}: {{ balance }}",
+        ),
     ] {
         assert!(
             publish_source(&app, &alpha, name, source).await,
@@ -566,6 +570,13 @@ async fn invoices_dunning_letters_and_their_mails_use_the_resellers_templates() 
         assert!(text.contains("Freundliche Erinnerung 1"), "{text}");
         assert!(text.contains("bitte zahlen Sie"), "{text}");
         assert!(text.contains("Danke!"), "{text}");
+    }
+    let statement = billing::document::statement(&app.state, &t, &c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(text) = pdf_text(&statement) {
+        assert!(text.contains("Ihr Kontostand bei Alpha"), "{text}");
     }
     app.stop().await;
 }

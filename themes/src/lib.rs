@@ -108,6 +108,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/documents/dunning_letter.txt"),
     ),
     (
+        "documents/statement.txt",
+        include_str!("../templates/documents/statement.txt"),
+    ),
+    (
         "default/account/message.html",
         include_str!("../templates/default/account/message.html"),
     ),
@@ -242,6 +246,7 @@ pub const EDITABLE: &[&str] = &[
     "emails/dunning_letter.txt",
     "documents/invoice.txt",
     "documents/dunning_letter.txt",
+    "documents/statement.txt",
 ];
 
 /// The built-in source of an editable template.
@@ -309,6 +314,10 @@ pub fn placeholders(name: &str) -> &'static [(&'static str, &'static str)] {
         (
             "document (invoice, credit_note), number",
             "invoices and credit notes: which document (the text above its lines)",
+        ),
+        (
+            "balance",
+            "statements of account: the balance (the text above the entries)",
         ),
         (
             "level (1 reminder .. 4 final notice), total, fee, interest",
@@ -704,6 +713,7 @@ fn sample_email() -> Value {
         fee => "5.00 EUR",
         interest => "0.51 EUR",
         customer_number => "K-10042",
+        balance => "-23.80 EUR",
     }
 }
 

@@ -57,7 +57,6 @@ pub(crate) fn labels(lang: &str) -> serde_json::Value {
             "bank": "Bank", "kind": "Art", "reference": "Beleg",
             "intro_invoice": "Wir berechnen Ihnen die folgenden Leistungen:",
             "intro_credit": "Wir schreiben Ihnen die folgenden Beträge gut:",
-            "intro_statement": "Ihre Buchungen und offenen Posten:",
         })
     } else {
         json!({
@@ -74,7 +73,6 @@ pub(crate) fn labels(lang: &str) -> serde_json::Value {
             "bank": "Bank", "kind": "Kind", "reference": "Document",
             "intro_invoice": "We invoice the following services:",
             "intro_credit": "We credit the following amounts:",
-            "intro_statement": "Your entries and open items:",
         })
     }
 }
@@ -643,6 +641,17 @@ pub async fn statement(
     tx.commit().await?;
     let lang = if c.language == "de" { "de" } else { "en" };
     let t = labels(lang);
+    let look = state.look(tenant).await?;
+    let (_, intro) = state.themes.render_document_text(
+        "statement",
+        lang_of(lang),
+        &json!({
+            "brand_name": tenant.name, "customer_name": crate::customers::display_name(&c),
+            "customer_number": c.number,
+            "balance": amount(entries.iter().map(|e| e.amount_minor).sum(), &c.currency, lang),
+        }),
+        look.custom.as_ref(),
+    )?;
     let seller = super::seller_party(&bs, &tenant.name);
     let buyer = super::buyer_party(&c);
     let mut running = 0;
@@ -689,7 +698,7 @@ pub async fn statement(
         "seller": seller, "seller_legal": legal, "seller_bank": bank,
         "buyer_lines": buyer_lines(&buyer),
         "facts": [[label(&t, "customer"), c.number], [label(&t, "date"), day(now, lang)]],
-        "intro": label(&t, "intro_statement"),
+        "intro": intro,
         "columns": [
             [label(&t, "pos"), "auto", "l"], [label(&t, "reference"), "1fr", "l"],
             [label(&t, "kind"), "auto", "l"], [label(&t, "date"), "auto", "r"],
