@@ -81,6 +81,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/partials/collection_settings.html"),
     ),
     (
+        "partials/bank_import.html",
+        include_str!("../templates/partials/bank_import.html"),
+    ),
+    (
+        "partials/bank_review.html",
+        include_str!("../templates/partials/bank_review.html"),
+    ),
+    (
         "partials/case_reason.html",
         include_str!("../templates/partials/case_reason.html"),
     ),

@@ -381,3 +381,27 @@ pub fn pdf_text(pdf: &[u8]) -> Option<String> {
     let _ = std::fs::remove_dir_all(&dir);
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// A CAMT.053 statement of `iban` with credit entries
+/// `(amount, currency, reference, bank reference)`.
+pub fn camt_file(iban: &str, entries: &[(&str, &str, &str, &str)]) -> String {
+    // (amount, currency, reference, bank ref)
+    let mut x = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2026-11-30T08:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>STMT-1</Id><CreDtTm>2026-11-30T08:00:00</CreDtTm>"#,
+    );
+    x.push_str(&format!("<Acct><Id><IBAN>{iban}</IBAN></Id></Acct>"));
+    x.push_str("<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-30</Dt></Dt></Bal>");
+    for (amt, ccy, reference, r) in entries {
+        x.push_str(&format!(
+            "<Ntry><Amt Ccy=\"{ccy}\">{amt}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>\
+<BookgDt><Dt>2026-11-29</Dt></BookgDt><ValDt><Dt>2026-11-29</Dt></ValDt><AcctSvcrRef>{r}</AcctSvcrRef>\
+<BkTxCd/><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Payer</Nm></Dbtr></RltdPties>\
+<RmtInf><Ustrd>{reference}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+        ));
+    }
+    x.push_str("</Stmt></BkToCstmrStmt></Document>");
+    x
+}

@@ -854,6 +854,112 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
         .unwrap();
     assert_eq!(xml.status(), 200);
     assert_eq!(account().await.balance_minor, 0, "collected");
+
+    // The reseller's bank returns the debit (MD06, mandate revoked): the
+    // operator enters the R-transaction; the invoice is open again with the
+    // 3.00 return fee, and the mandate is no longer used.
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    let item = payments::debit_item::Entity::find()
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let bad = post(
+        "/returns",
+        vec![
+            ("end_to_end_id", item.end_to_end_id.as_str()),
+            ("reason", "XX99"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), 303);
+    assert_eq!(
+        account().await.balance_minor,
+        0,
+        "an unknown reason books nothing"
+    );
+    let r = post(
+        "/returns",
+        vec![
+            ("end_to_end_id", item.end_to_end_id.as_str()),
+            ("reason", "MD06"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(account().await.balance_minor, -(inv2.gross_minor + 300));
+    assert_eq!(
+        reload(&app.state, &books, ta.id.as_str())
+            .await
+            .debit_status,
+        "REVOKED"
+    );
+    let again = post(
+        "/returns",
+        vec![
+            ("end_to_end_id", item.end_to_end_id.as_str()),
+            ("reason", "MD06"),
+        ],
+    )
+    .await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(
+        account().await.balance_minor,
+        -(inv2.gross_minor + 300),
+        "returned once"
+    );
+
+    // It pays by transfer instead: the operator's bank statement is imported,
+    // the line matched to the invoice by its number; an unknown reference waits
+    // for review and is booked by hand to the reseller's number.
+    let amount = format!("{}.{:02}", inv2.gross_minor / 100, inv2.gross_minor % 100);
+    let statement = relabel_tests::billing::camt_file(
+        "DE02120300000000202051",
+        &[
+            (
+                amount.as_str(),
+                "EUR",
+                &format!("Zahlung {}", inv2.number),
+                "BANK-1",
+            ),
+            ("3.00", "EUR", "Gebuehr", "BANK-2"),
+        ],
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(statement.into_bytes()).file_name("camt.xml"),
+        );
+    let r = op
+        .post(app.url("localhost", &format!("{base}/import")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(account().await.balance_minor, -300, "the invoice is paid");
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    let review = payments::camt::review_lines(&tx).await.unwrap();
+    drop(tx);
+    assert_eq!(review.len(), 1);
+    let page = op
+        .get(app.url("localhost", "/operator/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Gebuehr"), "the line to review is listed");
+    let number = reload(&app.state, &books, ta.id.as_str()).await.number;
+    post(
+        &format!("/lines/{}", review[0].id),
+        vec![("action", "book"), ("customer", number.as_str())],
+    )
+    .await;
+    assert_eq!(account().await.balance_minor, 0, "the fee is paid too");
     reconcile(&app.state, &books).await;
     app.stop().await;
 }

@@ -232,28 +232,6 @@ async fn payments_settle_items_with_conversion_skonto_and_over_and_under_payment
     app.stop().await;
 }
 
-fn camt_file(iban: &str, entries: &[(&str, &str, &str, &str)]) -> String {
-    // (amount, currency, reference, bank ref)
-    let mut x = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
-<GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2026-11-30T08:00:00</CreDtTm></GrpHdr>
-<Stmt><Id>STMT-1</Id><CreDtTm>2026-11-30T08:00:00</CreDtTm>"#,
-    );
-    x.push_str(&format!("<Acct><Id><IBAN>{iban}</IBAN></Id></Acct>"));
-    x.push_str("<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-30</Dt></Dt></Bal>");
-    for (amt, ccy, reference, r) in entries {
-        x.push_str(&format!(
-            "<Ntry><Amt Ccy=\"{ccy}\">{amt}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>\
-<BookgDt><Dt>2026-11-29</Dt></BookgDt><ValDt><Dt>2026-11-29</Dt></ValDt><AcctSvcrRef>{r}</AcctSvcrRef>\
-<BkTxCd/><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Payer</Nm></Dbtr></RltdPties>\
-<RmtInf><Ustrd>{reference}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
-        ));
-    }
-    x.push_str("</Stmt></BkToCstmrStmt></Document>");
-    x
-}
-
 #[tokio::test]
 async fn a_camt_statement_is_matched_booked_and_reviewed_line_by_line() {
     let app = spawn_app_with(|_| {}).await;
@@ -269,7 +247,7 @@ async fn a_camt_statement_is_matched_booked_and_reviewed_line_by_line() {
     )
     .await;
     let inv = invoice_of(&app.state, &t, &a, "100.00").await;
-    let file = camt_file(
+    let file = relabel_tests::billing::camt_file(
         "DE02120300000000202051",
         &[
             ("119.00", "EUR", &format!("Zahlung {}", inv.number), "R1"),
@@ -280,7 +258,7 @@ async fn a_camt_statement_is_matched_booked_and_reviewed_line_by_line() {
         ],
     );
     // The well-formed part of the statement is a valid CAMT.053.
-    let valid = camt_file(
+    let valid = relabel_tests::billing::camt_file(
         "DE02120300000000202051",
         &[("119.00", "EUR", "RE-1", "R1"), ("20.00", "EUR", "K", "R2")],
     );
@@ -772,7 +750,7 @@ async fn staff_and_api_keys_use_payments_over_http() {
         .unwrap();
     assert!(page.contains("100,00 EUR"), "{page}");
     let token = relabel_tests::input_value(&page, "csrf").unwrap();
-    let file = camt_file(
+    let file = relabel_tests::billing::camt_file(
         "DE02120300000000202051",
         &[
             ("100.00", "EUR", &inv.number, "WEB-1"),

@@ -1307,6 +1307,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("payments.no_debits", "Keine Lastschriften."),
     ("payments.collected", "eingezogen"),
     ("payments.returned_badge", "zurückgegeben"),
+    ("payments.debit_item", "Eingezogener Posten"),
     ("payments.return_reason", "Rückgabegrund"),
     ("payments.return", "Rücklastschrift"),
     ("payments.returned", "Die Rücklastschrift wurde mit Gebühr gebucht."),

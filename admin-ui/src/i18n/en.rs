@@ -1307,6 +1307,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("payments.no_debits", "No direct debits."),
     ("payments.collected", "collected"),
     ("payments.returned_badge", "returned"),
+    ("payments.debit_item", "Collected item"),
     ("payments.return_reason", "Return reason"),
     ("payments.return", "Return debit"),
     ("payments.returned", "The return debit was booked with its fee."),

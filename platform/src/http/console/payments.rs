@@ -75,13 +75,7 @@ async fn overview(
     let now = Utc::now();
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let receivables = payments::receivables(&tx, now).await.map_err(internal)?;
-    let review = camt::review_lines(&tx).await.map_err(internal)?;
-    let imports = bank_import::Entity::find()
-        .order_by_desc(bank_import::Column::CreatedAt)
-        .limit(10)
-        .all(tx.conn())
-        .await
-        .map_err(internal)?;
+    let bank = bank_view(&tx).await.map_err(internal)?;
     let settings = billing::settings(&tx).await.map_err(internal)?;
     let debit_preview = sepa::candidates(&tx, &settings, now)
         .await
@@ -115,15 +109,8 @@ async fn overview(
                     {"label": p.t("payments.overdue_more"), "amount": fmt_amount(r.overdue_minor[3], &r.currency), "pct": bar(r.overdue_minor[3]), "tone": "bad"},
                 ],
             })).collect::<Vec<_>>(),
-            "review": review.iter().map(|l| json!({
-                "id": l.id, "booked_on": l.booked_on, "amount": fmt_amount(l.amount_minor, &l.currency),
-                "reference": l.reference, "counterparty": l.counterparty, "iban": l.iban, "error": l.error,
-                "foreign": l.error.as_deref().is_some_and(|e| e.contains("rate")),
-            })).collect::<Vec<_>>(),
-            "imports": imports.iter().map(|i| json!({
-                "file": i.file_name, "statement": i.statement_id, "lines": i.lines, "booked": i.booked,
-                "review": i.review, "errors": i.errors, "at": i.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            })).collect::<Vec<_>>(),
+            "review": bank["review"],
+            "imports": bank["imports"],
             "debit_ready": sepa::valid_creditor_id(&settings.creditor_id) && !settings.iban.is_empty(),
             "debit_preview": debit_preview.iter().map(|(c, _)| json!({
                 "number": c.number, "customer": format!("{} {}", c.customer_number, c.name),
@@ -157,7 +144,30 @@ async fn import(
     session: &Session,
     req: &Request,
     user: Can<EditBilling>,
+    multipart: Multipart,
+) -> poem::Result<Response> {
+    let p = page(state, session, req, &user.tenant, Some(&user.member));
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    import_statement(
+        session,
+        &p,
+        tx,
+        multipart,
+        &user.member.email,
+        "/console/payments",
+    )
+    .await
+}
+
+/// Reads a CAMT upload (its csrf field and the file) and imports it into the
+/// books of `tx` (a reseller's or the operator's); the flash tells the counts.
+pub(crate) async fn import_statement(
+    session: &Session,
+    p: &crate::http::Page<'_>,
+    tx: TenantTx,
     mut multipart: Multipart,
+    actor: &str,
+    back: &str,
 ) -> poem::Result<Response> {
     let mut token = None;
     let mut name = String::new();
@@ -174,16 +184,14 @@ async fn import(
         }
     }
     csrf::verify(session, token.as_deref())?;
-    let p = page(state, session, req, &user.tenant, Some(&user.member));
     let text = match String::from_utf8(file) {
         Ok(t) if (t.len() as u64) <= MAX_STATEMENT_BYTES && !t.trim().is_empty() => t,
         _ => {
             flash(session, "error", format!("file: {}", p.t("err.camt_xml")));
-            return Ok(redirect("/console/payments"));
+            return Ok(redirect(back));
         }
     };
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    let result = camt::import(&tx, &name, &text, &user.member.email).await;
+    let result = camt::import(&tx, &name, &text, actor).await;
     let ok = match &result {
         Ok(i) => format!(
             "{} {} · {} {} · {} {} · {} {}",
@@ -198,7 +206,28 @@ async fn import(
         ),
         Err(_) => String::new(),
     };
-    finish(session, &p, tx, result, ok, "/console/payments").await
+    finish(session, p, tx, result, ok, back).await
+}
+
+/// The review list and the last imports of a set of books, for the page.
+pub(crate) async fn bank_view(tx: &TenantTx) -> Result<Value, sea_orm::DbErr> {
+    let review = camt::review_lines(tx).await?;
+    let imports = bank_import::Entity::find()
+        .order_by_desc(bank_import::Column::CreatedAt)
+        .limit(10)
+        .all(tx.conn())
+        .await?;
+    Ok(json!({
+        "review": review.iter().map(|l| json!({
+            "id": l.id, "booked_on": l.booked_on, "amount": fmt_amount(l.amount_minor, &l.currency),
+            "reference": l.reference, "counterparty": l.counterparty, "iban": l.iban, "error": l.error,
+            "foreign": l.error.as_deref().is_some_and(|e| e.contains("rate")),
+        })).collect::<Vec<_>>(),
+        "imports": imports.iter().map(|i| json!({
+            "file": i.file_name, "statement": i.statement_id, "lines": i.lines, "booked": i.booked,
+            "review": i.review, "errors": i.errors, "at": i.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        })).collect::<Vec<_>>(),
+    }))
 }
 
 /// A customer by number (what staff type), else by id.
@@ -249,6 +278,29 @@ async fn resolve_line(
     csrf::verify(session, form.opt("csrf"))?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    resolve_statement_line(
+        session,
+        &p,
+        tx,
+        &id,
+        &form,
+        &user.member.email,
+        "/console/payments",
+    )
+    .await
+}
+
+/// Books a reviewed statement line to the customer (by number) and invoice
+/// staff typed, or ignores it, in the books of `tx`.
+pub(crate) async fn resolve_statement_line(
+    session: &Session,
+    p: &crate::http::Page<'_>,
+    tx: TenantTx,
+    id: &str,
+    form: &FormData,
+    actor: &str,
+    back: &str,
+) -> poem::Result<Response> {
     let ignore = form.get("action") == "ignore";
     let result = async {
         let (cid, iid) = if ignore {
@@ -265,7 +317,7 @@ async fn resolve_line(
             let iid = invoice_by(&tx, &c.id, form.get("invoice")).await?;
             (c.id, iid)
         };
-        camt::resolve_line(&tx, &id, &cid, &iid, form.get("rate"), &user.member.email).await
+        camt::resolve_line(&tx, id, &cid, &iid, form.get("rate"), actor).await
     }
     .await;
     let ok = p.t(if ignore {
@@ -273,7 +325,7 @@ async fn resolve_line(
     } else {
         "payments.line_booked"
     });
-    finish(session, &p, tx, result, ok.to_owned(), "/console/payments").await
+    finish(session, p, tx, result, ok.to_owned(), back).await
 }
 
 #[handler]

@@ -34,6 +34,9 @@ pub fn routes() -> Route {
         .at("/letters/:id/pdf", get(letter_pdf))
         .at("/resellers/:id/payment", post(record))
         .at("/resellers/:id/mandate", post(mandate))
+        .at("/import", post(import))
+        .at("/lines/:id", post(resolve_line))
+        .at("/returns", post(return_debit))
 }
 
 const BACK: &str = "/operator/billing";
@@ -71,7 +74,21 @@ pub async fn view(state: &AppState) -> anyhow::Result<Value> {
     {
         *open.entry(inv.customer_id.clone()).or_default() += inv.open_minor();
     }
+    let bank = crate::http::console::payments::bank_view(&tx).await?;
+    let collected = payments::debit_item::Entity::find()
+        .filter(payments::debit_item::Column::Status.eq("collected"))
+        .order_by_desc(payments::debit_item::Column::Id)
+        .limit(50)
+        .all(tx.conn())
+        .await?;
     Ok(json!({
+        "bank": bank,
+        "return_reasons": payments::RETURN_REASONS,
+        "collected": collected.iter().map(|d| json!({
+            "end_to_end_id": d.end_to_end_id,
+            "reseller": resellers.iter().find(|c| c.id == d.customer_id).map(customers::display_name),
+            "amount": fmt_amount(d.amount_minor, "EUR"),
+        })).collect::<Vec<_>>(),
         "settings": settings,
         "preview": preview.iter().map(|l| json!({
             "reseller": l.name, "level": l.level, "label": l.label, "items": l.steps.len(),
@@ -356,5 +373,76 @@ async fn run_action(
     let p = page(state, session, req, Some(&user.0));
     let (_, tx) = books(state).await?;
     let (result, ok) = act(state, &tx, &p, form, action, &user.0.email).await;
+    finish(session, &p, tx, result, ok).await
+}
+
+/// A bank statement (CAMT.053) of the operator's account: resellers' transfers
+/// matched to platform invoices, return debits booked, the rest to review.
+#[handler]
+async fn import(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: OperatorUser,
+    multipart: poem::web::Multipart,
+) -> poem::Result<Response> {
+    let p = page(state, session, req, Some(&user.0));
+    let (_, tx) = books(state).await?;
+    crate::http::console::payments::import_statement(
+        session,
+        &p,
+        tx,
+        multipart,
+        &user.0.email,
+        BACK,
+    )
+    .await
+}
+
+#[handler]
+async fn resolve_line(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: OperatorUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, Some(&user.0));
+    let (_, tx) = books(state).await?;
+    crate::http::console::payments::resolve_statement_line(
+        session,
+        &p,
+        tx,
+        &id,
+        &form,
+        &user.0.email,
+        BACK,
+    )
+    .await
+}
+
+/// A reseller's direct debit came back (R-transaction): the item reopens with
+/// the return fee, the mandate's status follows the reason code.
+#[handler]
+async fn return_debit(
+    Data(state): Data<&AppState>,
+    session: &Session,
+    req: &Request,
+    user: OperatorUser,
+    form: FormData,
+) -> poem::Result<Response> {
+    csrf::verify(session, form.opt("csrf"))?;
+    let p = page(state, session, req, Some(&user.0));
+    let (_, tx) = books(state).await?;
+    let result = payments::return_debit(
+        &tx,
+        form.get("end_to_end_id"),
+        form.get("reason"),
+        &user.0.email,
+    )
+    .await;
+    let ok = p.t("payments.returned").to_owned();
     finish(session, &p, tx, result, ok).await
 }
