@@ -1062,3 +1062,230 @@ async fn the_daily_schedule_runs_dunning_and_debits_when_turned_on() {
     reconcile(&app.state, &t).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_api_runs_debits_and_dunning_and_serves_their_documents() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let _tb = setup(&app, "Beta", "beta.test").await;
+    debit_settings(&app.state, &t, "08").await;
+    let lena = debit_customer(&app.state, &t, "lena@example.com").await;
+    let debit_inv = invoice_of(&app.state, &t, &lena, "50.00").await;
+    let jonas = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "jonas@example.com",
+            ..Default::default()
+        },
+    )
+    .await;
+    let late = invoice_of(&app.state, &t, &jonas, "100.00").await;
+    set_due(
+        &app.state,
+        &t,
+        &late,
+        Utc::now() - chrono::Duration::days(10),
+    )
+    .await;
+    let key = app
+        .api_key("alpha.test", &["payments:read", "payments:write"])
+        .await;
+    let beta_key = app
+        .api_key("beta.test", &["payments:read", "payments:write"])
+        .await;
+    let client = app.client();
+    let api = |host: &str, path: &str| app.url(host, &format!("/api/v1{path}"));
+    let get = |url: String, key: String| {
+        let client = client.clone();
+        async move { client.get(url).bearer_auth(key).send().await.unwrap() }
+    };
+    let post = |url: String, key: String, body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            client
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // A debit run collects Lena; its file is served, to alpha only.
+    let r = post(
+        api("alpha.test", "/debit-runs"),
+        key.clone(),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let run: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(run["items"], 1, "{run}");
+    assert_eq!(run["total_minor"], debit_inv.gross_minor);
+    let runs: serde_json::Value = get(api("alpha.test", "/debit-runs"), key.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    let id = run["id"].as_str().unwrap();
+    let xml = get(
+        api("alpha.test", &format!("/debit-runs/{id}/xml")),
+        key.clone(),
+    )
+    .await;
+    assert_eq!(xml.status(), 200);
+    let xml = xml.text().await.unwrap();
+    assert!(
+        xml.contains("pain.008.001.08") && xml.contains("<MndtId>M-lena"),
+        "{xml}"
+    );
+    assert_eq!(
+        get(
+            api("beta.test", &format!("/debit-runs/{id}/xml")),
+            beta_key.clone()
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(item(&app.state, &t, &debit_inv.id).await.status, "paid");
+
+    // Her bank returns it: a bad reason names the field, AM04 reopens the item
+    // with the fee; beta cannot return alpha's debit.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let e2e = payments::debit_item::Entity::find()
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .end_to_end_id;
+    drop(tx);
+    let path = format!("/debit-items/{e2e}/return");
+    let r = post(
+        api("alpha.test", &path),
+        key.clone(),
+        serde_json::json!({ "reason": "XX" }),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["details"][0]["field"], "reason", "{body}");
+    assert_eq!(
+        post(
+            api("beta.test", &path),
+            beta_key.clone(),
+            serde_json::json!({ "reason": "AM04" })
+        )
+        .await
+        .status(),
+        404
+    );
+    let r = post(
+        api("alpha.test", &path),
+        key.clone(),
+        serde_json::json!({ "reason": "AM04" }),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let reopened = item(&app.state, &t, &debit_inv.id).await;
+    assert_eq!(reopened.status, "open");
+    assert_eq!(reopened.fees_minor, 450);
+    assert_eq!(
+        post(
+            api("alpha.test", &path),
+            key.clone(),
+            serde_json::json!({ "reason": "AM04" })
+        )
+        .await
+        .status(),
+        409,
+        "returned once"
+    );
+
+    // Payments of a customer are listed (the debit and its return).
+    let pays: serde_json::Value = get(
+        api(
+            "alpha.test",
+            &format!("/customers/cus_{}/payments", lena.id),
+        ),
+        key.clone(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(pays.as_array().unwrap().len(), 1, "{pays}");
+    assert_eq!(pays[0]["method"], "sepa_debit");
+
+    // A dunning run reminds Jonas; its letter is listed and served as PDF.
+    let r = post(
+        api("alpha.test", "/dunning-runs"),
+        key.clone(),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let run: serde_json::Value = r.json().await.unwrap();
+    assert!(run["letters"].as_i64().unwrap() >= 1, "{run}");
+    let again: serde_json::Value = post(
+        api("alpha.test", "/dunning-runs"),
+        key.clone(),
+        serde_json::json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(again["letters"], 0, "once a day");
+    let runs: serde_json::Value = get(api("alpha.test", "/dunning-runs"), key.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+    let letters: serde_json::Value = get(
+        api(
+            "alpha.test",
+            &format!("/customers/cus_{}/dunning-letters", jonas.id),
+        ),
+        key.clone(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(letters[0]["level"], 1, "{letters}");
+    let lid = letters[0]["id"].as_str().unwrap();
+    let pdf = get(
+        api("alpha.test", &format!("/dunning-letters/{lid}/pdf")),
+        key.clone(),
+    )
+    .await;
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    assert_eq!(
+        get(
+            api("beta.test", &format!("/dunning-letters/{lid}/pdf")),
+            beta_key.clone()
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        get(
+            api(
+                "beta.test",
+                &format!("/customers/cus_{}/dunning-letters", jonas.id)
+            ),
+            beta_key
+        )
+        .await
+        .status(),
+        404
+    );
+    app.stop().await;
+}

@@ -462,6 +462,9 @@ impl PaymentsApi {
             .begin(&tenant)
             .await
             .map_err(ApiError::internal)?;
+        crate::customers::get(&tx, cid)
+            .await
+            .map_err(|_| ApiError::not_found("Customer"))?;
         let list = dunning::letters_of(&tx, cid)
             .await
             .map_err(ApiError::internal)?;
