@@ -1463,7 +1463,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("appearance.google_id", "Google-Analytics-ID"),
     ("appearance.submit", "Design speichern"),
     ("templates.heading", "Vorlagen"),
-    ("templates.intro", "Ersetzen Sie eine Shop- oder E-Mail-Vorlage durch Ihre eigene. Jede Version bleibt erhalten; veröffentlicht wird eine Version nur, wenn sie sich darstellen lässt."),
+    ("templates.intro", "Ersetzen Sie eine Shop-Seite, eine E-Mail oder den Text eines Dokuments (Rechnung, Gutschrift, Kontoauszug, Mahnung) durch Ihre eigene Fassung. Jede Version bleibt erhalten; veröffentlicht wird eine Version nur, wenn sie sich darstellen lässt."),
     ("templates.name", "Vorlage"),
     ("templates.kind", "Art"),
     ("templates.kind_page", "Shopseite"),

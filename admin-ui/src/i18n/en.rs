@@ -1463,7 +1463,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("appearance.google_id", "Google Analytics id"),
     ("appearance.submit", "Save design"),
     ("templates.heading", "Templates"),
-    ("templates.intro", "Replace a storefront or email template with your own. Every version is kept; a version is published only when it renders."),
+    ("templates.intro", "Replace a storefront page, an email or the text of a document (invoice, credit note, statement, dunning letter) with your own. Every version is kept; a version is published only when it renders."),
     ("templates.name", "Template"),
     ("templates.kind", "Kind"),
     ("templates.kind_page", "Storefront page"),
