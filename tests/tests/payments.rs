@@ -994,6 +994,44 @@ async fn customers_pay_through_stripe_and_webhooks_book_once() {
         );
         assert!(form.contains(&("amount".into(), "500".into())), "{form:?}");
     }
+
+    // A top-up by SEPA debit through Stripe: the completed session is still
+    // unpaid (nothing booked); the later async success books it on the balance
+    // as a SEPA payment.
+    let session = |kind: &str, id: &str, status: &str| {
+        serde_json::json!({
+            "id": id, "type": kind, "created": 1_700_000_100,
+            "data": {"object": {"id": "cs_test_2", "object": "checkout.session", "payment_status": status,
+                "amount_total": 5_000, "currency": "eur", "payment_intent": "pi_2",
+                "payment_method_types": ["card", "sepa_debit"],
+                "metadata": {"tenant": t.id.as_str(), "customer_id": c.id}}}
+        })
+        .to_string()
+    };
+    let pending = session("checkout.session.completed", "evt_2", "unpaid");
+    assert_eq!(
+        post(hook(&t), signed("whsec_alpha", now, &pending), pending).await,
+        200
+    );
+    assert_eq!(balance(&app.state, &t, &c).await, -500, "not paid yet");
+    let done = session("checkout.session.async_payment_succeeded", "evt_3", "paid");
+    assert_eq!(
+        post(hook(&t), signed("whsec_alpha", now, &done), done).await,
+        200
+    );
+    assert_eq!(
+        balance(&app.state, &t, &c).await,
+        4_500,
+        "the top-up is on the balance"
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let pays = payments::of_customer(&tx, &c.id).await.unwrap();
+    drop(tx);
+    assert!(
+        pays.iter()
+            .any(|p| p.method == "sepa_debit" && p.amount_minor == 5_000),
+        "{pays:?}"
+    );
     reconcile(&app.state, &t).await;
     app.stop().await;
 }
