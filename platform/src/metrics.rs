@@ -113,6 +113,19 @@ pub fn run(kind: &'static str, took: Duration) {
         .observe(took.as_secs_f64());
 }
 
+tokio::task_local! {
+    /// The id of the request being handled (see [`Track`]).
+    static REQUEST_ID: String;
+}
+
+/// The current request's id (the one in its log lines and `X-Request-Id`),
+/// outside a request a new one.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| uuid::Uuid::now_v7().simple().to_string())
+}
+
 /// Middleware: times every request by area, method and status.
 pub struct Track<E>(pub E);
 
@@ -143,7 +156,8 @@ impl<E: Endpoint> Endpoint for Track<E> {
             request_id = %request_id,
             tenant = tracing::field::Empty,
         );
-        let mut resp = match self.0.call(req).instrument(span.clone()).await {
+        let call = REQUEST_ID.scope(request_id.clone(), self.0.call(req));
+        let mut resp = match call.instrument(span.clone()).await {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
         };
@@ -234,6 +248,17 @@ pub async fn render(state: &AppState) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[tokio::test]
+    async fn the_request_id_is_the_one_of_the_request_being_handled() {
+        let inside = REQUEST_ID
+            .scope("req-12345678".into(), async { request_id() })
+            .await;
+        assert_eq!(inside, "req-12345678");
+        let outside = request_id();
+        assert_eq!(outside.len(), 32, "a fresh one outside a request");
+    }
+
     use super::*;
 
     #[test]

@@ -112,3 +112,27 @@ async fn metrics_are_served_on_their_own_listener_only() {
     metrics.shutdown().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_response_carries_its_request_id() {
+    let app = spawn_app().await;
+    let client = app.client();
+    // A proxy's sane id is kept; a bogus one is replaced.
+    let r = client
+        .get(app.url("localhost", "/healthz"))
+        .header("x-request-id", "proxy-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "proxy-0123456789");
+    let r = client
+        .get(app.url("localhost", "/healthz"))
+        .header("x-request-id", "bad id; drop table")
+        .send()
+        .await
+        .unwrap();
+    let made = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 32);
+    assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
+    app.stop().await;
+}

@@ -205,7 +205,9 @@ pub fn tenant_of(req: &Request) -> poem::Result<CurrentTenant> {
 
 /// Logs an unexpected error with a request id and returns an opaque 500.
 pub fn internal(e: impl std::fmt::Display) -> poem::Error {
-    let request_id = uuid::Uuid::now_v7().simple().to_string();
+    // The id the request's log lines and `X-Request-Id` carry, so a customer's
+    // report leads straight to the log.
+    let request_id = crate::metrics::request_id();
     tracing::error!(%request_id, error = %e, "internal error");
     poem::Error::from_string(
         format!("Something went wrong on our side. Request id: {request_id}"),
