@@ -776,9 +776,6 @@ fn map_context<S: Serialize>(ctx: &S) -> Result<Value, Error> {
     }
 }
 
-/// Splits a rendered email into subject and body. The subject is a single
-/// header line: control characters that a value may have brought in are
-/// replaced so nothing can be smuggled into the mail headers.
 /// Documents with a title line (`Title: ...`, a blank line, the text).
 const TITLED: &[&str] = &["documents/dunning_letter.txt"];
 
@@ -788,31 +785,35 @@ fn split_document(name: &str, text: &str) -> Result<(Option<String>, String), Er
     if !TITLED.contains(&name) {
         return Ok((None, text.trim().to_owned()));
     }
-    let malformed = || {
+    let (title, body) = split_headed(text.trim_start(), "Title:").ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidOperation,
             format!("`{name}` must start with a `Title:` line and a blank line"),
         )
-    };
-    let text = text.trim_start();
-    let (first, rest) = text.split_once('\n').ok_or_else(malformed)?;
-    let title: String = first
-        .strip_prefix("Title:")
-        .ok_or_else(malformed)?
+    })?;
+    Ok((Some(title), body.trim().to_owned()))
+}
+
+/// The value of a first line `<key> value` (control characters blanked) and
+/// the text after the blank line that must follow it; `None` when the text
+/// does not have that shape or the value is empty.
+fn split_headed<'a>(text: &'a str, key: &str) -> Option<(String, &'a str)> {
+    let (first, rest) = text.split_once('\n')?;
+    let head: String = first
+        .strip_prefix(key)?
         .trim()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let body = rest
         .strip_prefix('\n')
-        .or_else(|| rest.strip_prefix("\r\n"))
-        .ok_or_else(malformed)?;
-    if title.is_empty() {
-        return Err(malformed());
-    }
-    Ok((Some(title), body.trim().to_owned()))
+        .or_else(|| rest.strip_prefix("\r\n"))?;
+    (!head.is_empty()).then_some((head, body))
 }
 
+/// Splits a rendered email into subject and body. The subject is a single
+/// header line: control characters that a value may have brought in are
+/// replaced so nothing can be smuggled into the mail headers.
 fn split_email(name: &str, text: &str) -> Result<(String, String), Error> {
     let malformed = || {
         Error::new(
@@ -820,20 +821,9 @@ fn split_email(name: &str, text: &str) -> Result<(String, String), Error> {
             format!("email `{name}` must start with a `Subject:` line and a blank line"),
         )
     };
-    let (first, rest) = text.split_once('\n').ok_or_else(malformed)?;
-    let subject: String = first
-        .strip_prefix("Subject:")
-        .ok_or_else(malformed)?
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let body = rest
-        .strip_prefix('\n')
-        .or_else(|| rest.strip_prefix("\r\n"))
-        .ok_or_else(malformed)?;
+    let (subject, body) = split_headed(text, "Subject:").ok_or_else(malformed)?;
     let body = body.trim_end();
-    if subject.is_empty() || body.is_empty() {
+    if body.is_empty() {
         return Err(malformed());
     }
     Ok((subject, format!("{body}\n")))

@@ -453,13 +453,7 @@ pub(crate) fn pdf_response(number: &str, pdf: Vec<u8>) -> Response {
 }
 
 pub(crate) fn xml_response(name: &str, xml: String) -> Response {
-    xml.with_content_type("application/xml; charset=utf-8")
-        .with_header(
-            "content-disposition",
-            format!("attachment; filename=\"{name}\""),
-        )
-        .with_header("cache-control", "private, no-store")
-        .into_response()
+    download(xml.into_bytes(), "application/xml; charset=utf-8", name)
 }
 
 /// A document's PDF of `tenant` (404 when there is none).
@@ -910,12 +904,13 @@ fn period(q: &ExportQuery) -> Option<datev::Period> {
     (from < to && to - from <= chrono::Duration::days(400)).then_some(datev::Period { from, to })
 }
 
-fn download(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
+/// A private download of `bytes` saved as `name`.
+pub(crate) fn download(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
     bytes
         .with_content_type(content_type)
         .with_header(
             "content-disposition",
-            format!("attachment; filename=\"{name}\""),
+            format!("attachment; filename=\"{}\"", name.replace('"', "")),
         )
         .with_header("cache-control", "private, no-store")
         .into_response()

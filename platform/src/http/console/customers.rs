@@ -601,7 +601,6 @@ async fn privacy_export(
     user: Can<EditBilling>,
     Path(id): Path<String>,
 ) -> poem::Result<Response> {
-    use poem::IntoResponse;
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let data = match customers::privacy::export(&state.tenancy, &tx, &id).await {
         Ok(d) => d,
@@ -622,17 +621,11 @@ async fn privacy_export(
     tx.commit().await.map_err(internal)?;
     let number = data["number"].as_str().unwrap_or("customer").to_owned();
     let body = serde_json::to_vec_pretty(&data).map_err(internal)?;
-    Ok(body
-        .with_content_type("application/json")
-        .with_header(
-            "content-disposition",
-            format!(
-                "attachment; filename=\"{}-data.json\"",
-                number.replace('"', "")
-            ),
-        )
-        .with_header("cache-control", "private, no-store")
-        .into_response())
+    Ok(super::billing::download(
+        body,
+        "application/json",
+        &format!("{number}-data.json"),
+    ))
 }
 
 /// Erases the customer's personal data (GDPR Art. 17), keeping invoices and
