@@ -405,3 +405,30 @@ pub fn camt_file(iban: &str, entries: &[(&str, &str, &str, &str)]) -> String {
     x.push_str("</Stmt></BkToCstmrStmt></Document>");
     x
 }
+
+/// Letters a print-mail peer received.
+pub type Letters = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A print-mail service on loopback: takes letters, answers with an id.
+pub async fn printmail_peer() -> (String, Letters) {
+    use poem::listener::{Acceptor, Listener};
+    use poem::web::{Data, Json};
+    use poem::{EndpointExt, Route, handler, post};
+    #[handler]
+    fn letter(
+        Data(log): Data<&Letters>,
+        Json(body): Json<serde_json::Value>,
+    ) -> Json<serde_json::Value> {
+        log.lock().unwrap().push(body);
+        Json(serde_json::json!({ "id": "pm-1" }))
+    }
+    let log: Letters = Default::default();
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = Route::new().at("/letters", post(letter)).data(log.clone());
+    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
+    (format!("http://{addr}/letters"), log)
+}

@@ -893,32 +893,6 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     app.stop().await;
 }
 
-type Letters = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
-
-/// A print-mail service on loopback: takes letters, answers with an id.
-async fn printmail_peer() -> (String, Letters) {
-    use poem::listener::{Acceptor, Listener};
-    use poem::web::{Data, Json};
-    use poem::{EndpointExt, Route, handler, post};
-    #[handler]
-    fn letter(
-        Data(log): Data<&Letters>,
-        Json(body): Json<serde_json::Value>,
-    ) -> Json<serde_json::Value> {
-        log.lock().unwrap().push(body);
-        Json(serde_json::json!({ "id": "pm-1" }))
-    }
-    let log: Letters = Default::default();
-    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
-    let app = Route::new().at("/letters", post(letter)).data(log.clone());
-    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
-    (format!("http://{addr}/letters"), log)
-}
-
 #[tokio::test]
 async fn an_order_is_invoiced_on_completion_and_delivered_by_mail_and_post() {
     let sink = relabel_tests::smtp::SmtpSink::start().await;
@@ -997,7 +971,7 @@ async fn an_order_is_invoiced_on_completion_and_delivered_by_mail_and_post() {
     assert_eq!(docs(&app.state, &t).await.len(), 1);
 
     // Postal delivery goes to the print-mail service (B5).
-    let (peer, letters) = printmail_peer().await;
+    let (peer, letters) = relabel_tests::billing::printmail_peer().await;
     // Read, then write while the app's own job runner writes too.
     let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     let bs = billing::settings(&tx).await.unwrap();

@@ -1258,6 +1258,18 @@ async fn the_api_runs_debits_and_dunning_and_serves_their_documents() {
     assert_eq!(pays.as_array().unwrap().len(), 1, "{pays}");
     assert_eq!(pays[0]["method"], "sepa_debit");
 
+    // Jonas gets his documents by post: the letter goes to the print-mail service.
+    let (peer, posted) = relabel_tests::billing::printmail_peer().await;
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
+    let mut bs: billing::billing_settings::ActiveModel =
+        billing::settings(&tx).await.unwrap().into();
+    bs.print_mail_url = Set(Some(peer));
+    bs.update(tx.conn()).await.unwrap();
+    let mut m: customer::ActiveModel = jonas.clone().into();
+    m.invoice_delivery = Set("postal".into());
+    m.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+
     // A dunning run reminds Jonas; its letter is listed and served as PDF.
     let r = post(
         api("alpha.test", "/dunning-runs"),
@@ -1297,6 +1309,17 @@ async fn the_api_runs_debits_and_dunning_and_serves_their_documents() {
     .unwrap();
     assert_eq!(letters[0]["level"], 1, "{letters}");
     let lid = letters[0]["id"].as_str().unwrap();
+    relabel_tests::billing::run_jobs(&app, &t).await;
+    let got = posted.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one letter by post");
+    assert_eq!(got[0]["reference"], format!("{}:dunning:{lid}", t.id));
+    assert!(
+        got[0]["pdf_base64"]
+            .as_str()
+            .unwrap()
+            .starts_with("JVBERi0"),
+        "the letter's PDF"
+    );
     let pdf = get(
         api("alpha.test", &format!("/dunning-letters/{lid}/pdf")),
         key.clone(),
