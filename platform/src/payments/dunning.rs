@@ -710,6 +710,17 @@ pub async fn letter_pdf(
     tenant: &Tenant,
     letter_id: &str,
 ) -> anyhow::Result<Option<(dunning_letter::Model, Vec<u8>)>> {
+    Ok(render_letter(state, tenant, letter_id)
+        .await?
+        .map(|(l, pdf, _)| (l, pdf)))
+}
+
+/// The letter, its PDF and its title (from the reseller's template).
+async fn render_letter(
+    state: &AppState,
+    tenant: &Tenant,
+    letter_id: &str,
+) -> anyhow::Result<Option<(dunning_letter::Model, Vec<u8>, String)>> {
     let tx = state.tenancy.begin(tenant).await?;
     let Some(l) = dunning_letter::Entity::find_by_id(letter_id.to_owned())
         .one(tx.conn())
@@ -812,14 +823,17 @@ pub async fn letter_pdf(
     let pdf =
         tokio::task::spawn_blocking(move || document::render_pdf(view, logo, None, &ident, at))
             .await??;
-    Ok(Some((l, pdf)))
+    Ok(Some((l, pdf, title)))
 }
 
 /// Delivers a letter: renders it, stores the PDF and mails it (or hands it to the
 /// print-mail service when the customer gets documents by post).
 pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Result<(), JobError> {
     let retry = |e: anyhow::Error| JobError::Retry(e.to_string());
-    let Some((l, pdf)) = letter_pdf(state, tenant, letter_id).await.map_err(retry)? else {
+    let Some((l, pdf, title)) = render_letter(state, tenant, letter_id)
+        .await
+        .map_err(retry)?
+    else {
         return Err(JobError::Fatal(format!(
             "dunning letter {letter_id} not found"
         )));
@@ -873,7 +887,6 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Resu
         tx.commit().await.map_err(|e| retry(e.into()))?;
         return Ok(());
     }
-    let (title, _) = letter_text_of(state, tenant, &l, &c).await.map_err(retry)?;
     let lang = if c.language == "de" { "de" } else { "en" };
     let look = state.look(tenant).await.map_err(retry)?;
     let (subject, body) = state
