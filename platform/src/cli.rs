@@ -148,7 +148,7 @@ pub enum OperatorCommand {
 const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(cli.config.as_deref())?;
+    let (mut config, unknown) = Config::load_from(cli.config.as_deref(), std::env::vars())?;
     if let Command::Serve {
         bind,
         data_dir,
@@ -168,7 +168,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.validate()?;
     }
     crate::telemetry::init(&config.log_format);
+    if matches!(cli.command, Command::CheckConfig) {
+        return Ok(check_config(&config, &unknown));
+    }
+    for key in &unknown {
+        tracing::warn!(setting = %key, "not a relabel setting: ignored");
+    }
     execute(config, cli.command).await
+}
+
+/// `relabel check-config`: the settings that take effect (secrets masked), and
+/// a failure for anything set that relabel does not know.
+pub fn check_config(config: &Config, unknown: &[String]) -> ExitCode {
+    for key in unknown {
+        println!("unknown setting: {key}");
+    }
+    if !unknown.is_empty() {
+        println!("configuration has {} unknown setting(s)", unknown.len());
+        return ExitCode::FAILURE;
+    }
+    println!("configuration is valid");
+    println!("  bind            {}", config.bind);
+    println!("  backend         {}", config.backend_name());
+    println!("  data_dir        {}", config.data_dir.display());
+    println!("  database_url    {}", mask(config.database_url.as_deref()));
+    println!("  redis_url       {}", mask(config.redis_url.as_deref()));
+    println!("  platform_host   {}", config.platform_host);
+    println!(
+        "  role            {} ({} job workers)",
+        config.role, config.job_workers
+    );
+    println!("  smtp_url        {}", mask(config.smtp_url.as_deref()));
+    println!(
+        "  zones           {}",
+        config.dns.powerdns_url.as_deref().map_or_else(
+            || "zone files".to_owned(),
+            |url| format!("PowerDNS at {url} ({})", config.dns.powerdns_zone_kind)
+        )
+    );
+    println!(
+        "  metrics_bind    {}",
+        config.metrics_bind.as_deref().unwrap_or("(unset)")
+    );
+    println!("  log_format      {}", config.log_format);
+    ExitCode::SUCCESS
 }
 
 /// Runs one command with an already loaded configuration.
@@ -210,16 +253,7 @@ pub async fn execute(config: Config, command: Command) -> anyhow::Result<ExitCod
             running.stop();
             Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig => {
-            println!("configuration is valid");
-            println!("  bind            {}", config.bind);
-            println!("  backend         {}", config.backend_name());
-            println!("  data_dir        {}", config.data_dir.display());
-            println!("  database_url    {}", mask(config.database_url.as_deref()));
-            println!("  redis_url       {}", mask(config.redis_url.as_deref()));
-            println!("  platform_host   {}", config.platform_host);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::CheckConfig => Ok(check_config(&config, &[])),
         Command::Serve {
             demo: seed_demo, ..
         } => serve(config, seed_demo).await,

@@ -174,6 +174,26 @@ pub enum ConfigError {
 impl Config {
     /// Loads defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars()).map(|(config, _)| config)
+    }
+
+    /// Like [`Self::load`], with `vars` standing in for the environment. Also
+    /// returns what was set but is no setting (a misspelt `RELABEL_...`
+    /// variable or file key), which relabel would otherwise ignore silently.
+    pub fn load_from(
+        file: Option<&std::path::Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut env = config::Map::new();
+        let mut plain = std::collections::HashMap::new();
+        for (name, value) in vars {
+            if name.starts_with("RELABEL_") && !COMMAND_VARS.contains(&name.as_str()) {
+                env.insert(name, value);
+            } else if name == "DATABASE_URL" || name == "REDIS_URL" {
+                plain.insert(name, value);
+            }
+        }
+        let nonempty = |name: &str| plain.get(name).filter(|v| !v.trim().is_empty()).cloned();
         let mut builder = config::Config::builder()
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("data_dir", "./data")?
@@ -202,13 +222,22 @@ impl Config {
                 config::Environment::with_prefix("RELABEL")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(env)),
             )
-            .set_override_option("database_url", env_nonempty("DATABASE_URL"))?
-            .set_override_option("redis_url", env_nonempty("REDIS_URL"))?;
-        let config: Config = builder.build()?.try_deserialize()?;
+            .set_override_option("database_url", nonempty("DATABASE_URL"))?
+            .set_override_option("redis_url", nonempty("REDIS_URL"))?;
+        let mut unknown = Vec::new();
+        let config: Config = serde_ignored::deserialize(builder.build()?, |path| {
+            let key = path.to_string();
+            unknown.push(format!(
+                "{key} (RELABEL_{})",
+                key.to_uppercase().replace('.', "__")
+            ));
+        })?;
         config.validate()?;
-        Ok(config)
+        unknown.sort();
+        Ok((config, unknown))
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -334,9 +363,12 @@ impl Config {
     }
 }
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
+/// `RELABEL_` variables that are options of single commands, not settings.
+const COMMAND_VARS: &[&str] = &[
+    "RELABEL_CONFIG",
+    "RELABEL_OWNER_PASSWORD",
+    "RELABEL_OPERATOR_PASSWORD",
+];
 
 #[cfg(test)]
 mod tests {

@@ -122,3 +122,121 @@ async fn tenant_commands_create_change_and_migrate() {
     };
     assert!(execute(config, missing).await.is_err());
 }
+
+/// The `KEY: value` (or `KEY=value`) settings of a deploy file, commented-out
+/// examples included, with Compose's `${NAME:-default}` taking its default.
+/// `skip` names the Compose services whose environment is not relabel's.
+fn deploy_settings(file: &str, skip: &[&str]) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy")
+            .join(file),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let mut service = String::new();
+    for line in text.lines() {
+        // Compose services sit at two spaces of indentation.
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+            && !name.starts_with('#')
+        {
+            service = name.to_owned();
+        }
+        if skip.contains(&service.as_str()) {
+            continue;
+        }
+        let l = line.trim().trim_start_matches('#').trim();
+        let l = l.strip_prefix("Environment=").unwrap_or(l);
+        let Some(split) = l.find([':', '=']) else {
+            continue;
+        };
+        let (key, value) = (&l[..split], l[split + 1..].trim());
+        if !(key.starts_with("RELABEL_") || key == "DATABASE_URL" || key == "REDIS_URL")
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            continue;
+        }
+        // ${NAME:-default} -> default, as Compose does without deploy/.env.
+        let mut value = value.trim_matches('"').to_owned();
+        while let (Some(a), Some(b)) = (value.find("${"), value.find('}')) {
+            let inner = &value[a + 2..b];
+            let default = inner.split_once(":-").map_or("", |(_, d)| d).to_owned();
+            value.replace_range(a..=b, &default);
+        }
+        out.push((key.to_owned(), value));
+    }
+    assert!(!out.is_empty(), "{file}: no settings found");
+    out
+}
+
+/// What the Compose stack hands its relabel containers passes `check-config`:
+/// every variable is a setting (a misspelt one would be ignored silently
+/// otherwise), and the values land where they should.
+#[test]
+fn the_compose_environment_passes_check_config() {
+    let vars = deploy_settings("compose.yaml", &["caddy", "pdns", "postgres", "redis"]);
+    let (config, unknown) = relabel_platform::config::Config::load_from(
+        None,
+        vars.into_iter().filter(|(_, v)| !v.is_empty()),
+    )
+    .unwrap();
+    assert_eq!(unknown, Vec::<String>::new());
+    assert_eq!(config.backend_name(), "postgres");
+    assert_eq!(
+        config.database_url.as_deref(),
+        Some("postgres://relabel:relabel@postgres:5432/relabel")
+    );
+    assert_eq!(config.redis_url.as_deref(), Some("redis://redis:6379"));
+    assert_eq!(config.dns.powerdns_url.as_deref(), Some("http://pdns:8081"));
+    assert_eq!(config.dns.powerdns_api_key, "relabel-dev-pdns-key");
+    assert_eq!(config.log_format, "json");
+    assert_eq!(config.metrics_bind.as_deref(), Some("0.0.0.0:9464"));
+    assert_eq!(config.job_workers, 2);
+    assert_eq!(
+        relabel_platform::cli::check_config(&config, &unknown),
+        ExitCode::SUCCESS
+    );
+}
+
+/// The Kubernetes ConfigMap and secrets example and the systemd unit name only
+/// settings relabel reads; a misspelt one fails `check-config`.
+#[test]
+fn the_deploy_files_name_only_settings_and_check_config_catches_a_typo() {
+    for file in [
+        "k8s/config.yaml",
+        "k8s/secrets.env.example",
+        "relabel.service",
+    ] {
+        let vars = deploy_settings(file, &[]);
+        let (_, unknown) = relabel_platform::config::Config::load_from(None, vars.clone()).unwrap();
+        assert_eq!(unknown, Vec::<String>::new(), "{file}: {vars:?}");
+    }
+    let (config, unknown) = relabel_platform::config::Config::load_from(
+        None,
+        [
+            ("RELABEL_DB_MAX_CONECTIONS".to_owned(), "5".to_owned()),
+            (
+                "RELABEL_DNS__POWERDNS_URLL".to_owned(),
+                "http://x".to_owned(),
+            ),
+            // Options of single commands are no settings, and not unknown either.
+            ("RELABEL_OPERATOR_PASSWORD".to_owned(), "x".to_owned()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        unknown,
+        [
+            "db_max_conections (RELABEL_DB_MAX_CONECTIONS)",
+            "dns.powerdns_urll (RELABEL_DNS__POWERDNS_URLL)"
+        ]
+    );
+    assert_eq!(config.db_max_connections, 20, "the default stays");
+    assert_eq!(
+        relabel_platform::cli::check_config(&config, &unknown),
+        ExitCode::FAILURE
+    );
+}

@@ -1989,6 +1989,10 @@ mod tests {
     #[test]
     fn runaway_templates_fail_in_preview_and_the_built_in_one_serves() {
         let themes = Themes::new();
+        let list_doubled = format!(
+            "{{% set l = [1, 2] %}}{}{{{{ l|length }}}}",
+            "{% set l = l + l %}".repeat(40)
+        );
         let brand = brand("Acme");
         let page = store_page(&brand, Lang::En);
         let cases = [
@@ -2014,6 +2018,45 @@ mod tests {
                 "not found",
             ),
             ("a file", "{% include \"/etc/passwd\" %}", "not found"),
+            // Memory, not output: values that grow without being written out
+            // are paid for by the byte, checked before they are allocated, so
+            // doubling a string 64 times stops at the budget instead of asking
+            // for 2^64 bytes.
+            (
+                "a string doubled in a loop",
+                "{% set ns = namespace(s=\"0123456789\") %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+                "fuel",
+            ),
+            (
+                "a string doubled by recursion",
+                "{% macro f(s, n) %}{% if n > 0 %}{{ f(s ~ s, n - 1) }}{% else %}{{ s|length }}{% endif %}{% endmacro %}{{ f(\"0123456789\" * 10000, 20) }}",
+                "fuel",
+            ),
+            (
+                "a string squared by replace",
+                "{% set s = \"xxxxxxxxxx\" %}{% set s = s|replace(\"x\", s) %}{% set s = s|replace(\"x\", s) %}{% set s = s|replace(\"x\", s) %}{% set s = s|replace(\"x\", s) %}{{ s|length }}",
+                "fuel",
+            ),
+            (
+                "a 100 MB string",
+                "{% set s = \"x\" * 100000000 %}{{ s|length }}",
+                "fuel",
+            ),
+            // Lists concatenate lazily until the chain is 32 deep, then `+`
+            // copies them: the copy is checked against the fuel first (patched
+            // minijinja, vendor/minijinja/PATCHED.md). Unpatched, these abort
+            // the process asking for 2^35 slots.
+            (
+                "a list doubled in a loop",
+                "{% set ns = namespace(l=[1, 2]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l|length }}",
+                "fuel",
+            ),
+            ("a list doubled 40 times", list_doubled.as_str(), "fuel"),
+            (
+                "a sum of large lists",
+                "{{ ([[1, 2] * 40000000] * 40)|sum(start=[])|length }}",
+                "fuel",
+            ),
         ];
         for (what, source, expected) in cases {
             let c = custom(&themes, "default/_footer.html", source).unwrap();
