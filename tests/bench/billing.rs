@@ -112,6 +112,36 @@ async fn baseline(app: &relabel_tests::TestApp, t: &Tenant, n: usize) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// The baseline where the rows must live: each tenant's invoice rows into its
+/// own schema, batched plain inserts (one statement per 1,000), 4 tenants at a
+/// time like the run.
+async fn baseline_per_tenant(app: &relabel_tests::TestApp, counts: &[(&Tenant, usize)]) -> f64 {
+    let now = Utc::now();
+    let start = Instant::now();
+    futures::stream::iter(counts.iter())
+        .for_each_concurrent(4, |(t, n)| async move {
+            let ids: Vec<usize> = (0..*n).collect();
+            for chunk in ids.chunks(1000) {
+                let tx = app.state.tenancy.begin(t).await.unwrap();
+                let rows = chunk.iter().map(|i| {
+                    relabel_tests::billing::invoice_row(
+                        format!("TBASE-{i:08}"),
+                        "baseline".into(),
+                        now,
+                        now,
+                    )
+                });
+                invoice::Entity::insert_many(rows)
+                    .exec_without_returning(tx.conn())
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        })
+        .await;
+    start.elapsed().as_secs_f64()
+}
+
 /// Plain batched inserts of `lines` invoice lines and `entries` ledger entries
 /// (1,000 per statement, one transaction each), in seconds.
 async fn rows_baseline(
@@ -211,11 +241,15 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         .await;
     let run_secs = start.elapsed().as_secs_f64();
     let mut invoices = 0;
+    let mut counts = Vec::with_capacity(all.len());
     for t in &all {
         let tx = app.state.tenancy.begin(t).await.unwrap();
-        invoices += invoice::Entity::find().count(tx.conn()).await.unwrap();
+        let n = invoice::Entity::find().count(tx.conn()).await.unwrap();
+        invoices += n;
+        counts.push((t, n as usize));
     }
     let base_secs = baseline(&app, &all[0], invoices as usize).await;
+    let tenant_base_secs = baseline_per_tenant(&app, &counts).await;
     // The run writes more than invoice rows: the same volume of lines and
     // ledger entries as plain batched inserts too (service date updates, jobs
     // and numbers not included, so this is a lower bound of its writes).
@@ -258,6 +292,10 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         invoices as f64 / base_secs
     );
     println!("ratio run / baseline: {:.1}x", run_secs / base_secs);
+    println!(
+        "baseline per tenant: the same {invoices} invoice rows, each tenant's into its own schema, batched plain inserts 4 tenants at a time: {tenant_base_secs:.2} s (run / per-tenant baseline {:.1}x)",
+        run_secs / tenant_base_secs
+    );
     println!(
         "volume baseline: the same {invoices} invoices + {lines} lines + {entries} ledger entries, batched plain inserts: {volume_secs:.2} s (run / volume {:.1}x)",
         run_secs / volume_secs

@@ -815,25 +815,106 @@ pub async fn runs(tx: &TenantTx, limit: u64) -> Result<Vec<billing_run::Model>, 
         .await
 }
 
-/// Executes a queued (or interrupted) run to its end.
-pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    // Reads the run, then ends services and marks it running.
+/// A run opened for work: its transaction (holding the tenant's write lock on
+/// SQLite), the run, the reseller's rules and the customers still to bill.
+struct Opened {
+    tx: TenantTx,
+    run: billing_run::Model,
+    rules: super::Rules,
+    todo: Vec<String>,
+}
+
+/// Opens `run_id` for work: ends what is due to end, reads the rules once for
+/// the whole run and finds the customers still to bill. `None` when the run is
+/// gone or done.
+async fn open(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<Option<Opened>> {
     let tx = state.tenancy.begin_write(tenant).await?;
     let Some(run) = billing_run::Entity::find_by_id(run_id.to_owned())
         .one(tx.conn())
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
     if run.status == "done" {
-        return Ok(());
+        return Ok(None);
     }
     super::cancel::end_due(&tx, Utc::now()).await?;
-    // The reseller's rules, read once for the whole run.
     let rules = super::Rules::load(&tx).await?;
-    let collective = rules.billing.collective_monthly;
-    let todo = due_customers(&tx, run.due_by, collective).await?;
+    let todo = due_customers(&tx, run.due_by, rules.billing.collective_monthly).await?;
+    Ok(Some(Opened {
+        tx,
+        run,
+        rules,
+        todo,
+    }))
+}
+
+/// Marks a run done; `at_once` is the start and the number of customers of a
+/// run billed in one transaction.
+async fn finish(
+    tx: &TenantTx,
+    run_id: &str,
+    at_once: Option<(DateTime<Utc>, usize)>,
+) -> Result<(), DbErr> {
+    let mut done = billing_run::Entity::update_many()
+        .col_expr(billing_run::Column::Status, Expr::val("done"))
+        .col_expr(billing_run::Column::FinishedAt, Expr::val(Utc::now()));
+    if let Some((started_at, total)) = at_once {
+        done = done
+            .col_expr(
+                billing_run::Column::CustomersTotal,
+                Expr::val(i32::try_from(total).unwrap_or(i32::MAX)),
+            )
+            .col_expr(billing_run::Column::StartedAt, Expr::val(started_at));
+    }
+    done.filter(billing_run::Column::Id.eq(run_id))
+        .exec(tx.conn())
+        .await?;
+    tx.touch(super::TOPIC);
+    Ok(())
+}
+
+/// Executes a queued (or interrupted) run to its end.
+pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let started_at = Utc::now();
+    let Some(mut opened) = open(state, tenant, run_id).await? else {
+        return Ok(());
+    };
+    if opened.todo.len() <= BATCH {
+        // Most resellers: the whole run is one batch, billed in the transaction
+        // that found it and done with one commit.
+        let Opened {
+            tx,
+            run,
+            rules,
+            todo,
+        } = &opened;
+        match bill_in(state, tx, tenant, run, rules, todo).await {
+            Ok(()) => {
+                finish(tx, run_id, Some((started_at, todo.len()))).await?;
+                opened.tx.commit().await?;
+                crate::metrics::run("billing", started.elapsed());
+                return Ok(());
+            }
+            Err(BillingError::Db(e)) => return Err(e.into()),
+            // A customer's bill was refused: start over and bill one at a time
+            // below, so the others are not held up.
+            Err(_) => {
+                opened.tx.rollback().await?;
+                let Some(again) = open(state, tenant, run_id).await? else {
+                    return Ok(());
+                };
+                opened = again;
+            }
+        }
+    }
+    let Opened {
+        tx,
+        run,
+        rules,
+        todo,
+    } = opened;
     billing_run::Entity::update_many()
         .col_expr(billing_run::Column::Status, Expr::val("running"))
         .col_expr(
@@ -869,13 +950,7 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         }
     }
     let tx = state.tenancy.begin(tenant).await?;
-    billing_run::Entity::update_many()
-        .col_expr(billing_run::Column::Status, Expr::val("done"))
-        .col_expr(billing_run::Column::FinishedAt, Expr::val(Utc::now()))
-        .filter(billing_run::Column::Id.eq(run_id))
-        .exec(tx.conn())
-        .await?;
-    tx.touch(super::TOPIC);
+    finish(&tx, run_id, None).await?;
     tx.commit().await?;
     crate::metrics::run("billing", started.elapsed());
     Ok(())
@@ -891,9 +966,24 @@ async fn bill_batch(
     ids: &[String],
 ) -> Result<(), BillingError> {
     let tx = state.tenancy.begin(tenant).await.map_err(db)?;
-    super::lock_accounts(&tx, ids).await?;
-    let batch = Batch::load(&tx, ids, run.due_by).await?;
-    let bills = bill(state, &tx, tenant, &batch, run.due_by, (&run.id, rules)).await?;
+    bill_in(state, &tx, tenant, run, rules, ids).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Bills a batch of a run's customers inside `tx`, with the run's progress
+/// counters.
+async fn bill_in(
+    state: &AppState,
+    tx: &TenantTx,
+    tenant: &Tenant,
+    run: &billing_run::Model,
+    rules: &super::Rules,
+    ids: &[String],
+) -> Result<(), BillingError> {
+    super::lock_accounts(tx, ids).await?;
+    let batch = Batch::load(tx, ids, run.due_by).await?;
+    let bills = bill(state, tx, tenant, &batch, run.due_by, (&run.id, rules)).await?;
     let sum = |f: fn(&CustomerBill) -> i64| bills.iter().map(f).sum::<i64>();
     let invoices = bills.iter().map(|b| b.invoices).sum::<usize>();
     use billing_run::Column as R;
@@ -911,7 +1001,6 @@ async fn bill_batch(
         .filter(R::Id.eq(&run.id))
         .exec(tx.conn())
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
