@@ -148,6 +148,11 @@ fn deploy_settings(file: &str, skip: &[&str]) -> Vec<(String, String)> {
         }
         let l = line.trim().trim_start_matches('#').trim();
         let l = l.strip_prefix("Environment=").unwrap_or(l);
+        let l = l
+            .strip_prefix("ENV ")
+            .unwrap_or(l)
+            .trim_end_matches('\\')
+            .trim();
         let Some(split) = l.find([':', '=']) else {
             continue;
         };
@@ -177,13 +182,20 @@ fn deploy_settings(file: &str, skip: &[&str]) -> Vec<(String, String)> {
 /// otherwise), and the values land where they should.
 #[test]
 fn the_compose_environment_passes_check_config() {
-    let vars = deploy_settings("compose.yaml", &["caddy", "pdns", "postgres", "redis"]);
+    // The image's own settings first, then what Compose sets.
+    let mut vars = deploy_settings("Dockerfile", &[]);
+    vars.extend(deploy_settings(
+        "compose.yaml",
+        &["caddy", "pdns", "postgres", "redis"],
+    ));
     let (config, unknown) = relabel_platform::config::Config::load_from(
         None,
         vars.into_iter().filter(|(_, v)| !v.is_empty()),
     )
     .unwrap();
     assert_eq!(unknown, Vec::<String>::new());
+    assert_eq!(config.bind, "0.0.0.0:8080");
+    assert_eq!(config.data_dir, std::path::Path::new("/var/lib/relabel"));
     assert_eq!(config.backend_name(), "postgres");
     assert_eq!(
         config.database_url.as_deref(),
