@@ -16,6 +16,7 @@ mod m0010_billing;
 mod m0011_payments;
 mod m0012_collections;
 mod m0013_appearance;
+mod m0014_job_claim;
 
 pub struct TenantMigrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0011_payments::Migration),
             Box::new(m0012_collections::Migration),
             Box::new(m0013_appearance::Migration),
+            Box::new(m0014_job_claim::Migration),
         ]
     }
 }

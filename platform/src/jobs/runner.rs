@@ -91,7 +91,9 @@ impl Runner {
         let due = Condition::all()
             .add(J::Kind.is_in(kinds))
             .add(J::RunAfter.lte(due_by))
-            .add(J::Status.is_in(["queued", "running"]));
+            // Literal, not bound: the planner must see that this is the
+            // predicate of the partial index `jobs_pending` to use it.
+            .add(Expr::cust("status IN ('queued', 'running')"));
         let claim = entity::Entity::update_many()
             .col_expr(J::Status, Expr::val("running"))
             .col_expr(J::Attempts, Expr::col(J::Attempts).add(1))
