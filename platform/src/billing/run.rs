@@ -892,6 +892,7 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         } = &opened;
         match bill_in(state, tx, tenant, run, rules, todo).await {
             Ok(()) => {
+                let started_at = run.started_at.unwrap_or(started_at);
                 finish(tx, run_id, Some((started_at, todo.len()))).await?;
                 opened.tx.commit().await?;
                 crate::metrics::run("billing", started.elapsed());
