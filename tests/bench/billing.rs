@@ -18,7 +18,7 @@ use relabel_platform::customers;
 use relabel_platform::provisioning::service;
 use relabel_tenants::Tenant;
 use relabel_tests::spawn_app_with;
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
 use std::time::Instant;
 
 const PER_CUSTOMER: usize = 10;
@@ -227,6 +227,12 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         t0.elapsed().as_secs_f64()
     );
     let now = Utc::now();
+    // Markers for a statement log of the run (log_min_duration_statement = 0).
+    let mark = |m: &'static str| {
+        let shared = app.state.tenancy.backend().shared();
+        async move { shared.execute_unprepared(m).await.unwrap() }
+    };
+    mark("SELECT 'relabel-bench-run-start'").await;
     let start = Instant::now();
     futures::stream::iter(all.iter())
         .for_each_concurrent(4, |t| {
@@ -240,6 +246,7 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         })
         .await;
     let run_secs = start.elapsed().as_secs_f64();
+    mark("SELECT 'relabel-bench-run-end'").await;
     let mut invoices = 0;
     let mut counts = Vec::with_capacity(all.len());
     for t in &all {

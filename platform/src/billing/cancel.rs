@@ -176,10 +176,20 @@ pub async fn end_due(tx: &TenantTx, now: DateTime<Utc>) -> Result<u64, sea_orm::
         .filter(service::Column::EndsAt.lte(now))
         .all(tx.conn())
         .await?;
+    end(tx, &ending, now).await
+}
+
+/// Ends `ending` (active services whose end date has passed) and queues closing
+/// their panel accounts; a billing run reads them with what it bills.
+pub async fn end(
+    tx: &TenantTx,
+    ending: &[service::Model],
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
     if ending.is_empty() {
         return Ok(0);
     }
-    crate::provisioning::handler::queue_terminations(tx, &ending).await?;
+    crate::provisioning::handler::queue_terminations(tx, ending).await?;
     let r = service::Entity::update_many()
         .col_expr(
             service::Column::Status,

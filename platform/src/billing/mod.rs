@@ -326,13 +326,18 @@ pub async fn post(
     Ok(entry)
 }
 
-/// Writes ledger entries and moves each account's cached balance by their sum:
-/// missing accounts are created, then one update moves them all.
-pub async fn post_many(tx: &TenantTx, entries: &[ledger_entry::Model]) -> Result<(), DbErr> {
+/// Writes ledger entries and moves each account's cached balance by their sum,
+/// creating missing accounts, in one statement per 500 accounts. Returns each
+/// account's unapplied credit afterwards: balance plus what is still open on its
+/// invoices (positive when there is credit to settle open items with).
+pub async fn post_many(
+    tx: &TenantTx,
+    entries: &[ledger_entry::Model],
+) -> Result<Vec<(String, i64)>, DbErr> {
     use account::Column as A;
     use std::collections::BTreeMap;
     if entries.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let now = Utc::now();
     for chunk in entries.chunks(1000) {
@@ -346,50 +351,63 @@ pub async fn post_many(tx: &TenantTx, entries: &[ledger_entry::Model]) -> Result
     for e in entries {
         sums.entry(&e.customer_id).or_insert((0, &e.currency)).0 += e.amount_minor;
     }
-    let ids: Vec<&str> = sums.keys().copied().collect();
-    for chunk in ids.chunks(500) {
-        account::Entity::insert_many(chunk.iter().map(|id| account::ActiveModel {
-            customer_id: Set((*id).to_owned()),
-            currency: Set(sums[id].1.to_owned()),
-            balance_minor: Set(0),
-            reserved_minor: Set(0),
-            updated_at: Set(now),
-        }))
-        .on_conflict_do_nothing_on([A::CustomerId])
-        .exec_without_returning(tx.conn())
-        .await?;
-        let moved = chunk
-            .iter()
-            .fold(sea_orm::sea_query::CaseStatement::new(), |case, id| {
-                case.case(
-                    Expr::col(A::CustomerId).eq(*id),
-                    Expr::col(A::BalanceMinor).add(sums[id].0),
-                )
-            });
-        account::Entity::update_many()
-            .col_expr(
-                A::BalanceMinor,
-                moved.finally(Expr::col(A::BalanceMinor)).into(),
+    let sums: Vec<(&str, (i64, &str))> = sums.into_iter().collect();
+    // What is open on the account's invoices, after this statement's postings.
+    let open = Expr::cust(
+        "(SELECT CAST(COALESCE(SUM(i.gross_minor + i.fees_minor + i.interest_minor - i.settled_minor), 0) AS BIGINT) \
+         FROM invoices i WHERE i.customer_id = accounts.customer_id AND i.kind = 'invoice' AND i.status = 'open')",
+    );
+    let mut credit = Vec::with_capacity(sums.len());
+    for chunk in sums.chunks(500) {
+        let mut upsert = Query::insert();
+        upsert.into_table(account::Entity).columns([
+            A::CustomerId,
+            A::Currency,
+            A::BalanceMinor,
+            A::ReservedMinor,
+            A::UpdatedAt,
+        ]);
+        for (id, (sum, currency)) in chunk {
+            upsert.values_panic([
+                (*id).into(),
+                (*currency).into(),
+                (*sum).into(),
+                0i64.into(),
+                now.into(),
+            ]);
+        }
+        upsert
+            .on_conflict(
+                OnConflict::column(A::CustomerId)
+                    .value(
+                        A::BalanceMinor,
+                        Expr::col((account::Entity, A::BalanceMinor)).add(Expr::col((
+                            sea_orm::sea_query::Alias::new("excluded"),
+                            A::BalanceMinor,
+                        ))),
+                    )
+                    .value(A::UpdatedAt, Expr::val(now))
+                    .to_owned(),
             )
-            .col_expr(A::UpdatedAt, Expr::val(now))
-            .filter(A::CustomerId.is_in(chunk.iter().copied()))
-            .exec(tx.conn())
-            .await?;
-    }
-    if tx.tenant_id().as_str() == relabel_tenants::PLATFORM_BOOKS_ID {
-        // The operator's books (T5): each reseller's platform balance, which the
-        // ordering credit check reads, follows its account here.
-        for a in account::Entity::find()
-            .filter(A::CustomerId.is_in(ids.iter().copied()))
-            .all(tx.conn())
-            .await?
-        {
-            crate::orders::wholesale::mirror_balance(tx.conn(), &a.customer_id, a.balance_minor)
-                .await?;
+            .returning(Query::returning().exprs([
+                Expr::col(A::CustomerId),
+                Expr::col(A::BalanceMinor),
+                open.clone(),
+            ]));
+        for row in tx.conn().query_all(&upsert).await? {
+            let id: String = row.try_get_by_index(0)?;
+            let balance: i64 = row.try_get_by_index(1)?;
+            let open: i64 = row.try_get_by_index(2)?;
+            if tx.tenant_id().as_str() == relabel_tenants::PLATFORM_BOOKS_ID {
+                // The operator's books (T5): each reseller's platform balance, which
+                // the ordering credit check reads, follows its account here.
+                crate::orders::wholesale::mirror_balance(tx.conn(), &id, balance).await?;
+            }
+            credit.push((id, balance + open));
         }
     }
     tx.touch(TOPIC);
-    Ok(())
+    Ok(credit)
 }
 
 /// Takes the customer's account row first: as the first statement of a billing
@@ -397,17 +415,21 @@ pub async fn post_many(tx: &TenantTx, entries: &[ledger_entry::Model]) -> Result
 /// read (no stale read snapshot to upgrade later), and Postgres serialises
 /// postings per customer.
 pub async fn lock_account(tx: &TenantTx, customer_id: &str) -> Result<(), DbErr> {
-    lock_accounts(tx, &[customer_id.to_owned()]).await
+    take_accounts(tx, &[customer_id]).await?;
+    Ok(())
 }
 
-/// [`lock_account`] for a batch of customers.
-pub async fn lock_accounts(tx: &TenantTx, customer_ids: &[String]) -> Result<(), DbErr> {
+/// Holds the accounts of a batch of customers (see [`lock_account`]) and returns
+/// them as held: one statement.
+pub async fn take_accounts(
+    tx: &TenantTx,
+    customer_ids: &[&str],
+) -> Result<Vec<account::Model>, DbErr> {
     account::Entity::update_many()
         .col_expr(account::Column::UpdatedAt, Expr::val(Utc::now()))
-        .filter(account::Column::CustomerId.is_in(customer_ids))
-        .exec(tx.conn())
-        .await?;
-    Ok(())
+        .filter(account::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .exec_with_returning(tx.conn())
+        .await
 }
 
 /// Open invoices of a customer, oldest first.
@@ -460,22 +482,23 @@ pub async fn settle(tx: &TenantTx, customer_id: &str) -> Result<i64, DbErr> {
     Ok(applied)
 }
 
-/// Settles the open items of those `customer_ids` that have unapplied credit
-/// (balance + open amounts > 0): two reads for the lot, [`settle`] for the few.
-pub async fn settle_many(tx: &TenantTx, customer_ids: &[&str]) -> Result<(), DbErr> {
+/// Unapplied credit of `customer_ids` (balance plus what is open on their
+/// invoices), two reads for the lot.
+async fn credit_of(tx: &TenantTx, customer_ids: &[&str]) -> Result<Vec<(String, i64)>, DbErr> {
     use sea_orm::QuerySelect;
     use std::collections::HashMap;
+    let mut credit: HashMap<String, i64> = HashMap::new();
     for chunk in customer_ids.chunks(500) {
-        let mut credit: HashMap<String, i64> = account::Entity::find()
-            .select_only()
-            .column(account::Column::CustomerId)
-            .column(account::Column::BalanceMinor)
-            .filter(account::Column::CustomerId.is_in(chunk.iter().copied()))
-            .into_tuple::<(String, i64)>()
-            .all(tx.conn())
-            .await?
-            .into_iter()
-            .collect();
+        credit.extend(
+            account::Entity::find()
+                .select_only()
+                .column(account::Column::CustomerId)
+                .column(account::Column::BalanceMinor)
+                .filter(account::Column::CustomerId.is_in(chunk.iter().copied()))
+                .into_tuple::<(String, i64)>()
+                .all(tx.conn())
+                .await?,
+        );
         let open: Vec<(String, i64, i64, i64, i64)> = invoice::Entity::find()
             .select_only()
             .column(invoice::Column::CustomerId)
@@ -492,10 +515,16 @@ pub async fn settle_many(tx: &TenantTx, customer_ids: &[&str]) -> Result<(), DbE
         for (id, gross, fees, interest, settled) in open {
             *credit.entry(id).or_default() += gross + fees + interest - settled;
         }
-        for (id, c) in credit {
-            if c > 0 {
-                settle(tx, &id).await?;
-            }
+    }
+    Ok(credit.into_iter().collect())
+}
+
+/// Settles the open items of the accounts with unapplied credit, as
+/// [`post_many`] returns it: [`settle`] for the few that have any.
+pub async fn settle_credit(tx: &TenantTx, credit: &[(String, i64)]) -> Result<(), DbErr> {
+    for (id, c) in credit {
+        if *c > 0 {
+            settle(tx, id).await?;
         }
     }
     Ok(())
@@ -739,14 +768,21 @@ pub async fn issue_many(
         .exec_without_returning(tx.conn())
         .await?;
     }
-    post_many(tx, &entries).await?;
+    let credit = post_many(tx, &entries).await?;
+    let credited = !credits.is_empty();
     for (original, gross) in credits {
         settle_credited(tx, &original, gross).await?;
     }
-    let mut customers: Vec<&str> = invoices.iter().map(|i| i.customer_id.as_str()).collect();
-    customers.sort_unstable();
-    customers.dedup();
-    settle_many(tx, &customers).await?;
+    if credited {
+        // A credit note settled its original above: what is open changed since
+        // the postings, so the accounts' credit is read again.
+        let mut customers: Vec<&str> = invoices.iter().map(|i| i.customer_id.as_str()).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        settle_credit(tx, &credit_of(tx, &customers).await?).await?;
+    } else {
+        settle_credit(tx, &credit).await?;
+    }
     let keys: Vec<String> = invoices
         .iter()
         .map(|i| format!("deliver:{}", i.id))

@@ -120,70 +120,119 @@ pub struct Preview {
     pub totals: BTreeMap<String, (i64, i64)>,
 }
 
-/// Customers with something due by `due_by`: an active service due within the
-/// customer's horizon (domains with the renewal lead time), or a completed order
-/// not yet invoiced. Excluded customers (B11) are left out. Exact, so a resumed
-/// run counts only what is still to do.
-async fn due_customers(
-    tx: &TenantTx,
-    due_by: DateTime<Utc>,
-    collective: bool,
-) -> Result<Vec<String>, DbErr> {
-    use std::collections::{BTreeSet, HashMap};
-    // Collective bills reach up to a year ahead; each customer's horizon narrows it.
-    let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
-    type Row = (String, DateTime<Utc>, Option<String>, Option<DateTime<Utc>>);
-    let rows: Vec<Row> = service::Entity::find()
-        .select_only()
-        .column(service::Column::CustomerId)
-        .column(service::Column::NextBillingAt)
-        .column(service::Column::DomainId)
-        .column(service::Column::EndsAt)
-        .filter(service::Column::Status.eq("active"))
-        .filter(service::Column::NextBillingAt.lte(reach))
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
-    let people: HashMap<String, (String, bool)> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::BillingInterval)
-        .column(customer::Column::ExcludedFromInvoicing)
-        .into_tuple::<(String, String, bool)>()
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|(id, interval, excluded)| (id, (interval, excluded)))
-        .collect();
-    let mut ids = BTreeSet::new();
-    for (cid, next, domain, ends) in rows {
-        let Some((interval, _)) = people.get(&cid) else {
-            continue;
-        };
-        let until = horizon(due_by, collective, interval);
-        let lead = if domain.is_some() {
-            Duration::days(RENEWAL_LEAD_DAYS)
-        } else {
-            Duration::zero()
-        };
-        if next - lead <= until && ends.is_none_or(|e| next < e) {
-            ids.insert(cid);
+/// Whether `s` is due within `until`: domains with the renewal lead time, and
+/// only for periods that start before the service ends.
+fn is_due(s: &service::Model, until: DateTime<Utc>) -> bool {
+    let lead = if s.domain_id.is_some() {
+        Duration::days(RENEWAL_LEAD_DAYS)
+    } else {
+        Duration::zero()
+    };
+    s.next_billing_at - lead <= until && s.ends_at.is_none_or(|end| s.next_billing_at < end)
+}
+
+/// What a run at `due_by` has to do, read with three statements whatever the
+/// tenant's size.
+struct Due {
+    /// Customers with something due: an active service due within the
+    /// customer's horizon, or a completed order not yet invoiced. Excluded
+    /// customers (B11) are left out. In id order.
+    customers: Vec<customer::Model>,
+    /// Their active services within the run's reach, in billing order.
+    services: HashMap<String, Vec<service::Model>>,
+    /// Customers with completed orders not yet invoiced.
+    with_orders: HashSet<String>,
+    /// Active services whose end date has passed: to be ended, not billed.
+    ending: Vec<service::Model>,
+}
+
+impl Due {
+    /// Exact, so a resumed run finds only what is still to do.
+    async fn find(
+        tx: &TenantTx,
+        due_by: DateTime<Utc>,
+        collective: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DbErr> {
+        use sea_orm::Condition;
+        use sea_orm::sea_query::Query;
+        // Collective bills reach up to a year ahead; each customer's horizon narrows it.
+        let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
+        let (ending, within): (Vec<_>, Vec<_>) = service::Entity::find()
+            .filter(service::Column::Status.eq("active"))
+            .filter(
+                Condition::any()
+                    .add(service::Column::NextBillingAt.lte(reach))
+                    .add(service::Column::EndsAt.lte(now)),
+            )
+            .order_by_asc(service::Column::NextBillingAt)
+            .order_by_asc(service::Column::Id)
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .partition(|s| s.ends_at.is_some_and(|end| end <= now));
+        let with_orders: HashSet<String> = uninvoiced_orders()
+            .into_tuple::<String>()
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .collect();
+        let candidates = customer::Entity::find()
+            .filter(customer::Column::ExcludedFromInvoicing.eq(false))
+            .filter(
+                Condition::any()
+                    .add(
+                        customer::Column::Id.in_subquery(
+                            Query::select()
+                                .column(service::Column::CustomerId)
+                                .from(service::Entity)
+                                .and_where(service::Column::Status.eq("active"))
+                                .and_where(service::Column::NextBillingAt.lte(reach))
+                                .to_owned(),
+                        ),
+                    )
+                    .add(customer::Column::Id.is_in(&with_orders)),
+            )
+            .order_by_asc(customer::Column::Id)
+            .all(tx.conn())
+            .await?;
+        let mut services: HashMap<String, Vec<service::Model>> = HashMap::new();
+        for s in within {
+            services.entry(s.customer_id.clone()).or_default().push(s);
         }
+        let customers: Vec<customer::Model> = candidates
+            .into_iter()
+            .filter(|c| {
+                let until = horizon(due_by, collective, &c.billing_interval);
+                with_orders.contains(&c.id)
+                    || services
+                        .get(&c.id)
+                        .is_some_and(|v| v.iter().any(|s| is_due(s, until)))
+            })
+            .collect();
+        let ids: HashSet<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        services.retain(|id, _| ids.contains(id.as_str()));
+        Ok(Self {
+            customers,
+            services,
+            with_orders,
+            ending,
+        })
     }
-    let orders: Vec<String> = order::Entity::find()
+
+    fn ids(&self) -> Vec<String> {
+        self.customers.iter().map(|c| c.id.clone()).collect()
+    }
+}
+
+/// The customers of completed orders not yet invoiced, each once.
+fn uninvoiced_orders() -> sea_orm::Select<order::Entity> {
+    order::Entity::find()
         .select_only()
         .column(order::Column::CustomerId)
         .distinct()
         .filter(order::Column::Status.eq("completed"))
         .filter(order::Column::ReservedMinor.gt(0))
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
-    ids.extend(orders);
-    Ok(ids
-        .into_iter()
-        .filter(|id| people.get(id).is_some_and(|(_, excluded)| !excluded))
-        .collect())
 }
 
 fn unit_of(months: i32) -> (&'static str, i64) {
@@ -212,8 +261,14 @@ struct Batch {
 }
 
 impl Batch {
-    async fn load(tx: &TenantTx, ids: &[String], due_by: DateTime<Utc>) -> Result<Self, DbErr> {
-        use crate::customers::entity::product_discount;
+    /// Reads a batch of a run's customers afresh, for a run of more than one
+    /// batch; `take` holds their accounts (see [`Batch::complete`]).
+    async fn load(
+        tx: &TenantTx,
+        ids: &[String],
+        due_by: DateTime<Utc>,
+        take: bool,
+    ) -> Result<Self, DbErr> {
         // Collective bills reach up to a year ahead; each customer's horizon narrows it.
         let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
         let customers = customer::Entity::find()
@@ -233,6 +288,29 @@ impl Batch {
         {
             services.entry(s.customer_id.clone()).or_default().push(s);
         }
+        let with_orders = uninvoiced_orders()
+            .filter(order::Column::CustomerId.is_in(ids))
+            .into_tuple::<String>()
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .collect();
+        Self::complete(tx, customers, services, with_orders, take).await
+    }
+
+    /// Completes a batch from its customers and their services: their domains,
+    /// discounts, price overrides and accounts. With `take` the accounts are
+    /// read by the statement that holds them for the bill (see
+    /// [`super::take_accounts`]).
+    async fn complete(
+        tx: &TenantTx,
+        customers: Vec<customer::Model>,
+        services: HashMap<String, Vec<service::Model>>,
+        with_orders: HashSet<String>,
+        take: bool,
+    ) -> Result<Self, DbErr> {
+        use crate::customers::entity::product_discount;
+        let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
         let domain_ids: Vec<&String> = services
             .values()
             .flatten()
@@ -250,7 +328,7 @@ impl Batch {
                 .collect()
         };
         let discounts = product_discount::Entity::find()
-            .filter(product_discount::Column::CustomerId.is_in(ids))
+            .filter(product_discount::Column::CustomerId.is_in(ids.iter().copied()))
             .all(tx.conn())
             .await?
             .into_iter()
@@ -258,38 +336,30 @@ impl Batch {
             .collect();
         let mut prices: HashMap<String, Vec<customer_price::Model>> = HashMap::new();
         for p in customer_price::Entity::find()
-            .filter(customer_price::Column::CustomerId.is_in(ids))
+            .filter(customer_price::Column::CustomerId.is_in(ids.iter().copied()))
             .all(tx.conn())
             .await?
         {
             prices.entry(p.customer_id.clone()).or_default().push(p);
         }
-        let accounts = account::Entity::find()
-            .filter(account::Column::CustomerId.is_in(ids))
-            .all(tx.conn())
-            .await?
-            .into_iter()
-            .map(|a| (a.customer_id.clone(), a))
-            .collect();
-        let with_orders = order::Entity::find()
-            .select_only()
-            .column(order::Column::CustomerId)
-            .distinct()
-            .filter(order::Column::CustomerId.is_in(ids))
-            .filter(order::Column::Status.eq("completed"))
-            .filter(order::Column::ReservedMinor.gt(0))
-            .into_tuple::<String>()
-            .all(tx.conn())
-            .await?
-            .into_iter()
-            .collect();
+        let accounts = if take {
+            super::take_accounts(tx, &ids).await?
+        } else {
+            account::Entity::find()
+                .filter(account::Column::CustomerId.is_in(ids.iter().copied()))
+                .all(tx.conn())
+                .await?
+        };
         Ok(Self {
             customers,
             services,
             domains,
             discounts,
             prices,
-            accounts,
+            accounts: accounts
+                .into_iter()
+                .map(|a| (a.customer_id.clone(), a))
+                .collect(),
             with_orders,
         })
     }
@@ -332,13 +402,7 @@ fn plan(
     let mut planned = Vec::new();
     for s in batch.services.get(&c.id).into_iter().flatten() {
         let dom = s.domain_id.as_ref().and_then(|id| batch.domains.get(id));
-        let lead = if s.domain_id.is_some() {
-            Duration::days(RENEWAL_LEAD_DAYS)
-        } else {
-            Duration::zero()
-        };
-        if s.next_billing_at - lead > until || s.ends_at.is_some_and(|end| s.next_billing_at >= end)
-        {
+        if !is_due(s, until) {
             continue;
         }
         if dom.is_some_and(|d| !["active", "expiring", "grace"].contains(&d.status.as_str())) {
@@ -581,10 +645,10 @@ async fn bill(
     tx: &TenantTx,
     tenant: &Tenant,
     batch: &Batch,
-    due_by: DateTime<Utc>,
-    run: (&str, &super::Rules),
+    run: &billing_run::Model,
+    rules: &super::Rules,
 ) -> Result<Vec<CustomerBill>, BillingError> {
-    let (run_id, rules) = run;
+    let (run_id, due_by) = (run.id.as_str(), run.due_by);
     let book = state.prices.book(tx).await?;
     let plans: Vec<(&customer::Model, Plan)> = batch
         .customers
@@ -707,9 +771,18 @@ pub async fn preview(
     };
     let rules = super::Rules::load(&tx).await?;
     let book = state.prices.book(&tx).await?;
-    let todo = due_customers(&tx, due_by, rules.billing.collective_monthly).await?;
-    for ids in todo.chunks(BATCH) {
-        let batch = Batch::load(&tx, ids, due_by).await?;
+    let Due {
+        customers,
+        mut services,
+        with_orders,
+        ..
+    } = Due::find(&tx, due_by, rules.billing.collective_monthly, Utc::now()).await?;
+    for chunk in customers.chunks(BATCH) {
+        let part = chunk
+            .iter()
+            .filter_map(|c| services.remove_entry(&c.id))
+            .collect();
+        let batch = Batch::complete(&tx, chunk.to_vec(), part, with_orders.clone(), false).await?;
         for c in &batch.customers {
             let mut bill = plan(&rules, &book, &batch, c, due_by).bill;
             if batch.with_orders.contains(&c.id) {
@@ -756,20 +829,17 @@ pub async fn start(
     due_by: DateTime<Utc>,
     actor: &str,
 ) -> Result<billing_run::Model, BillingError> {
-    // A write first (SQLite takes its lock before reading; see `lock_account`).
-    billing_run::Entity::update_many()
+    // A write first that finds the run in progress (SQLite takes its lock
+    // before reading; see `lock_account`).
+    let busy = billing_run::Entity::update_many()
         .col_expr(
             billing_run::Column::Status,
             Expr::col(billing_run::Column::Status),
         )
         .filter(billing_run::Column::Status.is_in(["queued", "running"]))
-        .exec(tx.conn())
+        .exec_with_returning(tx.conn())
         .await?;
-    let busy = billing_run::Entity::find()
-        .filter(billing_run::Column::Status.is_in(["queued", "running"]))
-        .one(tx.conn())
-        .await?;
-    if busy.is_some() {
+    if !busy.is_empty() {
         return Err(BillingError::Refused(
             "a billing run is already in progress",
         ));
@@ -816,17 +886,17 @@ pub async fn runs(tx: &TenantTx, limit: u64) -> Result<Vec<billing_run::Model>, 
 }
 
 /// A run opened for work: its transaction (holding the tenant's write lock on
-/// SQLite), the run, the reseller's rules and the customers still to bill.
+/// SQLite), the run, the reseller's rules and what is still to bill.
 struct Opened {
     tx: TenantTx,
     run: billing_run::Model,
     rules: super::Rules,
-    todo: Vec<String>,
+    due: Due,
 }
 
-/// Opens `run_id` for work: ends what is due to end, reads the rules once for
-/// the whole run and finds the customers still to bill. `None` when the run is
-/// gone or done.
+/// Opens `run_id` for work: reads the rules once for the whole run, finds what
+/// is still to bill and ends what is due to end. `None` when the run is gone or
+/// done.
 async fn open(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<Option<Opened>> {
     let tx = state.tenancy.begin_write(tenant).await?;
     let Some(run) = billing_run::Entity::find_by_id(run_id.to_owned())
@@ -838,36 +908,50 @@ async fn open(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result
     if run.status == "done" {
         return Ok(None);
     }
-    super::cancel::end_due(&tx, Utc::now()).await?;
     let rules = super::Rules::load(&tx).await?;
-    let todo = due_customers(&tx, run.due_by, rules.billing.collective_monthly).await?;
+    let now = Utc::now();
+    let due = Due::find(&tx, run.due_by, rules.billing.collective_monthly, now).await?;
+    super::cancel::end(&tx, &due.ending, now).await?;
     Ok(Some(Opened {
         tx,
         run,
         rules,
-        todo,
+        due,
     }))
 }
 
-/// Marks a run done; `at_once` is the start and the number of customers of a
-/// run billed in one transaction.
+/// `update` moving a run's progress counters by a billed batch of `customers`.
+fn progress(
+    update: sea_orm::UpdateMany<billing_run::Entity>,
+    customers: usize,
+    bills: &[CustomerBill],
+) -> sea_orm::UpdateMany<billing_run::Entity> {
+    use billing_run::Column as R;
+    let sum = |f: fn(&CustomerBill) -> i64| bills.iter().map(f).sum::<i64>();
+    let invoices = bills.iter().map(|b| b.invoices).sum::<usize>();
+    update
+        .col_expr(
+            R::CustomersDone,
+            plus(R::CustomersDone, i32::try_from(customers).unwrap_or(0)),
+        )
+        .col_expr(
+            R::InvoicesCount,
+            plus(R::InvoicesCount, i32::try_from(invoices).unwrap_or(0)),
+        )
+        .col_expr(R::NetMinor, plus(R::NetMinor, sum(|b| b.net_minor)))
+        .col_expr(R::GrossMinor, plus(R::GrossMinor, sum(|b| b.gross_minor)))
+}
+
+/// Marks a run done with `update` (which may carry the last counters).
 async fn finish(
     tx: &TenantTx,
     run_id: &str,
-    at_once: Option<(DateTime<Utc>, usize)>,
+    update: sea_orm::UpdateMany<billing_run::Entity>,
 ) -> Result<(), DbErr> {
-    let mut done = billing_run::Entity::update_many()
+    update
         .col_expr(billing_run::Column::Status, Expr::val("done"))
-        .col_expr(billing_run::Column::FinishedAt, Expr::val(Utc::now()));
-    if let Some((started_at, total)) = at_once {
-        done = done
-            .col_expr(
-                billing_run::Column::CustomersTotal,
-                Expr::val(i32::try_from(total).unwrap_or(i32::MAX)),
-            )
-            .col_expr(billing_run::Column::StartedAt, Expr::val(started_at));
-    }
-    done.filter(billing_run::Column::Id.eq(run_id))
+        .col_expr(billing_run::Column::FinishedAt, Expr::val(Utc::now()))
+        .filter(billing_run::Column::Id.eq(run_id))
         .exec(tx.conn())
         .await?;
     tx.touch(super::TOPIC);
@@ -877,60 +961,58 @@ async fn finish(
 /// Executes a queued (or interrupted) run to its end.
 pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let started_at = Utc::now();
-    let Some(mut opened) = open(state, tenant, run_id).await? else {
+    let Some(Opened {
+        tx,
+        run,
+        rules,
+        due,
+    }) = open(state, tenant, run_id).await?
+    else {
         return Ok(());
     };
-    if opened.todo.len() <= BATCH {
+    let started_at = run.started_at.unwrap_or_else(Utc::now);
+    let todo = due.ids();
+    let total = run.customers_done + i32::try_from(todo.len()).unwrap_or(i32::MAX);
+    let mut size = BATCH;
+    let tx = if todo.len() <= BATCH {
         // Most resellers: the whole run is one batch, billed in the transaction
-        // that found it and done with one commit.
-        let Opened {
-            tx,
-            run,
-            rules,
-            todo,
-        } = &opened;
-        match bill_in(state, tx, tenant, run, rules, todo).await {
-            Ok(()) => {
-                let started_at = run.started_at.unwrap_or(started_at);
-                finish(tx, run_id, Some((started_at, todo.len()))).await?;
-                opened.tx.commit().await?;
+        // that found it from what it read there, and done with one commit.
+        let batch =
+            Batch::complete(&tx, due.customers, due.services, due.with_orders, true).await?;
+        match bill(state, &tx, tenant, &batch, &run, &rules).await {
+            Ok(bills) => {
+                let done = billing_run::Entity::update_many()
+                    .col_expr(billing_run::Column::CustomersTotal, Expr::val(total))
+                    .col_expr(billing_run::Column::StartedAt, Expr::val(started_at));
+                finish(&tx, run_id, progress(done, todo.len(), &bills)).await?;
+                tx.commit().await?;
                 crate::metrics::run("billing", started.elapsed());
                 return Ok(());
             }
             Err(BillingError::Db(e)) => return Err(e.into()),
-            // A customer's bill was refused: start over and bill one at a time
+            // A customer's bill was refused: start over one customer at a time
             // below, so the others are not held up.
             Err(_) => {
-                opened.tx.rollback().await?;
+                tx.rollback().await?;
+                size = 1;
                 let Some(again) = open(state, tenant, run_id).await? else {
                     return Ok(());
                 };
-                opened = again;
+                again.tx
             }
         }
-    }
-    let Opened {
-        tx,
-        run,
-        rules,
-        todo,
-    } = opened;
+    } else {
+        tx
+    };
     billing_run::Entity::update_many()
         .col_expr(billing_run::Column::Status, Expr::val("running"))
-        .col_expr(
-            billing_run::Column::StartedAt,
-            Expr::val(run.started_at.unwrap_or_else(Utc::now)),
-        )
-        .col_expr(
-            billing_run::Column::CustomersTotal,
-            Expr::val(run.customers_done + i32::try_from(todo.len()).unwrap_or(i32::MAX)),
-        )
+        .col_expr(billing_run::Column::StartedAt, Expr::val(started_at))
+        .col_expr(billing_run::Column::CustomersTotal, Expr::val(total))
         .filter(billing_run::Column::Id.eq(run_id))
         .exec(tx.conn())
         .await?;
     tx.commit().await?;
-    for ids in todo.chunks(BATCH) {
+    for ids in todo.chunks(size) {
         match bill_batch(state, tenant, &run, &rules, ids).await {
             Ok(()) => {}
             // Trouble with the database itself: the job is retried.
@@ -951,14 +1033,14 @@ pub async fn execute(state: &AppState, tenant: &Tenant, run_id: &str) -> anyhow:
         }
     }
     let tx = state.tenancy.begin(tenant).await?;
-    finish(&tx, run_id, None).await?;
+    finish(&tx, run_id, billing_run::Entity::update_many()).await?;
     tx.commit().await?;
     crate::metrics::run("billing", started.elapsed());
     Ok(())
 }
 
-/// Bills one batch of a run's customers in one transaction, with the run's
-/// progress counters.
+/// Bills one batch of a run's customers in one transaction, read afresh, with
+/// the run's progress counters.
 async fn bill_batch(
     state: &AppState,
     tenant: &Tenant,
@@ -966,42 +1048,14 @@ async fn bill_batch(
     rules: &super::Rules,
     ids: &[String],
 ) -> Result<(), BillingError> {
-    let tx = state.tenancy.begin(tenant).await.map_err(db)?;
-    bill_in(state, &tx, tenant, run, rules, ids).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Bills a batch of a run's customers inside `tx`, with the run's progress
-/// counters.
-async fn bill_in(
-    state: &AppState,
-    tx: &TenantTx,
-    tenant: &Tenant,
-    run: &billing_run::Model,
-    rules: &super::Rules,
-    ids: &[String],
-) -> Result<(), BillingError> {
-    super::lock_accounts(tx, ids).await?;
-    let batch = Batch::load(tx, ids, run.due_by).await?;
-    let bills = bill(state, tx, tenant, &batch, run.due_by, (&run.id, rules)).await?;
-    let sum = |f: fn(&CustomerBill) -> i64| bills.iter().map(f).sum::<i64>();
-    let invoices = bills.iter().map(|b| b.invoices).sum::<usize>();
-    use billing_run::Column as R;
-    billing_run::Entity::update_many()
-        .col_expr(
-            R::CustomersDone,
-            plus(R::CustomersDone, i32::try_from(ids.len()).unwrap_or(0)),
-        )
-        .col_expr(
-            R::InvoicesCount,
-            plus(R::InvoicesCount, i32::try_from(invoices).unwrap_or(0)),
-        )
-        .col_expr(R::NetMinor, plus(R::NetMinor, sum(|b| b.net_minor)))
-        .col_expr(R::GrossMinor, plus(R::GrossMinor, sum(|b| b.gross_minor)))
-        .filter(R::Id.eq(&run.id))
+    let tx = state.tenancy.begin_write(tenant).await.map_err(db)?;
+    let batch = Batch::load(&tx, ids, run.due_by, true).await?;
+    let bills = bill(state, &tx, tenant, &batch, run, rules).await?;
+    progress(billing_run::Entity::update_many(), ids.len(), &bills)
+        .filter(billing_run::Column::Id.eq(&run.id))
         .exec(tx.conn())
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
