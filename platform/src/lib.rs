@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod branding;
+pub mod bulk;
 pub mod catalog;
 pub mod checks;
 pub mod cli;

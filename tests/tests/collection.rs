@@ -65,7 +65,7 @@ async fn set_levels(
     t: &Tenant,
     levels: [(&str, &str, bool, bool); 4],
 ) -> Result<(), billing::BillingError> {
-    let tx = state.tenancy.begin(t).await.unwrap();
+    let tx = state.tenancy.begin_write(t).await.unwrap();
     let input: Vec<dunning::LevelInput> = levels
         .iter()
         .enumerate()

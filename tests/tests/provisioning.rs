@@ -1605,7 +1605,7 @@ async fn the_lifecycle_follows_expiry_and_notices_a_transfer_out() {
     let dev = app.state.dev_registry.clone().unwrap();
 
     // One expired 40 days ago (past grace: redemption), one moves away.
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     let old = provisioning::by_name(&tx, "laeuft-ab.de")
         .await
         .unwrap()

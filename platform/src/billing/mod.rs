@@ -340,13 +340,7 @@ pub async fn post_many(
         return Ok(Vec::new());
     }
     let now = Utc::now();
-    for chunk in entries.chunks(1000) {
-        ledger_entry::Entity::insert_many(
-            chunk.iter().cloned().map(ledger_entry::ActiveModel::from),
-        )
-        .exec_without_returning(tx.conn())
-        .await?;
-    }
+    crate::bulk::insert::<ledger_entry::Entity>(tx, entries, None).await?;
     let mut sums: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
     for e in entries {
         sums.entry(&e.customer_id).or_insert((0, &e.currency)).0 += e.amount_minor;
@@ -756,18 +750,8 @@ pub async fn issue_many(
             credits.push((original, t.gross_minor));
         }
     }
-    for chunk in invoices.chunks(500) {
-        invoice::Entity::insert_many(chunk.iter().cloned().map(invoice::ActiveModel::from))
-            .exec_without_returning(tx.conn())
-            .await?;
-    }
-    for chunk in rows.chunks(1000) {
-        invoice_line::Entity::insert_many(
-            chunk.iter().cloned().map(invoice_line::ActiveModel::from),
-        )
-        .exec_without_returning(tx.conn())
-        .await?;
-    }
+    crate::bulk::insert::<invoice::Entity>(tx, &invoices, None).await?;
+    crate::bulk::insert::<invoice_line::Entity>(tx, &rows, None).await?;
     let credit = post_many(tx, &entries).await?;
     let credited = !credits.is_empty();
     for (original, gross) in credits {

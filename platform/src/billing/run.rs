@@ -155,7 +155,7 @@ impl Due {
         now: DateTime<Utc>,
     ) -> Result<Self, DbErr> {
         use sea_orm::Condition;
-        use sea_orm::sea_query::Query;
+        use std::collections::BTreeSet;
         // Collective bills reach up to a year ahead; each customer's horizon narrows it.
         let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
         let (ending, within): (Vec<_>, Vec<_>) = service::Entity::find()
@@ -177,28 +177,22 @@ impl Due {
             .await?
             .into_iter()
             .collect();
-        let candidates = customer::Entity::find()
-            .filter(customer::Column::ExcludedFromInvoicing.eq(false))
-            .filter(
-                Condition::any()
-                    .add(
-                        customer::Column::Id.in_subquery(
-                            Query::select()
-                                .column(service::Column::CustomerId)
-                                .from(service::Entity)
-                                .and_where(service::Column::Status.eq("active"))
-                                .and_where(service::Column::NextBillingAt.lte(reach))
-                                .to_owned(),
-                        ),
-                    )
-                    .add(customer::Column::Id.is_in(&with_orders)),
-            )
-            .order_by_asc(customer::Column::Id)
-            .all(tx.conn())
-            .await?;
         let mut services: HashMap<String, Vec<service::Model>> = HashMap::new();
         for s in within {
             services.entry(s.customer_id.clone()).or_default().push(s);
+        }
+        let ids: BTreeSet<&String> = services.keys().chain(&with_orders).collect();
+        let ids: Vec<&String> = ids.into_iter().collect();
+        let mut candidates = Vec::new();
+        for chunk in ids.chunks(1000) {
+            candidates.extend(
+                customer::Entity::find()
+                    .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(customer::Column::ExcludedFromInvoicing.eq(false))
+                    .order_by_asc(customer::Column::Id)
+                    .all(tx.conn())
+                    .await?,
+            );
         }
         let customers: Vec<customer::Model> = candidates
             .into_iter()

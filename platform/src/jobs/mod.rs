@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use relabel_tenants::TenantTx;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -55,36 +55,30 @@ pub async fn enqueue(tx: &TenantTx, job: NewJob<'_>) -> Result<(), DbErr> {
     enqueue_many(tx, [job]).await
 }
 
-/// Writes jobs in the caller's transaction with one statement per thousand;
+/// Writes jobs in the caller's transaction with one statement (see [`crate::bulk`]);
 /// jobs whose key exists are ignored.
 pub async fn enqueue_many<'a>(
     tx: &TenantTx,
     jobs: impl IntoIterator<Item = NewJob<'a>>,
 ) -> Result<(), DbErr> {
     let now = Utc::now();
-    let rows: Vec<entity::ActiveModel> = jobs
+    let rows: Vec<entity::Model> = jobs
         .into_iter()
-        .map(|job| entity::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().simple().to_string()),
-            kind: Set(job.kind.to_owned()),
-            reference: Set(job.reference.to_owned()),
-            idempotency_key: Set(job.key.to_owned()),
-            payload: Set(job.payload.to_string()),
-            status: Set("queued".into()),
-            attempts: Set(0),
-            run_after: Set(job.run_after.unwrap_or(now)),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        .map(|job| entity::Model {
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            kind: job.kind.to_owned(),
+            reference: job.reference.to_owned(),
+            idempotency_key: job.key.to_owned(),
+            payload: job.payload.to_string(),
+            status: "queued".into(),
+            attempts: 0,
+            run_after: job.run_after.unwrap_or(now),
+            last_error: None,
+            created_at: now,
+            updated_at: now,
         })
         .collect();
-    for chunk in rows.chunks(1000) {
-        entity::Entity::insert_many(chunk.to_vec())
-            .on_conflict_do_nothing_on([entity::Column::IdempotencyKey])
-            .exec_without_returning(tx.conn())
-            .await?;
-    }
-    Ok(())
+    crate::bulk::insert::<entity::Entity>(tx, &rows, Some(entity::Column::IdempotencyKey)).await
 }
 
 /// Jobs whose idempotency key starts with `prefix` (e.g. all jobs of one order).

@@ -58,15 +58,45 @@ pub struct PriceBook {
     pub tax: TaxSettings,
 }
 
-impl PriceBook {
+/// The operator's catalog every book is built from, the same for all tenants:
+/// active products and their wholesale prices.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    active: HashMap<String, product::Model>,
+    /// Product id -> (action, period, currency, amount).
+    wholesale: HashMap<String, Vec<(String, i32, String, i64)>>,
+}
+
+impl Catalog {
     pub async fn load(tx: &TenantTx) -> Result<Self, DbErr> {
-        let active: HashMap<String, product::Model> = product::Entity::find()
+        let active = product::Entity::find()
             .filter(product::Column::Active.eq(true))
             .all(tx.conn())
             .await?
             .into_iter()
             .map(|p| (p.id.clone(), p))
             .collect();
+        let mut wholesale: HashMap<String, Vec<_>> = HashMap::new();
+        for w in wholesale_price::Entity::find().all(tx.conn()).await? {
+            wholesale.entry(w.product_id).or_default().push((
+                w.action,
+                w.period_months,
+                w.currency,
+                w.amount_minor,
+            ));
+        }
+        Ok(Self { active, wholesale })
+    }
+}
+
+impl PriceBook {
+    pub async fn load(tx: &TenantTx) -> Result<Self, DbErr> {
+        Self::load_with(tx, &Catalog::load(tx).await?).await
+    }
+
+    /// The tenant's book on `catalog`: its own parts are read from `tx`.
+    pub async fn load_with(tx: &TenantTx, catalog: &Catalog) -> Result<Self, DbErr> {
+        let active = &catalog.active;
         let enabled: HashSet<String> = enabled_product::Entity::find()
             .all(tx.conn())
             .await?
@@ -76,14 +106,14 @@ impl PriceBook {
             .collect();
         let mut products: HashMap<String, ProductPrices> = enabled
             .iter()
-            .map(|id| (id.clone(), ProductPrices::default()))
+            .map(|id| {
+                let prices = ProductPrices {
+                    wholesale: catalog.wholesale.get(id).cloned().unwrap_or_default(),
+                    ..Default::default()
+                };
+                (id.clone(), prices)
+            })
             .collect();
-        for w in wholesale_price::Entity::find().all(tx.conn()).await? {
-            if let Some(p) = products.get_mut(&w.product_id) {
-                p.wholesale
-                    .push((w.action, w.period_months, w.currency, w.amount_minor));
-            }
-        }
         for r in class_price::Entity::find().all(tx.conn()).await? {
             if let Some(p) = products.get_mut(&r.product_id) {
                 p.by_class.entry(r.class_id).or_default().push((
@@ -335,10 +365,12 @@ pub fn vat_of(net_minor: i64, treatment: Treatment) -> i64 {
     }
 }
 
-/// Per-tenant books, shared by every request of this process.
+/// Per-tenant books, shared by every request of this process, and the catalog
+/// they are built from, read once for all tenants.
 #[derive(Clone)]
 pub struct PriceBooks {
     cache: moka::sync::Cache<String, Arc<PriceBook>>,
+    catalog: moka::sync::Cache<(), Arc<Catalog>>,
     /// Advanced on every invalidation: a book loaded across one is not cached.
     epoch: Arc<AtomicU64>,
 }
@@ -351,6 +383,10 @@ impl PriceBooks {
                 // A backstop only; changes invalidate at once.
                 .time_to_live(Duration::from_secs(600))
                 .build(),
+            catalog: moka::sync::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
             epoch: Arc::default(),
         };
         let listener = books.clone();
@@ -359,6 +395,9 @@ impl PriceBooks {
                 return;
             }
             listener.epoch.fetch_add(1, Ordering::SeqCst);
+            if change.concerns(crate::catalog::TOPIC) {
+                listener.catalog.invalidate_all();
+            }
             match &change.tenant {
                 Some(t) => listener.cache.invalidate(t.as_str()),
                 None => listener.cache.invalidate_all(),
@@ -377,8 +416,19 @@ impl PriceBooks {
             return Ok(book);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let book = Arc::new(PriceBook::load(tx).await?);
-        if !tx.has_touched(TOPIC) && self.epoch.load(Ordering::SeqCst) == epoch {
+        let fresh = tx.has_touched(crate::catalog::TOPIC);
+        let catalog = match self.catalog.get(&()) {
+            Some(catalog) if !fresh => catalog,
+            _ => {
+                let catalog = Arc::new(Catalog::load(tx).await?);
+                if !fresh && self.epoch.load(Ordering::SeqCst) == epoch {
+                    self.catalog.insert((), catalog.clone());
+                }
+                catalog
+            }
+        };
+        let book = Arc::new(PriceBook::load_with(tx, &catalog).await?);
+        if !tx.has_touched(TOPIC) && !fresh && self.epoch.load(Ordering::SeqCst) == epoch {
             self.cache.insert(key.to_owned(), book.clone());
         }
         Ok(book)

@@ -683,7 +683,11 @@ async fn run_action(
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
     let p = page(state, session, req, &user.tenant, Some(&user.member));
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    let tx = state
+        .tenancy
+        .begin_write(&user.tenant)
+        .await
+        .map_err(internal)?;
     let (result, ok) = act(state, &tx, &p, form, action, &user.member.email).await;
     finish(session, &p, tx, result, ok, back).await
 }
