@@ -1,9 +1,9 @@
 //! Billing benchmarks, each against a baseline measured in the same run.
 //!
-//! `cargo run --release -p relabel-tests --example bench_billing -- run [tenants] [services_per_tenant]`
-//!   A billing run over `tenants` x `services_per_tenant` due service entries (10
-//!   services per customer, one collective invoice each; defaults 1000 x 100 =
-//!   100,000 services), the tenants billed 4 at a time, against inserting the
+//! `cargo run --release -p relabel-tests --example bench_billing -- run [tenants] [services_per_tenant] [services_per_customer]`
+//!   A billing run over `tenants` x `services_per_tenant` due service entries
+//!   (`services_per_customer` on one collective invoice each, default 10; defaults
+//!   1000 x 100 = 100,000 services), the tenants billed 4 at a time, against inserting the
 //!   same number of invoice rows with plain batched inserts (1,000 per statement)
 //!   in the same run. Set DATABASE_URL (and REDIS_URL) for PostgreSQL.
 //!
@@ -21,9 +21,12 @@ use relabel_tests::spawn_app_with;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
 use std::time::Instant;
 
-const PER_CUSTOMER: usize = 10;
-
-async fn seed_tenant(app: &relabel_tests::TestApp, i: usize, services: usize) -> Tenant {
+async fn seed_tenant(
+    app: &relabel_tests::TestApp,
+    i: usize,
+    services: usize,
+    per_customer: usize,
+) -> Tenant {
     let t = app
         .reseller(
             &format!("Bench {i}"),
@@ -38,7 +41,7 @@ async fn seed_tenant(app: &relabel_tests::TestApp, i: usize, services: usize) ->
     bs.legal_name = Set(format!("Bench {i} GmbH"));
     bs.update(tx.conn()).await.unwrap();
     let now = Utc::now();
-    let customers: Vec<customers::customer::Model> = (0..services.div_ceil(PER_CUSTOMER))
+    let customers: Vec<customers::customer::Model> = (0..services.div_ceil(per_customer))
         .map(|k| {
             let mut c = customers::blank(format!("K{k:06}"), "EUR".into());
             c.first_name = "Bench".into();
@@ -62,7 +65,7 @@ async fn seed_tenant(app: &relabel_tests::TestApp, i: usize, services: usize) ->
     let rows: Vec<service::ActiveModel> = (0..services)
         .map(|s| service::ActiveModel {
             id: Set(uuid::Uuid::now_v7().simple().to_string()),
-            customer_id: Set(customers[s / PER_CUSTOMER].id.clone()),
+            customer_id: Set(customers[s / per_customer].id.clone()),
             product_id: Set("hosting-starter".into()),
             order_id: Set(None),
             order_item_id: Set(None),
@@ -204,7 +207,39 @@ async fn rows_baseline(
     start.elapsed().as_secs_f64()
 }
 
-async fn run_bench(tenants: usize, per_tenant: usize) {
+/// CPU seconds used so far by this process, by PostgreSQL's processes and by
+/// Redis (Linux `/proc`; zeros elsewhere). Backends that ended in between are
+/// not counted, so the PostgreSQL figure is a lower bound.
+fn cpu_seconds() -> [f64; 3] {
+    let tick = 100.0; // USER_HZ
+    let used = |stat: &str| -> Option<(String, f64)> {
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let t = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        Some((comm, t / tick))
+    };
+    let mut out = [0.0; 3];
+    if let Some((_, t)) = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| used(&s))
+    {
+        out[0] = t;
+    }
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        match used(&stat) {
+            Some((comm, t)) if comm == "postgres" => out[1] += t,
+            Some((comm, t)) if comm.starts_with("redis-server") => out[2] += t,
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn run_bench(tenants: usize, per_tenant: usize, per_customer: usize) {
     let app = spawn_app_with(|c| {
         c.jobs.enabled = false;
         c.db_max_connections = 10;
@@ -217,13 +252,13 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
     let all: Vec<Tenant> = futures::stream::iter(0..tenants)
         .map(|i| {
             let app = &app;
-            async move { seed_tenant(app, i, per_tenant).await }
+            async move { seed_tenant(app, i, per_tenant, per_customer).await }
         })
         .buffer_unordered(4)
         .collect()
         .await;
     println!(
-        "seeded {tenants} tenants x {per_tenant} services in {:.1} s",
+        "seeded {tenants} tenants x {per_tenant} services ({per_customer} per customer) in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
     let now = Utc::now();
@@ -233,6 +268,7 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         async move { shared.execute_unprepared(m).await.unwrap() }
     };
     mark("SELECT 'relabel-bench-run-start'").await;
+    let cpu_before = cpu_seconds();
     let start = Instant::now();
     futures::stream::iter(all.iter())
         .for_each_concurrent(4, |t| {
@@ -246,7 +282,9 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
         })
         .await;
     let run_secs = start.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds();
     mark("SELECT 'relabel-bench-run-end'").await;
+    let cpu: Vec<f64> = (0..3).map(|k| cpu_after[k] - cpu_before[k]).collect();
     let mut invoices = 0;
     let mut counts = Vec::with_capacity(all.len());
     for t in &all {
@@ -300,6 +338,15 @@ async fn run_bench(tenants: usize, per_tenant: usize) {
     );
     println!("ratio run / baseline: {:.1}x", run_secs / base_secs);
     println!(
+        "CPU during the run: relabel {:.1} s, PostgreSQL {:.1} s, Redis {:.1} s, per tenant {:.1} ms + {:.1} ms + {:.1} ms",
+        cpu[0],
+        cpu[1],
+        cpu[2],
+        cpu[0] * 1000.0 / tenants as f64,
+        cpu[1] * 1000.0 / tenants as f64,
+        cpu[2] * 1000.0 / tenants as f64,
+    );
+    println!(
         "baseline per tenant: the same {invoices} invoice rows, each tenant's into its own schema, batched plain inserts 4 tenants at a time: {tenant_base_secs:.2} s (run / per-tenant baseline {:.1}x)",
         run_secs / tenant_base_secs
     );
@@ -319,7 +366,7 @@ async fn pdf_bench(count: usize) {
     relabel_platform::catalog::seed_demo(app.state.tenancy.backend().shared())
         .await
         .unwrap();
-    let t = seed_tenant(&app, 0, 10).await;
+    let t = seed_tenant(&app, 0, 10, 10).await;
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     let c = customers::customer::Entity::find()
         .one(tx.conn())
@@ -375,8 +422,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize, d: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     match args.get(1).map(String::as_str) {
-        Some("run") => run_bench(arg(2, 1000), arg(3, 100)).await,
+        Some("run") => run_bench(arg(2, 1000), arg(3, 100), arg(4, 10).max(1)).await,
         Some("pdf") => pdf_bench(arg(2, 50)).await,
-        _ => eprintln!("usage: bench_billing run [tenants] [services_per_tenant] | pdf [count]"),
+        _ => eprintln!(
+            "usage: bench_billing run [tenants] [services_per_tenant] [services_per_customer] | pdf [count]"
+        ),
     }
 }

@@ -1782,3 +1782,73 @@ async fn the_daily_schedule_starts_one_run_a_day_however_often_it_fires() {
     assert_eq!(docs(&app.state, &t).await.len(), 1);
     app.stop().await;
 }
+
+/// Rows written in bulk (on PostgreSQL as one JSON parameter) read back column
+/// for column as given, on both backends: bytes, nulls, quotes, newlines and
+/// non-ASCII text, timestamps to the microsecond; a row whose unique key exists
+/// is skipped when asked.
+#[tokio::test]
+async fn bulk_inserts_write_every_column_as_given() {
+    use relabel_platform::billing::invoice;
+    use relabel_platform::{bulk, jobs};
+    use sea_orm::{QueryOrder, TryIntoModel};
+    let app = spawn_app_with(|c| c.jobs.enabled = false).await;
+    let t = app
+        .reseller("Bulk", "bulk.test", "owner@bulk.test", "bulk-password-1")
+        .await;
+    let at = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    let row = |number: &str| -> invoice::Model {
+        relabel_tests::billing::invoice_row(number.into(), "c1".into(), at, at + Duration::days(14))
+            .try_into_model()
+            .unwrap()
+    };
+    let mut a = row("B-1");
+    a.pdf = Some(vec![0, 1, 0x5c, 0x22, 0x7f, 0x80, 0xff]);
+    a.note = Some("Zeile \"eins\"\n\tÄÖÜ ß € 😀 \\x00 '; --".into());
+    a.period_start = Some(at - Duration::days(30) + Duration::microseconds(7));
+    a.gross_minor = i64::MAX;
+    a.vat_minor = -1;
+    let b = row("B-2");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    bulk::insert::<invoice::Entity>(&tx, &[a.clone(), b.clone()], None)
+        .await
+        .unwrap();
+    let got = invoice::Entity::find()
+        .order_by_asc(invoice::Column::Number)
+        .all(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(got, vec![a, b]);
+
+    let job = |key: &'static str, kind: &'static str| jobs::NewJob {
+        kind,
+        reference: "bulk",
+        key,
+        payload: serde_json::json!({ "k": key }),
+        run_after: None,
+    };
+    jobs::enqueue_many(&tx, [job("k1", "first"), job("k2", "first")])
+        .await
+        .unwrap();
+    jobs::enqueue_many(&tx, [job("k2", "second"), job("k3", "second")])
+        .await
+        .unwrap();
+    let kinds: Vec<(String, String)> = jobs::entity::Entity::find()
+        .order_by_asc(jobs::entity::Column::IdempotencyKey)
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.idempotency_key, j.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("k1".to_owned(), "first".to_owned()),
+            ("k2".to_owned(), "first".to_owned()),
+            ("k3".to_owned(), "second".to_owned()),
+        ]
+    );
+    tx.rollback().await.unwrap();
+    app.stop().await;
+}
