@@ -155,7 +155,10 @@ mod tests {
             Some(Json::String("\\x005cff".into()))
         );
         assert_eq!(json_of(Value::Bytes(None)), Some(Json::Null));
-        assert_eq!(json_of(Value::BigInt(Some(i64::MAX))), Some(Json::from(i64::MAX)));
+        assert_eq!(
+            json_of(Value::BigInt(Some(i64::MAX))),
+            Some(Json::from(i64::MAX))
+        );
         assert_eq!(json_of(Value::Float(Some(1.5))), None);
     }
 
