@@ -515,7 +515,7 @@ async fn credit_of(tx: &TenantTx, customer_ids: &[&str]) -> Result<Vec<(String, 
 
 /// Settles the open items of the accounts with unapplied credit, as
 /// [`post_many`] returns it: [`settle`] for the few that have any.
-pub async fn settle_credit(tx: &TenantTx, credit: &[(String, i64)]) -> Result<(), DbErr> {
+async fn settle_credit(tx: &TenantTx, credit: &[(String, i64)]) -> Result<(), DbErr> {
     for (id, c) in credit {
         if *c > 0 {
             settle(tx, id).await?;

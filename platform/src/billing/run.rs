@@ -156,17 +156,12 @@ impl Due {
     ) -> Result<Self, DbErr> {
         use sea_orm::Condition;
         use std::collections::BTreeSet;
-        // Collective bills reach up to a year ahead; each customer's horizon narrows it.
-        let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
-        let (ending, within): (Vec<_>, Vec<_>) = service::Entity::find()
-            .filter(service::Column::Status.eq("active"))
+        let (ending, within): (Vec<_>, Vec<_>) = active_services()
             .filter(
                 Condition::any()
-                    .add(service::Column::NextBillingAt.lte(reach))
+                    .add(service::Column::NextBillingAt.lte(reach(due_by)))
                     .add(service::Column::EndsAt.lte(now)),
             )
-            .order_by_asc(service::Column::NextBillingAt)
-            .order_by_asc(service::Column::Id)
             .all(tx.conn())
             .await?
             .into_iter()
@@ -219,6 +214,20 @@ impl Due {
     }
 }
 
+/// How far ahead of `due_by` a run looks: collective bills reach up to a year
+/// ahead (each customer's horizon narrows it), domains their renewal lead time.
+fn reach(due_by: DateTime<Utc>) -> DateTime<Utc> {
+    due_by + Duration::days(366 + RENEWAL_LEAD_DAYS)
+}
+
+/// Active services in billing order.
+fn active_services() -> sea_orm::Select<service::Entity> {
+    service::Entity::find()
+        .filter(service::Column::Status.eq("active"))
+        .order_by_asc(service::Column::NextBillingAt)
+        .order_by_asc(service::Column::Id)
+}
+
 /// The customers of completed orders not yet invoiced, each once.
 fn uninvoiced_orders() -> sea_orm::Select<order::Entity> {
     order::Entity::find()
@@ -263,20 +272,15 @@ impl Batch {
         due_by: DateTime<Utc>,
         take: bool,
     ) -> Result<Self, DbErr> {
-        // Collective bills reach up to a year ahead; each customer's horizon narrows it.
-        let reach = due_by + Duration::days(366 + RENEWAL_LEAD_DAYS);
         let customers = customer::Entity::find()
             .filter(customer::Column::Id.is_in(ids))
             .order_by_asc(customer::Column::Id)
             .all(tx.conn())
             .await?;
         let mut services: HashMap<String, Vec<service::Model>> = HashMap::new();
-        for s in service::Entity::find()
+        for s in active_services()
             .filter(service::Column::CustomerId.is_in(ids))
-            .filter(service::Column::Status.eq("active"))
-            .filter(service::Column::NextBillingAt.lte(reach))
-            .order_by_asc(service::Column::NextBillingAt)
-            .order_by_asc(service::Column::Id)
+            .filter(service::Column::NextBillingAt.lte(reach(due_by)))
             .all(tx.conn())
             .await?
         {
