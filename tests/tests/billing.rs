@@ -1852,3 +1852,123 @@ async fn bulk_inserts_write_every_column_as_given() {
     tx.rollback().await.unwrap();
     app.stop().await;
 }
+
+/// A customer whose bill is refused inside a run (a service's date moved by
+/// another writer between the run's read and its conditional update) holds up
+/// nobody: the others are billed with gapless numbers, the refusal is noted on
+/// the run, the customer's service stays due and the next run bills it.
+#[tokio::test]
+async fn a_refused_bill_in_a_run_holds_up_no_one_and_leaves_no_gap() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let now = Utc::now();
+    let mut customers = Vec::new();
+    let mut services = Vec::new();
+    for email in ["a@example.de", "b@example.de", "c@example.de"] {
+        let c = customer(
+            &app.state,
+            &t,
+            NewCustomer {
+                email,
+                ..Default::default()
+            },
+        )
+        .await;
+        let due = now - Duration::days(1);
+        services.push(service(&app.state, &t, &c, "hosting-starter", 1, due).await);
+        customers.push(c);
+    }
+    let (b, held) = (&customers[1], &services[1]);
+    // Another writer: every update of b's service is skipped, as when its date
+    // was moved after the run read it (the conditional update finds no row).
+    let postgres = app.state.tenancy.backend().kind() == relabel_tenants::BackendKind::Postgres;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let sql = if postgres {
+        vec![
+            "CREATE FUNCTION skip_update() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$ LANGUAGE plpgsql".to_owned(),
+            format!(
+                "CREATE TRIGGER held BEFORE UPDATE ON services FOR EACH ROW WHEN (OLD.id = '{}') EXECUTE FUNCTION skip_update()",
+                held.id
+            ),
+        ]
+    } else {
+        vec![format!(
+            "CREATE TRIGGER held BEFORE UPDATE ON services WHEN OLD.id = '{}' BEGIN SELECT RAISE(IGNORE); END",
+            held.id
+        )]
+    };
+    for s in &sql {
+        tx.conn().execute_unprepared(s).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let r = run::start(&tx, now, "test").await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+
+    let y = year();
+    let all = docs(&app.state, &t).await;
+    let billed: Vec<(&str, &str)> = all
+        .iter()
+        .map(|i| (i.number.as_str(), i.customer_id.as_str()))
+        .collect();
+    assert_eq!(
+        billed,
+        vec![
+            (format!("RE-{y}-000001").as_str(), customers[0].id.as_str()),
+            (format!("RE-{y}-000002").as_str(), customers[2].id.as_str()),
+        ],
+        "the others billed in order, no number lost to the refused attempt"
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let run_row = billing::billing_run::Entity::find_by_id(r.id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run_row.status, "done");
+    assert_eq!(run_row.invoices_count, 2);
+    let error = run_row.error.unwrap_or_default();
+    assert!(
+        error.contains(&b.number) && error.contains("service dates changed"),
+        "{error}"
+    );
+    let still = service::Entity::find_by_id(held.id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.next_billing_at, held.next_billing_at, "still due");
+    let lines = billing::invoice_line::Entity::find()
+        .filter(billing::invoice_line::Column::ServiceId.eq(held.id.clone()))
+        .count(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(lines, 0);
+    drop(tx);
+    assert_eq!(balance(&app.state, &t, b).await, 0);
+    reconcile(&app.state, &t).await;
+
+    // The writer is gone: the next run bills b, with the next number.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let drop = if postgres {
+        "DROP TRIGGER held ON services"
+    } else {
+        "DROP TRIGGER held"
+    };
+    tx.conn().execute_unprepared(drop).await.unwrap();
+    tx.commit().await.unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    run::start(&tx, now, "test").await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    let all = docs(&app.state, &t).await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].number, format!("RE-{y}-000003"));
+    assert_eq!(all[2].customer_id, b.id);
+    assert_eq!(balance(&app.state, &t, b).await, -all[2].gross_minor);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
