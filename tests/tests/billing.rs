@@ -18,6 +18,15 @@ fn year() -> String {
     Utc::now().format("%Y").to_string()
 }
 
+/// The first instant of `at`'s month.
+fn month_start(at: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    at.date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
     let app = spawn_app_with(|_| {}).await;
@@ -52,12 +61,7 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
     .await;
     // Due in this month (one collective invoice per customer and month), so the
     // next period falls into the next month whatever today's date is.
-    let month = now
-        .date_naive()
-        .with_day(1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .unwrap();
+    let month = month_start(now);
     let s1 = service(
         &app.state,
         &t,
@@ -1877,12 +1881,7 @@ async fn a_refused_bill_in_a_run_holds_up_no_one_and_leaves_no_gap() {
         .await;
         // Due this month, so the next period falls into the next month (beyond
         // the collective horizon) whatever today's date is.
-        let due = now
-            .date_naive()
-            .with_day(1)
-            .and_then(|d| d.and_hms_opt(1, 0, 0))
-            .map(|d| d.and_utc())
-            .unwrap();
+        let due = month_start(now) + Duration::hours(1);
         services.push(service(&app.state, &t, &c, "hosting-starter", 1, due).await);
         customers.push(c);
     }
