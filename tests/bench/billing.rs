@@ -5,7 +5,10 @@
 //!   (`services_per_customer` on one collective invoice each, default 10; defaults
 //!   1000 x 100 = 100,000 services), the tenants billed 4 at a time, against inserting the
 //!   same number of invoice rows with plain batched inserts (1,000 per statement)
-//!   in the same run. Set DATABASE_URL (and REDIS_URL) for PostgreSQL.
+//!   in the same run. Set DATABASE_URL (and REDIS_URL) for PostgreSQL. Also
+//!   measured: the same rows in each tenant's schema, the lines and ledger
+//!   entries too, one read per tenant, and the essential writes of a run (the 9
+//!   statements any run needs, see [`essential`]).
 //!
 //! `cargo run --release -p relabel-tests --example bench_billing -- pdf [count]`
 //!   Invoice PDFs (PDF/A-3 with the EN 16931 XML attached) rendered per second on
@@ -149,6 +152,56 @@ async fn baseline_per_tenant(app: &relabel_tests::TestApp, counts: &[(&Tenant, u
     start.elapsed().as_secs_f64()
 }
 
+/// A monthly hosting line of `net` at 19 %, for the baselines.
+fn line_row(
+    invoice_id: String,
+    position: i32,
+    service_id: String,
+    start: chrono::DateTime<Utc>,
+    net: i64,
+) -> billing::invoice_line::Model {
+    billing::invoice_line::Model {
+        id: uuid::Uuid::now_v7().simple().to_string(),
+        invoice_id,
+        position,
+        service_id: Some(service_id),
+        order_item_id: None,
+        product_id: Some("hosting-starter".into()),
+        description: "Hosting Starter".into(),
+        period_start: Some(start),
+        period_end: Some(start + Duration::days(30)),
+        quantity_milli: 1000,
+        unit: "MON".into(),
+        unit_net_minor: net,
+        net_minor: net,
+        vat_rate_bp: 1900,
+        vat_category: "S".into(),
+    }
+}
+
+/// An invoice's ledger entry, for the baselines.
+fn entry_row(
+    customer_id: String,
+    gross: i64,
+    document_id: String,
+    reference: String,
+    actor: &str,
+    at: chrono::DateTime<Utc>,
+) -> billing::ledger_entry::Model {
+    billing::ledger_entry::Model {
+        id: uuid::Uuid::now_v7().simple().to_string(),
+        customer_id,
+        kind: "invoice".into(),
+        amount_minor: -gross,
+        currency: "EUR".into(),
+        document_id: Some(document_id),
+        reference: Some(reference),
+        note: None,
+        actor: actor.into(),
+        created_at: at,
+    }
+}
+
 /// Plain batched inserts of `lines` invoice lines and `entries` ledger entries
 /// (1,000 per statement, one transaction each), in seconds.
 async fn rows_baseline(
@@ -164,22 +217,14 @@ async fn rows_baseline(
     let all: Vec<usize> = (0..lines).collect();
     for chunk in all.chunks(1000) {
         let tx = app.state.tenancy.begin(t).await.unwrap();
-        let rows = chunk.iter().map(|i| invoice_line::ActiveModel {
-            id: Set(id()),
-            invoice_id: Set(format!("base-{}", i / 10)),
-            position: Set(i32::try_from(i % 10).unwrap_or(0) + 1),
-            service_id: Set(Some(id())),
-            order_item_id: Set(None),
-            product_id: Set(Some("hosting-starter".into())),
-            description: Set("Hosting Starter".into()),
-            period_start: Set(Some(now)),
-            period_end: Set(Some(now + Duration::days(30))),
-            quantity_milli: Set(1000),
-            unit: Set("MON".into()),
-            unit_net_minor: Set(599),
-            net_minor: Set(599),
-            vat_rate_bp: Set(1900),
-            vat_category: Set("S".into()),
+        let rows = chunk.iter().map(|i| {
+            invoice_line::ActiveModel::from(line_row(
+                format!("base-{}", i / 10),
+                i32::try_from(i % 10).unwrap_or(0) + 1,
+                id(),
+                now,
+                599,
+            ))
         });
         invoice_line::Entity::insert_many(rows)
             .exec_without_returning(tx.conn())
@@ -190,17 +235,15 @@ async fn rows_baseline(
     let all: Vec<usize> = (0..entries).collect();
     for chunk in all.chunks(1000) {
         let tx = app.state.tenancy.begin(t).await.unwrap();
-        let rows = chunk.iter().map(|i| ledger_entry::ActiveModel {
-            id: Set(id()),
-            customer_id: Set(format!("base-{i}")),
-            kind: Set("invoice".into()),
-            amount_minor: Set(-7128),
-            currency: Set("EUR".into()),
-            document_id: Set(Some(id())),
-            reference: Set(Some(format!("BASE-{i:08}"))),
-            note: Set(None),
-            actor: Set("baseline".into()),
-            created_at: Set(now),
+        let rows = chunk.iter().map(|i| {
+            ledger_entry::ActiveModel::from(entry_row(
+                format!("base-{i}"),
+                7128,
+                id(),
+                format!("BASE-{i:08}"),
+                "baseline",
+                now,
+            ))
         });
         ledger_entry::Entity::insert_many(rows)
             .exec_without_returning(tx.conn())
@@ -220,7 +263,7 @@ async fn rows_baseline(
 /// prices, discounts or overrides, no credit check. The run's services are
 /// billed again for the next period (their dates moved), so the rows are new.
 async fn essential(app: &relabel_tests::TestApp, tenants: &[Tenant], per_customer: usize) -> f64 {
-    use billing::{invoice_line, ledger_entry};
+    use billing::invoice_line;
     let start = Instant::now();
     futures::stream::iter(tenants.iter())
         .for_each_concurrent(4, |t| {
@@ -263,7 +306,11 @@ async fn essential(app: &relabel_tests::TestApp, tenants: &[Tenant], per_custome
                 )
                 .await
                 .unwrap();
-                let id = || uuid::Uuid::now_v7().simple().to_string();
+                let mut by_customer: std::collections::HashMap<&str, Vec<&service::Model>> =
+                    std::collections::HashMap::new();
+                for s in &services {
+                    by_customer.entry(&s.customer_id).or_default().push(s);
+                }
                 let mut invoices = Vec::new();
                 let mut lines = Vec::new();
                 let mut entries = Vec::new();
@@ -275,41 +322,18 @@ async fn essential(app: &relabel_tests::TestApp, tenants: &[Tenant], per_custome
                     inv.net_minor = 199 * per_customer as i64;
                     inv.vat_minor = 38 * per_customer as i64;
                     inv.gross_minor = inv.net_minor + inv.vat_minor;
-                    for (k, s) in services
-                        .iter()
-                        .filter(|s| s.customer_id == c.id)
-                        .enumerate()
-                    {
-                        lines.push(invoice_line::Model {
-                            id: id(),
-                            invoice_id: inv.id.clone(),
-                            position: k as i32 + 1,
-                            service_id: Some(s.id.clone()),
-                            order_item_id: None,
-                            product_id: Some(s.product_id.clone()),
-                            description: s.label.clone(),
-                            period_start: Some(end),
-                            period_end: Some(end + Duration::days(30)),
-                            quantity_milli: 1000,
-                            unit: "MON".into(),
-                            unit_net_minor: 199,
-                            net_minor: 199,
-                            vat_rate_bp: 1900,
-                            vat_category: "S".into(),
-                        });
+                    for (k, s) in by_customer[c.id.as_str()].iter().enumerate() {
+                        let position = i32::try_from(k + 1).unwrap_or(i32::MAX);
+                        lines.push(line_row(inv.id.clone(), position, s.id.clone(), end, 199));
                     }
-                    entries.push(ledger_entry::Model {
-                        id: id(),
-                        customer_id: c.id.clone(),
-                        kind: "invoice".into(),
-                        amount_minor: -inv.gross_minor,
-                        currency: "EUR".into(),
-                        document_id: Some(inv.id.clone()),
-                        reference: Some(number),
-                        note: None,
-                        actor: "essential".into(),
-                        created_at: now,
-                    });
+                    entries.push(entry_row(
+                        c.id.clone(),
+                        inv.gross_minor,
+                        inv.id.clone(),
+                        number,
+                        "essential",
+                        now,
+                    ));
                     invoices.push(inv);
                 }
                 relabel_platform::bulk::insert::<invoice::Entity>(&tx, &invoices, None)

@@ -190,6 +190,16 @@ pub async fn docs(state: &AppState, t: &Tenant) -> Vec<invoice::Model> {
         .unwrap()
 }
 
+/// A billing run as stored now.
+pub async fn run_row(state: &AppState, t: &Tenant, id: &str) -> billing::billing_run::Model {
+    let tx = state.tenancy.begin(t).await.unwrap();
+    billing::billing_run::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 pub async fn reconcile(state: &AppState, t: &Tenant) {
     let tx = state.tenancy.begin(t).await.unwrap();
     assert_eq!(billing::reconcile(&tx).await.unwrap(), vec![]);

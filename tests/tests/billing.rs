@@ -9,7 +9,8 @@ use relabel_platform::customers::customer;
 use relabel_platform::provisioning::service;
 use relabel_tenants::Tenant;
 use relabel_tests::billing::{
-    NewCustomer, balance, customer, docs, reconcile, run_jobs, service, setup, tempdir, tool,
+    NewCustomer, balance, customer, docs, reconcile, run_jobs, run_row, service, setup, tempdir,
+    tool,
 };
 use relabel_tests::spawn_app_with;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -205,11 +206,7 @@ async fn a_billing_run_bills_each_due_period_once_with_gapless_numbers() {
             .checked_add_months(chrono::Months::new(1))
             .unwrap()
     );
-    let run_row = billing::billing_run::Entity::find_by_id(r.id.clone())
-        .one(tx.conn())
-        .await
-        .unwrap()
-        .unwrap();
+    let run_row = run_row(&app.state, &t, &r.id).await;
     assert_eq!(run_row.status, "done");
     assert_eq!((run_row.customers_done, run_row.customers_total), (2, 2));
     assert_eq!(run_row.invoices_count, 2);
@@ -1929,11 +1926,7 @@ async fn a_refused_bill_in_a_run_holds_up_no_one_and_leaves_no_gap() {
         "the others billed in order, no number lost to the refused attempt"
     );
     let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let run_row = billing::billing_run::Entity::find_by_id(r.id.clone())
-        .one(tx.conn())
-        .await
-        .unwrap()
-        .unwrap();
+    let run_row = run_row(&app.state, &t, &r.id).await;
     assert_eq!(run_row.status, "done");
     assert_eq!(run_row.invoices_count, 2);
     let error = run_row.error.unwrap_or_default();

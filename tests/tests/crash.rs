@@ -345,14 +345,7 @@ async fn a_billing_run_survives_kill_9_and_bills_every_period_once() {
     let file = config.data_dir.join("child.toml");
     std::fs::write(&file, toml).unwrap();
 
-    let run_of = || async {
-        let tx = state.tenancy.begin(&t).await.unwrap();
-        billing::billing_run::Entity::find_by_id(run.id.clone())
-            .one(tx.conn())
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let run_of = || relabel_tests::billing::run_row(&state, &t, &run.id);
     let mut child = spawn_server(&file);
     let start = Instant::now();
     while run_of().await.customers_done < 40 {
