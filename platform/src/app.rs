@@ -52,6 +52,8 @@ pub struct AppState {
     pub geoip: Arc<Option<GeoIp>>,
     /// Seals secrets at rest (resellers' Stripe keys).
     pub sealer: crate::secrets::Sealer,
+    /// The client for peers at URLs resellers set (never inside the network).
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl AppState {
@@ -65,9 +67,18 @@ impl AppState {
         );
         let (registrar, dev_registry): (Arc<dyn Registrar>, _) = match &config.epp {
             Some(epp) => (Arc::new(EppRegistrar::from_config(epp)?), None),
-            None => {
+            None if config.dev_registry.enabled => {
+                tracing::warn!(
+                    "the built-in test registry is on: domains are not really registered"
+                );
                 let dev = Arc::new(devregistry::embedded(config.dev_registry.clone()).await?);
                 (Arc::new(dev.registrar.clone()), Some(dev))
+            }
+            None => {
+                tracing::warn!(
+                    "no registry is configured ([epp]): domain checks and registrations wait"
+                );
+                (Arc::new(crate::domains::registrar::NoRegistry), None)
             }
         };
         let registries = Registries::new(
@@ -75,10 +86,14 @@ impl AppState {
             Duration::from_millis(config.registry_timeout_ms),
             Duration::from_secs(config.availability_cache_secs),
         );
+        let outbound = crate::outbound::Outbound::new(config.outbound_policy());
         let aftermarket: Arc<dyn Aftermarket> = match &config.aftermarket_feed {
-            Some(feed) if feed.starts_with("http://") || feed.starts_with("https://") => Arc::new(
-                CsvFeed::new(FeedSource::Url(feed.clone()), Duration::from_secs(900)),
-            ),
+            Some(feed) if feed.starts_with("http://") || feed.starts_with("https://") => {
+                Arc::new(CsvFeed::new(
+                    FeedSource::Url(feed.clone(), outbound.clone()),
+                    Duration::from_secs(900),
+                ))
+            }
             Some(path) => Arc::new(CsvFeed::new(
                 FeedSource::File(path.into()),
                 Duration::from_secs(300),
@@ -118,7 +133,11 @@ impl AppState {
                     .clone()
                     .unwrap_or_else(|| config.data_dir.join("mail").join("virtual")),
             )),
-            parking: Arc::new(crate::forwarding::HttpParking::new(config.parking.clone())),
+            parking: Arc::new(crate::forwarding::HttpParking::new(
+                config.parking.clone(),
+                outbound.clone(),
+            )),
+            outbound,
             geoip: Arc::new(geoip),
             mailer,
             limiter,
@@ -191,13 +210,22 @@ impl AppState {
         runner
     }
 
-    fn sessions(&self, cookie: &str) -> ServerSession<SessionStore> {
+    /// The session of one area, its cookie sent only to that area's paths:
+    /// the consoles' cookies (`SameSite=Strict`, path `/console` or
+    /// `/operator`) never reach a storefront page on the same origin, and no
+    /// other site can make a browser send them.
+    fn sessions(
+        &self,
+        cookie: &str,
+        path: &str,
+        same_site: SameSite,
+    ) -> ServerSession<SessionStore> {
         let config = CookieConfig::default()
             .name(cookie)
-            .path("/")
+            .path(path)
             .secure(self.config.secure_cookies)
             .http_only(true)
-            .same_site(SameSite::Lax)
+            .same_site(same_site)
             .max_age(Duration::from_secs(12 * 3600));
         let store = SessionStore::new(
             self.tenancy.backend().redis().cloned(),
@@ -221,7 +249,7 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         .nest(
             "/operator",
             operator::routes()
-                .with(state.sessions("relabel_op"))
+                .with(state.sessions("relabel_op", "/operator", SameSite::Strict))
                 .around(html_errors),
         )
         .data(state.clone());
@@ -242,7 +270,7 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
                         store::routes(),
                     ))),
                 )
-                .with(state.sessions("relabel_store"))
+                .with(state.sessions("relabel_store", "/", SameSite::Lax))
                 .around(html_errors),
         )
         .at("/_admin/admin.css", get(admin_css))
@@ -250,7 +278,7 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         .nest(
             "/console",
             console::routes()
-                .with(state.sessions("relabel_console"))
+                .with(state.sessions("relabel_console", "/console", SameSite::Strict))
                 .around(html_errors),
         )
         .data(state.clone());

@@ -467,7 +467,14 @@ async fn tenant(config: Config, command: TenantCommand) -> anyhow::Result<ExitCo
 }
 
 async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> {
-    if config.epp.is_none() && config.dev_registry.state_file.is_none() {
+    if seed_demo && config.epp.is_none() {
+        // The demo registers its domains at the built-in test registry.
+        config.dev_registry.enabled = true;
+    }
+    if config.epp.is_none()
+        && config.dev_registry.enabled
+        && config.dev_registry.state_file.is_none()
+    {
         // The built-in test registry remembers its objects next to the data.
         std::fs::create_dir_all(&config.data_dir)?;
         config.dev_registry.state_file = Some(config.data_dir.join("dev-registry.json"));

@@ -81,6 +81,13 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Stripe's API (a local peer in tests).
     pub stripe_api_url: String,
+    /// Peers inside the network that outbound calls to URLs resellers set
+    /// (credit bureau, SMS, print-mail, parking, aftermarket feed) may reach
+    /// all the same: addresses or CIDR ranges, separated by commas
+    /// (`crate::outbound`). Unset = public addresses only.
+    pub outbound_allow: Option<String>,
+    /// Outbound calls may use plain `http://` (default: `https://` only).
+    pub outbound_allow_http: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -172,6 +179,18 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// What outbound calls to peers resellers chose may reach.
+    pub fn outbound_policy(&self) -> crate::outbound::Policy {
+        crate::outbound::Policy {
+            allow_http: self.outbound_allow_http,
+            allow: self
+                .outbound_allow
+                .as_deref()
+                .map(|list| crate::outbound::Policy::parse_allow(list).unwrap_or_default())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Loads defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
         Self::load_from(file, std::env::vars()).map(|(config, _)| config)
@@ -204,6 +223,7 @@ impl Config {
             .set_default("migrate_concurrency", 8)?
             .set_default("db_max_connections", 20)?
             .set_default("secure_cookies", false)?
+            .set_default("outbound_allow_http", false)?
             .set_default("max_logo_bytes", 512 * 1024)?
             .set_default("log_format", "pretty")?
             .set_default("role", "all")?
@@ -325,6 +345,11 @@ impl Config {
         if !(1..=3600).contains(&self.shutdown_grace_secs) {
             return invalid("shutdown_grace_secs", "must be between 1 and 3600");
         }
+        if let Some(list) = &self.outbound_allow
+            && let Err(e) = crate::outbound::Policy::parse_allow(list)
+        {
+            return invalid("outbound_allow", &e);
+        }
         if !["all", "web", "worker"].contains(&self.role.as_str()) {
             return invalid("role", "expected all, web or worker");
         }
@@ -407,6 +432,8 @@ mod tests {
             geoip_csv: None,
             secret_key: None,
             stripe_api_url: "https://api.stripe.com".into(),
+            outbound_allow: None,
+            outbound_allow_http: false,
         }
     }
 

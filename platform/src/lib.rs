@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod newsletter;
 pub mod operators;
 pub mod orders;
+pub mod outbound;
 pub mod payments;
 pub mod pricing;
 pub mod provisioning;

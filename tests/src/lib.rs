@@ -59,6 +59,14 @@ pub async fn test_config() -> anyhow::Result<(Config, Cleanup)> {
     config.bind = "127.0.0.1:0".into();
     config.platform_host = "localhost".into();
     config.db_max_connections = 5;
+    // The tests' peers (bureau, SMS, print-mail, parking, feeds) listen on
+    // loopback over plain HTTP: the operator's allow-list lets them in. The
+    // test of the guard itself takes this away.
+    config.outbound_allow = Some("127.0.0.0/8,::1".into());
+    config.outbound_allow_http = true;
+    // Domains are registered at the built-in test registry, asked for
+    // explicitly as an operator would.
+    config.dev_registry.enabled = true;
     let mut cleanup = Cleanup {
         data_dir,
         pg: None,
@@ -203,16 +211,22 @@ impl TestApp {
         .expect("create reseller")
     }
 
-    /// A reseller API key with `scopes` for the reseller at `host`; returns the key.
+    /// A reseller API key with `scopes` for the reseller at `host`, made by
+    /// its owner; returns the key.
     pub async fn api_key(&self, host: &str, scopes: &[&str]) -> String {
         let t = self.state.tenancy.resolve(host).await.unwrap().unwrap();
         let tx = self.state.tenancy.begin(&t).await.unwrap();
+        let owner = relabel_platform::staff::owner(&tx)
+            .await
+            .unwrap()
+            .expect("the reseller has an owner");
         let (_, plain) = relabel_platform::api_keys::create(
             tx.conn(),
             relabel_platform::api_keys::Realm::Tenant,
             "k",
             &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            "test",
+            &owner.email,
+            Some(owner.role),
         )
         .await
         .unwrap();

@@ -1144,3 +1144,193 @@ async fn bureau_peer() -> String {
     });
     format!("http://{addr}/score")
 }
+
+/// A peer inside the network: counts what reaches it and answers with what
+/// must never leak (cloud credentials).
+async fn internal_peer(ip: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use poem::listener::{Acceptor, Listener};
+    use poem::{EndpointExt, Route, handler};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    #[handler]
+    fn secret(poem::web::Data(hits): poem::web::Data<&std::sync::Arc<AtomicUsize>>) -> String {
+        hits.fetch_add(1, Ordering::SeqCst);
+        r#"{"AccessKeyId": "AKIA-INTERNAL-SECRET"}"#.to_owned()
+    }
+    #[handler]
+    fn fail() -> poem::Response {
+        poem::Response::builder()
+            .status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+            .body(r#"{"AccessKeyId": "AKIA-INTERNAL-SECRET"}"#)
+    }
+    let acceptor = poem::listener::TcpListener::bind(format!("{ip}:0"))
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = Route::new()
+        .at("/fail", fail)
+        .at("/*", secret)
+        .data(hits.clone());
+    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
+    (format!("http://{addr}"), hits)
+}
+
+/// A peer that redirects every request to `to`.
+async fn redirector(ip: &str, to: String) -> String {
+    use poem::listener::{Acceptor, Listener};
+    use poem::{EndpointExt, handler};
+    #[handler]
+    fn redirect(poem::web::Data(to): poem::web::Data<&String>) -> poem::Response {
+        poem::Response::builder()
+            .status(poem::http::StatusCode::FOUND)
+            .header("location", to.as_str())
+            .finish()
+    }
+    let acceptor = poem::listener::TcpListener::bind(format!("{ip}:0"))
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run(redirect.data(to))
+            .await
+    });
+    format!("http://{addr}/score")
+}
+
+#[tokio::test]
+async fn outbound_calls_never_reach_inside_the_network() {
+    use relabel_platform::outbound::{Outbound, OutboundError, Policy};
+    use std::sync::atomic::Ordering;
+    let (secret, hits) = internal_peer("127.0.0.1").await;
+    // The operator lets in one peer inside the network, at 127.0.0.2.
+    let client = Outbound::new(Policy {
+        allow_http: true,
+        allow: Policy::parse_allow("127.0.0.2/32").unwrap(),
+    });
+    let get = |url: &str| {
+        let client = client.clone();
+        let url = url.to_owned();
+        async move {
+            let req = client.request(reqwest::Method::GET, &url)?;
+            client.send(req).await
+        }
+    };
+    let port = secret.rsplit(':').next().unwrap().to_owned();
+    // Straight in, by address in its several spellings and by name.
+    for url in [
+        secret.clone(),
+        format!("http://localhost:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        format!("http://2130706433:{port}/"),
+        format!("http://0x7f.0.0.1:{port}/"),
+    ] {
+        let err = get(&url).await.expect_err(&url);
+        assert!(matches!(err, OutboundError::Refused(_)), "{url}: {err:?}");
+        assert_eq!(
+            err.to_string(),
+            "refused: the address is inside the network"
+        );
+    }
+    // Through a redirect from an allowed peer, to an address or a name.
+    for to in [
+        format!("{secret}/latest/meta-data"),
+        format!("http://localhost:{port}/"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+    ] {
+        let via = redirector("127.0.0.2", to.clone()).await;
+        let err = get(&via).await.expect_err(&to);
+        assert!(matches!(err, OutboundError::Refused(_)), "{to}: {err:?}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the inside");
+    // An allowed peer is reached; its failure is described, never quoted.
+    let (allowed, allowed_hits) = internal_peer("127.0.0.2").await;
+    let body = get(&format!("{allowed}/score")).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("AccessKeyId"));
+    assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+    let err = get(&format!("{allowed}/fail")).await.unwrap_err();
+    assert_eq!(err.to_string(), "the peer answered with HTTP status 500");
+    // Plain http only where the operator allows it.
+    let strict = Outbound::new(Policy::default());
+    let err = strict
+        .request(reqwest::Method::GET, "http://bureau.example/score")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "refused: only https:// addresses are allowed"
+    );
+    // https:// is spoken: the peer receives a TLS handshake (it cannot
+    // complete it, having no certificate a browser would trust).
+    let tls = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let tls_addr = tls.local_addr().unwrap();
+    let first_byte = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut conn, _) = tls.accept().await.unwrap();
+        conn.read_u8().await.unwrap()
+    });
+    let feed = Outbound::new(Policy {
+        allow_http: false,
+        allow: Policy::parse_allow("127.0.0.2").unwrap(),
+    });
+    let req = feed
+        .request(
+            reqwest::Method::GET,
+            &format!("https://{tls_addr}/feed.csv"),
+        )
+        .unwrap();
+    let err = feed.send(req).await.unwrap_err();
+    assert!(matches!(err, OutboundError::Unreachable), "{err:?}");
+    assert_eq!(first_byte.await.unwrap(), 0x16, "a TLS handshake record");
+}
+
+#[tokio::test]
+async fn a_bureau_inside_the_network_is_never_called_and_its_answer_never_shown() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app_with(|c| {
+        c.outbound_allow = None;
+        c.outbound_allow_http = true;
+    })
+    .await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let (secret, hits) = internal_peer("127.0.0.1").await;
+    let via = redirector("127.0.0.1", format!("{secret}/latest/meta-data")).await;
+    for (n, url) in [format!("{secret}/score"), via].into_iter().enumerate() {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let mut s: customers::settings::ActiveModel =
+            customers::settings(&tx).await.unwrap().into();
+        s.bureau_url = Set(Some(url.clone()));
+        s.update(tx.conn()).await.unwrap();
+        tx.commit().await.unwrap();
+        let email = format!("applicant{n}@example.de");
+        let c = customer(
+            &app.state,
+            &t,
+            NewCustomer {
+                email: &email,
+                ..Default::default()
+            },
+        )
+        .await;
+        // The signup's score job (and a checkout's bureau call) go nowhere.
+        let placed = place(&app.state, &t, &c, hosting(), None).await;
+        assert!(placed.is_ok(), "{url}");
+        use relabel_platform::orders::hooks::CreditBureau;
+        let err = relabel_platform::orders::hooks::HttpBureau {
+            url: url.clone(),
+            client: app.state.outbound.clone(),
+        }
+        .score(&relabel_platform::orders::hooks::Applicant::of(&c, 0))
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "refused: the address is inside the network",
+            "{url}"
+        );
+    }
+    run_jobs(&app, &t).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    app.stop().await;
+}

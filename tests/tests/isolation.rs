@@ -28,6 +28,7 @@ async fn rows_of_one_tenant_are_invisible_to_another() {
         "alpha key",
         &["tenant:read".into()],
         "test",
+        None,
     )
     .await
     .unwrap();

@@ -515,24 +515,7 @@ async fn console_sets_class_and_overrides_and_refuses_mixed_currencies_with_a_re
 async fn the_api_quotes_prices_for_the_keys_reseller_only() {
     let app = spawn_app().await;
     relabel_platform::demo::seed(&app.state).await.unwrap();
-    let key = |host: &'static str| {
-        let app = &app;
-        async move {
-            let t = app.state.tenancy.resolve(host).await.unwrap().unwrap();
-            let tx = app.state.tenancy.begin(&t).await.unwrap();
-            let (_, plain) = relabel_platform::api_keys::create(
-                tx.conn(),
-                relabel_platform::api_keys::Realm::Tenant,
-                "k",
-                &["prices:read".into()],
-                "test",
-            )
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
-            plain
-        }
-    };
+    let key = |host: &'static str| app.api_key(host, &["prices:read"]);
     let alpha_key = key("alpha.localhost").await;
     let t = app
         .state

@@ -449,29 +449,15 @@ async fn customer_terms_are_checked_and_stored_for_billing() {
     app.stop().await;
 }
 
-async fn api_key(app: &TestApp, host: &str, scopes: &[&str]) -> String {
-    let t = app.state.tenancy.resolve(host).await.unwrap().unwrap();
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
-    let (_, plain) = relabel_platform::api_keys::create(
-        tx.conn(),
-        relabel_platform::api_keys::Realm::Tenant,
-        "k",
-        &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        "test",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    plain
-}
-
 #[tokio::test]
 async fn the_pricing_api_covers_catalog_overrides_coupons_and_vat_for_its_reseller_only() {
     let app = spawn_app().await;
     relabel_platform::demo::seed(&app.state).await.unwrap();
-    let key = api_key(&app, ALPHA, &["prices:read", "prices:write"]).await;
-    let beta_key = api_key(&app, "beta.localhost", &["prices:read", "prices:write"]).await;
-    let read_only = api_key(&app, ALPHA, &["prices:read"]).await;
+    let key = app.api_key(ALPHA, &["prices:read", "prices:write"]).await;
+    let beta_key = app
+        .api_key("beta.localhost", &["prices:read", "prices:write"])
+        .await;
+    let read_only = app.api_key(ALPHA, &["prices:read"]).await;
     let api = app.client();
     let call = |method: reqwest::Method, host: &str, path: &str, key: &str, body: Option<Value>| {
         let mut req = api

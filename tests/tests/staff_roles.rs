@@ -584,3 +584,173 @@ async fn settings_set_the_customer_number_prefix_and_default_credit_limit() {
     );
     app.stop().await;
 }
+
+/// Creates a key in the console as `client`; the page with the plaintext key
+/// (`Ok`) or the page with the error (`Err`).
+async fn console_key(
+    app: &TestApp,
+    client: &reqwest::Client,
+    scopes: &[&str],
+) -> Result<String, String> {
+    let mut fields = vec![("name", "integration")];
+    fields.extend(scopes.iter().map(|s| ("scopes", *s)));
+    let resp = post_form(
+        client,
+        app,
+        "/console/api-keys",
+        "/console/api-keys",
+        &fields,
+    )
+    .await;
+    let status = resp.status();
+    let page = resp.text().await.unwrap();
+    match status.as_u16() {
+        200 => Ok(relabel_tests::input_value(&page, "new-key")
+            .or_else(|| {
+                let at = page.find("id=\"new-key\"")?;
+                let value = page[at..].split("value=\"").nth(1)?;
+                Some(value[..value.find('"')?].to_owned())
+            })
+            .expect("the new key is shown")),
+        422 => Err(unescape(&page)),
+        other => panic!("unexpected status {other}: {page}"),
+    }
+}
+
+#[tokio::test]
+async fn a_key_never_holds_more_than_its_maker_may_do() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let admin = member(&app, &owner, "admin@alpha.test", "admin").await;
+
+    // An admin may not approve beyond the credit limit, so may not mint a key
+    // that does: the form does not offer it, and a forged request is refused.
+    let form = admin
+        .get(app.url("alpha.test", "/console/api-keys?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("value=\"clearing:write\""));
+    assert!(!form.contains("value=\"credit:override\""), "{form}");
+    let err = console_key(&app, &admin, &["clearing:write", "credit:override"])
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("Your role may not grant one of the chosen scopes."),
+        "{err}"
+    );
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let keys =
+        relabel_platform::api_keys::list(tx.conn(), relabel_platform::api_keys::Realm::Tenant)
+            .await
+            .unwrap();
+    assert!(keys.is_empty(), "no key was made");
+    drop(tx);
+
+    // What the admin may do, the admin's key may do; the key records its maker.
+    let key = console_key(&app, &admin, &["prices:read", "customers:read"])
+        .await
+        .unwrap();
+    let api = app.client();
+    let catalog = |key: String| {
+        api.get(app.url("alpha.test", "/api/v1/catalog"))
+            .bearer_auth(key)
+            .send()
+    };
+    assert_eq!(catalog(key.clone()).await.unwrap().status(), 200);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let keys =
+        relabel_platform::api_keys::list(tx.conn(), relabel_platform::api_keys::Realm::Tenant)
+            .await
+            .unwrap();
+    assert_eq!(keys[0].created_by, "admin@alpha.test");
+    drop(tx);
+
+    // The admin becomes support, who may not see prices: the key loses the
+    // scope with the role, and keeps what support may still do.
+    let staff = owner
+        .get(app.url("alpha.test", "/console/staff"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let admin_id = relabel_platform::staff::find_by_email(&tx, "admin@alpha.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    drop(tx);
+    assert!(staff.contains(&admin_id));
+    let r = post_form(
+        &owner,
+        &app,
+        "/console/staff",
+        &format!("/console/staff/{admin_id}/role"),
+        &[("role", "support")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(catalog(key.clone()).await.unwrap().status(), 403);
+    let customers = api
+        .get(app.url("alpha.test", "/api/v1/customers"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(customers.status(), 200);
+
+    // The owner's key acts in the owner's name: the change log says who.
+    let key = console_key(&app, &owner, &["customers:write", "credit:override"])
+        .await
+        .unwrap();
+    let r = api
+        .post(app.url("alpha.test", "/api/v1/customers"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({
+            "first_name": "Paula", "last_name": "Plattform", "street": "Weg 1",
+            "postal_code": "10115", "city": "Berlin", "country": "DE",
+            "email": "paula@example.de",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let log = relabel_platform::audit::recent_tenant(&tx, 1)
+        .await
+        .unwrap();
+    assert!(
+        log[0].actor.starts_with("owner@alpha.test (api-key:"),
+        "{}",
+        log[0].actor
+    );
+    drop(tx);
+    app.stop().await;
+}

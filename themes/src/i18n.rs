@@ -398,6 +398,11 @@ static TABLE: &[(&str, &str, &str)] = &[
         "Zum Inhalt springen",
         "Skip to content",
     ),
+    (
+        "test_registry.banner",
+        "Testbetrieb: Domains werden bei einer Test-Registry angelegt, nicht wirklich registriert.",
+        "Test mode: domains go to a test registry and are not really registered.",
+    ),
     ("nav.language", "Sprache wählen", "Choose language"),
     ("nav.account", "Kundenkonto", "Customer account"),
     ("nav.my_account", "Mein Konto", "My account"),

@@ -35,6 +35,8 @@ pub const THEME_CSS: &[(&str, &str)] = &[
 pub const CONSENT_JS: &str = include_str!("../assets/default/consent.js");
 /// Progressive enhancement of the domain search (no other script on the storefront).
 pub const SEARCH_JS: &str = include_str!("../assets/default/search.js");
+/// Sizes the signup widget's frame to its form.
+pub const WIDGET_FRAME_JS: &str = include_str!("../assets/default/widget-frame.js");
 
 /// Every template is compiled into the binary. There is deliberately no loader:
 /// a name that is not listed here cannot be rendered, extended or included.
@@ -223,6 +225,15 @@ const SUSPENDED: &str = "platform/suspended.html";
 /// themes that grow, the cap is for templates that loop out of control.
 const FUEL: u64 = 50_000;
 const RECURSION_LIMIT: usize = 100;
+/// The memory one render may allocate, counted by the allocator below: a
+/// second line behind the fuel, for anything the fuel does not price.
+pub const MEMORY_BUDGET: usize = 16 * 1024 * 1024;
+
+/// Counts each thread's allocations so that a render's [`MEMORY_BUDGET`]
+/// holds (`minijinja::budget`, vendor/minijinja/PATCHED.md). Declared here so
+/// that every program that renders reseller templates counts them.
+#[global_allocator]
+static ALLOCATOR: minijinja::budget::CountingAllocator = minijinja::budget::CountingAllocator;
 /// A reseller's template may write at most this much; the built-in pages are
 /// a few dozen KiB.
 pub const OUTPUT_LIMIT: usize = 512 * 1024;
@@ -422,6 +433,8 @@ pub struct StorePage<'a> {
     pub lang: Lang,
     pub lang_links: Vec<LangLink>,
     pub year: i32,
+    /// Domains go to the built-in test registry: the page says so.
+    pub test_registry: bool,
 }
 
 /// The compiled templates, shared by all tenants.
@@ -443,6 +456,7 @@ impl Themes {
         // A typo in a template should fail the tests, not render as blank text.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
+        env.set_memory_budget(Some(MEMORY_BUDGET));
         env.set_recursion_limit(RECURSION_LIMIT);
         env.add_function("t", translate);
         for &(name, source) in TEMPLATES {
@@ -503,8 +517,11 @@ impl Themes {
     }
 
     /// Renders the editable template `name` of `custom` with sample data,
-    /// within the limits, and reports the first error. Pages that extend or
-    /// include `name` are rendered too: a broken footer breaks the home page.
+    /// within the limits, and reports the first error. It is rendered in
+    /// every language the shop serves (a branch taken only in German fails
+    /// here, not in the German shop), and pages that extend or include `name`
+    /// are rendered too: a broken footer breaks the home page. The text shown
+    /// is the one in `page.lang`.
     pub fn preview(
         &self,
         custom: &Custom,
@@ -517,6 +534,33 @@ impl Themes {
                 message: "this template cannot be replaced".into(),
             });
         }
+        let mut shown = String::new();
+        for lang in Lang::ALL {
+            let in_lang = StorePage {
+                lang,
+                lang_links: LangLink::all(lang),
+                ..page.clone()
+            };
+            let text = self
+                .preview_in(custom, name, &in_lang)
+                .map_err(|e| TemplateError {
+                    message: format!("{} (language: {})", e.message, lang.code()),
+                    ..e
+                })?;
+            if lang == page.lang {
+                shown = text;
+            }
+        }
+        Ok(shown)
+    }
+
+    /// [`Themes::preview`] in one language.
+    fn preview_in(
+        &self,
+        custom: &Custom,
+        name: &str,
+        page: &StorePage<'_>,
+    ) -> Result<String, TemplateError> {
         let render = |n: &str, ctx: Value| {
             render_limited(&custom.env, n, ctx).map_err(|e| template_error(n, &e))
         };
@@ -737,6 +781,7 @@ fn page_context(page: &StorePage<'_>) -> Value {
         lang => page.lang.code(),
         lang_links => lang_links,
         year => page.year,
+        test_registry => page.test_registry,
     }
 }
 
@@ -904,6 +949,7 @@ mod tests {
             lang,
             lang_links: LangLink::all(lang),
             year: 2026,
+            test_registry: false,
         };
         Themes::new().render_home(&page, None).unwrap()
     }
@@ -1026,6 +1072,7 @@ mod tests {
             lang: Lang::En,
             lang_links: LangLink::all(Lang::En),
             year: 2026,
+            test_registry: false,
         };
         themes.render_home(&page, None).unwrap();
 
@@ -1148,6 +1195,7 @@ mod tests {
             lang,
             lang_links: LangLink::all(lang),
             year: 2026,
+            test_registry: false,
         }
     }
 

@@ -124,12 +124,41 @@ impl Realm {
     }
 }
 
+/// What a staff member must be allowed to do to hold a reseller key's scope:
+/// a key never does more than the person who made it may do in the console.
+pub fn scope_perms(scope: &str) -> &'static [crate::staff::Perm] {
+    use crate::staff::Perm::*;
+    match scope {
+        "tenant:read" => &[],
+        "customers:read" | "invoices:read" | "domains:read" => &[ViewCustomers],
+        // Customer records carry billing data (bank, mandate, credit limit).
+        "customers:write" => &[EditCustomers, EditBilling],
+        "domains:write" => &[EditCustomers],
+        "prices:read" | "prices:write" => &[ManagePricing],
+        "orders:read" => &[ViewOrders],
+        "orders:write" => &[ViewOrders, EditCustomers],
+        "clearing:write" => &[DecideClearing],
+        "credit:override" => &[DecideClearing, OverrideCredit],
+        "billing:write" | "payments:read" | "payments:write" => &[EditBilling],
+        // Unknown scopes are refused on their own; nobody may hold them.
+        _ => &[ManageStaff, OverrideCredit, Impersonate],
+    }
+}
+
+/// May a member of `role` hold `scope`?
+pub fn role_may_hold(role: crate::staff::Role, scope: &str) -> bool {
+    scope_perms(scope).iter().all(|p| role.can(*p))
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ApiKey {
     pub id: String,
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<String>,
+    /// Who made the key (a staff member's or operator's email): decisions
+    /// made with it are theirs.
+    pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -142,6 +171,8 @@ pub enum ApiKeyError {
     NoScopes,
     #[error("unknown scope {0}")]
     UnknownScope(String),
+    #[error("your role may not grant {0}")]
+    AboveRole(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -158,6 +189,7 @@ macro_rules! to_key {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            created_by: $m.created_by,
             created_at: $m.created_at,
             revoked_at: $m.revoked_at,
         }
@@ -171,13 +203,16 @@ pub async fn list(db: &impl ConnectionTrait, realm: Realm) -> Result<Vec<ApiKey>
     })
 }
 
-/// Creates a key; returns it with the plaintext, which is never stored.
+/// Creates a key; returns it with the plaintext, which is never stored. A
+/// reseller key is made by a staff member of `role` and may carry only scopes
+/// that role holds ([`role_may_hold`]).
 pub async fn create(
     db: &impl ConnectionTrait,
     realm: Realm,
     name: &str,
     scopes: &[String],
     created_by: &str,
+    role: Option<crate::staff::Role>,
 ) -> Result<(ApiKey, String), ApiKeyError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -191,6 +226,11 @@ pub async fn create(
         .find(|s| !realm.scopes().iter().any(|(v, _)| v == s))
     {
         return Err(ApiKeyError::UnknownScope(bad.clone()));
+    }
+    if let Some(role) = role
+        && let Some(bad) = scopes.iter().find(|s| !role_may_hold(role, s))
+    {
+        return Err(ApiKeyError::AboveRole(bad.clone()));
     }
     let new = api_key::generate(realm.kind());
     let key = in_realm!(realm, t => {

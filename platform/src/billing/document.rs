@@ -566,7 +566,7 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, id: &str) -> Result<(), 
         // Delivered only once the service took it: undo the mark for now.
         tx.rollback().await.map_err(|e| retry(e.into()))?;
         let buyer: Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
-        let printer = super::printmail::HttpPrintMail::new(&url);
+        let printer = super::printmail::HttpPrintMail::new(&url, &state.outbound);
         use super::printmail::PrintMail;
         printer
             .send(&super::printmail::Letter {

@@ -32,17 +32,14 @@ pub trait PrintMail: Send + Sync {
 /// answers `{id}` with 2xx.
 pub struct HttpPrintMail {
     url: String,
-    client: reqwest::Client,
+    client: crate::outbound::Outbound,
 }
 
 impl HttpPrintMail {
-    pub fn new(url: &str) -> Self {
+    pub fn new(url: &str, client: &crate::outbound::Outbound) -> Self {
         Self {
             url: url.to_owned(),
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(20))
-                .build()
-                .unwrap_or_default(),
+            client: client.clone(),
         }
     }
 }
@@ -50,31 +47,33 @@ impl HttpPrintMail {
 #[async_trait::async_trait]
 impl PrintMail for HttpPrintMail {
     async fn send(&self, letter: &Letter) -> Result<String, PrintMailError> {
+        use crate::outbound::OutboundError;
         let body = serde_json::json!({
             "reference": letter.reference,
             "recipient": letter.recipient,
             "country": letter.country,
             "pdf_base64": base64::engine::general_purpose::STANDARD.encode(&letter.pdf),
         });
-        let res = self
+        // The service's trouble is retried; its refusal is not. Its own words
+        // are not passed on (`crate::outbound`).
+        let classify = |e: OutboundError| match e {
+            OutboundError::Status(s) if s >= 500 => PrintMailError::Transport(e.to_string()),
+            OutboundError::Timeout | OutboundError::Unreachable => {
+                PrintMailError::Transport(e.to_string())
+            }
+            e => PrintMailError::Refused(e.to_string()),
+        };
+        let req = self
             .client
-            .post(&self.url)
+            .request(reqwest::Method::POST, &self.url)
+            .map_err(classify)?
             .json(&body)
-            .send()
-            .await
-            .map_err(|e| PrintMailError::Transport(e.to_string()))?;
-        let status = res.status();
-        let text = res.text().await.unwrap_or_default();
-        if status.is_server_error() {
-            return Err(PrintMailError::Transport(format!("{status}: {text}")));
-        }
-        if !status.is_success() {
-            return Err(PrintMailError::Refused(format!("{status}: {text}")));
-        }
-        let id = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .ok_or_else(|| PrintMailError::Refused(format!("answer without id: {text}")))?;
+            .timeout(std::time::Duration::from_secs(20));
+        let answer = self.client.send_json(req).await.map_err(classify)?;
+        let id = answer["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| PrintMailError::Refused("the service's answer has no id".into()))?;
         Ok(id)
     }
 }

@@ -28,7 +28,8 @@ pub trait Aftermarket: Send + Sync {
 #[derive(Clone, Debug)]
 pub enum Source {
     File(std::path::PathBuf),
-    Url(String),
+    /// Fetched through the guarded client (`crate::outbound`).
+    Url(String, crate::outbound::Outbound),
 }
 
 pub struct CsvFeed {
@@ -87,15 +88,9 @@ impl CsvFeed {
     async fn fetch(&self) -> anyhow::Result<String> {
         Ok(match &self.source {
             Source::File(p) => tokio::fs::read_to_string(p).await?,
-            Source::Url(u) => {
-                let resp = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()?
-                    .get(u)
-                    .send()
-                    .await?
-                    .error_for_status()?;
-                resp.text().await?
+            Source::Url(u, client) => {
+                let req = client.request(reqwest::Method::GET, u)?;
+                String::from_utf8(client.send(req).await?)?
             }
         })
     }

@@ -160,6 +160,86 @@ pub trait Registrar: Send + Sync {
     async fn set_transfer_lock(&self, name: &str, locked: bool) -> Result<(), RegistrarError>;
 }
 
+/// The registrar when none is configured: neither `[epp]` nor the built-in
+/// test registry (which outside `--demo` starts only when the operator asks
+/// for it, `RELABEL_DEV_REGISTRY__ENABLED=true`). Every call fails as a
+/// transport error, so no domain is ever "registered" by accident, and
+/// registrations wait in the job queue until a registry is configured.
+pub struct NoRegistry;
+
+impl NoRegistry {
+    fn refuse<T>() -> Result<T, RegistrarError> {
+        Err(RegistrarError::Transport(
+            "no registry is configured".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Registrar for NoRegistry {
+    fn client_id(&self) -> &str {
+        ""
+    }
+    async fn check(&self, _: &str, _: &[String]) -> Result<Vec<Check>, RegistrarError> {
+        Self::refuse()
+    }
+    async fn create_contact(&self, _: &RegistryContact) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn create(&self, _: &NewDomain<'_>) -> Result<Option<DateTime<Utc>>, RegistrarError> {
+        Self::refuse()
+    }
+    async fn info(&self, _: &str, _: Option<&str>) -> Result<DomainInfo, RegistrarError> {
+        Self::refuse()
+    }
+    async fn renew(
+        &self,
+        _: &str,
+        _: NaiveDate,
+        _: u32,
+    ) -> Result<Option<DateTime<Utc>>, RegistrarError> {
+        Self::refuse()
+    }
+    async fn delete(&self, _: &str) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn restore(&self, _: &str) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn transfer_request(
+        &self,
+        _: &str,
+        _: &str,
+        _: u32,
+    ) -> Result<TransferInfo, RegistrarError> {
+        Self::refuse()
+    }
+    async fn transfer_query(&self, _: &str) -> Result<TransferInfo, RegistrarError> {
+        Self::refuse()
+    }
+    async fn transfer_answer(&self, _: &str, _: bool) -> Result<TransferInfo, RegistrarError> {
+        Self::refuse()
+    }
+    async fn update_registrant(&self, _: &str, _: &str) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn set_nameservers(&self, _: &str, _: &[String]) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn create_host(&self, _: &str, _: &[IpAddr]) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn update_host(&self, _: &str, _: &[IpAddr], _: &[IpAddr]) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn set_auth_code(&self, _: &str, _: &str) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+    async fn set_transfer_lock(&self, _: &str, _: bool) -> Result<(), RegistrarError> {
+        Self::refuse()
+    }
+}
+
 /// The registry operator that runs `tld`: names of one operator go in one check.
 pub fn registry_of(tld: &str) -> &str {
     match tld {

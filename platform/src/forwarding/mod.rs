@@ -486,20 +486,15 @@ pub trait Parking: Send + Sync {
 /// {url}/domains/{domain}` ends parking. `Authorization: Bearer <api_key>`.
 pub struct HttpParking {
     providers: std::collections::BTreeMap<String, crate::config::ParkingProvider>,
-    http: reqwest::Client,
+    http: crate::outbound::Outbound,
 }
 
 impl HttpParking {
     pub fn new(
         providers: std::collections::BTreeMap<String, crate::config::ParkingProvider>,
+        http: crate::outbound::Outbound,
     ) -> Self {
-        Self {
-            providers,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(20))
-                .build()
-                .unwrap_or_default(),
-        }
+        Self { providers, http }
     }
 
     fn provider(&self, name: &str) -> Result<&crate::config::ParkingProvider, ParkingError> {
@@ -509,11 +504,16 @@ impl HttpParking {
     }
 }
 
-fn classify(status: reqwest::StatusCode, body: String) -> ParkingError {
-    if status.is_server_error() {
-        ParkingError::Unavailable(format!("{status}: {body}"))
-    } else {
-        ParkingError::Refused(format!("{status}: {body}"))
+/// A failed call as the parking error it is: the provider's trouble (worth a
+/// retry) or a refusal. The provider's own words are not passed on.
+fn classify(e: crate::outbound::OutboundError) -> ParkingError {
+    use crate::outbound::OutboundError;
+    match e {
+        OutboundError::Status(s) if s >= 500 => ParkingError::Unavailable(e.to_string()),
+        OutboundError::Timeout | OutboundError::Unreachable => {
+            ParkingError::Unavailable(e.to_string())
+        }
+        e => ParkingError::Refused(e.to_string()),
     }
 }
 
@@ -521,22 +521,18 @@ fn classify(status: reqwest::StatusCode, body: String) -> ParkingError {
 impl Parking for HttpParking {
     async fn park(&self, provider: &str, domain: &str) -> Result<ParkingTarget, ParkingError> {
         let p = self.provider(provider)?;
-        let rsp = self
+        let req = self
             .http
-            .post(format!("{}/domains", p.url.trim_end_matches('/')))
+            .request(
+                reqwest::Method::POST,
+                &format!("{}/domains", p.url.trim_end_matches('/')),
+            )
+            .map_err(classify)?
             .bearer_auth(&p.api_key)
-            .json(&serde_json::json!({ "domain": domain }))
-            .send()
-            .await
-            .map_err(|e| ParkingError::Unavailable(e.to_string()))?;
-        let status = rsp.status();
-        if !status.is_success() {
-            return Err(classify(status, rsp.text().await.unwrap_or_default()));
-        }
-        let target: ParkingTarget = rsp
-            .json()
-            .await
-            .map_err(|e| ParkingError::Refused(format!("unreadable answer: {e}")))?;
+            .json(&serde_json::json!({ "domain": domain }));
+        let answer = self.http.send_json(req).await.map_err(classify)?;
+        let target: ParkingTarget = serde_json::from_value(answer)
+            .map_err(|_| ParkingError::Refused("the provider's answer is not understood".into()))?;
         if target.nameservers.is_empty() && target.forward_url.is_none() {
             return Err(ParkingError::Refused(
                 "answer has neither nameservers nor forward_url".into(),
@@ -547,18 +543,18 @@ impl Parking for HttpParking {
 
     async fn unpark(&self, provider: &str, domain: &str) -> Result<(), ParkingError> {
         let p = self.provider(provider)?;
-        let rsp = self
+        let req = self
             .http
-            .delete(format!("{}/domains/{domain}", p.url.trim_end_matches('/')))
-            .bearer_auth(&p.api_key)
-            .send()
-            .await
-            .map_err(|e| ParkingError::Unavailable(e.to_string()))?;
-        let status = rsp.status();
-        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(());
+            .request(
+                reqwest::Method::DELETE,
+                &format!("{}/domains/{domain}", p.url.trim_end_matches('/')),
+            )
+            .map_err(classify)?
+            .bearer_auth(&p.api_key);
+        match self.http.send(req).await {
+            Ok(_) | Err(crate::outbound::OutboundError::Status(404)) => Ok(()),
+            Err(e) => Err(classify(e)),
         }
-        Err(classify(status, rsp.text().await.unwrap_or_default()))
     }
 }
 

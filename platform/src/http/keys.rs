@@ -14,6 +14,9 @@ pub struct KeysView<'a> {
     pub new_key: Option<String>,
     pub values: Value,
     pub errors: FieldErrors,
+    /// The role of the staff member looking (reseller console): only the
+    /// scopes it holds are offered.
+    pub role: Option<crate::staff::Role>,
 }
 
 pub fn render(page: &Page<'_>, view: KeysView<'_>) -> poem::Result<Response> {
@@ -31,6 +34,7 @@ pub fn render(page: &Page<'_>, view: KeysView<'_>) -> poem::Result<Response> {
                 "name": k.name,
                 "prefix": format!("{}_{}", view.realm.kind(), k.prefix),
                 "scopes": k.scopes,
+                "created_by": k.created_by,
                 "created_at": k.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 "revoked_at": k.revoked_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
             })
@@ -40,6 +44,10 @@ pub fn render(page: &Page<'_>, view: KeysView<'_>) -> poem::Result<Response> {
         .realm
         .scopes()
         .iter()
+        .filter(|(v, _)| {
+            view.role
+                .is_none_or(|role| crate::api_keys::role_may_hold(role, v))
+        })
         .map(|(v, l)| json!({ "value": v, "label": l }))
         .collect();
     page.render_status(
@@ -64,6 +72,7 @@ pub fn field_errors(e: &ApiKeyError) -> Option<FieldErrors> {
         ApiKeyError::Name => Some(FieldErrors::single("name", "err.key_name")),
         ApiKeyError::NoScopes => Some(FieldErrors::single("scopes", "err.scopes_empty")),
         ApiKeyError::UnknownScope(_) => Some(FieldErrors::single("scopes", "err.scope_unknown")),
+        ApiKeyError::AboveRole(_) => Some(FieldErrors::single("scopes", "err.scope_above_role")),
         ApiKeyError::Db(_) => None,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod console;
+pub mod csp;
 mod form;
 pub mod health;
 pub mod hooks;
@@ -124,13 +125,20 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
             .or_else(|| req.uri().host().map(str::to_owned))
             .unwrap_or_default();
         let host = normalize_host_header(&raw_host);
+        let path = req.uri().path().to_owned();
         if host.as_deref() == Some(self.state.config.platform_host.as_str()) {
-            return Ok(self
+            let mut resp = self
                 .platform
                 .call(req)
                 .await
                 .map(IntoResponse::into_response)
-                .unwrap_or_else(|e| e.into_response()));
+                .unwrap_or_else(|e| e.into_response());
+            // The widget demo stands for a reseller's own website, with the
+            // shop's widget script from another origin: not a platform page.
+            if path != "/widget-demo" {
+                csp::apply(&mut resp, admin_area(&path));
+            }
+            return Ok(resp);
         }
         let tenant = match self.state.tenancy.resolve(&raw_host).await {
             Ok(t) => t,
@@ -142,31 +150,45 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
         match tenant {
             None => Ok(self.forward_or_not_found(host.as_deref(), lang).await),
             Some(t) if t.status == TenantStatus::Suspended => {
-                Ok(store::suspended_page(&self.state, &t, lang))
+                let mut resp = store::suspended_page(&self.state, &t, lang);
+                csp::apply(&mut resp, csp::Area::Admin);
+                Ok(resp)
             }
             Some(t) if t.status == TenantStatus::Deleted => Ok(self.not_found(lang)),
             Some(t) => {
                 tracing::Span::current().record("tenant", t.id.as_str());
                 // Storefront pages render with the shop's look (cached per tenant).
-                let path = req.uri().path();
                 let store_page = !["/console", "/api/", "/hooks/", "/_store/", "/assets/"]
                     .iter()
                     .any(|p| path.starts_with(p));
+                let mut look = None;
                 if store_page {
                     match self.state.look(&t).await {
-                        Ok(look) => {
-                            req.extensions_mut().insert(look);
+                        Ok(loaded) => {
+                            look = Some(loaded.clone());
+                            req.extensions_mut().insert(loaded);
                         }
                         Err(e) => tracing::error!(error = %e, "loading the storefront look failed"),
                     }
                 }
+                let consented = csp::consented(&req);
                 req.extensions_mut().insert::<CurrentTenant>(t);
-                Ok(self
+                let mut resp = self
                     .tenant
                     .call(req)
                     .await
                     .map(IntoResponse::into_response)
-                    .unwrap_or_else(|e| e.into_response()))
+                    .unwrap_or_else(|e| e.into_response());
+                let area = if store_page {
+                    csp::Area::Store {
+                        analytics: look.as_ref().and_then(|l| l.look.analytics.as_ref()),
+                        consented,
+                    }
+                } else {
+                    admin_area(&path)
+                };
+                csp::apply(&mut resp, area);
+                Ok(resp)
             }
         }
     }
@@ -188,10 +210,22 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
     }
 
     fn not_found(&self, lang: Lang) -> Response {
-        Response::builder()
+        let mut resp = Response::builder()
             .status(StatusCode::NOT_FOUND)
             .content_type("text/html; charset=utf-8")
-            .body(self.state.themes.render_not_found(lang))
+            .body(self.state.themes.render_not_found(lang));
+        csp::apply(&mut resp, csp::Area::Admin);
+        resp
+    }
+}
+
+/// The policy of a page that is not a storefront page: the API's own
+/// documentation (Swagger UI) may run its inline script, nothing else may.
+fn admin_area(path: &str) -> csp::Area<'static> {
+    if path.starts_with("/api/") && !path.starts_with("/api/v1/openapi.json") {
+        csp::Area::ApiDocs
+    } else {
+        csp::Area::Admin
     }
 }
 

@@ -85,6 +85,7 @@ impl Page<'_> {
             "flash": flashes,
             "nav": nav,
             "lang_switch": lang_switch,
+            "test_registry": self.state.dev_registry.is_some(),
             "perms": self.perms,
             "values": {},
             "errors": {},

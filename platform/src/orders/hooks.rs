@@ -11,14 +11,14 @@
 use async_trait::async_trait;
 use std::time::Duration;
 
+/// Why a hook failed, in words that can be shown to the reseller (never the
+/// peer's own answer).
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("peer unreachable: {0}")]
-    Transport(String),
-    #[error("peer answered {0}")]
-    Status(u16),
-    #[error("peer answer not understood: {0}")]
-    Answer(String),
+    #[error("{0}")]
+    Call(#[from] crate::outbound::OutboundError),
+    #[error("{0}")]
+    Answer(&'static str),
 }
 
 #[async_trait]
@@ -157,10 +157,13 @@ impl crate::jobs::runner::Handler for ScoreHandler {
         };
         drop(tx);
         let applicant = Applicant::of(&c, 0);
-        let score = (HttpBureau { url })
-            .score(&applicant)
-            .await
-            .map_err(|e| retry(&e))?;
+        let score = (HttpBureau {
+            url,
+            client: self.state.outbound.clone(),
+        })
+        .score(&applicant)
+        .await
+        .map_err(|e| retry(&e))?;
         let tx = self
             .state
             .tenancy
@@ -182,58 +185,44 @@ impl crate::jobs::runner::Handler for ScoreHandler {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default()
-}
-
+/// The reseller's SMS gateway, reached through the guarded client.
 pub struct HttpSms {
     pub url: String,
+    pub client: crate::outbound::Outbound,
 }
 
 #[async_trait]
 impl SmsSender for HttpSms {
     async fn send(&self, to: &str, text: &str) -> Result<(), HookError> {
-        let resp = client()
-            .post(&self.url)
-            .json(&serde_json::json!({ "to": to, "text": text }))
-            .send()
-            .await
-            .map_err(|e| HookError::Transport(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(HookError::Status(resp.status().as_u16()));
-        }
+        let req = self
+            .client
+            .request(reqwest::Method::POST, &self.url)?
+            .json(&serde_json::json!({ "to": to, "text": text }));
+        self.client.send(req).await?;
         Ok(())
     }
 }
 
+/// The reseller's credit bureau, reached through the guarded client.
 pub struct HttpBureau {
     pub url: String,
+    pub client: crate::outbound::Outbound,
 }
 
 #[async_trait]
 impl CreditBureau for HttpBureau {
     async fn score(&self, applicant: &Applicant) -> Result<i32, HookError> {
-        let resp = client()
-            .post(&self.url)
+        let req = self
+            .client
+            .request(reqwest::Method::POST, &self.url)?
             .json(applicant)
-            .send()
-            .await
-            .map_err(|e| HookError::Transport(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(HookError::Status(resp.status().as_u16()));
-        }
-        let v: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| HookError::Answer(e.to_string()))?;
+            .timeout(Duration::from_secs(5));
+        let v = self.client.send_json(req).await?;
         v["score"]
             .as_i64()
             .filter(|s| (0..=1000).contains(s))
             .map(|s| s as i32)
-            .ok_or_else(|| HookError::Answer(format!("no score 0..1000 in {v}")))
+            .ok_or(HookError::Answer("no score from 0 to 1000 in the answer"))
     }
 }
 

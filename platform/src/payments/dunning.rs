@@ -875,7 +875,7 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Resu
         // Sent before the mark commits: a failure retries the whole delivery.
         use billing::printmail::PrintMail;
         let buyer = billing::buyer_party(&c);
-        billing::printmail::HttpPrintMail::new(&url)
+        billing::printmail::HttpPrintMail::new(&url, &state.outbound)
             .send(&billing::printmail::Letter {
                 reference: format!("{}:dunning:{}", tenant.id, l.id),
                 recipient: document::buyer_lines(&buyer),

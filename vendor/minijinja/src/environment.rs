@@ -80,6 +80,8 @@ pub struct Environment<'source> {
     debug: bool,
     #[cfg(feature = "fuel")]
     fuel: Option<u64>,
+    #[cfg(feature = "fuel")]
+    memory_budget: Option<usize>,
     recursion_limit: usize,
 }
 
@@ -122,6 +124,8 @@ impl<'source> Environment<'source> {
             debug: cfg!(debug_assertions),
             #[cfg(feature = "fuel")]
             fuel: None,
+            #[cfg(feature = "fuel")]
+            memory_budget: None,
             recursion_limit: MAX_RECURSION,
         }
     }
@@ -145,6 +149,8 @@ impl<'source> Environment<'source> {
             debug: cfg!(debug_assertions),
             #[cfg(feature = "fuel")]
             fuel: None,
+            #[cfg(feature = "fuel")]
+            memory_budget: None,
             recursion_limit: MAX_RECURSION,
         }
     }
@@ -623,6 +629,25 @@ impl<'source> Environment<'source> {
     #[cfg_attr(docsrs, doc(cfg(feature = "fuel")))]
     pub fn fuel(&self) -> Option<u64> {
         self.fuel
+    }
+
+    /// Sets the memory one render may allocate, in bytes (relabel patch).
+    ///
+    /// Applies only together with fuel, and only where the program counts
+    /// its allocations with [`budget::CountingAllocator`](crate::budget):
+    /// a render that allocates more fails with
+    /// [`MemoryBudget`](crate::ErrorKind::MemoryBudget) at its next fuel check,
+    /// and a check before an allocation of a known size refuses it if it
+    /// would pass the budget.
+    #[cfg(feature = "fuel")]
+    pub fn set_memory_budget(&mut self, bytes: Option<usize>) {
+        self.memory_budget = bytes;
+    }
+
+    /// Returns the configured memory budget per render.
+    #[cfg(feature = "fuel")]
+    pub fn memory_budget(&self) -> Option<usize> {
+        self.memory_budget
     }
 
     /// Sets the syntax for the environment.

@@ -135,6 +135,9 @@ pub enum ErrorKind {
     /// Engine ran out of fuel
     #[cfg(feature = "fuel")]
     OutOfFuel,
+    /// A render allocated more memory than its budget (relabel patch).
+    #[cfg(feature = "fuel")]
+    MemoryBudget,
     /// Invalid custom delimiters
     InvalidDelimiter,
     /// An unknown block was called
@@ -167,6 +170,8 @@ impl ErrorKind {
             ErrorKind::CannotDeserialize => "cannot deserialize",
             #[cfg(feature = "fuel")]
             ErrorKind::OutOfFuel => "engine ran out of fuel",
+            #[cfg(feature = "fuel")]
+            ErrorKind::MemoryBudget => "render exceeded its memory budget",
             ErrorKind::InvalidDelimiter => "invalid custom delimiters",
             #[cfg(feature = "multi_template")]
             ErrorKind::UnknownBlock => "unknown block",

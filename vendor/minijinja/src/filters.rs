@@ -1689,11 +1689,11 @@ mod builtins {
         Ok(if value.kind() == ValueKind::String {
             value.clone()
         } else {
-            let rv = value.to_string();
             if value.as_object().is_some() {
-                ok!(state.charge_serialized(rv.len()));
+                ok!(state.format_value_fueled(value, false)).into()
+            } else {
+                value.to_string().into()
             }
-            rv.into()
         })
     }
 
@@ -1871,6 +1871,10 @@ mod builtins {
         tojson_impl(Some(state), value, indent, args)
     }
 
+    /// The widest indent `tojson` accepts (relabel patch).
+    #[cfg(feature = "json")]
+    pub(crate) const MAX_JSON_INDENT: usize = 32;
+
     #[cfg(feature = "json")]
     fn tojson_impl(
         state: Option<&State>,
@@ -1896,7 +1900,18 @@ mod builtins {
             None => crate::json::JsonStyle::Spaced,
         };
         // When this filter is used the return value is safe for both HTML and JSON
-        let rv = ok!(crate::json::to_json(value, style, true).map_err(|err| {
+        // relabel patch: a bounded indent, and the output checked against
+        // the render's budget as it grows rather than after it exists.
+        if let crate::json::JsonStyle::Pretty(indent) = style {
+            if indent > MAX_JSON_INDENT {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("tojson indent must be at most {MAX_JSON_INDENT}"),
+                ));
+            }
+        }
+        let limit = state.map_or(usize::MAX, |state| state.serialized_bytes_left());
+        let rv = ok!(crate::json::to_json_limited(value, style, true, limit).map_err(|err| {
             Error::new(ErrorKind::InvalidOperation, "cannot serialize to JSON").with_source(err)
         }));
         if let Some(state) = state {
@@ -2666,9 +2681,7 @@ mod builtins {
     }
 
     pub(crate) fn pprint_fueled(state: &State, value: &Value) -> Result<String, Error> {
-        let rv = pprint(value);
-        ok!(state.charge_serialized(rv.len()));
-        Ok(rv)
+        state.format_value_fueled(value, true)
     }
 
     /// Apply the given values to a [printf-style] format string.

@@ -29,11 +29,24 @@ pub(crate) enum JsonStyle {
 /// in strings so that the output can be embedded in HTML (including script
 /// tags and single quoted attributes).
 pub(crate) fn to_json(value: &Value, style: JsonStyle, html_safe: bool) -> Result<String, Error> {
+    to_json_limited(value, style, html_safe, usize::MAX)
+}
+
+/// Like [`to_json`] but fails before the output grows beyond `limit` bytes
+/// (relabel patch: the budget of the render is checked before the memory is
+/// taken, not after the whole text exists).
+pub(crate) fn to_json_limited(
+    value: &Value,
+    style: JsonStyle,
+    html_safe: bool,
+    limit: usize,
+) -> Result<String, Error> {
     let mut writer = JsonWriter {
         out: String::new(),
         style,
         html_safe,
         depth: 0,
+        limit,
     };
     ok!(writer.write_value(value));
     Ok(writer.out)
@@ -44,10 +57,30 @@ struct JsonWriter {
     style: JsonStyle,
     html_safe: bool,
     depth: usize,
+    limit: usize,
 }
 
 impl JsonWriter {
+    /// Fails if `n` more bytes would take the output beyond its limit.
+    fn reserve(&mut self, n: usize) -> Result<(), Error> {
+        if self.out.len().saturating_add(n) > self.limit {
+            Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "the JSON text would be larger than the render allows",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     fn write_value(&mut self, value: &Value) -> Result<(), Error> {
+        // The longest scalar (an escaped string) is six bytes per input byte.
+        let scalar = match value.0 {
+            ValueRepr::String(ref s, _) => s.len().saturating_mul(6).saturating_add(2),
+            ValueRepr::SmallStr(ref s) => s.as_str().len() * 6 + 2,
+            _ => 48,
+        };
+        ok!(self.reserve(scalar));
         match value.0 {
             ValueRepr::None | ValueRepr::Undefined(..) => self.out.push_str("null"),
             ValueRepr::Invalid(ref err) => return Err(err.internal_clone()),
@@ -68,10 +101,11 @@ impl JsonWriter {
             ValueRepr::Bytes(ref b) => {
                 self.begin_container('[');
                 for (idx, byte) in b.iter().enumerate() {
-                    self.begin_item(idx == 0);
+                    ok!(self.begin_item(idx == 0));
+                    ok!(self.reserve(4));
                     write_int(&mut self.out, *byte);
                 }
-                self.end_container(']', b.is_empty());
+                ok!(self.end_container(']', b.is_empty()));
             }
             ValueRepr::Object(ref obj) => match obj.repr() {
                 ObjectRepr::Plain => self.write_str(&obj.to_string()),
@@ -81,12 +115,12 @@ impl JsonWriter {
                     if let Some(iter) = obj.try_iter() {
                         for item in checked(iter) {
                             let item = ok!(item);
-                            self.begin_item(empty);
+                            ok!(self.begin_item(empty));
                             empty = false;
                             ok!(self.write_value(&item));
                         }
                     }
-                    self.end_container(']', empty);
+                    ok!(self.end_container(']', empty));
                 }
                 ObjectRepr::Map => {
                     self.begin_container('{');
@@ -94,8 +128,12 @@ impl JsonWriter {
                     if let Some(iter) = obj.try_iter_pairs() {
                         for pair in checked(iter) {
                             let (key, value) = ok!(pair);
-                            self.begin_item(empty);
+                            ok!(self.begin_item(empty));
                             empty = false;
+                            ok!(self.reserve(match key.0 {
+                                ValueRepr::String(ref s, _) => s.len().saturating_mul(6),
+                                _ => 48,
+                            }));
                             ok!(self.write_key(&key));
                             self.out.push_str(match self.style {
                                 JsonStyle::Compact => ":",
@@ -104,7 +142,7 @@ impl JsonWriter {
                             ok!(self.write_value(&value));
                         }
                     }
-                    self.end_container('}', empty);
+                    ok!(self.end_container('}', empty));
                 }
             },
         }
@@ -150,7 +188,7 @@ impl JsonWriter {
         self.out.push(open);
     }
 
-    fn begin_item(&mut self, first: bool) {
+    fn begin_item(&mut self, first: bool) -> Result<(), Error> {
         match self.style {
             JsonStyle::Compact => {
                 if !first {
@@ -164,26 +202,31 @@ impl JsonWriter {
             }
             JsonStyle::Pretty(indent) => {
                 self.out.push_str(if first { "\n" } else { ",\n" });
-                self.write_indent(indent);
+                ok!(self.write_indent(indent));
             }
         }
+        Ok(())
     }
 
-    fn end_container(&mut self, close: char, empty: bool) {
+    fn end_container(&mut self, close: char, empty: bool) -> Result<(), Error> {
         self.depth -= 1;
         if let JsonStyle::Pretty(indent) = self.style {
             if !empty {
                 self.out.push('\n');
-                self.write_indent(indent);
+                ok!(self.write_indent(indent));
             }
         }
         self.out.push(close);
+        Ok(())
     }
 
-    fn write_indent(&mut self, indent: usize) {
-        for _ in 0..indent * self.depth {
+    fn write_indent(&mut self, indent: usize) -> Result<(), Error> {
+        let n = indent.saturating_mul(self.depth);
+        ok!(self.reserve(n.saturating_add(2)));
+        for _ in 0..n {
             self.out.push(' ');
         }
+        Ok(())
     }
 
     /// Writes a JSON string literal.

@@ -207,6 +207,8 @@
 mod macros;
 
 mod compiler;
+#[cfg(feature = "fuel")]
+pub mod budget;
 mod defaults;
 mod environment;
 mod error;

@@ -21,6 +21,10 @@ use std::sync::Mutex;
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(default)]
 pub struct DevRegistryConfig {
+    /// Run the built-in test registry when no `[epp]` registry is configured
+    /// (`serve --demo` turns it on). Off by default, so that a production
+    /// deployment never "registers" domains at a registry that does not exist.
+    pub enabled: bool,
     /// Delay of every answer, in milliseconds.
     pub latency_ms: u64,
     /// Registries that never answer (to exercise the timeout).
@@ -41,6 +45,7 @@ pub struct DevRegistryConfig {
 impl Default for DevRegistryConfig {
     fn default() -> Self {
         Self {
+            enabled: false,
             latency_ms: 0,
             hang: Vec::new(),
             fail: Vec::new(),

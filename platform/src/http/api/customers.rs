@@ -208,8 +208,9 @@ pub(super) fn raw_id(id: &str) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::not_found("Customer"))
 }
 
+/// Who acts through `key`: the person who made it, and the key.
 pub(super) fn actor_name(key: &crate::api_keys::ApiKey) -> String {
-    format!("api-key:{}", key.prefix)
+    format!("{} (api-key:{})", key.created_by, key.prefix)
 }
 
 #[OpenApi(tag = "Tag::Customers")]

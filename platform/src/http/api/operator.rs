@@ -99,7 +99,7 @@ async fn authorize(
 }
 
 fn actor(key: &ApiKey) -> String {
-    format!("api-key:{}", key.prefix)
+    format!("{} (api-key:{})", key.created_by, key.prefix)
 }
 
 #[OpenApi(prefix_path = "/operator", tag = "Tag::Operator")]

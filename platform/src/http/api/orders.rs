@@ -638,7 +638,8 @@ impl OrdersApi {
         if let (Some((to, code)), Some(url)) = (&placed.sms, &settings.sms_url) {
             let lang =
                 relabel_themes::Lang::parse(&customer.language).unwrap_or(relabel_themes::Lang::En);
-            crate::http::store::shop::send_code(url, to, code, &tenant.name, lang).await;
+            crate::http::store::shop::send_code(&state.outbound, url, to, code, &tenant.name, lang)
+                .await;
         }
         Ok(Json(out))
     }

@@ -52,9 +52,16 @@ pub(super) async fn authorize(
     let key = api_keys::verify(tx.conn(), Realm::Tenant, &auth.0.token)
         .await
         .map_err(ApiError::internal)?;
-    tx.commit().await.map_err(ApiError::internal)?;
     let key = key.ok_or_else(ApiError::unauthorized)?;
-    if !key.scopes.iter().any(|s| s == scope) {
+    // A key may do what its maker may do today: a scope the maker's role no
+    // longer holds (or a maker who left) is gone from the key as well.
+    let maker = crate::staff::find_by_email(&tx, &key.created_by)
+        .await
+        .map_err(ApiError::internal)?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    let held = key.scopes.iter().any(|s| s == scope)
+        && maker.is_some_and(|m| api_keys::role_may_hold(m.role, scope));
+    if !held {
         return Err(ApiError::forbidden(scope));
     }
     Ok((tenant, key))

@@ -4,7 +4,7 @@ use super::{Can, ManageBranding, page};
 use crate::app::AppState;
 use crate::appearance::{self, LookInput, TemplateChangeError};
 use crate::auth::csrf;
-use crate::http::store::{brand, store_page};
+use crate::http::store::brand;
 use crate::http::{flash, internal, redirect};
 use crate::validation::FieldErrors;
 use poem::http::StatusCode;
@@ -201,6 +201,7 @@ struct Preview {
     brand: relabel_themes::Brand,
     loaded: std::sync::Arc<appearance::Loaded>,
     lang: relabel_themes::Lang,
+    test_registry: bool,
 }
 
 impl Preview {
@@ -209,11 +210,19 @@ impl Preview {
             loaded: state.look(&user.tenant).await.map_err(internal)?,
             brand: brand(&user.tenant),
             lang: crate::http::lang_of(req),
+            test_registry: state.dev_registry.is_some(),
         })
     }
 
     fn page(&self) -> StorePage<'_> {
-        store_page(&self.brand, &self.loaded.look, self.lang)
+        StorePage {
+            brand: &self.brand,
+            look: &self.loaded.look,
+            lang: self.lang,
+            lang_links: relabel_themes::LangLink::all(self.lang),
+            year: chrono::Datelike::year(&chrono::Utc::now()),
+            test_registry: self.test_registry,
+        }
     }
 }
 

@@ -39,6 +39,7 @@ async fn list(
         new_key: None,
         values: json!({}),
         errors: FieldErrors::default(),
+        role: Some(user.member.role),
     };
     render(
         &page(state, session, req, &user.tenant, Some(&user.member)),
@@ -62,6 +63,7 @@ async fn create(
         form.get("name"),
         &form.all("scopes"),
         &user.member.email,
+        Some(user.member.role),
     )
     .await;
     let (new_key, errors) = match created {
@@ -94,6 +96,7 @@ async fn create(
         new_key,
         values,
         errors,
+        role: Some(user.member.role),
     };
     render(
         &page(state, session, req, &user.tenant, Some(&user.member)),

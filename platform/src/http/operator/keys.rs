@@ -36,6 +36,7 @@ async fn list(
         new_key: None,
         values: json!({}),
         errors: FieldErrors::default(),
+        role: None,
     };
     render(&page(state, session, req, Some(&user.0)), view)
 }
@@ -56,6 +57,7 @@ async fn create(
         form.get("name"),
         &form.all("scopes"),
         &user.0.email,
+        None,
     )
     .await;
     let (new_key, errors) = match created {
@@ -86,6 +88,7 @@ async fn create(
         new_key,
         values,
         errors,
+        role: None,
     };
     render(&page(state, session, req, Some(&user.0)), view)
 }

@@ -28,6 +28,7 @@ pub fn routes() -> Route {
         .at("/_store/store.css", get(store_css))
         .at("/_store/search.js", get(search_js))
         .at("/_store/consent.js", get(consent_js))
+        .at("/_store/widget-frame.js", get(widget_frame_js))
         .at("/_store/theme-classic.css", get(theme_css))
         .at("/_store/theme-studio.css", get(theme_css))
         .at("/legal/:slug", get(legal))
@@ -35,6 +36,7 @@ pub fn routes() -> Route {
 
 /// The common part of every storefront page: brand, look, language, this year.
 pub fn store_page<'a>(
+    state: &AppState,
     brand: &'a Brand,
     look: &'a relabel_themes::Look,
     lang: Lang,
@@ -45,6 +47,7 @@ pub fn store_page<'a>(
         lang,
         lang_links: LangLink::all(lang),
         year: chrono::Utc::now().year(),
+        test_registry: state.dev_registry.is_some(),
     }
 }
 
@@ -75,10 +78,7 @@ fn theme_css(req: &Request) -> Response {
 
 #[handler]
 fn consent_js() -> Response {
-    Response::builder()
-        .content_type("text/javascript; charset=utf-8")
-        .header("Cache-Control", "public, max-age=3600")
-        .body(relabel_themes::CONSENT_JS)
+    script(relabel_themes::CONSENT_JS)
 }
 
 /// A legal page (imprint, privacy, terms, withdrawal) the reseller wrote.
@@ -99,8 +99,8 @@ fn legal(req: &Request, Path(slug): Path<String>) -> poem::Result<Response> {
         .filter(|p| !p.is_empty())
         .collect();
     let brand = brand(&tenant);
-    let page = store_page(&brand, &loaded.look, lang);
     let state = req.data::<AppState>().ok_or_else(|| internal("no state"))?;
+    let page = store_page(state, &brand, &loaded.look, lang);
     let ctx = serde_json::json!({
         "title": relabel_themes::t(lang, key),
         "paragraphs": paragraphs,
@@ -162,7 +162,7 @@ fn home(Data(state): Data<&AppState>, req: &Request) -> poem::Result<Response> {
     let lang = lang_of(req);
     let brand = brand(&tenant);
     let loaded = look_of(req);
-    let page = store_page(&brand, &loaded.look, lang);
+    let page = store_page(state, &brand, &loaded.look, lang);
     let year = page.year;
     let key = HomeKey {
         tenant: tenant.id.to_string(),
@@ -232,10 +232,19 @@ async fn asset(
 
 #[handler]
 fn search_js() -> Response {
+    script(relabel_themes::SEARCH_JS)
+}
+
+#[handler]
+fn widget_frame_js() -> Response {
+    script(relabel_themes::WIDGET_FRAME_JS)
+}
+
+fn script(body: &'static str) -> Response {
     Response::builder()
         .content_type("text/javascript; charset=utf-8")
         .header("Cache-Control", "public, max-age=3600")
-        .body(relabel_themes::SEARCH_JS)
+        .body(body)
 }
 
 #[handler]

@@ -71,7 +71,7 @@ impl StoreCtx<'_> {
         }
         let brand = super::brand(&self.tenant);
         let loaded = super::look_of(self.req);
-        let page = super::store_page(&brand, &loaded.look, lang);
+        let page = super::store_page(self.state, &brand, &loaded.look, lang);
         let html = self
             .state
             .themes

@@ -1084,7 +1084,7 @@ async fn checkout(
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &tenant);
     if let (Some((to, code)), Some(url)) = (&placed.sms, &settings.sms_url) {
-        send_code(url, to, code, &tenant.name, lang).await;
+        send_code(&state.outbound, url, to, code, &tenant.name, lang).await;
     }
     if let (Some(c), Some(sid)) = (new_customer, session_id) {
         let cart_id = cart.id.clone();
@@ -1171,6 +1171,7 @@ async fn bureau_score(
     use orders::hooks::CreditBureau;
     let bureau = orders::hooks::HttpBureau {
         url: url.to_owned(),
+        client: state.outbound.clone(),
     };
     match bureau.score(&applicant).await {
         Ok(score) => Ok(Some(score)),
@@ -1184,6 +1185,7 @@ async fn bureau_score(
 /// Sends an activation code through the reseller's SMS gateway (after commit; a
 /// failure is logged and the customer can ask for a new code).
 pub(crate) async fn send_code(
+    client: &crate::outbound::Outbound,
     url: &str,
     to: &str,
     code: &str,
@@ -1196,6 +1198,7 @@ pub(crate) async fn send_code(
         .replace("{brand}", brand);
     if let Err(e) = (orders::hooks::HttpSms {
         url: url.to_owned(),
+        client: client.clone(),
     })
     .send(to, &text)
     .await
@@ -1277,7 +1280,7 @@ async fn resend_code(
     let settings = customers::settings(&tx).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     if let (Some((to, code)), Some(url)) = (renewed, settings.sms_url) {
-        send_code(&url, &to, &code, &user.tenant.name, lang).await;
+        send_code(&state.outbound, &url, &to, &code, &user.tenant.name, lang).await;
     }
     Ok(redirect(&format!("/account/orders/{id}")))
 }

@@ -65,12 +65,15 @@ pub(crate) struct FuelTracker {
     initial: u64,
     // The remaining fuel in units.
     remaining: Cell<i64>,
+    // The render's memory budget (relabel patch).
+    memory: Option<crate::budget::MemoryBudget>,
 }
 
 impl FuelTracker {
     /// Creates a new fuel tracker.
-    pub fn new(fuel: u64) -> FuelTracker {
+    pub fn new(fuel: u64, memory_budget: Option<usize>) -> FuelTracker {
         FuelTracker {
+            memory: memory_budget.and_then(crate::budget::MemoryBudget::start),
             initial: fuel,
             remaining: Cell::new(
                 i64::try_from(fuel.saturating_mul(UNITS_PER_FUEL)).unwrap_or(i64::MAX),
@@ -90,6 +93,8 @@ impl FuelTracker {
         self.remaining.set(remaining);
         if remaining <= 0 {
             Err(Error::from(ErrorKind::OutOfFuel))
+        } else if let Some(ref memory) = self.memory {
+            memory.check(0).inspect_err(|_| self.remaining.set(0))
         } else {
             Ok(())
         }
@@ -106,6 +111,9 @@ impl FuelTracker {
         if remaining <= 0 || units >= remaining as u64 {
             self.remaining.set(0);
             Err(Error::from(ErrorKind::OutOfFuel))
+        } else if let Some(ref memory) = self.memory {
+            // Units are at least the bytes the allocation will take.
+            memory.check(units).inspect_err(|_| self.remaining.set(0))
         } else {
             Ok(())
         }

@@ -124,7 +124,10 @@ impl<'template, 'env> State<'template, 'env> {
             #[cfg(feature = "macros")]
             macro_context_pool: Default::default(),
             #[cfg(feature = "fuel")]
-            fuel_tracker: ctx.env().fuel().map(FuelTracker::new),
+            fuel_tracker: ctx
+                .env()
+                .fuel()
+                .map(|fuel| FuelTracker::new(fuel, ctx.env().memory_budget())),
             #[cfg(feature = "debug")]
             undefined_origins: Default::default(),
             ctx,
@@ -760,6 +763,61 @@ impl State<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Formats `value` (`{}`, or `{:#?}` with `pretty`) into a string the
+    /// remaining fuel can pay for, stopping as soon as it would not (relabel
+    /// patch: before, the whole text was built and charged afterwards), and
+    /// charges for it.
+    pub(crate) fn format_value_fueled(&self, value: &Value, pretty: bool) -> Result<String, Error> {
+        use std::fmt::Write;
+        struct Limited {
+            out: String,
+            limit: usize,
+        }
+        impl Write for Limited {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                if self.out.len().saturating_add(s.len()) > self.limit {
+                    return Err(std::fmt::Error);
+                }
+                self.out.push_str(s);
+                Ok(())
+            }
+        }
+        let mut w = Limited {
+            out: String::new(),
+            limit: self.serialized_bytes_left(),
+        };
+        let written = if pretty {
+            write!(w, "{value:#?}")
+        } else {
+            write!(w, "{value}")
+        };
+        if written.is_err() {
+            #[cfg(feature = "fuel")]
+            return Err(Error::from(crate::ErrorKind::OutOfFuel));
+            #[cfg(not(feature = "fuel"))]
+            return Err(Error::new(
+                crate::ErrorKind::InvalidOperation,
+                "the value cannot be formatted",
+            ));
+        }
+        ok!(self.charge_serialized(w.out.len()));
+        Ok(w.out)
+    }
+
+    /// How many bytes of serialized output the remaining fuel can still pay
+    /// for (relabel patch); unbounded without fuel.
+    #[inline(always)]
+    pub(crate) fn serialized_bytes_left(&self) -> usize {
+        #[cfg(feature = "fuel")]
+        {
+            if let Some(ref tracker) = self.fuel_tracker {
+                let units = tracker.remaining_units() / crate::vm::fuel::SERIALIZED_BYTE_COST;
+                return usize::try_from(units).unwrap_or(usize::MAX);
+            }
+        }
+        usize::MAX
     }
 
     /// Charges fuel for one format specifier of the `format` filter.
