@@ -1299,4 +1299,44 @@ mod tests {
         }
         assert!(html.contains("id=\"domain-q-error\""));
     }
+
+    /// Why every page in every language: a footer that breaks only on the
+    /// German checkout of a signed-in customer renders on the home page, and
+    /// is caught by these samples.
+    #[test]
+    fn a_footer_broken_only_on_the_german_checkout_is_caught() {
+        use super::super::{merge_maps, page_context, page_defaults, render_limited};
+        let themes = Themes::new();
+        let custom = themes
+            .customize(&[(
+                "default/_footer.html".to_owned(),
+                "<footer>{% if lang == \"de\" and cart is defined and customer %}{{ cart.no_such.key }}{% endif %}</footer>".to_owned(),
+            )])
+            .unwrap();
+        let brand = brand();
+        let look = Look::default();
+        let mut failed = Vec::new();
+        for lang in Lang::ALL {
+            let page = StorePage {
+                brand: &brand,
+                look: &look,
+                lang,
+                lang_links: LangLink::all(lang),
+                year: 2026,
+            };
+            let home = merge_maps([page_defaults(), page_context(&page)]);
+            assert!(render_limited(&custom.env, "default/home.html", home).is_ok());
+            for (name, ctx) in super::pages() {
+                let ctx = merge_maps([page_defaults(), ctx, page_context(&page)]);
+                if render_limited(&custom.env, &format!("default/{name}"), ctx).is_err() {
+                    failed.push((name, lang));
+                }
+            }
+        }
+        assert!(failed.contains(&("checkout.html", Lang::De)), "{failed:?}");
+        assert!(
+            failed.iter().all(|(_, lang)| *lang == Lang::De),
+            "{failed:?}"
+        );
+    }
 }
