@@ -5,6 +5,7 @@ mod brand;
 mod i18n;
 mod lang;
 mod look;
+mod samples;
 
 pub use brand::Brand;
 pub use i18n::{t, t_args};
