@@ -598,9 +598,16 @@ impl Themes {
                 split_email(email, &text).map_err(|e| template_error(name, &e))?;
             return Ok(format!("Subject: {subject}\n\n{body}"));
         }
-        // Whatever is previewed, the pages built from the layout must render too.
+        // Whatever is previewed, the pages built from the layout must render
+        // too: every storefront page, with each of its sample contexts.
         let home = render(HOME, page_ctx())?;
         let legal = render("default/legal.html", legal_ctx())?;
+        for (name, ctx) in samples::pages() {
+            render(
+                &format!("{THEME}/{name}"),
+                merge_maps([page_defaults(), ctx, page_context(page)]),
+            )?;
+        }
         Ok(if name == "default/legal.html" {
             legal
         } else {
