@@ -54,6 +54,8 @@ pub struct AppState {
     pub sealer: crate::secrets::Sealer,
     /// The client for peers at URLs resellers set (never inside the network).
     pub outbound: crate::outbound::Outbound,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -138,6 +140,13 @@ impl AppState {
                 outbound.clone(),
             )),
             outbound,
+            trusted_proxies: Arc::new(
+                config
+                    .trusted_proxies
+                    .as_deref()
+                    .map(|l| crate::outbound::Policy::parse_allow(l).unwrap_or_default())
+                    .unwrap_or_default(),
+            ),
             geoip: Arc::new(geoip),
             mailer,
             limiter,

@@ -471,6 +471,14 @@ async fn serve(mut config: Config, seed_demo: bool) -> anyhow::Result<ExitCode> 
         // The demo registers its domains at the built-in test registry.
         config.dev_registry.enabled = true;
     }
+    if seed_demo && config.public_port.is_none() {
+        // The demo's links in mails lead to where it listens.
+        config.public_port = config
+            .bind
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|a| a.port());
+    }
     if config.epp.is_none()
         && config.dev_registry.enabled
         && config.dev_registry.state_file.is_none()

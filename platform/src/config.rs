@@ -88,6 +88,16 @@ pub struct Config {
     pub outbound_allow: Option<String>,
     /// Outbound calls may use plain `http://` (default: `https://` only).
     pub outbound_allow_http: bool,
+    /// Reverse proxies in front of relabel whose `X-Forwarded-For` is
+    /// believed: addresses or CIDR ranges, separated by commas
+    /// (`crate::http::client`). Unset = the peer is the client.
+    pub trusted_proxies: Option<String>,
+    /// The port visitors reach relabel on, when not the scheme's own (80 or
+    /// 443): links in mails carry it. `serve --demo` sets the bind port.
+    pub public_port: Option<u16>,
+    /// Seconds a customer's credit-bureau score is reused at checkout before
+    /// the bureau is asked (and paid) again.
+    pub bureau_cache_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -224,6 +234,7 @@ impl Config {
             .set_default("db_max_connections", 20)?
             .set_default("secure_cookies", false)?
             .set_default("outbound_allow_http", false)?
+            .set_default("bureau_cache_secs", 30 * 86_400)?
             .set_default("max_logo_bytes", 512 * 1024)?
             .set_default("log_format", "pretty")?
             .set_default("role", "all")?
@@ -350,6 +361,11 @@ impl Config {
         {
             return invalid("outbound_allow", &e);
         }
+        if let Some(list) = &self.trusted_proxies
+            && let Err(e) = crate::outbound::Policy::parse_allow(list)
+        {
+            return invalid("trusted_proxies", &e);
+        }
         if !["all", "web", "worker"].contains(&self.role.as_str()) {
             return invalid("role", "expected all, web or worker");
         }
@@ -434,6 +450,9 @@ mod tests {
             stripe_api_url: "https://api.stripe.com".into(),
             outbound_allow: None,
             outbound_allow_http: false,
+            trusted_proxies: None,
+            public_port: None,
+            bureau_cache_secs: 30 * 86_400,
         }
     }
 

@@ -54,7 +54,9 @@ pub async fn setup(app: &TestApp, name: &str, host: &str) -> Tenant {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     input.insert("prorata_credit".into(), "on".into());
-    billing::save_settings(&tx, &input).await.unwrap();
+    billing::save_settings(&tx, &input, app.state.outbound.policy())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     t
 }

@@ -135,6 +135,7 @@ impl Drop for Cleanup {
 pub mod billing;
 pub mod browser;
 pub mod pdns;
+pub mod proxy;
 pub mod smtp;
 
 /// Starts the app on a free port with a fresh backend.

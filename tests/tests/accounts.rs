@@ -819,3 +819,61 @@ async fn a_customer_changes_the_password_with_the_current_one() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn only_the_newest_reset_link_works_and_none_outlives_a_password_change() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = signed_up(&app, "alpha.test").await;
+    let request_link = || async {
+        post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/reset",
+            "/account/reset",
+            &[("email", "erika@example.com")],
+        )
+        .await;
+        let (_, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+        link_path(&body, "/account/reset/confirm?token=")
+    };
+    let status = |link: String| {
+        let client = app.client();
+        let url = app.url("alpha.test", &link);
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let first = request_link().await;
+    let second = request_link().await;
+    assert_ne!(first, second);
+    assert_eq!(status(first).await, 400, "a newer link ends the older one");
+    assert_eq!(status(second.clone()).await, 200);
+    // The password changes (here as the security page and the reset form
+    // change it): the link mailed before no longer resets it.
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = relabel_platform::customers::find_by_email(&tx, "erika@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    relabel_platform::customers::set_password(
+        &tx,
+        &relabel_platform::customers::Actor {
+            name: "erika@example.com",
+            ip: None,
+        },
+        &c.id,
+        &relabel_platform::auth::Password::parse("changed-elsewhere-1").unwrap(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(status(second).await, 400);
+    app.stop().await;
+}

@@ -136,3 +136,134 @@ async fn every_response_carries_its_request_id() {
     assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
     app.stop().await;
 }
+
+/// The `Content-Security-Policy` of a response.
+fn csp(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_page_forbids_inline_script_and_console_cookies_stay_in_the_console() {
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let shop = app.client();
+    for (host, path) in [
+        ("alpha.localhost", "/"),
+        ("alpha.localhost", "/search?q=example"),
+        ("alpha.localhost", "/account/login"),
+        ("alpha.localhost", "/console/login"),
+        ("alpha.localhost", "/no-such-page"),
+        ("localhost", "/operator/login"),
+        ("unknown.test", "/"),
+    ] {
+        let r = shop.get(app.url(host, path)).send().await.unwrap();
+        let policy = csp(&r);
+        assert!(
+            policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"),
+            "{host}{path}: {policy}"
+        );
+        assert!(
+            !policy.contains("unsafe-inline'; connect"),
+            "{host}{path}: {policy}"
+        );
+    }
+    // A reseller's footer with a script: published, served, and not run,
+    // because no page allows inline script (the browser test runs it in a
+    // real browser; here the policy and the page).
+    let r = shop
+        .get(app.url("alpha.localhost", "/widget"))
+        .send()
+        .await
+        .unwrap();
+    let policy = csp(&r);
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!r.text().await.unwrap().contains("<script>"));
+
+    // The console's session cookie is sent to the console only, and never
+    // along with a request another site starts.
+    let r = relabel_tests::login(
+        &app.client(),
+        &app.url("alpha.localhost", "/console/login"),
+        "owner@alpha.example",
+        "alpha-demo-2026",
+    )
+    .await;
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|c| c.starts_with("relabel_console="))
+        .collect();
+    assert!(!cookies.is_empty());
+    for c in &cookies {
+        assert!(c.contains("Path=/console"), "{c}");
+        assert!(c.contains("SameSite=Strict"), "{c}");
+        assert!(c.contains("HttpOnly"), "{c}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_test_registry_runs_only_when_asked_for_and_says_so() {
+    // Asked for (as the tests and `serve --demo` do): shop and console say so.
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    assert!(app.state.dev_registry.is_some());
+    let client = app.client();
+    let home = client
+        .get(app.url("alpha.localhost", "/?lang=de"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("Testbetrieb: Domains werden bei einer Test-Registry angelegt"),
+        "{home}"
+    );
+    let login = client
+        .get(app.url("alpha.localhost", "/console/login?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("test-registry-banner"), "{login}");
+    app.stop().await;
+
+    // Not configured: no registry at all. Nothing is "registered", checks
+    // answer that the registry cannot be asked, and no banner claims a test.
+    let app = relabel_tests::spawn_app_with(|c| c.dev_registry.enabled = false).await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    assert!(app.state.dev_registry.is_none());
+    let client = app.client();
+    let home = client
+        .get(app.url("alpha.localhost", "/?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("test-registry-banner"));
+    let search = client
+        .get(app.url("alpha.localhost", "/search?q=grossbestellung&lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(search.contains("grossbestellung.de"), "{search}");
+    assert!(
+        !search.contains("badge-success"),
+        "nothing shows as free: {search}"
+    );
+    app.stop().await;
+}

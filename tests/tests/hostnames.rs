@@ -247,3 +247,104 @@ async fn a_custom_domain_is_served_only_after_dns_proves_it() {
     assert_eq!(ask(&app, host).await, 404);
     app.stop().await;
 }
+
+/// Signups from `clients` addresses through `base`: the status of each.
+async fn signup_statuses(base: &str, clients: &[std::net::IpAddr]) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for ip in clients {
+        let client = relabel_tests::proxy::client_from(*ip);
+        let token = csrf(&client, &format!("{base}/account/signup")).await;
+        // Invalid on purpose: the rate limit is checked first, so the answer
+        // is 429 when limited and 422 otherwise, and no account is made.
+        let r = client
+            .post(format!("{base}/account/signup"))
+            .header("X-Forwarded-For", "198.51.100.1")
+            .form(&[("csrf", token.as_str()), ("email", "x")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_visitor_is_counted_as_themselves() {
+    let addrs: Vec<std::net::IpAddr> = (10..22)
+        .map(|i| std::net::IpAddr::from([127, 0, 0, i]))
+        .collect();
+    // Behind Caddy, told to trust it: twelve visitors are twelve clients,
+    // whatever they claim in their own X-Forwarded-For.
+    let app = spawn_app_with(|c| c.trusted_proxies = Some("127.0.0.1/32".into())).await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let Some(caddy) = relabel_tests::proxy::Caddy::start(app.addr).await else {
+        return;
+    };
+    let base = format!("http://alpha.test:{}", caddy.port);
+    assert_eq!(signup_statuses(&base, &addrs).await, vec![422; 12]);
+    // One visitor is still one: the eleventh try within the hour is refused.
+    let one = vec![addrs[0]; 11];
+    let statuses = signup_statuses(&base, &one).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
+    // The change log records the visitor, not the proxy.
+    let owner = relabel_tests::proxy::client_from(addrs[3]);
+    let r = login(
+        &owner,
+        &format!("{base}/console/login"),
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    assert!(r.status().is_redirection());
+    let token = csrf(&owner, &format!("{base}/console/api-keys")).await;
+    let r = owner
+        .post(format!("{base}/console/api-keys"))
+        .header("X-Forwarded-For", "198.51.100.1")
+        .form(&[
+            ("csrf", token.as_str()),
+            ("name", "shop sync"),
+            ("scopes", "tenant:read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = owner
+        .get(format!("{base}/console/audit"))
+        .send()
+        .await
+        .unwrap();
+    let log = r.text().await.unwrap();
+    assert!(log.contains("127.0.0.13"), "{log}");
+    assert!(!log.contains("198.51.100.1"), "{log}");
+    drop(caddy);
+    app.stop().await;
+
+    // Without the setting the proxy is the client: every visitor shares its
+    // ten signups an hour. A visitor talking to relabel directly cannot
+    // choose its address by the header either.
+    let app = spawn_app_with(|_| {}).await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "owner-password-1",
+    )
+    .await;
+    let caddy = relabel_tests::proxy::Caddy::start(app.addr).await.unwrap();
+    let base = format!("http://alpha.test:{}", caddy.port);
+    let statuses = signup_statuses(&base, &addrs).await;
+    assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
+    drop(caddy);
+    app.stop().await;
+}

@@ -1236,3 +1236,136 @@ async fn customers_keep_contacts_and_choose_a_holder_per_domain_in_the_cart() {
     );
     app.stop().await;
 }
+
+/// A credit bureau that takes `delay` to answer and counts its (paid) calls.
+async fn slow_bureau(
+    delay: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use poem::web::{Data, Json};
+    use poem::{EndpointExt, Route, handler, listener::Acceptor, listener::Listener, post};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    type Hits = std::sync::Arc<AtomicUsize>;
+    #[handler]
+    async fn score(Data(state): Data<&(Hits, std::time::Duration)>) -> Json<serde_json::Value> {
+        state.0.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(state.1).await;
+        Json(serde_json::json!({ "score": 820 }))
+    }
+    let hits: Hits = Default::default();
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = Route::new()
+        .at("/score", post(score))
+        .data((hits.clone(), delay));
+    tokio::spawn(async move { poem::Server::new_with_acceptor(acceptor).run(app).await });
+    (format!("http://{addr}/score"), hits)
+}
+
+#[tokio::test]
+async fn a_slow_bureau_holds_up_no_page_and_paid_calls_are_limited_first() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let (bureau_url, hits) = slow_bureau(std::time::Duration::from_secs(2)).await;
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url(ALPHA, "/console/login"),
+        "owner@alpha.example",
+        "alpha-demo-2026",
+    )
+    .await;
+    let r = post(
+        &app,
+        &staff,
+        ALPHA,
+        "/console/settings",
+        "/console/settings",
+        &[
+            ("customer_number_prefix", "K"),
+            ("default_credit_limit", "500.00"),
+            ("currency", "EUR"),
+            ("order_activation", "auto"),
+            ("widget_origins", ""),
+            ("bureau_url", &bureau_url),
+            ("bureau_threshold", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let key = app.api_key(ALPHA, &["tenant:read"]).await;
+    // Eight anonymous checkouts at once, from one client, against a bureau
+    // that takes two seconds.
+    let mut checkouts = Vec::new();
+    for n in 0..8 {
+        let shop = app.client();
+        let app = &app;
+        checkouts.push(async move {
+            let domain = format!("slowbureau{n}.de");
+            post(
+                app,
+                &shop,
+                ALPHA,
+                "/search?q=slowbureau",
+                "/cart/add",
+                &[
+                    ("domain", domain.as_str()),
+                    ("action", "register"),
+                    ("period", "12"),
+                ],
+            )
+            .await;
+            let email = format!("slow{n}@example.de");
+            post(
+                app,
+                &shop,
+                ALPHA,
+                "/checkout",
+                "/checkout",
+                &[
+                    ("kind", "person"),
+                    ("first_name", "Sina"),
+                    ("last_name", "Sommer"),
+                    ("email", email.as_str()),
+                    ("password", "a-good-password-1"),
+                    ("street", "Weg 1"),
+                    ("postal_code", "10115"),
+                    ("city", "Berlin"),
+                    ("country", "DE"),
+                    ("language", "en"),
+                    ("accept_terms", "1"),
+                ],
+            )
+            .await
+            .status()
+        });
+    }
+    // Meanwhile the shop keeps answering requests that need its database.
+    let probe = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            let r = app
+                .client()
+                .get(app.url(ALPHA, "/api/v1/tenant"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        started.elapsed()
+    };
+    let (statuses, waited) = tokio::join!(futures::future::join_all(checkouts), probe);
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    assert!(
+        waited < std::time::Duration::from_millis(1500),
+        "the shop waited {waited:?} for a connection"
+    );
+    // The per-client limit ran before the paid call: five calls, not eight.
+    assert_eq!(hits.load(Ordering::SeqCst), 5);
+    app.stop().await;
+}

@@ -754,3 +754,81 @@ async fn a_key_never_holds_more_than_its_maker_may_do() {
     drop(tx);
     app.stop().await;
 }
+
+/// The outbox as `client` sees it.
+async fn outbox(app: &TestApp, client: &reqwest::Client) -> String {
+    let r = client
+        .get(app.url("alpha.test", "/console/outbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    unescape(&r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn links_that_carry_a_secret_are_shown_only_to_the_owner_while_they_work() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let support = member(&app, &owner, "support@alpha.test", "support").await;
+    // The owner invites an admin; the mail waits in the outbox (no SMTP).
+    let r = post_form(
+        &owner,
+        &app,
+        "/console/staff",
+        "/console/staff",
+        &[("email", "new-admin@alpha.test"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, mail) = last_mail(&app, "alpha.test", "new-admin@alpha.test").await;
+    let link = link_path(&mail, "/console/invite?token=");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    // Support reads the outbox but not the secret: it cannot become admin.
+    let seen = outbox(&app, &support).await;
+    assert!(seen.contains("new-admin@alpha.test"), "{seen}");
+    assert!(seen.contains("/console/invite?token=[hidden]"), "{seen}");
+    assert!(!seen.contains(&token));
+    // The owner sees the working link (to pass it on by hand)...
+    let seen = outbox(&app, &owner).await;
+    assert!(seen.contains(&token), "{seen}");
+    // ... until it is used.
+    let invitee = app.client();
+    let page = invitee
+        .get(app.url("alpha.test", &link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = relabel_tests::input_value(&page, "csrf").unwrap();
+    let r = invitee
+        .post(app.url("alpha.test", &link))
+        .form(&[
+            ("name", "New Admin"),
+            ("password", "member-pass-2026"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let seen = outbox(&app, &owner).await;
+    assert!(!seen.contains(&token), "a used link is hidden: {seen}");
+    app.stop().await;
+}

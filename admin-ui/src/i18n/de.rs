@@ -159,6 +159,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("err.confirm_mismatch", "Der eingegebene Name stimmt nicht mit dem Namen des Resellers überein."),
     ("err.key_name", "Geben Sie einen Namen mit 1 bis 100 Zeichen ein."),
     ("err.scopes_empty", "Wählen Sie mindestens eine Berechtigung aus."),
+    ("err.url_unreachable", "Bitte eine https://-Adresse im öffentlichen Internet angeben; Adressen im internen Netz sind nur erlaubt, wenn der Betreiber sie freigibt."),
     ("err.scope_above_role", "Eine der gewählten Berechtigungen geht über Ihre Rolle hinaus."),
     ("err.scope_unknown", "Eine der gewählten Berechtigungen gibt es nicht."),
     ("err.hostname_empty", "Geben Sie einen Hostnamen ein."),

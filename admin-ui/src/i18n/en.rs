@@ -159,6 +159,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("err.confirm_mismatch", "The name you typed does not match the reseller's name."),
     ("err.key_name", "Enter a name of 1 to 100 characters."),
     ("err.scopes_empty", "Choose at least one scope."),
+    ("err.url_unreachable", "Enter an https:// address on the public internet; addresses inside the network are refused unless the operator allows them."),
     ("err.scope_above_role", "Your role may not grant one of the chosen scopes."),
     ("err.scope_unknown", "One of the chosen scopes does not exist."),
     ("err.hostname_empty", "Enter a hostname."),

@@ -1199,6 +1199,7 @@ pub async fn one_off(
 pub async fn save_settings(
     tx: &TenantTx,
     input: &std::collections::BTreeMap<String, String>,
+    outbound: &crate::outbound::Policy,
 ) -> Result<billing_settings::Model, BillingError> {
     use crate::checks;
     use crate::validation::FieldErrors;
@@ -1293,6 +1294,9 @@ pub async fn save_settings(
     let scheme_ok = url.is_empty() || url.starts_with("https://") || url.starts_with("http://");
     if !scheme_ok || url.contains(char::is_whitespace) {
         e.add("print_mail_url", "err.url");
+    } else if !url.is_empty() && outbound.check_str(&url).is_err() {
+        // Only a peer the outbound client may reach (`crate::outbound`).
+        e.add("print_mail_url", "err.url_unreachable");
     }
     let digits = |k: &str, min: usize, max: usize, e: &mut FieldErrors| {
         let v = get(k);

@@ -693,6 +693,8 @@ pub async fn set_password(
     active.password_hash = Set(Some(hash_password(password)));
     active.updated_at = Set(Utc::now());
     active.update(tx.conn()).await?;
+    // A reset link mailed before dies with the password it would reset.
+    crate::tokens::revoke(tx, crate::tokens::Purpose::ResetPassword, id).await?;
     audit::record_tenant(
         tx,
         Change::new(actor.name, "customer.password", &before.number)

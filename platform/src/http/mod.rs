@@ -3,6 +3,7 @@
 //! the reseller routes (storefront, reseller console, reseller API).
 
 pub mod api;
+pub mod client;
 pub mod console;
 pub mod csp;
 mod form;
@@ -85,6 +86,38 @@ async fn tls_ask(state: &AppState, req: &Request) -> Response {
     }
 }
 
+/// A link into `tenant`'s shop or console for a mail (`path` with its
+/// query): on the host the request came to when that is one of the reseller's
+/// own hostnames, else its first, with the configured scheme and public port.
+/// Nothing of the link comes from the request but a hostname the reseller owns:
+/// a forged `Host` port cannot send a reset link elsewhere.
+pub fn link_for_mail(
+    state: &AppState,
+    tenant: &relabel_tenants::Tenant,
+    req: &Request,
+    path: &str,
+) -> String {
+    let asked = req
+        .header(header::HOST)
+        .and_then(relabel_tenants::normalize_host_header);
+    let host = asked
+        .filter(|h| tenant.hostnames.iter().any(|own| own == h))
+        .or_else(|| tenant.hostnames.first().cloned())
+        .unwrap_or_default();
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let port = state
+        .config
+        .public_port
+        .filter(|p| !matches!((scheme, p), ("https", 443) | ("http", 80)))
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    format!("{scheme}://{host}{port}{path}")
+}
+
 pub fn lang_of(req: &Request) -> Lang {
     req.extensions().get::<Lang>().copied().unwrap_or(Lang::En)
 }
@@ -93,6 +126,7 @@ impl<P: Endpoint, T: Endpoint> Endpoint for HostDispatch<P, T> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        client::note(&mut req, &self.state.trusted_proxies);
         let (lang, remember) = request_lang(&req);
         req.extensions_mut().insert(lang);
         let path = req.uri().path();

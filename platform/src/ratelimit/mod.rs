@@ -53,7 +53,20 @@ pub const CODE_ATTEMPTS: Rule = Rule {
     window: Duration::from_secs(1800),
 };
 
-const RULES: [Rule; 7] = [
+/// Paid calls to a reseller's credit bureau at checkout: per client, and per
+/// shop so that many clients together cannot run up the reseller's bill.
+pub const BUREAU_PER_IP: Rule = Rule {
+    name: "bureau-ip",
+    max: 5,
+    window: Duration::from_secs(600),
+};
+pub const BUREAU_PER_SHOP: Rule = Rule {
+    name: "bureau-shop",
+    max: 300,
+    window: Duration::from_secs(3600),
+};
+
+const RULES: [Rule; 9] = [
     LOGIN_PER_IP,
     LOGIN_PER_ACCOUNT,
     SIGNUP_PER_IP,
@@ -61,6 +74,8 @@ const RULES: [Rule; 7] = [
     RESET_PER_ACCOUNT,
     TOTP_PER_ACCOUNT,
     CODE_ATTEMPTS,
+    BUREAU_PER_IP,
+    BUREAU_PER_SHOP,
 ];
 
 #[derive(Clone)]

@@ -65,8 +65,11 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Issues a token for `subject` (e.g. a customer id); returns the plaintext for the link.
+/// Issues a token for `subject` (e.g. a customer id); returns the plaintext
+/// for the link. Earlier links of the same kind for the same subject die: only
+/// the newest link works.
 pub async fn issue(tx: &TenantTx, purpose: Purpose, subject: &str) -> Result<String, DbErr> {
+    revoke(tx, purpose, subject).await?;
     let token = crate::auth::random_token(32);
     let now = Utc::now();
     entity::ActiveModel {
@@ -81,6 +84,31 @@ pub async fn issue(tx: &TenantTx, purpose: Purpose, subject: &str) -> Result<Str
     .insert(tx.conn())
     .await?;
     Ok(token)
+}
+
+/// Ends every unused link of `purpose` for `subject` (a newer link was
+/// issued, or the password it would reset was changed).
+pub async fn revoke(tx: &TenantTx, purpose: Purpose, subject: &str) -> Result<(), DbErr> {
+    entity::Entity::update_many()
+        .col_expr(entity::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(entity::Column::Purpose.eq(purpose.as_str()))
+        .filter(entity::Column::Subject.eq(subject))
+        .filter(entity::Column::UsedAt.is_null())
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Is `token` a link that still works (any purpose)? The outbox shows a
+/// secret link only while it does.
+pub async fn is_live(tx: &TenantTx, token: &str) -> Result<bool, DbErr> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::TokenHash.eq(hash(token)))
+        .filter(entity::Column::UsedAt.is_null())
+        .filter(entity::Column::ExpiresAt.gt(Utc::now()))
+        .one(tx.conn())
+        .await?
+        .is_some())
 }
 
 /// Uses a token: returns its subject if it exists, has this purpose, is unexpired and

@@ -1073,7 +1073,7 @@ async fn settings_save(
     let input = settings_input(&form);
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let before = billing::settings(&tx).await.map_err(internal)?;
-    match billing::save_settings(&tx, &input).await {
+    match billing::save_settings(&tx, &input, state.outbound.policy()).await {
         Ok(after) => {
             audit::record_tenant(
                 &tx,

@@ -112,6 +112,12 @@ pub async fn save(
             && u.len() <= 500
             && !u.contains(char::is_whitespace) =>
         {
+            // Only a peer the outbound client may reach (`crate::outbound`):
+            // said here rather than when a customer checks out.
+            if state.outbound.policy().check_str(u).is_err() {
+                errors.add(field, "err.url_unreachable");
+                return None;
+            }
             Some(u.to_owned())
         }
         _ => {

@@ -124,14 +124,11 @@ async fn invite(
     let token = tokens::issue(&tx, Purpose::StaffInvite, &subject)
         .await
         .map_err(internal)?;
-    let scheme = if state.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    let link = format!(
-        "{scheme}://{}/console/invite?token={token}",
-        req.header("host").unwrap_or_default()
+    let link = crate::http::link_for_mail(
+        state,
+        &user.tenant,
+        req,
+        &format!("/console/invite?token={token}"),
     );
     let lang = crate::http::lang_of(req);
     let role_label = relabel_admin_ui::t(lang.code(), &format!("role.{}", role.as_str()));

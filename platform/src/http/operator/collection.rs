@@ -332,7 +332,7 @@ async fn legal_save(
     let input = crate::http::console::billing::settings_input(&form);
     let (_, tx) = books(state).await?;
     let before = billing::settings(&tx).await.map_err(internal)?;
-    match billing::save_settings(&tx, &input).await {
+    match billing::save_settings(&tx, &input, state.outbound.policy()).await {
         Ok(after) => {
             use crate::http::console::billing::settings_values;
             crate::audit::record_tenant(

@@ -124,12 +124,7 @@ pub(crate) fn sign_in(
     redirect("/account")
 }
 
-pub fn client_ip(req: &Request) -> String {
-    req.remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
+pub use crate::http::client::client_ip;
 
 fn ctx<'a>(
     state: &'a AppState,
@@ -144,17 +139,6 @@ fn ctx<'a>(
         tenant: tenant_of(req)?,
         customer,
     })
-}
-
-/// `https://host/path` for links in emails, on the host the request came to.
-fn absolute(state: &AppState, req: &Request, path: &str) -> String {
-    let host = req.header("host").unwrap_or_default();
-    let scheme = if state.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}{path}")
 }
 
 pub(crate) async fn send(
@@ -209,7 +193,8 @@ pub(crate) async fn mail_link(
     let token = tokens::issue(tx, mail.purpose, mail.subject)
         .await
         .map_err(internal)?;
-    let link = absolute(state, req, &format!("{}?token={token}", mail.path));
+    let link =
+        crate::http::link_for_mail(state, tenant, req, &format!("{}?token={token}", mail.path));
     let hours = mail.purpose.ttl().num_hours();
     let data = json!({ "brand_name": tenant.name, "customer_name": customers::display_name(customer), "link": link, "expires_hours": hours });
     send(state, tx, tenant, mail.to, mail.template, lang, data).await

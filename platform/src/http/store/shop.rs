@@ -926,12 +926,11 @@ async fn checkout(
         Some(id) => customers::get(&rtx, &id).await.ok(),
         None => None,
     };
-    let bureau_score = match &settings.bureau_url {
-        Some(url) => {
-            bureau_score(
+    let applicant = match &settings.bureau_url {
+        Some(_) => {
+            bureau_applicant(
                 state,
                 &rtx,
-                url,
                 settings.bureau_threshold_minor,
                 signed_in_customer.as_ref(),
                 &form,
@@ -941,7 +940,23 @@ async fn checkout(
         }
         None => None,
     };
+    // The bureau is asked with no connection held: a slow bureau must not
+    // stall the shop's pages.
     drop(rtx);
+    let bureau_score = match (&settings.bureau_url, applicant) {
+        (Some(url), Some(applicant)) => {
+            bureau_score(
+                state,
+                &tenant,
+                &ip,
+                url,
+                signed_in_customer.as_ref(),
+                &applicant,
+            )
+            .await
+        }
+        _ => None,
+    };
     let Some(cart) = cart else {
         return Ok(redirect("/cart"));
     };
@@ -1126,18 +1141,17 @@ pub async fn status_mail(
     .await
 }
 
-/// Asks the reseller's credit bureau for a score when the checkout is a new
-/// customer's or reaches the threshold. A failing bureau gives no score (logged);
-/// the order is not blocked by a peer's outage.
-async fn bureau_score(
+/// The applicant the reseller's credit bureau is asked about, when the
+/// checkout is a new customer's or reaches the threshold (read inside the
+/// checkout's read transaction; the call itself is [`bureau_score`]).
+async fn bureau_applicant(
     state: &AppState,
     tx: &TenantTx,
-    url: &str,
     threshold_minor: i64,
     customer: Option<&customer::Model>,
     form: &FormData,
     lines: &[Line],
-) -> poem::Result<Option<i32>> {
+) -> poem::Result<Option<orders::hooks::Applicant>> {
     let pricer = state.prices.pricer(tx, customer).await.map_err(internal)?;
     let tlds = orders::tld_rules(tx).await.map_err(internal)?;
     let Ok(priced) = orders::price_lines(&pricer, &tlds, lines, None) else {
@@ -1157,7 +1171,7 @@ async fn bureau_score(
             .map(str::to_owned)
             .unwrap_or_else(|| form.get(field).trim().to_owned())
     };
-    let applicant = orders::hooks::Applicant {
+    Ok(Some(orders::hooks::Applicant {
         first_name: pick("first_name", customer.map(|c| c.first_name.as_str())),
         last_name: pick("last_name", customer.map(|c| c.last_name.as_str())),
         street: pick("street", customer.map(|c| c.street.as_str())),
@@ -1167,17 +1181,46 @@ async fn bureau_score(
         email: pick("email", customer.map(|c| c.email.as_str())),
         amount_minor: gross,
         currency,
-    };
+    }))
+}
+
+/// Asks the reseller's credit bureau for `applicant`'s score, holding no
+/// database connection. A known customer's score from the last
+/// `bureau_cache_secs` is used instead of a new (paid) call; the per-client
+/// and per-shop limits apply before any call. A failing or limited bureau
+/// gives no score (logged): the order is not blocked by a peer's outage.
+async fn bureau_score(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    ip: &str,
+    url: &str,
+    customer: Option<&customer::Model>,
+    applicant: &orders::hooks::Applicant,
+) -> Option<i32> {
+    let fresh =
+        chrono::Utc::now() - chrono::Duration::seconds(state.config.bureau_cache_secs as i64);
+    if let Some(c) = customer
+        && let (Some(score), Some(at)) = (c.credit_score, c.scored_at)
+        && at > fresh
+    {
+        return Some(score);
+    }
+    if account::limited(state, tenant, crate::ratelimit::BUREAU_PER_IP, ip).await
+        || account::limited(state, tenant, crate::ratelimit::BUREAU_PER_SHOP, "shop").await
+    {
+        tracing::warn!(tenant = %tenant.id, "credit bureau limit reached; no score");
+        return None;
+    }
     use orders::hooks::CreditBureau;
     let bureau = orders::hooks::HttpBureau {
         url: url.to_owned(),
         client: state.outbound.clone(),
     };
-    match bureau.score(&applicant).await {
-        Ok(score) => Ok(Some(score)),
+    match bureau.score(applicant).await {
+        Ok(score) => Some(score),
         Err(e) => {
             tracing::warn!(error = %e, "credit bureau did not answer; no score");
-            Ok(None)
+            None
         }
     }
 }
