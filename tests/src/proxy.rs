@@ -36,7 +36,7 @@ impl Caddy {
         std::fs::write(
             &caddyfile,
             format!(
-                "{{\n  admin off\n  auto_https off\n  persist_config off\n}}\n\
+                "{{\n  admin off\n  auto_https off\n}}\n\
                  http://:{port} {{\n  bind 127.0.0.1\n  reverse_proxy {upstream}\n}}\n"
             ),
         )

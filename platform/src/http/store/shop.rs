@@ -960,8 +960,10 @@ async fn checkout(
     let Some(cart) = cart else {
         return Ok(redirect("/cart"));
     };
-    // One transaction: a new customer, the order, the emails.
-    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
+    // One transaction: a new customer, the order, the emails. It writes, so
+    // it takes the write lock first (SQLite: concurrent checkouts wait for
+    // each other instead of failing with "database is locked").
+    let tx = state.tenancy.begin_write(&tenant).await.map_err(internal)?;
     let signed_in = account::signed_in_customer_id(session, &tenant);
     let (customer_id, new_customer) = match signed_in {
         Some(id) => (id, None),
