@@ -2,6 +2,8 @@ use super::{ApiError, ApiKeyAuth};
 use crate::api_keys::{self, ApiKey, Realm};
 use crate::app::AppState;
 use crate::http::CurrentTenant;
+use crate::http::store::account::client_ip;
+use crate::ratelimit::Account;
 use crate::resellers::public_id;
 use poem::Request;
 use poem::web::Data;
@@ -44,6 +46,8 @@ pub(super) async fn authorize(
         .ok_or_else(|| {
             ApiError::not_found("Endpoint (reseller endpoints answer on the reseller's hostname)")
         })?;
+    let account = Account::api_key(tenant.id.as_str(), &auth.0.token);
+    let attempt = state.throttle.begin(&account, &client_ip(req)).await?;
     let tx = state
         .tenancy
         .begin(&tenant)
@@ -53,7 +57,10 @@ pub(super) async fn authorize(
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await.map_err(ApiError::internal)?;
-    let key = key.ok_or_else(ApiError::unauthorized)?;
+    let key = attempt
+        .record(key)
+        .await
+        .ok_or_else(ApiError::unauthorized)?;
     if !key.scopes.iter().any(|s| s == scope) {
         return Err(ApiError::forbidden(scope));
     }
