@@ -297,7 +297,7 @@ mod tests {
                 lockout_secs: 10,
                 max_lockout_secs: 40,
                 window_secs: 600,
-                account_failures: 4,
+                account_failures: 5,
                 client_failures: 6,
             },
             None,
@@ -342,7 +342,7 @@ mod tests {
     async fn the_ceiling_spares_clean_clients_and_the_client_limit_spans_accounts() {
         let t = throttle();
         let a = Account::operator("op@example.com");
-        for ip in ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4"] {
+        for ip in ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4", "1.0.0.5"] {
             fail(&t, &a, ip).await;
         }
         // Over the ceiling: one failure is enough to lock a client out ...
