@@ -879,6 +879,7 @@ fn message_keys_the_handlers_emit_exist_in_both_languages() {
         "err.role",
         "err.staff_exists",
         "err.rate_limited",
+        "err.locked_out",
         "flash.customer_created",
         "flash.customer_saved",
         "flash.customer_locked",

@@ -33,6 +33,8 @@ pub struct AppState {
     pub pages: store::PageCache,
     pub mailer: crate::mail::Mailer,
     pub limiter: crate::ratelimit::Limiter,
+    /// Every credential check goes through it (see `ratelimit::throttle`).
+    pub throttle: crate::ratelimit::CredentialThrottle,
     pub prices: crate::pricing::PriceBooks,
     /// Each storefront's look and published templates.
     pub looks: crate::appearance::Looks,
@@ -64,6 +66,11 @@ impl AppState {
         let tenancy = Tenancy::connect(&config.tenancy()).await?;
         let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref())?;
         let limiter = crate::ratelimit::Limiter::new(
+            tenancy.backend().redis().cloned(),
+            &config.redis_prefix,
+        );
+        let throttle = crate::ratelimit::CredentialThrottle::new(
+            config.throttle.clone(),
             tenancy.backend().redis().cloned(),
             &config.redis_prefix,
         );
@@ -150,6 +157,7 @@ impl AppState {
             geoip: Arc::new(geoip),
             mailer,
             limiter,
+            throttle,
             prices: crate::pricing::PriceBooks::new(&tenancy),
             looks: crate::appearance::Looks::new(&tenancy),
             config: Arc::new(config),

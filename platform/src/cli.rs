@@ -211,6 +211,16 @@ pub fn check_config(config: &Config, unknown: &[String]) -> ExitCode {
         config.metrics_bind.as_deref().unwrap_or("(unset)")
     );
     println!("  log_format      {}", config.log_format);
+    let t = &config.throttle;
+    println!(
+        "  throttle        {} free failures, lockout {}-{} s; per {} s: {} per account, {} per client",
+        t.free_failures,
+        t.lockout_secs,
+        t.max_lockout_secs,
+        t.window_secs,
+        t.account_failures,
+        t.client_failures
+    );
     ExitCode::SUCCESS
 }
 

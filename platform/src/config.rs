@@ -52,6 +52,9 @@ pub struct Config {
     /// The job runner.
     #[serde(default)]
     pub jobs: JobsConfig,
+    /// How wrong passwords, codes and API keys are throttled.
+    #[serde(default)]
+    pub throttle: crate::ratelimit::ThrottleConfig,
     /// The nameserver (`IP:PORT`) asked when a reseller proves a custom
     /// domain; unset = the system's resolver.
     pub dns_resolver: Option<String>,
@@ -381,6 +384,9 @@ impl Config {
         if !(1..=100).contains(&self.jobs.max_attempts) {
             return invalid("jobs.max_attempts", "must be between 1 and 100");
         }
+        if let Err((field, message)) = self.throttle.validate() {
+            return invalid(field, message);
+        }
         Ok(())
     }
 
@@ -436,6 +442,7 @@ mod tests {
             epp: None,
             dns: Default::default(),
             jobs: Default::default(),
+            throttle: Default::default(),
             role: "all".into(),
             dns_resolver: None,
             metrics_bind: None,

@@ -251,6 +251,32 @@ impl TestApp {
         secret
     }
 
+    /// Like [`Self::client`], but connecting from another loopback address (e.g.
+    /// `[127, 0, 0, 2]`), so that the app sees another client.
+    pub fn client_from(&self, ip: [u8; 4]) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(Loopback))
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .expect("client")
+    }
+
+    /// The time step of the operator's last accepted TOTP code.
+    pub async fn operator_totp_step(&self, email: &str) -> Option<i64> {
+        let db = self.state.tenancy.backend().shared();
+        let email = relabel_platform::auth::Email::parse(email).unwrap();
+        let op = relabel_platform::operators::find_by_email(db, &email)
+            .await
+            .unwrap()
+            .unwrap();
+        relabel_platform::operators::totp(db, &op.id)
+            .await
+            .unwrap()
+            .and_then(|f| f.last_step)
+    }
+
     /// Password, then the current TOTP code: a full operator login.
     pub async fn operator_login(
         &self,
@@ -268,9 +294,7 @@ impl TestApp {
         .await;
         assert_eq!(resp.status(), 303);
         assert_eq!(resp.headers()["location"], "/operator/login/totp");
-        let code =
-            relabel_platform::auth::totp::code_at(secret, relabel_platform::auth::totp::now())
-                .unwrap();
+        let code = totp_code_after(secret, self.operator_totp_step(email).await).await;
         let token = csrf(client, &self.url("localhost", "/operator/login/totp")).await;
         let resp = client
             .post(self.url("localhost", "/operator/login/totp"))
@@ -280,6 +304,19 @@ impl TestApp {
             .unwrap();
         assert_eq!(resp.status(), 303);
         assert_eq!(resp.headers()["location"], "/operator/resellers");
+    }
+}
+
+/// A TOTP code the app accepts: of a time step after `last_used` (a code is
+/// accepted once) within the drift window, waiting for the next step if needed.
+pub async fn totp_code_after(secret: &str, last_used: Option<i64>) -> String {
+    use relabel_platform::auth::totp;
+    loop {
+        let step = (totp::now() / 30) as i64;
+        if let Some(s) = (step..=step + 1).find(|s| last_used.is_none_or(|l| *s > l)) {
+            return totp::code_at(secret, s as u64 * 30).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

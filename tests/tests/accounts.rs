@@ -821,6 +821,31 @@ async fn a_customer_changes_the_password_with_the_current_one() {
 }
 
 #[tokio::test]
+async fn successful_logins_do_not_count_and_a_guesser_cannot_lock_the_customer_out() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    // More successes than the free failures: none of them counts.
+    for _ in 0..8 {
+        let resp = customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026").await;
+        assert_eq!(resp.status(), 303);
+    }
+    // Someone else guesses until that client is locked out ...
+    let guesser = app.client_from([127, 0, 0, 2]);
+    for _ in 0..5 {
+        let resp = customer_login(&guesser, &app, "alpha.test", "wrong-password-1").await;
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = customer_login(&guesser, &app, "alpha.test", "wrong-password-1").await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    // ... and the customer, from their own address, still gets in.
+    let resp = customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026").await;
+    assert_eq!(resp.status(), 303);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn only_the_newest_reset_link_works_and_none_outlives_a_password_change() {
     let app = spawn_app().await;
     two_resellers(&app).await;

@@ -477,3 +477,45 @@ async fn customers_api_is_scoped_to_the_keys_reseller_and_validated() {
     assert_eq!(resp.json::<Value>().await.unwrap()["locked"], true);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn api_key_guessing_is_throttled_per_client() {
+    let app = relabel_tests::spawn_app_with(|c| c.throttle.client_failures = 5).await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let key = app.api_key("alpha.test", &["tenant:read"]).await;
+    let url = app.url("alpha.test", "/api/v1/tenant");
+    let guesser = app.client_from([127, 0, 0, 2]);
+    // Every guess names another key prefix, so only the client's own record
+    // across accounts can stop it.
+    for n in 0..5 {
+        let guess = format!("rlk_guess{n:07}_not-the-secret");
+        let resp = guesser.get(&url).bearer_auth(&guess).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = guesser.get(&url).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_failures");
+    // The key works from the integration's own address.
+    let resp = app
+        .client()
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    app.stop().await;
+}

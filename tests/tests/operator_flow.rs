@@ -1,6 +1,6 @@
 //! The operator console over real HTTP.
 
-use relabel_tests::{TestApp, csrf, input_value, login, spawn_app, unescape};
+use relabel_tests::{TestApp, csrf, input_value, login, spawn_app, spawn_app_with, unescape};
 
 const OP_EMAIL: &str = "op@platform.test";
 const OP_PASSWORD: &str = "operator-password-1";
@@ -468,5 +468,65 @@ async fn a_new_operator_must_enrol_a_second_factor() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401, "recovery code used up");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn operator_password_guessing_is_throttled_per_client() {
+    let app = spawn_app_with(|c| c.throttle.free_failures = 3).await;
+    app.operator(OP_EMAIL, OP_PASSWORD).await;
+    let url = app.url("localhost", "/operator/login");
+    let guesser = app.client_from([127, 0, 0, 2]);
+    for _ in 0..3 {
+        let resp = login(&guesser, &url, OP_EMAIL, "wrong-password-1").await;
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = login(&guesser, &url, OP_EMAIL, OP_PASSWORD).await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("Too many failed attempts"), "{body}");
+    // The operator's own address is not affected.
+    let resp = login(&app.client(), &url, OP_EMAIL, OP_PASSWORD).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/operator/login/totp");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_totp_code_signs_in_once() {
+    let app = spawn_app().await;
+    let secret = app.operator(OP_EMAIL, OP_PASSWORD).await;
+    let totp_url = app.url("localhost", "/operator/login/totp");
+    let code = relabel_tests::totp_code_after(&secret, None).await;
+    let mut statuses = vec![];
+    for _ in 0..2 {
+        let client = app.client();
+        let resp = login(
+            &client,
+            &app.url("localhost", "/operator/login"),
+            OP_EMAIL,
+            OP_PASSWORD,
+        )
+        .await;
+        assert_eq!(resp.headers()["location"], "/operator/login/totp");
+        let token = csrf(&client, &totp_url).await;
+        let resp = client
+            .post(&totp_url)
+            .form(&[("code", code.as_str()), ("csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [303, 401],
+        "the second use of the code is refused"
+    );
+    // The next code works.
+    let client = app.client();
+    app.operator_login(&client, OP_EMAIL, OP_PASSWORD, &secret)
+        .await;
     app.stop().await;
 }

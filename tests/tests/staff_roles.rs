@@ -1,6 +1,8 @@
 //! Staff invitations and roles, enforced on every console route.
 
-use relabel_tests::{TestApp, csrf, last_mail, link_path, login, spawn_app, unescape};
+use relabel_tests::{
+    TestApp, csrf, last_mail, link_path, login, spawn_app, spawn_app_with, unescape,
+};
 
 async fn post_form(
     client: &reqwest::Client,
@@ -425,8 +427,9 @@ async fn a_reseller_can_require_a_second_factor_for_all_staff() {
         .take_while(|c| c.is_ascii_alphanumeric())
         .collect();
     let token = relabel_tests::input_value(&page, "csrf").unwrap();
-    let code = relabel_platform::auth::totp::code_at(&secret, relabel_platform::auth::totp::now())
-        .unwrap();
+    let now = relabel_platform::auth::totp::now();
+    let enrolled_step = (now / 30) as i64;
+    let code = relabel_platform::auth::totp::code_at(&secret, now).unwrap();
     let resp = client
         .post(app.url("alpha.test", "/console/totp/setup"))
         .form(&[("code", code.as_str()), ("csrf", token.as_str())])
@@ -478,13 +481,39 @@ async fn a_reseller_can_require_a_second_factor_for_all_staff() {
             .status(),
         303
     );
+    // The code that confirmed the enrolment is used up.
     let resp = next
         .post(app.url("alpha.test", "/console/login/totp"))
-        .form(&[("code", current.as_str()), ("csrf", token.as_str())])
+        .form(&[("code", code.as_str()), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a code is accepted once");
+    let fresh = relabel_tests::totp_code_after(&secret, Some(enrolled_step)).await;
+    let resp = next
+        .post(app.url("alpha.test", "/console/login/totp"))
+        .form(&[("code", fresh.as_str()), ("csrf", token.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
+    // Used once, the same code does not sign in a second session.
+    let third = app.client();
+    login(
+        &third,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let token = csrf(&third, &app.url("alpha.test", "/console/login/totp")).await;
+    let resp = third
+        .post(app.url("alpha.test", "/console/login/totp"))
+        .form(&[("code", fresh.as_str()), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a code is accepted once");
     assert_eq!(
         next.get(app.url("alpha.test", "/console"))
             .send()
@@ -582,6 +611,76 @@ async fn settings_set_the_customer_number_prefix_and_default_credit_limit() {
             .status(),
         403
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn console_login_locks_out_the_guessing_client_only_and_resets_on_success() {
+    let app = spawn_app_with(|c| {
+        c.throttle.free_failures = 3;
+        c.throttle.lockout_secs = 60;
+    })
+    .await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let url = app.url("alpha.test", "/console/login");
+    let guesser = app.client_from([127, 0, 0, 2]);
+    let guess = |password: &'static str| login(&guesser, &url, "owner@alpha.test", password);
+    for _ in 0..3 {
+        assert_eq!(guess("wrong-password-1").await.status(), 401);
+    }
+    // Locked out: even the right password is refused from this client, with the
+    // wait in the header and in words (German when asked for).
+    let token = csrf(&guesser, &url).await;
+    let resp = guesser
+        .post(&url)
+        .header("accept-language", "de")
+        .form(&[
+            ("email", "owner@alpha.test"),
+            ("password", "alpha-password-1"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("Zu viele fehlgeschlagene Versuche"), "{body}");
+    assert!(body.contains("1 Min."), "{body}");
+
+    // The owner, from another address, is not locked out.
+    assert_eq!(
+        login(&app.client(), &url, "owner@alpha.test", "alpha-password-1")
+            .await
+            .status(),
+        303
+    );
+
+    // After the lockout the right password works and clears the record: three
+    // free failures again (without the reset the next one would lock at once).
+    app.state
+        .throttle
+        .advance(std::time::Duration::from_secs(61));
+    assert_eq!(guess("alpha-password-1").await.status(), 303);
+    let guesser_url = url.clone();
+    let again = app.client_from([127, 0, 0, 2]);
+    for _ in 0..3 {
+        let resp = login(&again, &guesser_url, "owner@alpha.test", "wrong-password-1").await;
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = login(&again, &guesser_url, "owner@alpha.test", "wrong-password-1").await;
+    assert_eq!(resp.status(), 429);
     app.stop().await;
 }
 

@@ -404,6 +404,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("err.current_password", "Ihr aktuelles Passwort ist nicht korrekt."),
     ("err.role", "Wählen Sie eine Rolle aus."),
     ("err.staff_exists", "Diese Person gehört bereits zu Ihrem Team."),
+    ("err.locked_out", "Zu viele fehlgeschlagene Versuche. Bitte versuchen Sie es in {minutes} Min. erneut."),
     ("err.rate_limited", "Zu viele Versuche. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut."),
     // Option labels of the customer form (keys from platform customers::fields)
     ("opt.kind.person", "Privatperson"),

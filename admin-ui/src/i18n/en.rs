@@ -404,6 +404,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("err.current_password", "Your current password is not correct."),
     ("err.role", "Choose a role."),
     ("err.staff_exists", "This person is already on your team."),
+    ("err.locked_out", "Too many failed attempts. Please try again in {minutes} min."),
     ("err.rate_limited", "Too many attempts. Please wait a few minutes and try again."),
     // Option labels of the customer form (keys from platform customers::fields)
     ("opt.kind.person", "Private person"),

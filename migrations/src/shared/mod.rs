@@ -12,6 +12,7 @@ mod m0007_forward_hosts;
 mod m0008_product_terms;
 mod m0009_reseller_collection;
 mod m0010_custom_domains;
+mod m0011_operator_totp_step;
 
 pub struct SharedMigrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0008_product_terms::Migration),
             Box::new(m0009_reseller_collection::Migration),
             Box::new(m0010_custom_domains::Migration),
+            Box::new(m0011_operator_totp_step::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod m0011_payments;
 mod m0012_collections;
 mod m0013_appearance;
 mod m0014_job_claim;
+mod m0015_staff_totp_step;
 
 pub struct TenantMigrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0012_collections::Migration),
             Box::new(m0013_appearance::Migration),
             Box::new(m0014_job_claim::Migration),
+            Box::new(m0015_staff_totp_step::Migration),
         ]
     }
 }

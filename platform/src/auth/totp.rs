@@ -69,17 +69,25 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Accepts the current code and the ones just before and after (clock drift).
-pub fn verify(secret: &str, code: &str) -> bool {
+/// Accepts the current code and the ones just before and after (clock drift), but
+/// only for a time step later than `last_used` (the step of the last accepted
+/// code), so that a code seen once cannot be replayed within its window. Returns
+/// the step, which the caller stores as the new `last_used`.
+pub fn verify(secret: &str, code: &str, last_used: Option<i64>) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 {
-        return false;
+        return None;
     }
-    let t = now();
-    [t.saturating_sub(STEP), t, t + STEP].iter().any(|at| {
-        code_at(secret, *at)
-            .is_some_and(|c| subtle::ConstantTimeEq::ct_eq(c.as_bytes(), code.as_bytes()).into())
-    })
+    let now = now() / STEP;
+    [now.saturating_sub(1), now, now + 1]
+        .into_iter()
+        .filter(|step| last_used.is_none_or(|last| *step as i64 > last))
+        .find(|step| {
+            code_at(secret, step * STEP).is_some_and(|c| {
+                subtle::ConstantTimeEq::ct_eq(c.as_bytes(), code.as_bytes()).into()
+            })
+        })
+        .map(|step| step as i64)
 }
 
 /// `otpauth://` URI for authenticator apps.
@@ -160,8 +168,11 @@ mod tests {
     #[test]
     fn verify_and_recovery() {
         let s = new_secret();
-        assert!(verify(&s, &code_at(&s, now()).unwrap()));
-        assert!(!verify(&s, "000000") || code_at(&s, now()).unwrap() == "000000");
+        let code = code_at(&s, now()).unwrap();
+        let step = verify(&s, &code, None).unwrap();
+        assert!(verify(&s, &code, Some(step)).is_none(), "not twice");
+        assert!(verify(&s, &code, Some(step - 2)).is_some());
+        assert!(verify(&s, "000000", None).is_none() || code == "000000");
         let (codes, hashes) = recovery_codes();
         let rest = use_recovery_code(&hashes, &codes[3]).unwrap();
         assert!(use_recovery_code(&rest, &codes[3]).is_none(), "single use");

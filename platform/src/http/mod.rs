@@ -13,6 +13,7 @@ mod keys;
 pub mod operator;
 mod page;
 pub mod store;
+mod throttled;
 
 pub use form::{FormData, read_multipart};
 pub use page::{Flash, Page, flash, platform_brand, tenant_brand};

@@ -20,6 +20,8 @@ pub mod entity {
         pub totp_secret: Option<String>,
         pub totp_enabled_at: Option<DateTimeUtc>,
         pub recovery_codes: Option<String>,
+        /// Time step of the last accepted TOTP code (no code is accepted twice).
+        pub totp_last_step: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -73,6 +75,7 @@ pub async fn upsert(
                 totp_secret: Set(None),
                 totp_enabled_at: Set(None),
                 recovery_codes: Set(None),
+                totp_last_step: Set(None),
             }
             .insert(db)
             .await?
@@ -107,15 +110,50 @@ pub async fn authenticate(
     )
 }
 
-/// The operator's second factor: (secret, recovery code hashes) once enabled.
-pub async fn totp(db: &impl ConnectionTrait, id: &str) -> Result<Option<(String, String)>, DbErr> {
+/// An operator's enabled second factor.
+pub struct SecondFactor {
+    pub secret: String,
+    /// Hashes of the unused recovery codes.
+    pub recovery: String,
+    /// Time step of the last accepted code.
+    pub last_step: Option<i64>,
+}
+
+/// The operator's second factor, once enabled.
+pub async fn totp(db: &impl ConnectionTrait, id: &str) -> Result<Option<SecondFactor>, DbErr> {
     Ok(entity::Entity::find_by_id(id.to_owned())
         .one(db)
         .await?
         .and_then(|m| match (m.totp_secret, m.totp_enabled_at) {
-            (Some(s), Some(_)) => Some((s, m.recovery_codes.unwrap_or_default())),
+            (Some(secret), Some(_)) => Some(SecondFactor {
+                secret,
+                recovery: m.recovery_codes.unwrap_or_default(),
+                last_step: m.totp_last_step,
+            }),
             _ => None,
         }))
+}
+
+/// Records `step` as the operator's last accepted TOTP step, unless a code of
+/// that step or a later one was accepted already (by a concurrent request or
+/// another node): then returns false and the code must be refused.
+pub async fn claim_totp_step(
+    db: &impl ConnectionTrait,
+    id: &str,
+    step: i64,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::{Condition, Expr};
+    let res = entity::Entity::update_many()
+        .col_expr(entity::Column::TotpLastStep, Expr::value(step))
+        .filter(entity::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(entity::Column::TotpLastStep.is_null())
+                .add(entity::Column::TotpLastStep.lt(step)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 /// Stores a confirmed secret (or only new recovery hashes when `secret` is None).

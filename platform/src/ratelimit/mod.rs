@@ -1,13 +1,20 @@
-//! Rate limits for login, signup and password reset: fixed windows counted per key
-//! (IP or account). In production the counters live in Redis so all nodes share
-//! them; in the embedded default they are in-process (governor).
+//! Rate limits for signup, password reset and SMS codes: fixed windows counted per
+//! key (IP or account). In production the counters live in Redis so all nodes share
+//! them; in the embedded default they are in-process (governor). Credential checks
+//! (logins, second factors, API keys) have their own throttle, [`CredentialThrottle`],
+//! which counts only failures.
+
+mod throttle;
+mod throttle_store;
+
+pub use throttle::{Account, Attempt, CredentialThrottle, Refused, ThrottleConfig};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One kind of limited action, e.g. "login per IP".
+/// One kind of limited action, e.g. "signup per IP".
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
     pub name: &'static str,
@@ -15,16 +22,6 @@ pub struct Rule {
     pub window: Duration,
 }
 
-pub const LOGIN_PER_IP: Rule = Rule {
-    name: "login-ip",
-    max: 30,
-    window: Duration::from_secs(600),
-};
-pub const LOGIN_PER_ACCOUNT: Rule = Rule {
-    name: "login-account",
-    max: 5,
-    window: Duration::from_secs(600),
-};
 pub const SIGNUP_PER_IP: Rule = Rule {
     name: "signup-ip",
     max: 10,
@@ -40,12 +37,6 @@ pub const RESET_PER_ACCOUNT: Rule = Rule {
     max: 3,
     window: Duration::from_secs(3600),
 };
-pub const TOTP_PER_ACCOUNT: Rule = Rule {
-    name: "totp-account",
-    max: 5,
-    window: Duration::from_secs(600),
-};
-
 /// SMS activation codes: tries per order, and resends per customer.
 pub const CODE_ATTEMPTS: Rule = Rule {
     name: "order-code",
@@ -66,13 +57,10 @@ pub const BUREAU_PER_SHOP: Rule = Rule {
     window: Duration::from_secs(3600),
 };
 
-const RULES: [Rule; 9] = [
-    LOGIN_PER_IP,
-    LOGIN_PER_ACCOUNT,
+const RULES: [Rule; 6] = [
     SIGNUP_PER_IP,
     RESET_PER_IP,
     RESET_PER_ACCOUNT,
-    TOTP_PER_ACCOUNT,
     CODE_ATTEMPTS,
     BUREAU_PER_IP,
     BUREAU_PER_SHOP,

@@ -27,6 +27,8 @@ pub mod entity {
         pub totp_enabled_at: Option<DateTimeUtc>,
         pub recovery_codes: Option<String>,
         pub locked_at: Option<DateTimeUtc>,
+        /// Time step of the last accepted TOTP code (no code is accepted twice).
+        pub totp_last_step: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -72,6 +74,7 @@ async fn insert(
         totp_enabled_at: Set(None),
         recovery_codes: Set(None),
         locked_at: Set(None),
+        totp_last_step: Set(None),
     }
     .insert(tx.conn())
     .await?;
@@ -211,10 +214,13 @@ pub async fn remove(tx: &TenantTx, actor: &str, ip: Option<&str>, id: &str) -> R
 }
 
 /// Stores a confirmed TOTP secret and hashed recovery codes.
+/// Enables the second factor with a confirmed `secret`; `step` is the time step of
+/// the code that confirmed it, which cannot be used again to sign in.
 pub async fn enable_totp(
     tx: &TenantTx,
     id: &str,
     secret: &str,
+    step: i64,
     recovery_hashes: &str,
 ) -> Result<(), DbErr> {
     let Some(row) = get_row(tx, id).await? else {
@@ -223,6 +229,7 @@ pub async fn enable_totp(
     let mut a: entity::ActiveModel = row.clone().into();
     a.totp_secret = Set(Some(secret.to_owned()));
     a.totp_enabled_at = Set(Some(Utc::now()));
+    a.totp_last_step = Set(Some(step));
     a.recovery_codes = Set(Some(recovery_hashes.to_owned()));
     a.update(tx.conn()).await?;
     audit::record_tenant(
@@ -231,6 +238,24 @@ pub async fn enable_totp(
     )
     .await?;
     Ok(())
+}
+
+/// Records `step` as the member's last accepted TOTP step, unless a code of that
+/// step or a later one was accepted already (by a concurrent request or another
+/// node): then returns false and the code must be refused.
+pub async fn claim_totp_step(tx: &TenantTx, id: &str, step: i64) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::{Condition, Expr};
+    let res = entity::Entity::update_many()
+        .col_expr(entity::Column::TotpLastStep, Expr::value(step))
+        .filter(entity::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(entity::Column::TotpLastStep.is_null())
+                .add(entity::Column::TotpLastStep.lt(step)),
+        )
+        .exec(tx.conn())
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 pub async fn set_recovery_codes(

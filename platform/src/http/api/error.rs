@@ -41,6 +41,10 @@ pub enum ApiError {
     /// Validation failed; `details` names each field.
     #[oai(status = 422)]
     Unprocessable(Json<ApiErrorBody>),
+    /// Too many wrong API keys from this client (or for this key): wait the
+    /// seconds in `Retry-After`.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ApiErrorBody>, #[oai(header = "Retry-After")] u64),
     /// Unexpected error; the message carries a request id.
     #[oai(status = 500)]
     Internal(Json<ApiErrorBody>),
@@ -107,6 +111,21 @@ pub async fn uniform_errors<E: poem::Endpoint>(
             serde_json::json!({ "code": body.code, "message": body.message, "details": [] })
                 .to_string(),
         ))
+}
+
+impl From<crate::ratelimit::Refused> for ApiError {
+    fn from(r: crate::ratelimit::Refused) -> Self {
+        Self::TooManyRequests(
+            body(
+                "too_many_failures",
+                format!(
+                    "Too many failed attempts. Try again in {} seconds.",
+                    r.retry_after_secs()
+                ),
+            ),
+            r.retry_after_secs(),
+        )
+    }
 }
 
 impl ApiError {

@@ -1,6 +1,8 @@
 use super::{ApiError, ApiKeyAuth, PlatformHost};
 use crate::api_keys::{self, ApiKey, Realm};
 use crate::app::AppState;
+use crate::http::store::account::client_ip;
+use crate::ratelimit::Account;
 use crate::resellers::{self, NewReseller, public_id};
 use poem::Request;
 use poem::web::Data;
@@ -84,14 +86,19 @@ async fn authorize(
             "Endpoint (operator endpoints answer on the platform host)",
         ));
     }
+    let account = Account::api_key("platform", &auth.0.token);
+    let attempt = state.throttle.begin(&account, &client_ip(req)).await?;
     let key = api_keys::verify(
         state.tenancy.backend().shared(),
         Realm::Operator,
         &auth.0.token,
     )
     .await
-    .map_err(ApiError::internal)?
-    .ok_or_else(ApiError::unauthorized)?;
+    .map_err(ApiError::internal)?;
+    let key = attempt
+        .record(key)
+        .await
+        .ok_or_else(ApiError::unauthorized)?;
     if !key.scopes.iter().any(|s| s == scope) {
         return Err(ApiError::forbidden(scope));
     }

@@ -2,6 +2,8 @@ use super::{ApiError, ApiKeyAuth};
 use crate::api_keys::{self, ApiKey, Realm};
 use crate::app::AppState;
 use crate::http::CurrentTenant;
+use crate::http::store::account::client_ip;
+use crate::ratelimit::Account;
 use crate::resellers::public_id;
 use poem::Request;
 use poem::web::Data;
@@ -44,6 +46,8 @@ pub(super) async fn authorize(
         .ok_or_else(|| {
             ApiError::not_found("Endpoint (reseller endpoints answer on the reseller's hostname)")
         })?;
+    let account = Account::api_key(tenant.id.as_str(), &auth.0.token);
+    let attempt = state.throttle.begin(&account, &client_ip(req)).await?;
     let tx = state
         .tenancy
         .begin(&tenant)
@@ -52,13 +56,19 @@ pub(super) async fn authorize(
     let key = api_keys::verify(tx.conn(), Realm::Tenant, &auth.0.token)
         .await
         .map_err(ApiError::internal)?;
-    let key = key.ok_or_else(ApiError::unauthorized)?;
     // A key may do what its maker may do today: a scope the maker's role no
     // longer holds (or a maker who left) is gone from the key as well.
-    let maker = crate::staff::find_by_email(&tx, &key.created_by)
-        .await
-        .map_err(ApiError::internal)?;
+    let maker = match &key {
+        Some(key) => crate::staff::find_by_email(&tx, &key.created_by)
+            .await
+            .map_err(ApiError::internal)?,
+        None => None,
+    };
     tx.commit().await.map_err(ApiError::internal)?;
+    let key = attempt
+        .record(key)
+        .await
+        .ok_or_else(ApiError::unauthorized)?;
     let held = key.scopes.iter().any(|s| s == scope)
         && maker.is_some_and(|m| api_keys::role_may_hold(m.role, scope));
     if !held {

@@ -23,7 +23,10 @@ mod totp;
 use super::{CurrentTenant, FormData, Page, internal, redirect, tenant_brand, tenant_of};
 use crate::app::AppState;
 use crate::auth::csrf;
+use crate::http::store::account::client_ip;
+use crate::ratelimit::{Account, Refused};
 use crate::staff::{self as staff_db, Perm, StaffMember};
+use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::Data;
 use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, post};
@@ -240,11 +243,34 @@ async fn login(
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
     let tenant = tenant_of(req)?;
+    let failed = |status, key: &str, refused: Option<&Refused>| {
+        let p = page(state, session, req, &tenant, None);
+        let error = match refused {
+            Some(r) => super::throttled::message(p.t(key), r),
+            None => p.t(key).to_owned(),
+        };
+        p.render_status(
+            status,
+            "login.html",
+            "title.login",
+            "",
+            json!({ "action": "/console/login", "error": error, "values": { "email": form.get("email") } }),
+        )
+    };
+    let account = Account::staff(tenant.id.as_str(), form.get("email"));
+    let attempt = match state.throttle.begin(&account, &client_ip(req)).await {
+        Ok(attempt) => attempt,
+        Err(r) => {
+            let page = failed(StatusCode::TOO_MANY_REQUESTS, "err.locked_out", Some(&r));
+            return super::throttled::retry_after(&r, page);
+        }
+    };
     let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
     let found = staff_db::authenticate(&tx, form.get("email"), form.get("password"))
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    let found = attempt.record(found).await;
     match found {
         Some(member) => {
             session.renew();
@@ -272,17 +298,7 @@ async fn login(
             session.set(SESSION_KEY, s);
             Ok(redirect("/console"))
         }
-        None => {
-            let p = page(state, session, req, &tenant, None);
-            let error = p.t("login.failed");
-            p.render_status(
-                poem::http::StatusCode::UNAUTHORIZED,
-                "login.html",
-                "title.login",
-                "",
-                json!({ "action": "/console/login", "error": error, "values": { "email": form.get("email") } }),
-            )
-        }
+        None => failed(StatusCode::UNAUTHORIZED, "login.failed", None),
     }
 }
 

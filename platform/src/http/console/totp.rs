@@ -4,8 +4,9 @@
 use super::{SESSION_KEY, StaffSession, page};
 use crate::app::AppState;
 use crate::auth::{csrf, totp};
-use crate::http::{FormData, internal, redirect, tenant_of};
-use crate::ratelimit;
+use crate::http::store::account::client_ip;
+use crate::http::{FormData, internal, redirect, tenant_of, throttled};
+use crate::ratelimit::Account;
 use crate::staff;
 use poem::http::StatusCode;
 use poem::session::Session;
@@ -64,8 +65,7 @@ pub async fn verify(
     let s = current(session, req, false)?;
     let tenant = tenant_of(req)?;
     let p = page(state, session, req, &tenant, None);
-    let fail = |status, key: &str| {
-        let error = p.t(key);
+    let fail = |status, error: String| {
         p.render_status(
             status,
             "totp_verify.html",
@@ -74,16 +74,14 @@ pub async fn verify(
             json!({ "action": "/console/login/totp", "error": error }),
         )
     };
-    if !state
-        .limiter
-        .allow(
-            ratelimit::TOTP_PER_ACCOUNT,
-            &format!("{}:staff:{}", tenant.id, s.staff_id),
-        )
-        .await
-    {
-        return fail(StatusCode::TOO_MANY_REQUESTS, "err.rate_limited");
-    }
+    let account = Account::staff_second_factor(tenant.id.as_str(), &s.staff_id);
+    let attempt = match state.throttle.begin(&account, &client_ip(req)).await {
+        Ok(attempt) => attempt,
+        Err(r) => {
+            let error = throttled::message(p.t("err.locked_out"), &r);
+            return throttled::retry_after(&r, fail(StatusCode::TOO_MANY_REQUESTS, error));
+        }
+    };
     let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
     let Some(row) = staff::get_row(&tx, &s.staff_id).await.map_err(internal)? else {
         return Ok(redirect("/console/login"));
@@ -92,8 +90,10 @@ pub async fn verify(
         return Ok(redirect("/console/totp/setup"));
     };
     let code = form.get("code");
-    let ok = if totp::verify(&secret, code) {
-        true
+    let ok = if let Some(step) = totp::verify(&secret, code, row.totp_last_step) {
+        staff::claim_totp_step(&tx, &row.id, step)
+            .await
+            .map_err(internal)?
     } else if let Some(rest) =
         totp::use_recovery_code(row.recovery_codes.as_deref().unwrap_or(""), code)
     {
@@ -106,8 +106,10 @@ pub async fn verify(
     };
     tx.commit().await.map_err(internal)?;
     if !ok {
-        return fail(StatusCode::UNAUTHORIZED, "err.totp");
+        attempt.failed().await;
+        return fail(StatusCode::UNAUTHORIZED, p.t("err.totp").to_owned());
     }
+    attempt.succeeded().await;
     finish(session, s);
     Ok(redirect("/console"))
 }
@@ -192,7 +194,7 @@ pub async fn setup(
         drop(tx);
         return setup_page(state, session, req, &row.email, StatusCode::OK, None);
     };
-    if !totp::verify(&secret, form.get("code")) {
+    let Some(step) = totp::verify(&secret, form.get("code"), None) else {
         drop(tx);
         return setup_page(
             state,
@@ -202,9 +204,9 @@ pub async fn setup(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("err.totp"),
         );
-    }
+    };
     let (codes, hashes) = totp::recovery_codes();
-    staff::enable_totp(&tx, &row.id, &secret, &hashes)
+    staff::enable_totp(&tx, &row.id, &secret, step, &hashes)
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;

@@ -13,7 +13,10 @@ mod totp;
 use super::{FormData, Page, flash, platform_brand, redirect};
 use crate::app::AppState;
 use crate::auth::csrf;
+use crate::http::store::account::client_ip;
 use crate::operators::{self, Operator};
+use crate::ratelimit::{Account, Refused};
+use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::Data;
 use poem::{FromRequest, Request, RequestBody, Response, Route, get, handler, post};
@@ -112,6 +115,28 @@ async fn login(
     form: FormData,
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
+    let failed = |status, key: &str, refused: Option<&Refused>| {
+        let p = page(state, session, req, None);
+        let error = match refused {
+            Some(r) => super::throttled::message(p.t(key), r),
+            None => p.t(key).to_owned(),
+        };
+        p.render_status(
+            status,
+            "login.html",
+            "title.login",
+            "",
+            json!({ "action": "/operator/login", "error": error, "values": { "email": form.get("email") } }),
+        )
+    };
+    let account = Account::operator(form.get("email"));
+    let attempt = match state.throttle.begin(&account, &client_ip(req)).await {
+        Ok(attempt) => attempt,
+        Err(r) => {
+            let page = failed(StatusCode::TOO_MANY_REQUESTS, "err.locked_out", Some(&r));
+            return super::throttled::retry_after(&r, page);
+        }
+    };
     let found = operators::authenticate(
         state.tenancy.backend().shared(),
         form.get("email"),
@@ -119,6 +144,7 @@ async fn login(
     )
     .await
     .map_err(super::internal)?;
+    let found = attempt.record(found).await;
     match found {
         Some(op) => {
             // Password accepted: the session is only "pending" until the second factor.
@@ -135,17 +161,7 @@ async fn login(
                 "/operator/totp/setup"
             }))
         }
-        None => {
-            let p = page(state, session, req, None);
-            let error = p.t("login.failed");
-            p.render_status(
-                poem::http::StatusCode::UNAUTHORIZED,
-                "login.html",
-                "title.login",
-                "",
-                json!({ "action": "/operator/login", "error": error, "values": { "email": form.get("email") } }),
-            )
-        }
+        None => failed(StatusCode::UNAUTHORIZED, "login.failed", None),
     }
 }
 

@@ -4,9 +4,10 @@
 use super::{PENDING_KEY, SESSION_KEY, page};
 use crate::app::AppState;
 use crate::auth::{csrf, totp};
-use crate::http::{FormData, internal, redirect};
+use crate::http::store::account::client_ip;
+use crate::http::{FormData, internal, redirect, throttled};
 use crate::operators::{self, Operator};
-use crate::ratelimit;
+use crate::ratelimit::Account;
 use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::Data;
@@ -55,27 +56,32 @@ pub async fn verify(
     let op = pending(session)?;
     let db = state.tenancy.backend().shared();
     let p = page(state, session, req, None);
-    if !state
-        .limiter
-        .allow(ratelimit::TOTP_PER_ACCOUNT, &format!("operator:{}", op.id))
-        .await
-    {
-        let error = p.t("err.rate_limited");
-        return p.render_status(
-            StatusCode::TOO_MANY_REQUESTS,
+    let fail = |status, error: String| {
+        p.render_status(
+            status,
             "totp_verify.html",
             "title.totp_verify",
             "",
             json!({ "action": "/operator/login/totp", "error": error }),
-        );
-    }
-    let Some((secret, recovery)) = operators::totp(db, &op.id).await.map_err(internal)? else {
+        )
+    };
+    let account = Account::operator_second_factor(&op.id);
+    let attempt = match state.throttle.begin(&account, &client_ip(req)).await {
+        Ok(attempt) => attempt,
+        Err(r) => {
+            let error = throttled::message(p.t("err.locked_out"), &r);
+            return throttled::retry_after(&r, fail(StatusCode::TOO_MANY_REQUESTS, error));
+        }
+    };
+    let Some(factor) = operators::totp(db, &op.id).await.map_err(internal)? else {
         return Ok(redirect("/operator/totp/setup"));
     };
     let code = form.get("code");
-    let ok = if totp::verify(&secret, code) {
-        true
-    } else if let Some(rest) = totp::use_recovery_code(&recovery, code) {
+    let ok = if let Some(step) = totp::verify(&factor.secret, code, factor.last_step) {
+        operators::claim_totp_step(db, &op.id, step)
+            .await
+            .map_err(internal)?
+    } else if let Some(rest) = totp::use_recovery_code(&factor.recovery, code) {
         operators::set_totp(db, &op.id, None, &rest)
             .await
             .map_err(internal)?;
@@ -84,15 +90,10 @@ pub async fn verify(
         false
     };
     if !ok {
-        let error = p.t("err.totp");
-        return p.render_status(
-            StatusCode::UNAUTHORIZED,
-            "totp_verify.html",
-            "title.totp_verify",
-            "",
-            json!({ "action": "/operator/login/totp", "error": error }),
-        );
+        attempt.failed().await;
+        return fail(StatusCode::UNAUTHORIZED, p.t("err.totp").to_owned());
     }
+    attempt.succeeded().await;
     finish(session, &op);
     Ok(redirect("/operator/resellers"))
 }
@@ -171,7 +172,7 @@ pub async fn setup(
     let Some(secret) = session.get::<String>(SETUP_SECRET) else {
         return setup_page(state, session, req, &op, StatusCode::OK, None);
     };
-    if !totp::verify(&secret, form.get("code")) {
+    let Some(step) = totp::verify(&secret, form.get("code"), None) else {
         return setup_page(
             state,
             session,
@@ -180,9 +181,13 @@ pub async fn setup(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("err.totp"),
         );
-    }
+    };
     let (codes, hashes) = totp::recovery_codes();
     operators::set_totp(db, &op.id, Some(&secret), &hashes)
+        .await
+        .map_err(internal)?;
+    // The code that confirmed the secret cannot sign in again.
+    operators::claim_totp_step(db, &op.id, step)
         .await
         .map_err(internal)?;
     crate::audit::record_operator(

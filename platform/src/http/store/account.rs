@@ -5,9 +5,9 @@ use super::page::StoreCtx;
 use crate::app::AppState;
 use crate::auth::{Password, csrf, verify_password};
 use crate::customers::{self, Actor, CustomerError, CustomerInput, customer, sessions};
-use crate::http::{CurrentTenant, FormData, flash, internal, redirect, tenant_of};
+use crate::http::{CurrentTenant, FormData, flash, internal, redirect, tenant_of, throttled};
 use crate::mail::Mail;
-use crate::ratelimit::{self, Rule};
+use crate::ratelimit::{self, Account, Rule};
 use crate::resellers::password_code;
 use crate::tokens::{self, Purpose};
 use crate::validation::FieldErrors;
@@ -445,19 +445,22 @@ async fn login(
     let c = ctx(state, session, req, None)?;
     let email = form.get("email").trim().to_lowercase();
     let ip = client_ip(req);
-    let fail = |c: &StoreCtx<'_>, status: StatusCode, key: &str| {
+    let fail = |c: &StoreCtx<'_>, status: StatusCode, error: String| {
         c.render(
             status,
             "account/login.html",
-            json!({ "error": c.t(key), "values": { "email": form.get("email") }, "next": form.opt("next").and_then(safe_next) }),
+            json!({ "error": error, "values": { "email": form.get("email") }, "next": form.opt("next").and_then(safe_next) }),
         )
     };
     // The same answer whether or not the account exists.
-    if limited(state, &c.tenant, ratelimit::LOGIN_PER_IP, &ip).await
-        || limited(state, &c.tenant, ratelimit::LOGIN_PER_ACCOUNT, &email).await
-    {
-        return fail(&c, StatusCode::TOO_MANY_REQUESTS, "err.rate_limited");
-    }
+    let account = Account::customer(c.tenant.id.as_str(), &email);
+    let attempt = match state.throttle.begin(&account, &ip).await {
+        Ok(attempt) => attempt,
+        Err(r) => {
+            let error = throttled::message(c.t("err.locked_out"), &r);
+            return throttled::retry_after(&r, fail(&c, StatusCode::TOO_MANY_REQUESTS, error));
+        }
+    };
     let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
     let found = customers::find_by_email(&tx, &email)
         .await
@@ -467,8 +470,9 @@ async fn login(
         |m| m.password_hash.as_deref().unwrap_or(""),
         form.get("password"),
     );
+    let ok = attempt.record(ok).await;
     let Some(customer) = ok.filter(|m| m.locked_at.is_none()) else {
-        return fail(&c, StatusCode::UNAUTHORIZED, "login.failed");
+        return fail(&c, StatusCode::UNAUTHORIZED, c.t("login.failed").to_owned());
     };
     if customer.email_verified_at.is_none() {
         let verify_mail = LinkMail {
@@ -481,7 +485,7 @@ async fn login(
         mail_link(state, req, &tx, &c.tenant, &customer, c.lang(), verify_mail).await?;
         tx.commit().await.map_err(internal)?;
         state.mailer.kick(&state.tenancy, &c.tenant);
-        return fail(&c, StatusCode::FORBIDDEN, "acct.unverified");
+        return fail(&c, StatusCode::FORBIDDEN, c.t("acct.unverified").to_owned());
     }
     let ua = req.header("user-agent").unwrap_or_default();
     let session_id = sessions::open(&tx, &customer.id, ua, &ip)
