@@ -454,6 +454,54 @@ async fn a_reset_link_works_once_and_expires() {
     app.stop().await;
 }
 
+/// Signs in with a `next` field; returns where the answer sends the browser.
+async fn login_next(app: &TestApp, next: &str) -> String {
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        app,
+        "alpha.test",
+        "/account/login",
+        "/account/login",
+        &[
+            ("email", "erika@example.com"),
+            ("password", "erika-pass-2026"),
+            ("next", next),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "login with next={next:?}");
+    resp.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn after_login_next_leads_only_to_a_path_on_the_same_site() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    // The form does not carry a hostile `next` along (`%09` is a tab, which
+    // browsers drop from a Location: `/\t/evil.example/` is `//evil.example/`).
+    let page = app
+        .client()
+        .get(app.url("alpha.test", "/account/login?next=/%09/evil.example/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!unescape(&page).contains("evil.example"), "{page}");
+    for hostile in [
+        "/\t/evil.example/",
+        "/%2F%2Fevil.example/",
+        "/\\evil.example/",
+    ] {
+        assert_eq!(login_next(&app, hostile).await, "/account", "{hostile:?}");
+    }
+    assert_eq!(login_next(&app, "/cart").await, "/cart");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn brute_force_logins_are_throttled_without_revealing_the_account() {
     let app = spawn_app().await;

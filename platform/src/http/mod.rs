@@ -9,12 +9,14 @@ pub mod health;
 pub mod hooks;
 mod keys;
 pub mod operator;
+mod local_path;
 mod page;
 pub mod store;
 
 pub use form::{FormData, read_multipart};
 pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
 
+pub use local_path::same_site_path;
 use crate::app::AppState;
 use poem::http::{StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};

@@ -5,7 +5,7 @@ use super::page::StoreCtx;
 use crate::app::AppState;
 use crate::auth::{Password, csrf, verify_password};
 use crate::customers::{self, Actor, CustomerError, CustomerInput, customer, sessions};
-use crate::http::{CurrentTenant, FormData, flash, internal, redirect, tenant_of};
+use crate::http::{CurrentTenant, FormData, flash, internal, redirect, same_site_path, tenant_of};
 use crate::mail::Mail;
 use crate::ratelimit::{self, Rule};
 use crate::resellers::password_code;
@@ -435,18 +435,13 @@ fn login_form(
     ctx(state, session, req, None)?.render(
         StatusCode::OK,
         "account/login.html",
-        json!({ "error": null, "next": q.next.as_deref().and_then(safe_next) }),
+        json!({ "error": null, "next": q.next.as_deref().and_then(same_site_path) }),
     )
 }
 
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
-}
-
-/// A local path to continue at after sign-in (never another host).
-fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
 }
 
 #[handler]
@@ -464,7 +459,7 @@ async fn login(
         c.render(
             status,
             "account/login.html",
-            json!({ "error": c.t(key), "values": { "email": form.get("email") }, "next": form.opt("next").and_then(safe_next) }),
+            json!({ "error": c.t(key), "values": { "email": form.get("email") }, "next": form.opt("next").and_then(same_site_path) }),
         )
     };
     // The same answer whether or not the account exists.
@@ -504,7 +499,7 @@ async fn login(
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     let response = sign_in(session, &c.tenant, customer.id, session_id);
-    Ok(match form.opt("next").and_then(safe_next) {
+    Ok(match form.opt("next").and_then(same_site_path) {
         Some(next) => redirect(next),
         None => response,
     })
