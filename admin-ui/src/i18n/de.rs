@@ -41,6 +41,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("error.unauthorized", "Bitte melden Sie sich an"),
     ("error.forbidden", "Zugriff verweigert"),
     ("error.not_found", "Seite nicht gefunden"),
+    ("error.payload_too_large", "Die Anfrage ist zu groß."),
     ("error.too_many_requests", "Zu viele Anfragen"),
     ("error.server", "Bei uns ist etwas schiefgelaufen"),
     ("error.generic", "Ein Fehler ist aufgetreten"),

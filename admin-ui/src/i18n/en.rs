@@ -41,6 +41,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("error.unauthorized", "Please sign in"),
     ("error.forbidden", "Access denied"),
     ("error.not_found", "Page not found"),
+    ("error.payload_too_large", "The request is too large."),
     ("error.too_many_requests", "Too many requests"),
     ("error.server", "Something went wrong on our side"),
     ("error.generic", "An error occurred"),

@@ -3,20 +3,22 @@
 //! the reseller routes (storefront, reseller console, reseller API).
 
 pub mod api;
+mod body_limit;
 pub mod console;
 mod form;
 pub mod health;
 pub mod hooks;
 mod keys;
-pub mod operator;
 mod local_path;
+pub mod operator;
 mod page;
 pub mod store;
 
+pub use body_limit::BodyLimit;
 pub use form::{FormData, read_multipart};
+pub use local_path::same_site_path;
 pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
 
-pub use local_path::same_site_path;
 use crate::app::AppState;
 use poem::http::{StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
