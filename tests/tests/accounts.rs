@@ -454,6 +454,59 @@ async fn a_reset_link_works_once_and_expires() {
     app.stop().await;
 }
 
+/// Signs up on Alpha with `email` (otherwise as Erika); returns the status and
+/// the page without its per-session tokens.
+async fn signup_as(app: &TestApp, email: &str) -> (u16, String) {
+    let mut fields = SIGNUP.to_vec();
+    fields.retain(|(k, _)| *k != "email");
+    fields.push(("email", email));
+    let resp = post_form(
+        &app.client(),
+        app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        &fields,
+    )
+    .await;
+    let status = resp.status().as_u16();
+    let page = resp.text().await.unwrap();
+    let without_tokens = page
+        .split("name=\"csrf\"")
+        .map(|part| part.split_once('>').map_or(part, |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join("");
+    (status, without_tokens)
+}
+
+#[tokio::test]
+async fn signup_with_a_registered_address_answers_as_for_a_new_one_and_tells_the_holder() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    let (status_new, page_new) = signup_as(&app, "new@example.com").await;
+    let (status_taken, page_taken) = signup_as(&app, "Erika@Example.com").await;
+    assert_eq!(status_new, 200);
+    assert_eq!(status_taken, status_new);
+    assert_eq!(page_taken, page_new, "the page does not tell");
+
+    // The holder hears of it, in the account's language (German), with the ways
+    // to sign in and to reset the password.
+    let (subject, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    assert_eq!(subject, "Registrierung mit Ihrer E-Mail-Adresse bei Alpha");
+    assert!(body.contains("Guten Tag Erika Muster,"), "{body}");
+    assert!(body.contains("/account/login\n"), "{body}");
+    assert_eq!(link_path(&body, "/account/reset"), "/account/reset");
+    // And the account is as it was: one Erika, her password unchanged.
+    assert_eq!(
+        customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    app.stop().await;
+}
+
 /// Signs in with a `next` field; returns where the answer sends the browser.
 async fn login_next(app: &TestApp, next: &str) -> String {
     let client = app.client();

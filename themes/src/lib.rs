@@ -148,6 +148,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/emails/reset_password.txt"),
     ),
     (
+        "emails/signup_exists.txt",
+        include_str!("../templates/emails/signup_exists.txt"),
+    ),
+    (
         "emails/email_changed.txt",
         include_str!("../templates/emails/email_changed.txt"),
     ),
@@ -237,6 +241,7 @@ pub const EDITABLE: &[&str] = &[
     "default/legal.html",
     "emails/verify_email.txt",
     "emails/reset_password.txt",
+    "emails/signup_exists.txt",
     "emails/email_changed.txt",
     "emails/staff_invite.txt",
     "emails/order_status.txt",
@@ -296,6 +301,10 @@ pub fn placeholders(name: &str) -> &'static [(&'static str, &'static str)] {
             "order status emails",
         ),
         ("inviter, role", "staff invitations"),
+        (
+            "login_link, reset_link",
+            "sign-ups with an address that has an account already",
+        ),
         (
             "document (invoice, credit_note), number, total, due_date",
             "invoice and credit note emails",
@@ -693,6 +702,8 @@ fn sample_email() -> Value {
         brand_name => "Example Shop",
         customer_name => "Kim Example",
         link => "https://shop.example/account/verify/abc123",
+        login_link => "https://shop.example/account/login",
+        reset_link => "https://shop.example/account/reset",
         expires_hours => 24,
         order_number => "A-1042",
         total => "23.80 EUR",

@@ -360,6 +360,12 @@ async fn signup(
                 }
             }
             drop(tx);
+            // Whether an address has an account is the holder's business: the
+            // form answers as for a new address, and the holder hears of it.
+            if errors.take("email", "err.email_taken") && errors.is_empty() {
+                tell_holder_of_signup(state, req, &c.tenant, form.get("email")).await?;
+                return verify_sent(&c);
+            }
             return c.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "account/signup.html",
@@ -381,12 +387,54 @@ async fn signup(
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &c.tenant);
+    verify_sent(&c)
+}
+
+/// The answer to every accepted signup, whether or not the address was new.
+fn verify_sent(c: &StoreCtx<'_>) -> poem::Result<Response> {
     c.message(
         StatusCode::OK,
         "acct.verify_sent.heading",
         "acct.verify_sent.text",
         None,
     )
+}
+
+/// Mails the holder of `email` that someone signed up with it, with the way to
+/// sign in and to reset the password, in the holder's language.
+async fn tell_holder_of_signup(
+    state: &AppState,
+    req: &Request,
+    tenant: &CurrentTenant,
+    email: &str,
+) -> poem::Result<()> {
+    let tx = state.tenancy.begin(tenant).await.map_err(internal)?;
+    let Some(holder) = customers::find_by_email(&tx, email)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    let lang = relabel_themes::Lang::parse(&holder.language).unwrap_or(relabel_themes::Lang::De);
+    let data = json!({
+        "brand_name": tenant.name,
+        "customer_name": customers::display_name(&holder),
+        "login_link": absolute(state, req, "/account/login"),
+        "reset_link": absolute(state, req, "/account/reset"),
+    });
+    send(
+        state,
+        &tx,
+        tenant,
+        &holder.email,
+        "signup_exists",
+        lang,
+        data,
+    )
+    .await?;
+    tx.commit().await.map_err(internal)?;
+    state.mailer.kick(&state.tenancy, tenant);
+    Ok(())
 }
 
 #[derive(Deserialize)]
