@@ -507,6 +507,91 @@ async fn signup_with_a_registered_address_answers_as_for_a_new_one_and_tells_the
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_name_reaches_the_mail_as_plain_text_without_a_link_or_line_break() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    // The form refuses a name with a link or a line break, naming the field.
+    for hostile in [
+        "Bob http://evil.example/login",
+        "Bob\nBuilder",
+        "www.evil.example",
+    ] {
+        let mut fields = SIGNUP.to_vec();
+        fields.retain(|(k, _)| *k != "first_name");
+        fields.push(("first_name", hostile));
+        let client = app.client();
+        let resp = post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/signup",
+            "/account/signup",
+            &fields,
+        )
+        .await;
+        assert_eq!(resp.status(), 422, "{hostile:?}");
+        let page = unescape(&resp.text().await.unwrap());
+        assert!(
+            page.contains("Namen dürfen keine Webadressen oder Zeilenumbrüche enthalten.")
+                || page.contains("Names cannot contain web addresses or line breaks."),
+            "{page}"
+        );
+    }
+    // A name stored before that rule (or by another way in) is still mailed as
+    // plain text: the verification mail sent on an unverified login greets it.
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        SIGNUP,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    use relabel_platform::customers::customer;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    customer::Entity::update_many()
+        .col_expr(
+            customer::Column::FirstName,
+            Expr::value("Bob\nhttp://evil.example/login"),
+        )
+        .filter(customer::Column::Email.eq("erika@example.com"))
+        .exec(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        403
+    );
+    let (_, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    let greeting = body.lines().next().unwrap();
+    assert_eq!(
+        greeting,
+        "Hello Bob http: //evil\u{2024}example/login Muster,"
+    );
+    assert!(
+        !body.contains("evil.example") && !body.contains("http://evil"),
+        "{body}"
+    );
+    // The mail's own link is still there.
+    link_path(&body, "/account/verify?token=");
+    app.stop().await;
+}
+
 /// Signs in with a `next` field; returns where the answer sends the browser.
 async fn login_next(app: &TestApp, next: &str) -> String {
     let client = app.client();

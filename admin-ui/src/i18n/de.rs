@@ -149,6 +149,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("flash.branding_saved", "Ihr Markenauftritt wurde gespeichert."),
     ("flash.csrf", "Das Formular ist abgelaufen. Bitte versuchen Sie es erneut."),
     ("title.reseller", "Reseller"),
+    ("err.name_link", "Namen dürfen keine Webadressen oder Zeilenumbrüche enthalten."),
     ("err.name_length", "Geben Sie einen Namen mit 1 bis 100 Zeichen ein."),
     ("err.email", "Geben Sie eine gültige E-Mail-Adresse ein, z. B. name@example.com."),
     ("err.password_short", "Das Passwort muss mindestens 10 Zeichen lang sein."),

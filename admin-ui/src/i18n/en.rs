@@ -149,6 +149,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("flash.branding_saved", "Your branding was saved."),
     ("flash.csrf", "The form has expired. Please try again."),
     ("title.reseller", "Reseller"),
+    ("err.name_link", "Names cannot contain web addresses or line breaks."),
     ("err.name_length", "Enter a name of 1 to 100 characters."),
     ("err.email", "Enter a valid email address, like name@example.com."),
     ("err.password_short", "The password must be at least 10 characters long."),
