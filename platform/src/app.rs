@@ -299,10 +299,14 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
                 .around(html_errors),
         )
         .data(state.clone());
-    crate::metrics::Track(HostDispatch {
-        state: state.clone(),
-        platform,
-        tenant,
+    crate::metrics::Track(http::BodyLimit {
+        inner: HostDispatch {
+            state: state.clone(),
+            platform,
+            tenant,
+        },
+        body: state.config.max_body_bytes,
+        upload: state.config.max_upload_bytes,
     })
     .with(CookieJarManager::new())
     .with(

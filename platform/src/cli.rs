@@ -210,6 +210,10 @@ pub fn check_config(config: &Config, unknown: &[String]) -> ExitCode {
         "  metrics_bind    {}",
         config.metrics_bind.as_deref().unwrap_or("(unset)")
     );
+    println!(
+        "  body limits     {} bytes, uploads {} bytes",
+        config.max_body_bytes, config.max_upload_bytes
+    );
     println!("  log_format      {}", config.log_format);
     let t = &config.throttle;
     println!(

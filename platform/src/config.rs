@@ -29,6 +29,12 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest logo upload in bytes.
     pub max_logo_bytes: usize,
+    /// Largest request body in bytes (JSON, forms); larger ones are refused
+    /// with 413 before anything reads them.
+    pub max_body_bytes: usize,
+    /// Largest `multipart/form-data` body in bytes (uploads: logos, bank
+    /// statements, catalog files), each handler bounding its own fields.
+    pub max_upload_bytes: usize,
     /// `pretty` or `json`.
     pub log_format: String,
     /// `smtp://host:port`, `smtp://host:port?tls=required` or `smtps://user:pass@host`;
@@ -239,6 +245,8 @@ impl Config {
             .set_default("outbound_allow_http", false)?
             .set_default("bureau_cache_secs", 30 * 86_400)?
             .set_default("max_logo_bytes", 512 * 1024)?
+            .set_default("max_body_bytes", 1024 * 1024)?
+            .set_default("max_upload_bytes", 20 * 1024 * 1024)?
             .set_default("log_format", "pretty")?
             .set_default("role", "all")?
             .set_default("shutdown_grace_secs", 30)?
@@ -314,6 +322,17 @@ impl Config {
         }
         if !(1024..=10 * 1024 * 1024).contains(&self.max_logo_bytes) {
             return invalid("max_logo_bytes", "must be between 1 KiB and 10 MiB");
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return invalid("max_body_bytes", "must be between 1 KiB and 64 MiB");
+        }
+        if self.max_upload_bytes < self.max_body_bytes.max(self.max_logo_bytes)
+            || self.max_upload_bytes > 1024 * 1024 * 1024
+        {
+            return invalid(
+                "max_upload_bytes",
+                "must be at least max_body_bytes and max_logo_bytes, and at most 1 GiB",
+            );
         }
         if let Some(url) = &self.smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
@@ -434,6 +453,8 @@ mod tests {
             db_max_connections: 20,
             secure_cookies: false,
             max_logo_bytes: 524_288,
+            max_body_bytes: 1_048_576,
+            max_upload_bytes: 20_971_520,
             log_format: "pretty".into(),
             smtp_url: None,
             registry_timeout_ms: 2000,
@@ -486,6 +507,11 @@ mod tests {
                 "migrate_concurrency",
             ),
             (Box::new(|c| c.log_format = "xml".into()), "log_format"),
+            (Box::new(|c| c.max_body_bytes = 10), "max_body_bytes"),
+            (
+                Box::new(|c| c.max_upload_bytes = c.max_body_bytes - 1),
+                "max_upload_bytes",
+            ),
         ];
         for (change, field) in cases {
             let mut c = base();

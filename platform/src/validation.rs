@@ -28,6 +28,13 @@ impl FieldErrors {
         e
     }
 
+    /// Removes the error `code` on `field`; whether it was there.
+    pub fn take(&mut self, field: &str, code: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|e| !(e.field == field && e.code == code));
+        self.0.len() != before
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -454,6 +454,192 @@ async fn a_reset_link_works_once_and_expires() {
     app.stop().await;
 }
 
+/// Signs up on Alpha with `email` (otherwise as Erika); returns the status and
+/// the page without its per-session tokens.
+async fn signup_as(app: &TestApp, email: &str) -> (u16, String) {
+    let mut fields = SIGNUP.to_vec();
+    fields.retain(|(k, _)| *k != "email");
+    fields.push(("email", email));
+    let resp = post_form(
+        &app.client(),
+        app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        &fields,
+    )
+    .await;
+    let status = resp.status().as_u16();
+    let page = resp.text().await.unwrap();
+    let without_tokens = page
+        .split("name=\"csrf\"")
+        .map(|part| part.split_once('>').map_or(part, |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join("");
+    (status, without_tokens)
+}
+
+#[tokio::test]
+async fn signup_with_a_registered_address_answers_as_for_a_new_one_and_tells_the_holder() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    let (status_new, page_new) = signup_as(&app, "new@example.com").await;
+    let (status_taken, page_taken) = signup_as(&app, "Erika@Example.com").await;
+    assert_eq!(status_new, 200);
+    assert_eq!(status_taken, status_new);
+    assert_eq!(page_taken, page_new, "the page does not tell");
+
+    // The holder hears of it, in the account's language (German), with the ways
+    // to sign in and to reset the password.
+    let (subject, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    assert_eq!(subject, "Registrierung mit Ihrer E-Mail-Adresse bei Alpha");
+    assert!(body.contains("Guten Tag Erika Muster,"), "{body}");
+    assert!(body.contains("/account/login\n"), "{body}");
+    assert_eq!(link_path(&body, "/account/reset"), "/account/reset");
+    // And the account is as it was: one Erika, her password unchanged.
+    assert_eq!(
+        customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_reaches_the_mail_as_plain_text_without_a_link_or_line_break() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    // The form refuses a name with a link or a line break, naming the field.
+    for hostile in [
+        "Bob http://evil.example/login",
+        "Bob\nBuilder",
+        "www.evil.example",
+    ] {
+        let mut fields = SIGNUP.to_vec();
+        fields.retain(|(k, _)| *k != "first_name");
+        fields.push(("first_name", hostile));
+        let client = app.client();
+        let resp = post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/signup",
+            "/account/signup",
+            &fields,
+        )
+        .await;
+        assert_eq!(resp.status(), 422, "{hostile:?}");
+        let page = unescape(&resp.text().await.unwrap());
+        assert!(
+            page.contains("Namen dürfen keine Webadressen oder Zeilenumbrüche enthalten.")
+                || page.contains("Names cannot contain web addresses or line breaks."),
+            "{page}"
+        );
+    }
+    // A name stored before that rule (or by another way in) is still mailed as
+    // plain text: the verification mail sent on an unverified login greets it.
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        SIGNUP,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    use relabel_platform::customers::customer;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    customer::Entity::update_many()
+        .col_expr(
+            customer::Column::FirstName,
+            Expr::value("Bob\nhttp://evil.example/login"),
+        )
+        .filter(customer::Column::Email.eq("erika@example.com"))
+        .exec(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        403
+    );
+    let (_, body) = last_mail(&app, "alpha.test", "erika@example.com").await;
+    let greeting = body.lines().next().unwrap();
+    assert_eq!(
+        greeting,
+        "Hello Bob http: //evil\u{2024}example/login Muster,"
+    );
+    assert!(
+        !body.contains("evil.example") && !body.contains("http://evil"),
+        "{body}"
+    );
+    // The mail's own link is still there.
+    link_path(&body, "/account/verify?token=");
+    app.stop().await;
+}
+
+/// Signs in with a `next` field; returns where the answer sends the browser.
+async fn login_next(app: &TestApp, next: &str) -> String {
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        app,
+        "alpha.test",
+        "/account/login",
+        "/account/login",
+        &[
+            ("email", "erika@example.com"),
+            ("password", "erika-pass-2026"),
+            ("next", next),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "login with next={next:?}");
+    resp.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn after_login_next_leads_only_to_a_path_on_the_same_site() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    signed_up(&app, "alpha.test").await;
+    // The form does not carry a hostile `next` along (`%09` is a tab, which
+    // browsers drop from a Location: `/\t/evil.example/` is `//evil.example/`).
+    let page = app
+        .client()
+        .get(app.url("alpha.test", "/account/login?next=/%09/evil.example/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!unescape(&page).contains("evil.example"), "{page}");
+    for hostile in [
+        "/\t/evil.example/",
+        "/%2F%2Fevil.example/",
+        "/\\evil.example/",
+    ] {
+        assert_eq!(login_next(&app, hostile).await, "/account", "{hostile:?}");
+    }
+    assert_eq!(login_next(&app, "/cart").await, "/cart");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn brute_force_logins_are_throttled_without_revealing_the_account() {
     let app = spawn_app().await;

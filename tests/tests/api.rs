@@ -478,6 +478,71 @@ async fn customers_api_is_scoped_to_the_keys_reseller_and_validated() {
     app.stop().await;
 }
 
+/// `body` as a JSON body of exactly `size` bytes (padded with spaces, which
+/// JSON allows after the value).
+fn padded(body: &serde_json::Value, size: usize) -> String {
+    let text = body.to_string();
+    format!("{text}{}", " ".repeat(size - text.len()))
+}
+
+#[tokio::test]
+async fn request_bodies_over_the_limit_are_refused_before_they_are_read() {
+    let app = spawn_app().await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let key = app
+        .api_key("alpha.test", &["customers:read", "customers:write"])
+        .await;
+    let limit = app.state.config.max_body_bytes;
+    assert_eq!(limit, 1024 * 1024, "1 MiB by default");
+    let customer = |email: &str| {
+        serde_json::json!({
+            "first_name": "Jo", "last_name": "Doe", "street": "Main 1", "postal_code": "1010",
+            "city": "Wien", "country": "AT", "email": email
+        })
+    };
+    let post = |body: String| {
+        app.client()
+            .post(app.url("alpha.test", "/api/v1/customers"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let resp = post(padded(&customer("over@example.com"), limit + 1))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "payload_too_large", "{body}");
+    let resp = post(padded(&customer("under@example.com"), limit))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+
+    // Without a declared length (chunked), the body is cut off at the limit too.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/customers HTTP/1.1\r\nHost: alpha.test\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let chunk = padded(&customer("chunked@example.com"), limit + 1);
+    let _ = conn
+        .write_all(format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len()).as_bytes())
+        .await;
+    let mut answer = vec![0; 12];
+    conn.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn api_key_guessing_is_throttled_per_client() {
     let app = relabel_tests::spawn_app_with(|c| c.throttle.client_failures = 5).await;

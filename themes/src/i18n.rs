@@ -1127,6 +1127,31 @@ static TABLE: &[(&str, &str, &str)] = &[
         "If you did not request this, you can ignore this email. Your current password will remain unchanged.",
     ),
     (
+        "email.signup_exists.subject",
+        "Registrierung mit Ihrer E-Mail-Adresse bei {brand}",
+        "Sign-up with your email address at {brand}",
+    ),
+    (
+        "email.signup_exists.text",
+        "jemand hat versucht, sich mit Ihrer E-Mail-Adresse bei {brand} zu registrieren. Für diese Adresse besteht bereits ein Kundenkonto, daher wurde kein neues angelegt.",
+        "Someone tried to sign up at {brand} with your email address. There already is a customer account for this address, so no new one was created.",
+    ),
+    (
+        "email.signup_exists.login",
+        "Wenn Sie das waren, melden Sie sich hier an:",
+        "If this was you, sign in here:",
+    ),
+    (
+        "email.signup_exists.reset",
+        "Falls Sie Ihr Passwort vergessen haben, setzen Sie es hier zurück:",
+        "If you forgot your password, reset it here:",
+    ),
+    (
+        "email.signup_exists.ignore",
+        "Wenn Sie das nicht waren, können Sie diese E-Mail ignorieren. Ihr Konto bleibt unverändert.",
+        "If this was not you, you can ignore this email. Your account stays as it is.",
+    ),
+    (
         "email.email_change.subject",
         "Bitte bestätigen Sie Ihre neue E-Mail-Adresse für {brand}",
         "Confirm your new email address for {brand}",

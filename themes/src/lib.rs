@@ -5,6 +5,7 @@ mod brand;
 mod i18n;
 mod lang;
 mod look;
+mod plain;
 mod samples;
 
 pub use brand::Brand;
@@ -14,6 +15,7 @@ pub use look::{
     Analytics, FONTS, LEGAL_PAGES, Look, THEMES, is_font, is_google_id, is_matomo_site,
     is_matomo_url, is_theme,
 };
+pub use plain::{has_link_or_break, plain_name};
 
 use minijinja::value::{Kwargs, Serde, ValueKind, merge_maps};
 use minijinja::{
@@ -151,6 +153,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/emails/reset_password.txt"),
     ),
     (
+        "emails/signup_exists.txt",
+        include_str!("../templates/emails/signup_exists.txt"),
+    ),
+    (
         "emails/email_changed.txt",
         include_str!("../templates/emails/email_changed.txt"),
     ),
@@ -249,6 +255,7 @@ pub const EDITABLE: &[&str] = &[
     "default/legal.html",
     "emails/verify_email.txt",
     "emails/reset_password.txt",
+    "emails/signup_exists.txt",
     "emails/email_changed.txt",
     "emails/staff_invite.txt",
     "emails/order_status.txt",
@@ -308,6 +315,10 @@ pub fn placeholders(name: &str) -> &'static [(&'static str, &'static str)] {
             "order status emails",
         ),
         ("inviter, role", "staff invitations"),
+        (
+            "login_link, reset_link",
+            "sign-ups with an address that has an account already",
+        ),
         (
             "document (invoice, credit_note), number, total, due_date",
             "invoice and credit note emails",
@@ -657,7 +668,19 @@ impl Themes {
             ));
         }
         let extra = map_context(ctx)?;
-        let ctx = merge_maps([extra, context! { lang => lang.code() }]);
+        // The addressee's name is typed by whoever signed up: every email, built
+        // in or a reseller's own, gets it as one line of plain text.
+        let plain = match extra
+            .get_attr("customer_name")
+            .ok()
+            .as_ref()
+            .and_then(Value::as_str)
+        {
+            Some(name) => context! { customer_name => plain_name(name) },
+            None => context! {},
+        };
+        // The last map wins.
+        let ctx = merge_maps([extra, context! { lang => lang.code() }, plain]);
         let full = format!("emails/{name}.txt");
         if let Some(custom) = custom {
             // A reseller's email must also split into subject and body.
@@ -745,6 +768,8 @@ fn sample_email() -> Value {
         brand_name => "Example Shop",
         customer_name => "Kim Example",
         link => "https://shop.example/account/verify/abc123",
+        login_link => "https://shop.example/account/login",
+        reset_link => "https://shop.example/account/reset",
         expires_hours => 24,
         order_number => "A-1042",
         total => "23.80 EUR",
@@ -1828,6 +1853,32 @@ mod tests {
                     body.contains(
                         t_args(lang, "email.link_valid_other", &[("hours", "24")]).as_str()
                     )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_reaches_every_email_as_one_line_without_a_link() {
+        let themes = Themes::new();
+        let mut ctx = email_context();
+        ctx["customer_name"] = json!("Bob\nhttp://evil.example/login");
+        let custom = custom(
+            &themes,
+            "emails/verify_email.txt",
+            "Subject: Hi\n\nDear {{ customer_name }}, {{ link }}\n",
+        )
+        .unwrap();
+        for look in [None, Some(&custom)] {
+            for name in EMAILS {
+                let (_, body) = themes.render_email(name, Lang::En, &ctx, look).unwrap();
+                assert!(
+                    body.contains("Bob http: //evil\u{2024}example/login"),
+                    "{body}"
+                );
+                assert!(
+                    !body.contains("evil.example") && !body.contains("Bob\n"),
+                    "{body}"
                 );
             }
         }

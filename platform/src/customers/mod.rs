@@ -90,10 +90,21 @@ fn opt(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
+/// The fields that make up [`display_name`], which emails greet with.
+fn mailed_name(field: &str) -> bool {
+    matches!(field, "first_name" | "last_name")
+}
+
 /// Applies `input` onto `m` and checks the whole record. Field errors name the field.
 fn apply(m: &mut customer::Model, input: &CustomerInput, errors: &mut FieldErrors) {
     let mut name = |field: &str, value: &Option<String>, target: &mut String| {
         if let Some(v) = value {
+            // Names are mailed (greetings): a link or line break in one would
+            // speak in the shop's voice.
+            if mailed_name(field) && relabel_themes::has_link_or_break(v.trim()) {
+                errors.add(field, "err.name_link");
+                return;
+            }
             match parse_name(v) {
                 Some(v) => *target = v,
                 None => errors.add(
@@ -160,7 +171,11 @@ fn apply(m: &mut customer::Model, input: &CustomerInput, errors: &mut FieldError
         INVOICE_DELIVERIES,
         &mut m.invoice_delivery,
     );
-    if let Some(v) = &input.company {
+    if let Some(v) = &input.company
+        && relabel_themes::has_link_or_break(v.trim())
+    {
+        errors.add("company", "err.name_link");
+    } else if let Some(v) = &input.company {
         m.company = match opt(v) {
             Some(c) if parse_name(&c).is_none() => {
                 errors.add("company", "err.name_length");

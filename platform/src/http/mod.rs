@@ -4,18 +4,22 @@
 
 pub mod api;
 pub mod client;
+mod body_limit;
 pub mod console;
 pub mod csp;
 mod form;
 pub mod health;
 pub mod hooks;
 mod keys;
+mod local_path;
 pub mod operator;
 mod page;
 pub mod store;
 mod throttled;
 
+pub use body_limit::BodyLimit;
 pub use form::{FormData, read_multipart};
+pub use local_path::same_site_path;
 pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
 
 use crate::app::AppState;

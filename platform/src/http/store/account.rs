@@ -5,7 +5,9 @@ use super::page::StoreCtx;
 use crate::app::AppState;
 use crate::auth::{Password, csrf, verify_password};
 use crate::customers::{self, Actor, CustomerError, CustomerInput, customer, sessions};
-use crate::http::{CurrentTenant, FormData, flash, internal, redirect, tenant_of, throttled};
+use crate::http::{
+    CurrentTenant, FormData, flash, internal, redirect, same_site_path, tenant_of, throttled,
+};
 use crate::mail::Mail;
 use crate::ratelimit::{self, Account, Rule};
 use crate::resellers::password_code;
@@ -345,6 +347,12 @@ async fn signup(
                 }
             }
             drop(tx);
+            // Whether an address has an account is the holder's business: the
+            // form answers as for a new address, and the holder hears of it.
+            if errors.take("email", "err.email_taken") && errors.is_empty() {
+                tell_holder_of_signup(state, req, &c.tenant, form.get("email")).await?;
+                return verify_sent(&c);
+            }
             return c.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "account/signup.html",
@@ -366,12 +374,54 @@ async fn signup(
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &c.tenant);
+    verify_sent(&c)
+}
+
+/// The answer to every accepted signup, whether or not the address was new.
+fn verify_sent(c: &StoreCtx<'_>) -> poem::Result<Response> {
     c.message(
         StatusCode::OK,
         "acct.verify_sent.heading",
         "acct.verify_sent.text",
         None,
     )
+}
+
+/// Mails the holder of `email` that someone signed up with it, with the way to
+/// sign in and to reset the password, in the holder's language.
+async fn tell_holder_of_signup(
+    state: &AppState,
+    req: &Request,
+    tenant: &CurrentTenant,
+    email: &str,
+) -> poem::Result<()> {
+    let tx = state.tenancy.begin(tenant).await.map_err(internal)?;
+    let Some(holder) = customers::find_by_email(&tx, email)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    let lang = relabel_themes::Lang::parse(&holder.language).unwrap_or(relabel_themes::Lang::De);
+    let data = json!({
+        "brand_name": tenant.name,
+        "customer_name": customers::display_name(&holder),
+        "login_link": absolute(state, req, "/account/login"),
+        "reset_link": absolute(state, req, "/account/reset"),
+    });
+    send(
+        state,
+        &tx,
+        tenant,
+        &holder.email,
+        "signup_exists",
+        lang,
+        data,
+    )
+    .await?;
+    tx.commit().await.map_err(internal)?;
+    state.mailer.kick(&state.tenancy, tenant);
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -420,18 +470,13 @@ fn login_form(
     ctx(state, session, req, None)?.render(
         StatusCode::OK,
         "account/login.html",
-        json!({ "error": null, "next": q.next.as_deref().and_then(safe_next) }),
+        json!({ "error": null, "next": q.next.as_deref().and_then(same_site_path) }),
     )
 }
 
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
-}
-
-/// A local path to continue at after sign-in (never another host).
-fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
 }
 
 #[handler]
@@ -449,7 +494,7 @@ async fn login(
         c.render(
             status,
             "account/login.html",
-            json!({ "error": error, "values": { "email": form.get("email") }, "next": form.opt("next").and_then(safe_next) }),
+            json!({ "error": error, "values": { "email": form.get("email") }, "next": form.opt("next").and_then(same_site_path) }),
         )
     };
     // The same answer whether or not the account exists.
@@ -493,7 +538,7 @@ async fn login(
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     let response = sign_in(session, &c.tenant, customer.id, session_id);
-    Ok(match form.opt("next").and_then(safe_next) {
+    Ok(match form.opt("next").and_then(same_site_path) {
         Some(next) => redirect(next),
         None => response,
     })

@@ -569,9 +569,7 @@ async fn cart_add(
                     .content_type("application/json")
                     .body(json!({ "ok": true, "cart": cart.id }).to_string()));
             }
-            let back = form
-                .opt("back")
-                .filter(|b| b.starts_with('/') && !b.starts_with("//"));
+            let back = form.opt("back").and_then(crate::http::same_site_path);
             Ok(redirect(back.unwrap_or("/cart")))
         }
         Err(OrderError::Invalid(errors)) => {
