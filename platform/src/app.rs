@@ -130,12 +130,12 @@ impl AppState {
         };
         let sealer = crate::secrets::Sealer::load(config.secret_key.as_deref(), &config.data_dir)?;
         Ok(Self {
-            sealer,
+            sealer: sealer.clone(),
             registries,
             dev_registry,
             aftermarket,
             dns,
-            panel: Arc::new(crate::hosting::panel::HttpPanel::default()),
+            panel: Arc::new(crate::hosting::panel::HttpPanel::new(sealer.clone())),
             mail_forwarding: Arc::new(crate::forwarding::PostfixVirtualMap::new(
                 config
                     .mail_virtual_map

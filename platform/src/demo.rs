@@ -68,9 +68,16 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             operators::upsert(shared, &email, &password).await?
         }
     };
-    if operators::totp(shared, &op.id).await?.is_none() {
-        let (_, recovery) = crate::auth::totp::recovery_codes();
-        operators::set_totp(shared, &op.id, Some(OPERATOR_TOTP_SECRET), &recovery).await?;
+    if operators::totp(shared, &state.sealer, &op.id).await?.is_none() {
+        let (_, recovery) = crate::auth::totp::recovery_codes(&state.sealer);
+        operators::set_totp(
+            shared,
+            &state.sealer,
+            &op.id,
+            Some(OPERATOR_TOTP_SECRET),
+            &recovery,
+        )
+        .await?;
     }
     crate::catalog::seed_demo(shared).await?;
     let mut created = vec![];
@@ -346,6 +353,7 @@ pub async fn seed_pools(
                 None => {
                     hosting::add_server(
                         shared,
+                        &state.sealer,
                         &p.id,
                         &name,
                         100,

@@ -1,6 +1,11 @@
-//! Secrets at rest (resellers' Stripe keys): sealed with AES-256-GCM under the
+//! Secrets at rest (resellers' Stripe keys, TOTP secrets of operators and
+//! staff, hosting-panel tokens): sealed with AES-256-GCM under the
 //! deployment's key, a fresh random nonce per value. A sealed value reads
 //! `v1:` + base64(nonce || ciphertext); it opens only with the same key.
+//!
+//! Values that are only ever compared (recovery codes) are stored as a keyed
+//! hash under a key derived from the same secret ([`Sealer::keyed_hash`]): a
+//! copy of the database alone does not let anyone test guesses.
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -10,7 +15,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Clone)]
-pub struct Sealer(Arc<Aes256Gcm>);
+pub struct Sealer {
+    aead: Arc<Aes256Gcm>,
+    /// HMAC key for [`Sealer::keyed_hash`], derived from the deployment key.
+    mac: Arc<[u8; 32]>,
+}
 
 impl Sealer {
     /// From 32 bytes as hex.
@@ -20,9 +29,14 @@ impl Sealer {
             bytes.len() == 32,
             "secret_key must be 32 bytes (64 hex digits)"
         );
-        Ok(Self(Arc::new(Aes256Gcm::new(
-            Key::<Aes256Gcm>::from_slice(&bytes),
-        ))))
+        use hmac::{Hmac, Mac};
+        let mut derive = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&bytes)?;
+        derive.update(b"relabel/keyed-hash/v1");
+        let mac: [u8; 32] = derive.finalize().into_bytes().into();
+        Ok(Self {
+            aead: Arc::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))),
+            mac: Arc::new(mac),
+        })
     }
 
     /// The configured key, else the key file in `data_dir` (created once, 0600).
@@ -63,7 +77,7 @@ impl Sealer {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let mut out = nonce.to_vec();
         // Encryption with a valid key and nonce does not fail.
-        out.extend(self.0.encrypt(&nonce, plain.as_bytes()).unwrap_or_default());
+        out.extend(self.aead.encrypt(&nonce, plain.as_bytes()).unwrap_or_default());
         format!("v1:{}", B64.encode(out))
     }
 
@@ -74,8 +88,27 @@ impl Sealer {
             return None;
         }
         let (nonce, data) = bytes.split_at(12);
-        let plain = self.0.decrypt(Nonce::from_slice(nonce), data).ok()?;
+        let plain = self.aead.decrypt(Nonce::from_slice(nonce), data).ok()?;
         String::from_utf8(plain).ok()
+    }
+
+    /// A value stored sealed, or (written before it was sealed) in clear.
+    pub fn open_or_plain(&self, stored: &str) -> Option<String> {
+        if stored.starts_with("v1:") {
+            self.open(stored)
+        } else {
+            Some(stored.to_owned())
+        }
+    }
+
+    /// A keyed hash of `value` (`k1:` + hex HMAC-SHA256), for values that are
+    /// only compared, never read back.
+    pub fn keyed_hash(&self, value: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac[..])
+            .expect("HMAC takes a key of any length");
+        mac.update(value.as_bytes());
+        format!("k1:{}", hex::encode(mac.finalize().into_bytes()))
     }
 }
 

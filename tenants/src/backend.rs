@@ -306,8 +306,56 @@ async fn connect_postgres(url: &str, max_connections: u32) -> Result<Store, Tena
     })
 }
 
+/// The embedded backend's directory, readable by relabel's user only (0700):
+/// it holds every reseller's data and the key that seals their secrets.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        // Made before this rule (or by hand): closed now.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)?;
+    Ok(())
+}
+
+/// A database file readable by relabel's user only (0600). SQLite creates
+/// its `-wal` and `-shm` files with the permissions of the database file.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if file.exists() {
+                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 async fn connect_sqlite(data_dir: &Path) -> Result<Store, TenancyError> {
-    std::fs::create_dir_all(data_dir.join("tenants"))?;
+    private_dir(data_dir)?;
+    private_dir(&data_dir.join("tenants"))?;
     // shared.db must exist and be migrated before anything ATTACHes it: a connection
     // that attached it earlier would not see tables created later.
     let shared_path = data_dir.join("shared.db");
@@ -338,6 +386,9 @@ async fn open_sqlite(
     max_connections: u32,
 ) -> Result<DatabaseConnection, TenancyError> {
     let in_memory = path == Path::new(":memory:");
+    if create && !in_memory {
+        private_file(path)?;
+    }
     let options = if in_memory {
         // A private in-memory database per connection (not sqlx's shared-cache one).
         SqliteConnectOptions::new()

@@ -244,8 +244,8 @@ impl TestApp {
             .await
             .unwrap();
         let secret = relabel_platform::auth::totp::new_secret();
-        let (_, hashes) = relabel_platform::auth::totp::recovery_codes();
-        relabel_platform::operators::set_totp(db, &op.id, Some(&secret), &hashes)
+        let (_, hashes) = relabel_platform::auth::totp::recovery_codes(&self.state.sealer);
+        relabel_platform::operators::set_totp(db, &self.state.sealer, &op.id, Some(&secret), &hashes)
             .await
             .unwrap();
         secret
@@ -271,7 +271,7 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        relabel_platform::operators::totp(db, &op.id)
+        relabel_platform::operators::totp(db, &self.state.sealer, &op.id)
             .await
             .unwrap()
             .and_then(|f| f.last_step)

@@ -1,7 +1,7 @@
 //! A real reverse proxy in front of the app: Debian's Caddy, the proxy
 //! `deploy/` uses, with its default `X-Forwarded-For` handling.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 pub struct Caddy {
@@ -70,16 +70,4 @@ impl Drop for Caddy {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// A browser-like client whose connections come from `local` (any address
-/// in 127.0.0.0/8 works on loopback), resolving every name to loopback.
-pub fn client_from(local: IpAddr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .local_address(local)
-        .resolve_to_addrs("alpha.test", &[SocketAddr::from(([127, 0, 0, 1], 0))])
-        .build()
-        .expect("client")
 }

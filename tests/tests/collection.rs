@@ -176,6 +176,7 @@ async fn the_last_dunning_level_suspends_hosting_until_the_customer_pays() {
     let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
     relabel_platform::hosting::add_server(
         app.state.tenancy.backend().shared(),
+        &app.state.sealer,
         "hosting-starter",
         "web-1",
         10,

@@ -249,10 +249,10 @@ async fn a_custom_domain_is_served_only_after_dns_proves_it() {
 }
 
 /// Signups from `clients` addresses through `base`: the status of each.
-async fn signup_statuses(base: &str, clients: &[std::net::IpAddr]) -> Vec<u16> {
+async fn signup_statuses(app: &TestApp, base: &str, clients: &[[u8; 4]]) -> Vec<u16> {
     let mut statuses = Vec::new();
     for ip in clients {
-        let client = relabel_tests::proxy::client_from(*ip);
+        let client = app.client_from(*ip);
         let token = csrf(&client, &format!("{base}/account/signup")).await;
         // Invalid on purpose: the rate limit is checked first, so the answer
         // is 429 when limited and 422 otherwise, and no account is made.
@@ -270,9 +270,7 @@ async fn signup_statuses(base: &str, clients: &[std::net::IpAddr]) -> Vec<u16> {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_visitor_is_counted_as_themselves() {
-    let addrs: Vec<std::net::IpAddr> = (10..22)
-        .map(|i| std::net::IpAddr::from([127, 0, 0, i]))
-        .collect();
+    let addrs: Vec<[u8; 4]> = (10..22).map(|i| [127, 0, 0, i]).collect();
     // Behind Caddy, told to trust it: twelve visitors are twelve clients,
     // whatever they claim in their own X-Forwarded-For.
     let app = spawn_app_with(|c| c.trusted_proxies = Some("127.0.0.1/32".into())).await;
@@ -287,17 +285,17 @@ async fn behind_a_trusted_proxy_each_visitor_is_counted_as_themselves() {
         return;
     };
     let base = format!("http://alpha.test:{}", caddy.port);
-    assert_eq!(signup_statuses(&base, &addrs).await, vec![422; 12]);
+    assert_eq!(signup_statuses(&app, &base, &addrs).await, vec![422; 12]);
     // One visitor is still one: the eleventh try within the hour is refused.
     let one = vec![addrs[0]; 11];
-    let statuses = signup_statuses(&base, &one).await;
+    let statuses = signup_statuses(&app, &base, &one).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 429).count(),
         2,
         "{statuses:?}"
     );
     // The change log records the visitor, not the proxy.
-    let owner = relabel_tests::proxy::client_from(addrs[3]);
+    let owner = app.client_from(addrs[3]);
     let r = login(
         &owner,
         &format!("{base}/console/login"),
@@ -343,7 +341,7 @@ async fn behind_a_trusted_proxy_each_visitor_is_counted_as_themselves() {
     .await;
     let caddy = relabel_tests::proxy::Caddy::start(app.addr).await.unwrap();
     let base = format!("http://alpha.test:{}", caddy.port);
-    let statuses = signup_statuses(&base, &addrs).await;
+    let statuses = signup_statuses(&app, &base, &addrs).await;
     assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
     drop(caddy);
     app.stop().await;

@@ -530,3 +530,64 @@ async fn a_totp_code_signs_in_once() {
         .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn second_factors_and_panel_tokens_are_sealed_and_the_data_is_private() {
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let secret = app
+        .operator("sealed@relabel.test", "operator-password-1")
+        .await;
+    let shared = app.state.tenancy.backend().shared();
+    let row = relabel_platform::operators::entity::Entity::find()
+        .all(shared)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.email == "sealed@relabel.test")
+        .unwrap();
+    // The TOTP secret is stored sealed, not in clear; it still signs in.
+    let stored = row.totp_secret.unwrap();
+    assert!(stored.starts_with("v1:"), "{stored}");
+    assert!(!stored.contains(&secret));
+    let client = app.client();
+    app.operator_login(&client, "sealed@relabel.test", "operator-password-1", &secret)
+        .await;
+    // Recovery codes: 80 bits each, stored as keyed hashes.
+    let hashes = row.recovery_codes.unwrap();
+    assert_eq!(hashes.split(',').count(), 10);
+    assert!(hashes.split(',').all(|h| h.starts_with("k1:") && h.len() == 67), "{hashes}");
+    // A hosting panel's token, too.
+    relabel_platform::catalog::seed_demo(shared).await.unwrap();
+    let server = relabel_platform::hosting::add_server(
+        shared,
+        &app.state.sealer,
+        "hosting-starter",
+        "web-sealed",
+        1,
+        "https://panel.example",
+        "panel-token-123",
+    )
+    .await
+    .unwrap();
+    assert!(server.api_token.starts_with("v1:"));
+    assert!(!server.api_token.contains("panel-token-123"));
+    // The data directory and its files are relabel's own.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = &app.state.config.data_dir;
+        assert_eq!(mode(&dir.join("secret.key")), 0o600);
+        if !relabel_tests::is_postgres() {
+            assert_eq!(mode(dir), 0o700);
+            assert_eq!(mode(&dir.join("tenants")), 0o700);
+            assert_eq!(mode(&dir.join("shared.db")), 0o600);
+            for f in std::fs::read_dir(dir.join("tenants")).unwrap() {
+                let f = f.unwrap().path();
+                assert_eq!(mode(&f) & 0o077, 0, "{}", f.display());
+            }
+        }
+    }
+    app.stop().await;
+}

@@ -148,6 +148,7 @@ async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries()
     let token = relabel_platform::hosting::devpanel::TOKEN;
     relabel_platform::hosting::add_server(
         shared,
+        &app.state.sealer,
         "hosting-starter",
         "web-full",
         0,
@@ -158,6 +159,7 @@ async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries()
     .unwrap();
     let free = relabel_platform::hosting::add_server(
         shared,
+        &app.state.sealer,
         "hosting-starter",
         "web-2",
         50,
@@ -1094,6 +1096,7 @@ async fn a_full_or_failing_pool_retries_and_the_account_is_created_once() {
     assert_eq!(runner.run_due(&t).await.unwrap().retried, 1);
     let server = relabel_platform::hosting::add_server(
         shared,
+        &app.state.sealer,
         "hosting-business",
         "biz-1",
         10,

@@ -111,38 +111,48 @@ pub fn uri(secret: &str, issuer: &str, account: &str) -> String {
     )
 }
 
-/// Ten recovery codes (shown once) and their hashes (stored, comma-separated).
-pub fn recovery_codes() -> (Vec<String>, String) {
+/// Ten recovery codes (shown once; 80 random bits each, `xxxx-xxxx-xxxx-xxxx`)
+/// and their keyed hashes (stored, comma-separated).
+pub fn recovery_codes(sealer: &crate::secrets::Sealer) -> (Vec<String>, String) {
     let codes: Vec<String> = (0..10)
         .map(|_| {
             let raw = base32(&{
                 use rand::RngCore;
-                let mut b = [0u8; 5];
+                let mut b = [0u8; 10];
                 rand::rng().fill_bytes(&mut b);
                 b
             })
             .to_lowercase();
-            format!("{}-{}", &raw[..4], &raw[4..])
+            format!("{}-{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..12], &raw[12..16])
         })
         .collect();
     let hashes = codes
         .iter()
-        .map(|c| hex::encode(Sha256::digest(c.as_bytes())))
+        .map(|c| sealer.keyed_hash(c))
         .collect::<Vec<_>>()
         .join(",");
     (codes, hashes)
 }
 
 /// If `code` is one of the stored recovery codes, returns the remaining hashes.
-pub fn use_recovery_code(stored: &str, code: &str) -> Option<String> {
-    let h = hex::encode(Sha256::digest(code.trim().to_lowercase().as_bytes()));
+/// Codes are stored as keyed hashes (`k1:`); codes issued before that, as
+/// plain SHA-256, are still accepted once each.
+pub fn use_recovery_code(
+    sealer: &crate::secrets::Sealer,
+    stored: &str,
+    code: &str,
+) -> Option<String> {
+    let code = code.trim().to_lowercase();
+    let keyed = sealer.keyed_hash(&code);
+    let legacy = hex::encode(Sha256::digest(code.as_bytes()));
     let all: Vec<&str> = stored.split(',').filter(|s| !s.is_empty()).collect();
-    all.contains(&h.as_str()).then(|| {
+    let hit = all.iter().copied().find(|h| *h == keyed || *h == legacy)?;
+    Some(
         all.into_iter()
-            .filter(|x| *x != h)
+            .filter(|x| *x != hit)
             .collect::<Vec<_>>()
-            .join(",")
-    })
+            .join(","),
+    )
 }
 
 #[cfg(test)]
@@ -173,9 +183,16 @@ mod tests {
         assert!(verify(&s, &code, Some(step)).is_none(), "not twice");
         assert!(verify(&s, &code, Some(step - 2)).is_some());
         assert!(verify(&s, "000000", None).is_none() || code == "000000");
-        let (codes, hashes) = recovery_codes();
-        let rest = use_recovery_code(&hashes, &codes[3]).unwrap();
-        assert!(use_recovery_code(&rest, &codes[3]).is_none(), "single use");
-        assert!(use_recovery_code(&rest, &codes[4]).is_some());
+        let sealer = crate::secrets::Sealer::from_hex(&"ab".repeat(32)).unwrap();
+        let (codes, hashes) = recovery_codes(&sealer);
+        assert_eq!(codes[0].len(), 19, "80 bits in four groups: {}", codes[0]);
+        assert!(hashes.split(',').all(|h| h.starts_with("k1:")));
+        // Keyed: the hash of a code under another key does not match.
+        assert!(!hashes.contains(&hex::encode(Sha256::digest(codes[3].as_bytes()))));
+        let other = crate::secrets::Sealer::from_hex(&"cd".repeat(32)).unwrap();
+        assert!(use_recovery_code(&other, &hashes, &codes[3]).is_none());
+        let rest = use_recovery_code(&sealer, &hashes, &codes[3]).unwrap();
+        assert!(use_recovery_code(&sealer, &rest, &codes[3]).is_none(), "single use");
+        assert!(use_recovery_code(&sealer, &rest, &codes[4].to_uppercase()).is_some());
     }
 }

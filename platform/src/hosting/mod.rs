@@ -74,9 +74,11 @@ pub async fn server_by_id(
     server::Entity::find_by_id(id.to_owned()).one(db).await
 }
 
-/// Adds a server to a product's pool (operator).
+/// Adds a server to a product's pool (operator). Its API token is stored
+/// sealed ([`crate::secrets`]).
 pub async fn add_server(
     db: &impl ConnectionTrait,
+    sealer: &crate::secrets::Sealer,
     product_id: &str,
     name: &str,
     capacity: i32,
@@ -90,7 +92,7 @@ pub async fn add_server(
         capacity: Set(capacity),
         used: Set(0),
         api_url: Set(api_url.trim_end_matches('/').to_owned()),
-        api_token: Set(api_token.to_owned()),
+        api_token: Set(sealer.seal(api_token)),
         active: Set(true),
         created_at: Set(Utc::now()),
     }

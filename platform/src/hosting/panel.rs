@@ -54,15 +54,18 @@ pub trait HostingPanel: Send + Sync {
 
 pub struct HttpPanel {
     http: reqwest::Client,
+    /// Opens the servers' API tokens, stored sealed.
+    sealer: crate::secrets::Sealer,
 }
 
-impl Default for HttpPanel {
-    fn default() -> Self {
+impl HttpPanel {
+    pub fn new(sealer: crate::secrets::Sealer) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(20))
                 .build()
                 .unwrap_or_default(),
+            sealer,
         }
     }
 }
@@ -74,7 +77,11 @@ impl HttpPanel {
         req: reqwest::RequestBuilder,
     ) -> Result<(), PanelError> {
         let rsp = req
-            .bearer_auth(&server.api_token)
+            .bearer_auth(
+                self.sealer
+                    .open_or_plain(&server.api_token)
+                    .unwrap_or_default(),
+            )
             .send()
             .await
             .map_err(|e| PanelError::Unavailable(e.to_string()))?;

@@ -120,13 +120,18 @@ pub struct SecondFactor {
 }
 
 /// The operator's second factor, once enabled.
-pub async fn totp(db: &impl ConnectionTrait, id: &str) -> Result<Option<SecondFactor>, DbErr> {
+/// The secret is stored sealed ([`crate::secrets`]).
+pub async fn totp(
+    db: &impl ConnectionTrait,
+    sealer: &crate::secrets::Sealer,
+    id: &str,
+) -> Result<Option<SecondFactor>, DbErr> {
     Ok(entity::Entity::find_by_id(id.to_owned())
         .one(db)
         .await?
         .and_then(|m| match (m.totp_secret, m.totp_enabled_at) {
-            (Some(secret), Some(_)) => Some(SecondFactor {
-                secret,
+            (Some(sealed), Some(_)) => Some(SecondFactor {
+                secret: sealer.open_or_plain(&sealed)?,
                 recovery: m.recovery_codes.unwrap_or_default(),
                 last_step: m.totp_last_step,
             }),
@@ -159,6 +164,7 @@ pub async fn claim_totp_step(
 /// Stores a confirmed secret (or only new recovery hashes when `secret` is None).
 pub async fn set_totp(
     db: &impl ConnectionTrait,
+    sealer: &crate::secrets::Sealer,
     id: &str,
     secret: Option<&str>,
     recovery_hashes: &str,
@@ -168,7 +174,7 @@ pub async fn set_totp(
     };
     let mut a: entity::ActiveModel = m.into();
     if let Some(secret) = secret {
-        a.totp_secret = Set(Some(secret.to_owned()));
+        a.totp_secret = Set(Some(sealer.seal(secret)));
         a.totp_enabled_at = Set(Some(Utc::now()));
     }
     a.recovery_codes = Set(Some(recovery_hashes.to_owned()));

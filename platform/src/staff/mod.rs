@@ -213,11 +213,18 @@ pub async fn remove(tx: &TenantTx, actor: &str, ip: Option<&str>, id: &str) -> R
     Ok(true)
 }
 
-/// Stores a confirmed TOTP secret and hashed recovery codes.
-/// Enables the second factor with a confirmed `secret`; `step` is the time step of
+/// A member's TOTP secret once enabled (stored sealed, [`crate::secrets`]).
+pub fn totp_secret(sealer: &crate::secrets::Sealer, row: &entity::Model) -> Option<String> {
+    row.totp_enabled_at?;
+    sealer.open_or_plain(row.totp_secret.as_deref()?)
+}
+
+/// Stores a confirmed TOTP secret (sealed) and keyed hashes of the recovery
+/// codes. Enables the second factor with a confirmed `secret`; `step` is the time step of
 /// the code that confirmed it, which cannot be used again to sign in.
 pub async fn enable_totp(
     tx: &TenantTx,
+    sealer: &crate::secrets::Sealer,
     id: &str,
     secret: &str,
     step: i64,
@@ -227,7 +234,7 @@ pub async fn enable_totp(
         return Ok(());
     };
     let mut a: entity::ActiveModel = row.clone().into();
-    a.totp_secret = Set(Some(secret.to_owned()));
+    a.totp_secret = Set(Some(sealer.seal(secret)));
     a.totp_enabled_at = Set(Some(Utc::now()));
     a.totp_last_step = Set(Some(step));
     a.recovery_codes = Set(Some(recovery_hashes.to_owned()));

@@ -86,7 +86,7 @@ pub async fn verify(
     let Some(row) = staff::get_row(&tx, &s.staff_id).await.map_err(internal)? else {
         return Ok(redirect("/console/login"));
     };
-    let (Some(secret), Some(_)) = (row.totp_secret.clone(), row.totp_enabled_at) else {
+    let Some(secret) = staff::totp_secret(&state.sealer, &row) else {
         return Ok(redirect("/console/totp/setup"));
     };
     let code = form.get("code");
@@ -95,7 +95,7 @@ pub async fn verify(
             .await
             .map_err(internal)?
     } else if let Some(rest) =
-        totp::use_recovery_code(row.recovery_codes.as_deref().unwrap_or(""), code)
+        totp::use_recovery_code(&state.sealer, row.recovery_codes.as_deref().unwrap_or(""), code)
     {
         staff::set_recovery_codes(&tx, &row.id, &rest)
             .await
@@ -205,8 +205,8 @@ pub async fn setup(
             Some("err.totp"),
         );
     };
-    let (codes, hashes) = totp::recovery_codes();
-    staff::enable_totp(&tx, &row.id, &secret, step, &hashes)
+    let (codes, hashes) = totp::recovery_codes(&state.sealer);
+    staff::enable_totp(&tx, &state.sealer, &row.id, &secret, step, &hashes)
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;

@@ -119,7 +119,7 @@ pub async fn add(
         )
         .await;
     }
-    let server = hosting::add_server(shared, product, name, capacity.unwrap_or(1), url, token)
+    let server = hosting::add_server(shared, &state.sealer, product, name, capacity.unwrap_or(1), url, token)
         .await
         .map_err(internal)?;
     crate::audit::record_operator(

@@ -73,7 +73,7 @@ pub async fn verify(
             return throttled::retry_after(&r, fail(StatusCode::TOO_MANY_REQUESTS, error));
         }
     };
-    let Some(factor) = operators::totp(db, &op.id).await.map_err(internal)? else {
+    let Some(factor) = operators::totp(db, &state.sealer, &op.id).await.map_err(internal)? else {
         return Ok(redirect("/operator/totp/setup"));
     };
     let code = form.get("code");
@@ -81,8 +81,8 @@ pub async fn verify(
         operators::claim_totp_step(db, &op.id, step)
             .await
             .map_err(internal)?
-    } else if let Some(rest) = totp::use_recovery_code(&factor.recovery, code) {
-        operators::set_totp(db, &op.id, None, &rest)
+    } else if let Some(rest) = totp::use_recovery_code(&state.sealer, &factor.recovery, code) {
+        operators::set_totp(db, &state.sealer, &op.id, None, &rest)
             .await
             .map_err(internal)?;
         true
@@ -142,7 +142,7 @@ pub async fn setup_form(
     req: &Request,
 ) -> poem::Result<Response> {
     let op = pending(session)?;
-    if operators::totp(state.tenancy.backend().shared(), &op.id)
+    if operators::totp(state.tenancy.backend().shared(), &state.sealer, &op.id)
         .await
         .map_err(internal)?
         .is_some()
@@ -162,7 +162,7 @@ pub async fn setup(
     csrf::verify(session, form.opt("csrf"))?;
     let op = pending(session)?;
     let db = state.tenancy.backend().shared();
-    if operators::totp(db, &op.id)
+    if operators::totp(db, &state.sealer, &op.id)
         .await
         .map_err(internal)?
         .is_some()
@@ -182,8 +182,8 @@ pub async fn setup(
             Some("err.totp"),
         );
     };
-    let (codes, hashes) = totp::recovery_codes();
-    operators::set_totp(db, &op.id, Some(&secret), &hashes)
+    let (codes, hashes) = totp::recovery_codes(&state.sealer);
+    operators::set_totp(db, &state.sealer, &op.id, Some(&secret), &hashes)
         .await
         .map_err(internal)?;
     // The code that confirmed the secret cannot sign in again.
