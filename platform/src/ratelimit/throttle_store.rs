@@ -26,6 +26,9 @@ impl Keys {
     }
 }
 
+/// A pair's hash in Redis: failures and the time of the last one.
+type PairRow = (Option<u32>, Option<i64>);
+
 /// What the throttle knows before an attempt.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -86,16 +89,15 @@ impl Store {
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let res: Result<((Option<u32>, Option<i64>), Option<u32>, Option<u32>), _> =
-                    redis::pipe()
-                        .cmd("HMGET")
-                        .arg(format!("{prefix}{}", keys.pair))
-                        .arg("n")
-                        .arg("last")
-                        .get(format!("{prefix}{}", keys.account))
-                        .get(format!("{prefix}{}", keys.client))
-                        .query_async(&mut conn)
-                        .await;
+                let res: redis::RedisResult<(PairRow, Option<u32>, Option<u32>)> = redis::pipe()
+                    .cmd("HMGET")
+                    .arg(format!("{prefix}{}", keys.pair))
+                    .arg("n")
+                    .arg("last")
+                    .get(format!("{prefix}{}", keys.account))
+                    .get(format!("{prefix}{}", keys.client))
+                    .query_async(&mut conn)
+                    .await;
                 match res {
                     Ok(((n, last), account, client)) => Snapshot {
                         pair_failures: n.unwrap_or(0),
