@@ -1700,6 +1700,8 @@ async fn the_lifecycle_follows_expiry_and_notices_a_transfer_out() {
 async fn the_hosting_panel_adapter_suspends_changes_plan_and_terminates() {
     use relabel_platform::hosting::panel::{HostingPanel, HttpPanel, NewAccount, PanelError};
     let panel = relabel_platform::hosting::devpanel::start().await.unwrap();
+    // The token is stored sealed, as `hosting::add_server` stores it.
+    let sealer = relabel_platform::secrets::Sealer::from_hex(&"ab".repeat(32)).unwrap();
     let server = relabel_platform::hosting::server::Model {
         id: "s1".into(),
         product_id: "hosting-starter".into(),
@@ -1707,11 +1709,11 @@ async fn the_hosting_panel_adapter_suspends_changes_plan_and_terminates() {
         capacity: 10,
         used: 0,
         api_url: panel.url("web-1"),
-        api_token: relabel_platform::hosting::devpanel::TOKEN.into(),
+        api_token: sealer.seal(relabel_platform::hosting::devpanel::TOKEN),
         active: true,
         created_at: chrono::Utc::now(),
     };
-    let http = HttpPanel::default();
+    let http = HttpPanel::new(sealer);
     let account = NewAccount {
         username: "u123456789",
         password: "secret-password-1",
