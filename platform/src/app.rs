@@ -450,7 +450,7 @@ impl Running {
 /// Binds `bind` (port 0 picks a free port) and serves until shut down.
 pub async fn spawn(state: AppState, bind: &str) -> anyhow::Result<Running> {
     let app = router(&state);
-    serve_on(bind, app.boxed(), state.config.shutdown_grace_secs).await
+    serve_on(bind, app.boxed(), &state.config).await
 }
 
 /// The metrics listener: Prometheus text at `/metrics`, nothing else.
@@ -461,11 +461,11 @@ pub async fn spawn_metrics(state: AppState, bind: &str) -> anyhow::Result<Runnin
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(crate::metrics::render(state).await)
     }
-    let grace = state.config.shutdown_grace_secs;
+    let config = state.config.clone();
     let app = poem::Route::new()
         .at("/metrics", poem::get(metrics))
         .data(state);
-    serve_on(bind, app.boxed(), grace).await
+    serve_on(bind, app.boxed(), &config).await
 }
 
 /// A worker's listener: only `/healthz` and `/readyz`, for probes.
@@ -481,15 +481,19 @@ pub async fn spawn_health(state: AppState, bind: &str) -> anyhow::Result<Running
         .at("/healthz", poem::get(probe))
         .at("/readyz", poem::get(probe))
         .data(state.clone());
-    serve_on(bind, app.boxed(), state.config.shutdown_grace_secs).await
+    serve_on(bind, app.boxed(), &state.config).await
 }
 
 async fn serve_on(
     bind: &str,
     app: poem::endpoint::BoxEndpoint<'static>,
-    grace_secs: u64,
+    config: &crate::Config,
 ) -> anyhow::Result<Running> {
-    let acceptor = TcpListener::bind(bind.to_owned()).into_acceptor().await?;
+    let grace_secs = config.shutdown_grace_secs;
+    let acceptor = http::Deadlines {
+        inner: TcpListener::bind(bind.to_owned()).into_acceptor().await?,
+        timeouts: config.client_timeouts(),
+    };
     let addr = acceptor
         .local_addr()
         .first()

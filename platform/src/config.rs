@@ -68,6 +68,11 @@ pub struct Config {
     pub metrics_bind: Option<String>,
     /// After SIGTERM, how long in-flight requests and running jobs may take.
     pub shutdown_grace_secs: u64,
+    /// Seconds a client has to send a request's head (request line and
+    /// headers), from its first byte; slower clients are disconnected.
+    pub header_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request.
+    pub idle_timeout_secs: u64,
     /// Days a deleted reseller's data is kept before the daily schedule purges
     /// it (schema and shared rows; the audit log stays).
     pub tenant_retention_days: u32,
@@ -250,6 +255,8 @@ impl Config {
             .set_default("log_format", "pretty")?
             .set_default("role", "all")?
             .set_default("shutdown_grace_secs", 30)?
+            .set_default("header_timeout_secs", 15)?
+            .set_default("idle_timeout_secs", 60)?
             .set_default("tenant_retention_days", 30)?
             .set_default("job_workers", 1)?
             .set_default("registry_timeout_ms", 2000)?
@@ -388,6 +395,12 @@ impl Config {
         {
             return invalid("trusted_proxies", &e);
         }
+        if !(1..=600).contains(&self.header_timeout_secs) {
+            return invalid("header_timeout_secs", "must be between 1 and 600");
+        }
+        if !(1..=3600).contains(&self.idle_timeout_secs) {
+            return invalid("idle_timeout_secs", "must be between 1 and 3600");
+        }
         if !["all", "web", "worker"].contains(&self.role.as_str()) {
             return invalid("role", "expected all, web or worker");
         }
@@ -417,6 +430,14 @@ impl Config {
             data_dir: self.data_dir.clone(),
             resolver_ttl: std::time::Duration::from_secs(self.resolver_ttl_secs),
             max_connections: self.db_max_connections,
+        }
+    }
+
+    /// How long slow clients may take (see `http::slow_clients`).
+    pub fn client_timeouts(&self) -> crate::http::Timeouts {
+        crate::http::Timeouts {
+            header: std::time::Duration::from_secs(self.header_timeout_secs),
+            idle: std::time::Duration::from_secs(self.idle_timeout_secs),
         }
     }
 
@@ -468,6 +489,8 @@ mod tests {
             dns_resolver: None,
             metrics_bind: None,
             shutdown_grace_secs: 30,
+            header_timeout_secs: 15,
+            idle_timeout_secs: 60,
             tenant_retention_days: 30,
             job_workers: 1,
             parking: Default::default(),
@@ -508,6 +531,10 @@ mod tests {
             ),
             (Box::new(|c| c.log_format = "xml".into()), "log_format"),
             (Box::new(|c| c.max_body_bytes = 10), "max_body_bytes"),
+            (
+                Box::new(|c| c.header_timeout_secs = 0),
+                "header_timeout_secs",
+            ),
             (
                 Box::new(|c| c.max_upload_bytes = c.max_body_bytes - 1),
                 "max_upload_bytes",

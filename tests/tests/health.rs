@@ -1,4 +1,4 @@
-use relabel_tests::spawn_app;
+use relabel_tests::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_and_readiness_answer_on_any_host() {
@@ -134,6 +134,74 @@ async fn every_response_carries_its_request_id() {
     let made = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(made.len(), 32);
     assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
+    app.stop().await;
+}
+
+/// Reads until the server closes the connection (or resets it); how long that took.
+async fn closed_after(r: &mut tokio::net::tcp::OwnedReadHalf, what: &str) -> std::time::Duration {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(6), r.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("the server kept the {what} connection open"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_disconnected() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|c| {
+        c.header_timeout_secs = 1;
+        c.idle_timeout_secs = 2;
+    })
+    .await;
+    let connect = || async {
+        tokio::net::TcpStream::connect(app.addr)
+            .await
+            .unwrap()
+            .into_split()
+    };
+
+    // A head that trickles in, a byte at a time, never finishing.
+    let (mut r, mut w) = connect().await;
+    w.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if w.write_all(b"a").await.is_err() {
+                break;
+            }
+        }
+    });
+    let took = closed_after(&mut r, "trickling").await;
+    assert!(took < Duration::from_secs(3), "closed after {took:?}");
+    trickle.abort();
+
+    // A connection that never says anything.
+    let (mut r, _w) = connect().await;
+    let took = closed_after(&mut r, "silent").await;
+    assert!(took < Duration::from_secs(3), "closed after {took:?}");
+
+    // A whole request is answered; the idle connection is closed afterwards.
+    let (mut r, mut w) = connect().await;
+    w.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    r.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let took = closed_after(&mut r, "idle").await;
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
+        "idle connection closed after {took:?}"
+    );
     app.stop().await;
 }
 

@@ -14,6 +14,7 @@ mod keys;
 mod local_path;
 pub mod operator;
 mod page;
+mod slow_clients;
 pub mod store;
 mod throttled;
 
@@ -21,6 +22,7 @@ pub use body_limit::BodyLimit;
 pub use form::{FormData, read_multipart};
 pub use local_path::same_site_path;
 pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
+pub use slow_clients::{Deadlines, Timeouts};
 
 use crate::app::AppState;
 use poem::http::{StatusCode, header};
