@@ -150,7 +150,7 @@ async fn login(
             // Password accepted: the session is only "pending" until the second factor.
             session.renew();
             session.remove("csrf");
-            let has_totp = operators::totp(state.tenancy.backend().shared(), &op.id)
+            let has_totp = operators::totp(state.tenancy.backend().shared(), &state.sealer, &op.id)
                 .await
                 .map_err(super::internal)?
                 .is_some();

@@ -406,8 +406,8 @@ async fn tell_holder_of_signup(
     let data = json!({
         "brand_name": tenant.name,
         "customer_name": customers::display_name(&holder),
-        "login_link": absolute(state, req, "/account/login"),
-        "reset_link": absolute(state, req, "/account/reset"),
+        "login_link": crate::http::link_for_mail(state, tenant, req, "/account/login"),
+        "reset_link": crate::http::link_for_mail(state, tenant, req, "/account/reset"),
     });
     send(
         state,
