@@ -68,7 +68,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             operators::upsert(shared, &email, &password).await?
         }
     };
-    if operators::totp(shared, &state.sealer, &op.id).await?.is_none() {
+    if operators::totp(shared, &state.sealer, &op.id)
+        .await?
+        .is_none()
+    {
         let (_, recovery) = crate::auth::totp::recovery_codes(&state.sealer);
         operators::set_totp(
             shared,

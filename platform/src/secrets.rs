@@ -77,7 +77,11 @@ impl Sealer {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let mut out = nonce.to_vec();
         // Encryption with a valid key and nonce does not fail.
-        out.extend(self.aead.encrypt(&nonce, plain.as_bytes()).unwrap_or_default());
+        out.extend(
+            self.aead
+                .encrypt(&nonce, plain.as_bytes())
+                .unwrap_or_default(),
+        );
         format!("v1:{}", B64.encode(out))
     }
 

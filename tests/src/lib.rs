@@ -245,9 +245,15 @@ impl TestApp {
             .unwrap();
         let secret = relabel_platform::auth::totp::new_secret();
         let (_, hashes) = relabel_platform::auth::totp::recovery_codes(&self.state.sealer);
-        relabel_platform::operators::set_totp(db, &self.state.sealer, &op.id, Some(&secret), &hashes)
-            .await
-            .unwrap();
+        relabel_platform::operators::set_totp(
+            db,
+            &self.state.sealer,
+            &op.id,
+            Some(&secret),
+            &hashes,
+        )
+        .await
+        .unwrap();
         secret
     }
 

@@ -551,12 +551,22 @@ async fn second_factors_and_panel_tokens_are_sealed_and_the_data_is_private() {
     assert!(stored.starts_with("v1:"), "{stored}");
     assert!(!stored.contains(&secret));
     let client = app.client();
-    app.operator_login(&client, "sealed@relabel.test", "operator-password-1", &secret)
-        .await;
+    app.operator_login(
+        &client,
+        "sealed@relabel.test",
+        "operator-password-1",
+        &secret,
+    )
+    .await;
     // Recovery codes: 80 bits each, stored as keyed hashes.
     let hashes = row.recovery_codes.unwrap();
     assert_eq!(hashes.split(',').count(), 10);
-    assert!(hashes.split(',').all(|h| h.starts_with("k1:") && h.len() == 67), "{hashes}");
+    assert!(
+        hashes
+            .split(',')
+            .all(|h| h.starts_with("k1:") && h.len() == 67),
+        "{hashes}"
+    );
     // A hosting panel's token, too.
     relabel_platform::catalog::seed_demo(shared).await.unwrap();
     let server = relabel_platform::hosting::add_server(

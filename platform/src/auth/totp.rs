@@ -123,7 +123,13 @@ pub fn recovery_codes(sealer: &crate::secrets::Sealer) -> (Vec<String>, String) 
                 b
             })
             .to_lowercase();
-            format!("{}-{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..12], &raw[12..16])
+            format!(
+                "{}-{}-{}-{}",
+                &raw[..4],
+                &raw[4..8],
+                &raw[8..12],
+                &raw[12..16]
+            )
         })
         .collect();
     let hashes = codes
@@ -192,7 +198,10 @@ mod tests {
         let other = crate::secrets::Sealer::from_hex(&"cd".repeat(32)).unwrap();
         assert!(use_recovery_code(&other, &hashes, &codes[3]).is_none());
         let rest = use_recovery_code(&sealer, &hashes, &codes[3]).unwrap();
-        assert!(use_recovery_code(&sealer, &rest, &codes[3]).is_none(), "single use");
+        assert!(
+            use_recovery_code(&sealer, &rest, &codes[3]).is_none(),
+            "single use"
+        );
         assert!(use_recovery_code(&sealer, &rest, &codes[4].to_uppercase()).is_some());
     }
 }

@@ -3,8 +3,8 @@
 //! the reseller routes (storefront, reseller console, reseller API).
 
 pub mod api;
-pub mod client;
 mod body_limit;
+pub mod client;
 pub mod console;
 pub mod csp;
 mod form;

@@ -94,9 +94,11 @@ pub async fn verify(
         staff::claim_totp_step(&tx, &row.id, step)
             .await
             .map_err(internal)?
-    } else if let Some(rest) =
-        totp::use_recovery_code(&state.sealer, row.recovery_codes.as_deref().unwrap_or(""), code)
-    {
+    } else if let Some(rest) = totp::use_recovery_code(
+        &state.sealer,
+        row.recovery_codes.as_deref().unwrap_or(""),
+        code,
+    ) {
         staff::set_recovery_codes(&tx, &row.id, &rest)
             .await
             .map_err(internal)?;

@@ -119,9 +119,17 @@ pub async fn add(
         )
         .await;
     }
-    let server = hosting::add_server(shared, &state.sealer, product, name, capacity.unwrap_or(1), url, token)
-        .await
-        .map_err(internal)?;
+    let server = hosting::add_server(
+        shared,
+        &state.sealer,
+        product,
+        name,
+        capacity.unwrap_or(1),
+        url,
+        token,
+    )
+    .await
+    .map_err(internal)?;
     crate::audit::record_operator(
         shared,
         None,

@@ -73,7 +73,10 @@ pub async fn verify(
             return throttled::retry_after(&r, fail(StatusCode::TOO_MANY_REQUESTS, error));
         }
     };
-    let Some(factor) = operators::totp(db, &state.sealer, &op.id).await.map_err(internal)? else {
+    let Some(factor) = operators::totp(db, &state.sealer, &op.id)
+        .await
+        .map_err(internal)?
+    else {
         return Ok(redirect("/operator/totp/setup"));
     };
     let code = form.get("code");
