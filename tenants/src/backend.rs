@@ -1,3 +1,4 @@
+use crate::tx::Platform;
 use crate::{TenancyConfig, TenancyError, Tenant, TenantTx};
 use relabel_migrations::sea_orm_migration::MigratorTrait;
 use relabel_migrations::{SharedMigrator, TenantMigrator};
@@ -128,7 +129,7 @@ impl Backend {
     /// Opens a transaction in `tenant`'s schema.
     pub(crate) async fn begin_tenant(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
         let txn = self.begin_schema(&tenant.schema, false).await?;
-        Ok(TenantTx::new(txn, tenant.id.clone()))
+        Ok(TenantTx::new(txn, tenant.id.clone(), self.platform()))
     }
 
     /// Opens a transaction in `tenant`'s schema whose first statement takes the
@@ -146,7 +147,15 @@ impl Backend {
             txn.execute_unprepared("DELETE FROM main.tenant_migrations WHERE 0")
                 .await?;
         }
-        Ok(TenantTx::new(txn, tenant.id.clone()))
+        Ok(TenantTx::new(txn, tenant.id.clone(), self.platform()))
+    }
+
+    /// Where a tenant transaction writes its rows of the platform tables.
+    pub(crate) fn platform(&self) -> Platform {
+        match &self.store {
+            Store::Postgres { .. } => Platform::Same,
+            Store::Sqlite { shared, .. } => Platform::shared(shared.clone()),
+        }
     }
 
     /// Begins a transaction whose unqualified names resolve to `schema`.
@@ -220,7 +229,7 @@ impl Backend {
         let shared = data_dir.join("shared.db");
         tenants
             .try_get_with(schema.to_owned(), async move {
-                open_sqlite(&path, create, Some(&shared), 4).await
+                open_sqlite(&path, create, Some((&shared, Attach::ReadOnly)), 4).await
             })
             .await
             .map_err(|e| TenancyError::Config(e.to_string()))
@@ -361,7 +370,13 @@ async fn connect_sqlite(data_dir: &Path) -> Result<Store, TenancyError> {
     let shared_path = data_dir.join("shared.db");
     migrate_shared_sqlite(&shared_path).await?;
     // The shared pool's main database is an empty in-memory one: only `shared.` is real.
-    let shared = open_sqlite(Path::new(":memory:"), true, Some(&shared_path), 4).await?;
+    let shared = open_sqlite(
+        Path::new(":memory:"),
+        true,
+        Some((&shared_path, Attach::ReadWrite)),
+        4,
+    )
+    .await?;
     Ok(Store::Sqlite {
         data_dir: data_dir.to_owned(),
         shared,
@@ -379,10 +394,20 @@ async fn migrate_shared_sqlite(path: &Path) -> Result<(), TenancyError> {
     Ok(())
 }
 
+/// How a connection ATTACHes `shared.db`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attach {
+    /// The shared pool: the one writer of the shared tables.
+    ReadWrite,
+    /// A tenant's pool: reads the reference tables; a write to `shared` (or a
+    /// bug that aims at another reseller's rows there) fails in SQLite itself.
+    ReadOnly,
+}
+
 async fn open_sqlite(
     path: &Path,
     create: bool,
-    attach_shared: Option<&Path>,
+    attach_shared: Option<(&Path, Attach)>,
     max_connections: u32,
 ) -> Result<DatabaseConnection, TenancyError> {
     let in_memory = path == Path::new(":memory:");
@@ -401,20 +426,26 @@ async fn open_sqlite(
     }
     .busy_timeout(Duration::from_secs(10))
     .foreign_keys(true);
-    let shared = attach_shared.map(|p| p.to_string_lossy().into_owned());
+    let shared = attach_shared.map(|(p, mode)| match mode {
+        Attach::ReadWrite => (p.to_string_lossy().into_owned(), mode),
+        // sqlx opens every connection with SQLITE_OPEN_URI, so ATTACH takes a URI.
+        Attach::ReadOnly => (format!("file:{}?mode=ro", uri_path(p)), mode),
+    });
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
         .after_connect(move |conn, _meta| {
             let shared = shared.clone();
             Box::pin(async move {
-                if let Some(shared) = shared {
+                if let Some((shared, mode)) = shared {
                     sea_orm::sqlx::query("ATTACH DATABASE ? AS shared")
                         .bind(shared)
                         .execute(&mut *conn)
                         .await?;
-                    sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
+                    if mode == Attach::ReadWrite {
+                        sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
                 Ok(())
             })
@@ -423,6 +454,19 @@ async fn open_sqlite(
         .await
         .map_err(db_err)?;
     Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// `path` as the path part of an SQLite `file:` URI: the characters the URI
+/// syntax gives a meaning to are percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn db_err(e: sea_orm::sqlx::Error) -> TenancyError {

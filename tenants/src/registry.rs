@@ -197,7 +197,7 @@ impl Tenancy {
         };
         Ok(PendingTenant {
             tenancy: self.clone(),
-            tx: TenantTx::new(txn, id).with_changes(self.changes().clone()),
+            tx: TenantTx::new(txn, id, backend.platform()).with_changes(self.changes().clone()),
             row,
             hostnames: new.hostnames,
             tenant,
