@@ -86,16 +86,15 @@ impl Store {
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let res: Result<((Option<u32>, Option<i64>), Option<u32>, Option<u32>), _> =
-                    redis::pipe()
-                        .cmd("HMGET")
-                        .arg(format!("{prefix}{}", keys.pair))
-                        .arg("n")
-                        .arg("last")
-                        .get(format!("{prefix}{}", keys.account))
-                        .get(format!("{prefix}{}", keys.client))
-                        .query_async(&mut conn)
-                        .await;
+                let res: Result<RedisSnapshot, _> = redis::pipe()
+                    .cmd("HMGET")
+                    .arg(format!("{prefix}{}", keys.pair))
+                    .arg("n")
+                    .arg("last")
+                    .get(format!("{prefix}{}", keys.account))
+                    .get(format!("{prefix}{}", keys.client))
+                    .query_async(&mut conn)
+                    .await;
                 match res {
                     Ok(((n, last), account, client)) => Snapshot {
                         pair_failures: n.unwrap_or(0),
@@ -188,3 +187,6 @@ impl Store {
         }
     }
 }
+
+/// The pipeline's answer: the pair's (failures, last), the account's and the client's failures.
+type RedisSnapshot = ((Option<u32>, Option<i64>), Option<u32>, Option<u32>);
