@@ -302,6 +302,7 @@ impl Tenancy {
                 summary.rows += rows.len();
             }
             TenantMigrator::up(&txn, None).await?;
+            backend.grant_tenant_role(&txn, &schema).await?;
             Ok::<_, TenancyError>(summary)
         }
         .await;

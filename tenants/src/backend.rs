@@ -1,3 +1,4 @@
+use crate::tx::Platform;
 use crate::{TenancyConfig, TenancyError, Tenant, TenantTx};
 use relabel_migrations::sea_orm_migration::MigratorTrait;
 use relabel_migrations::{SharedMigrator, TenantMigrator};
@@ -116,6 +117,7 @@ impl Backend {
                     .await?;
                 set_search_path(&txn, "shared").await?;
                 SharedMigrator::up(&txn, None).await?;
+                txn.execute_unprepared(&tenant_roles_setup()).await?;
                 txn.commit().await?;
             }
             Store::Sqlite { data_dir, .. } => {
@@ -127,8 +129,8 @@ impl Backend {
 
     /// Opens a transaction in `tenant`'s schema.
     pub(crate) async fn begin_tenant(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
-        let txn = self.begin_schema(&tenant.schema, false).await?;
-        Ok(TenantTx::new(txn, tenant.id.clone()))
+        let txn = self.begin_scoped(&tenant.schema).await?;
+        Ok(TenantTx::new(txn, tenant.id.clone(), self.platform()))
     }
 
     /// Opens a transaction in `tenant`'s schema whose first statement takes the
@@ -141,12 +143,60 @@ impl Backend {
         &self,
         tenant: &Tenant,
     ) -> Result<TenantTx, TenancyError> {
-        let txn = self.begin_schema(&tenant.schema, false).await?;
+        let txn = self.begin_scoped(&tenant.schema).await?;
         if matches!(self.store, Store::Sqlite { .. }) {
             txn.execute_unprepared("DELETE FROM main.tenant_migrations WHERE 0")
                 .await?;
         }
-        Ok(TenantTx::new(txn, tenant.id.clone()))
+        Ok(TenantTx::new(txn, tenant.id.clone(), self.platform()))
+    }
+
+    /// Where a tenant transaction writes its rows of the platform tables.
+    pub(crate) fn platform(&self) -> Platform {
+        match &self.store {
+            Store::Postgres { .. } => Platform::Same,
+            Store::Sqlite { shared, .. } => Platform::shared(shared.clone()),
+        }
+    }
+
+    /// Begins a tenant transaction: in `schema` and, on Postgres, as the tenant's
+    /// role (see [`tenant_roles_setup`]), set with the search_path in one statement.
+    async fn begin_scoped(&self, schema: &str) -> Result<DatabaseTransaction, TenancyError> {
+        match &self.store {
+            Store::Postgres { db } => {
+                if !is_tenant_schema(schema) {
+                    return Err(TenancyError::Config(format!(
+                        "not a tenant schema name: {schema:?}"
+                    )));
+                }
+                let txn = db.begin().await?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('search_path', $1, true), set_config('role', $2, true)",
+                    [format!("{schema},shared").into(), schema.into()],
+                ))
+                .await?;
+                Ok(txn)
+            }
+            Store::Sqlite { .. } => self.begin_schema(schema, false).await,
+        }
+    }
+
+    /// Switches a transaction of `schema` to the tenant's role (Postgres).
+    pub(crate) async fn enter_role(
+        &self,
+        txn: &DatabaseTransaction,
+        schema: &str,
+    ) -> Result<(), TenancyError> {
+        if self.kind() == BackendKind::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('role', $1, true)",
+                [schema.into()],
+            ))
+            .await?;
+        }
+        Ok(())
     }
 
     /// Begins a transaction whose unqualified names resolve to `schema`.
@@ -220,7 +270,7 @@ impl Backend {
         let shared = data_dir.join("shared.db");
         tenants
             .try_get_with(schema.to_owned(), async move {
-                open_sqlite(&path, create, Some(&shared), 4).await
+                open_sqlite(&path, create, Some((&shared, Attach::ReadOnly)), 4).await
             })
             .await
             .map_err(|e| TenancyError::Config(e.to_string()))
@@ -252,7 +302,53 @@ impl Backend {
         if pending > 0 {
             TenantMigrator::up(txn, None).await?;
         }
+        if self.kind() == BackendKind::Postgres && (pending > 0 || !role_ready(txn, schema).await?)
+        {
+            self.grant_tenant_role(txn, schema).await?;
+        }
         Ok(pending)
+    }
+
+    /// Creates `schema`'s role if missing and gives it its schema and tables (see
+    /// [`tenant_roles_setup`]). Run after every migration of the schema, as the
+    /// login role (which owns the tables); the tables of a migration are covered
+    /// by the grant after it.
+    pub(crate) async fn grant_tenant_role(
+        &self,
+        txn: &DatabaseTransaction,
+        schema: &str,
+    ) -> Result<(), TenancyError> {
+        if self.kind() != BackendKind::Postgres {
+            return Ok(());
+        }
+        if !is_tenant_schema(schema) {
+            return Err(TenancyError::Config(format!(
+                "not a tenant schema name: {schema:?}"
+            )));
+        }
+        // `schema` is generated (`t_<hex>`) and checked above: safe as an identifier.
+        txn.execute_unprepared(&format!(
+            "DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{schema}') THEN
+                    BEGIN
+                        CREATE ROLE {schema} NOLOGIN;
+                    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                        NULL; -- made at the same moment by another database of the cluster
+                    END;
+                END IF;
+                IF NOT pg_has_role(current_user, '{schema}', 'MEMBER') THEN
+                    EXECUTE format('GRANT {schema} TO %I', current_user);
+                END IF;
+                IF NOT pg_has_role('{schema}', '{TENANT_GROUP}', 'MEMBER') THEN
+                    GRANT {TENANT_GROUP} TO {schema};
+                END IF;
+            END $$;
+            GRANT USAGE, CREATE ON SCHEMA {schema} TO {schema};
+            GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {schema};
+            GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO {schema};"
+        ))
+        .await?;
+        Ok(())
     }
 
     /// Deletes the SQLite file of a tenant whose creation did not complete.
@@ -267,6 +363,76 @@ impl Backend {
             }
         }
     }
+}
+
+/// The group role of every tenant role (Postgres): what all tenants may do in
+/// `shared` is granted to it once, not to each of thousands of tenant roles.
+pub const TENANT_GROUP: &str = "relabel_tenant";
+
+/// The reference tables of `shared` that tenant code reads.
+const SHARED_REFERENCE: &[&str] = &["tlds", "products", "wholesale_prices"];
+
+/// The platform tables a tenant writes its own rows of, in its own transaction
+/// (ordering reserves on its wholesale account and files operator cases
+/// atomically with the order); row-level security keeps it to its own rows.
+const SHARED_OWN_ROWS: &[&str] = &["reseller_accounts", "operator_cases"];
+
+/// Postgres, second fence: every tenant transaction runs as the tenant's role
+/// (`t_<id>`, named like its schema, NOLOGIN, a member of [`TENANT_GROUP`]). It can
+/// use its own schema, read the reference tables and reach its own rows of the
+/// wholesale accounts and operator cases; not operators, API keys, the registry
+/// or any other tenant's schema. The operator's books (`t_000...`) keep every
+/// reseller's account, so they reach all rows. Idempotent, run after the shared
+/// migrations under their lock.
+fn tenant_roles_setup() -> String {
+    let books = format!("t_{}", crate::PLATFORM_BOOKS_ID);
+    let mut sql = format!(
+        "DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{TENANT_GROUP}') THEN
+                BEGIN
+                    CREATE ROLE {TENANT_GROUP} NOLOGIN;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                    NULL;
+                END;
+            END IF;
+        END $$;
+        GRANT USAGE ON SCHEMA shared TO {TENANT_GROUP};"
+    );
+    for table in SHARED_REFERENCE {
+        sql.push_str(&format!(
+            "GRANT SELECT ON shared.{table} TO {TENANT_GROUP};"
+        ));
+    }
+    for table in SHARED_OWN_ROWS {
+        sql.push_str(&format!(
+            "GRANT SELECT, INSERT, UPDATE ON shared.{table} TO {TENANT_GROUP};
+            ALTER TABLE shared.{table} ENABLE ROW LEVEL SECURITY;
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'shared'
+                        AND tablename = '{table}' AND policyname = 'own_rows') THEN
+                    CREATE POLICY own_rows ON shared.{table} TO {TENANT_GROUP}
+                        USING ('t_' || tenant_id = current_user OR current_user = '{books}');
+                END IF;
+            END $$;"
+        ));
+    }
+    sql
+}
+
+/// Whether `schema`'s role exists and has its schema (a tenant made before roles).
+async fn role_ready(txn: &DatabaseTransaction, schema: &str) -> Result<bool, sea_orm::DbErr> {
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                THEN has_schema_privilege($1, $1, 'CREATE') ELSE false END",
+            [schema.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => false,
+    })
 }
 
 pub(crate) fn is_tenant_schema(schema: &str) -> bool {
@@ -361,7 +527,13 @@ async fn connect_sqlite(data_dir: &Path) -> Result<Store, TenancyError> {
     let shared_path = data_dir.join("shared.db");
     migrate_shared_sqlite(&shared_path).await?;
     // The shared pool's main database is an empty in-memory one: only `shared.` is real.
-    let shared = open_sqlite(Path::new(":memory:"), true, Some(&shared_path), 4).await?;
+    let shared = open_sqlite(
+        Path::new(":memory:"),
+        true,
+        Some((&shared_path, Attach::ReadWrite)),
+        4,
+    )
+    .await?;
     Ok(Store::Sqlite {
         data_dir: data_dir.to_owned(),
         shared,
@@ -379,10 +551,20 @@ async fn migrate_shared_sqlite(path: &Path) -> Result<(), TenancyError> {
     Ok(())
 }
 
+/// How a connection ATTACHes `shared.db`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attach {
+    /// The shared pool: the one writer of the shared tables.
+    ReadWrite,
+    /// A tenant's pool: reads the reference tables; a write to `shared` (or a
+    /// bug that aims at another reseller's rows there) fails in SQLite itself.
+    ReadOnly,
+}
+
 async fn open_sqlite(
     path: &Path,
     create: bool,
-    attach_shared: Option<&Path>,
+    attach_shared: Option<(&Path, Attach)>,
     max_connections: u32,
 ) -> Result<DatabaseConnection, TenancyError> {
     let in_memory = path == Path::new(":memory:");
@@ -401,20 +583,26 @@ async fn open_sqlite(
     }
     .busy_timeout(Duration::from_secs(10))
     .foreign_keys(true);
-    let shared = attach_shared.map(|p| p.to_string_lossy().into_owned());
+    let shared = attach_shared.map(|(p, mode)| match mode {
+        Attach::ReadWrite => (p.to_string_lossy().into_owned(), mode),
+        // sqlx opens every connection with SQLITE_OPEN_URI, so ATTACH takes a URI.
+        Attach::ReadOnly => (format!("file:{}?mode=ro", uri_path(p)), mode),
+    });
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
         .after_connect(move |conn, _meta| {
             let shared = shared.clone();
             Box::pin(async move {
-                if let Some(shared) = shared {
+                if let Some((shared, mode)) = shared {
                     sea_orm::sqlx::query("ATTACH DATABASE ? AS shared")
                         .bind(shared)
                         .execute(&mut *conn)
                         .await?;
-                    sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
+                    if mode == Attach::ReadWrite {
+                        sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
                 Ok(())
             })
@@ -423,6 +611,19 @@ async fn open_sqlite(
         .await
         .map_err(db_err)?;
     Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// `path` as the path part of an SQLite `file:` URI: the characters the URI
+/// syntax gives a meaning to are percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn db_err(e: sea_orm::sqlx::Error) -> TenancyError {

@@ -102,6 +102,8 @@ impl PendingTenant {
         match backend.kind() {
             BackendKind::Postgres => {
                 // Shared rows were written in the same transaction: all or nothing.
+                // The registry is not the tenant's: back to the login role for it.
+                self.tx.conn().execute_unprepared("RESET ROLE").await?;
                 insert_shared(self.tx.conn(), self.row, &self.hostnames).await?;
                 self.tx.commit().await?;
             }
@@ -168,7 +170,11 @@ impl Tenancy {
         let schema = id.schema_name();
         let backend = self.backend();
         let txn = backend.begin_schema(&schema, true).await?;
-        if let Err(e) = backend.migrate_tenant(&txn, &schema).await {
+        let migrated = match backend.migrate_tenant(&txn, &schema).await {
+            Ok(_) => backend.enter_role(&txn, &schema).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = migrated {
             drop(txn);
             backend.discard_sqlite_tenant(&schema).await;
             return Err(e);
@@ -197,7 +203,7 @@ impl Tenancy {
         };
         Ok(PendingTenant {
             tenancy: self.clone(),
-            tx: TenantTx::new(txn, id).with_changes(self.changes().clone()),
+            tx: TenantTx::new(txn, id, backend.platform()).with_changes(self.changes().clone()),
             row,
             hostnames: new.hostnames,
             tenant,
@@ -416,6 +422,19 @@ impl Tenancy {
             }
             txn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS {} CASCADE", gone.schema))
                 .await?;
+            // Its role goes too, with what it was granted here.
+            txn.execute_unprepared(&format!(
+                "DO $$ BEGIN
+                    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{0}') THEN
+                        DROP OWNED BY {0};
+                        DROP ROLE {0};
+                    END IF;
+                EXCEPTION WHEN dependent_objects_still_exist THEN
+                    NULL; -- still granted something in another database of the cluster
+                END $$",
+                gone.schema
+            ))
+            .await?;
             txn.commit().await?;
         } else {
             txn.commit().await?;

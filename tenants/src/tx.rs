@@ -1,6 +1,6 @@
 use crate::TenantId;
 use crate::changes::{Change, Changes};
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use std::collections::BTreeSet;
 use std::ops::Deref;
 use std::sync::Mutex;
@@ -12,20 +12,50 @@ use std::sync::Mutex;
 ///
 /// Domain functions mark what they changed with [`TenantTx::touch`]; the topics are
 /// published after a successful commit, so caches drop exactly what went stale.
+///
+/// The database enforces the scope too: on Postgres the transaction runs as the
+/// tenant's own role, on SQLite `shared` is attached read-only. The reseller's rows
+/// in the platform's tables (its wholesale account, its clearing cases) are
+/// written through [`TenantTx::platform`].
 pub struct TenantTx {
     txn: DatabaseTransaction,
     tenant: TenantId,
     touched: Mutex<BTreeSet<&'static str>>,
     changes: Option<Changes>,
+    platform: Platform,
+}
+
+/// Where [`TenantTx::platform`] writes.
+pub(crate) enum Platform {
+    /// Postgres: the same transaction; row-level security keeps the tenant's
+    /// role to its own rows of the platform tables.
+    Same,
+    /// SQLite: a transaction of the shared pool, begun on first use and
+    /// committed right after the tenant's (two files never commit atomically,
+    /// not even in one connection).
+    Shared {
+        db: DatabaseConnection,
+        txn: tokio::sync::OnceCell<DatabaseTransaction>,
+    },
+}
+
+impl Platform {
+    pub(crate) fn shared(db: DatabaseConnection) -> Self {
+        Self::Shared {
+            db,
+            txn: tokio::sync::OnceCell::new(),
+        }
+    }
 }
 
 impl TenantTx {
-    pub(crate) fn new(txn: DatabaseTransaction, tenant: TenantId) -> Self {
+    pub(crate) fn new(txn: DatabaseTransaction, tenant: TenantId, platform: Platform) -> Self {
         Self {
             txn,
             tenant,
             touched: Mutex::default(),
             changes: None,
+            platform,
         }
     }
 
@@ -40,6 +70,17 @@ impl TenantTx {
 
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.txn
+    }
+
+    /// The transaction for the platform tables a reseller's own work changes
+    /// (`shared.reseller_accounts`, `shared.operator_cases`): it commits and rolls
+    /// back with this one. Read those tables through it too, so a read sees the
+    /// writes before it.
+    pub async fn platform(&self) -> Result<&DatabaseTransaction, DbErr> {
+        match &self.platform {
+            Platform::Same => Ok(&self.txn),
+            Platform::Shared { db, txn } => txn.get_or_try_init(|| db.begin()).await,
+        }
     }
 
     /// Records that this transaction changed data under `topic`.
@@ -61,6 +102,11 @@ impl TenantTx {
     pub async fn commit(self) -> Result<(), DbErr> {
         let touched = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|e| e.into_inner()));
         self.txn.commit().await?;
+        if let Platform::Shared { txn, .. } = self.platform
+            && let Some(txn) = txn.into_inner()
+        {
+            txn.commit().await?;
+        }
         if let Some(changes) = self.changes {
             for topic in touched {
                 changes
@@ -75,6 +121,11 @@ impl TenantTx {
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
+        if let Platform::Shared { txn, .. } = self.platform
+            && let Some(txn) = txn.into_inner()
+        {
+            txn.rollback().await?;
+        }
         self.txn.rollback().await
     }
 }

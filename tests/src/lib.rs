@@ -49,6 +49,24 @@ async fn admin_exec(url: &str, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The roles of a test database's tenants (see `relabel_tenants::Backend`).
+async fn tenant_roles(url: &str) -> anyhow::Result<Vec<String>> {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(url).await?;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT schema_name FROM shared.tenants",
+        ))
+        .await?;
+    db.close().await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get_by_index::<String>(0).ok())
+        .filter(|s| s.starts_with("t_") && s[2..].bytes().all(|b| b.is_ascii_alphanumeric()))
+        .collect())
+}
+
 /// A configuration for a fresh, isolated backend.
 pub async fn test_config() -> anyhow::Result<(Config, Cleanup)> {
     relabel_platform::install_crypto();
@@ -106,11 +124,19 @@ impl Drop for Cleanup {
                 .expect("runtime");
             rt.block_on(async move {
                 if let Some((admin, name)) = pg {
+                    // Tenant roles belong to the cluster, not to the database.
+                    let roles = tenant_roles(&admin.replacen("/postgres", &format!("/{name}"), 1))
+                        .await
+                        .unwrap_or_default();
                     let _ = admin_exec(
                         &admin,
                         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
                     )
                     .await;
+                    for role in roles {
+                        // The books' role (same name everywhere) may still be in use elsewhere.
+                        let _ = admin_exec(&admin, &format!("DROP ROLE IF EXISTS {role}")).await;
+                    }
                 }
                 if let Some((url, prefix)) = redis
                     && let Ok(client) = redis::Client::open(url.as_str())

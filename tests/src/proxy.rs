@@ -41,7 +41,7 @@ impl Caddy {
             ),
         )
         .unwrap();
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .args(["run", "--adapter", "caddyfile", "--config"])
             .arg(&caddyfile)
             .env("HOME", &dir)
@@ -60,6 +60,8 @@ impl Caddy {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("caddy did not come up");
     }
 }

@@ -2,7 +2,7 @@
 
 use relabel_platform::api_keys::{self, Realm};
 use relabel_tenants::{Hostname, TenancyError};
-use relabel_tests::{login, spawn_app, state_only};
+use relabel_tests::{is_postgres, login, spawn_app, state_only};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 #[tokio::test]
@@ -86,6 +86,90 @@ async fn a_connection_without_tenant_scope_cannot_reach_tenant_tables() {
         let path: String = row.try_get_by_index(0).unwrap();
         assert_eq!(path, "relabel_no_tenant");
     }
+}
+
+/// Defence in depth (issue 22): not only the code but the database keeps a
+/// tenant transaction to its own data and the reference tables it reads.
+#[tokio::test]
+async fn the_database_keeps_a_tenant_transaction_to_its_own_data() {
+    let app = spawn_app().await;
+    let a = app
+        .reseller(
+            "Alpha",
+            "alpha.test",
+            "owner@alpha.test",
+            "alpha-password-1",
+        )
+        .await;
+    let b = app
+        .reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")
+        .await;
+    let tenancy = &app.state.tenancy;
+    let backend = tenancy.backend().shared().get_database_backend();
+    // One transaction per statement: on Postgres a failed one aborts the rest.
+    let run = |sql: String| {
+        let a = &a;
+        async move {
+            let tx = tenancy.begin(a).await.unwrap();
+            let res = tx
+                .conn()
+                .query_all_raw(Statement::from_string(backend, sql.clone()))
+                .await
+                .map(|rows| rows.len());
+            drop(tx);
+            res
+        }
+    };
+
+    // What tenant code reads: its own tables and the reference data in `shared`.
+    for sql in [
+        "SELECT id FROM customers",
+        "SELECT * FROM shared.tlds",
+        "SELECT * FROM shared.products",
+        "SELECT * FROM shared.wholesale_prices",
+    ] {
+        run(sql.into())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    // Writing to the platform's tables from a tenant transaction is refused:
+    // those go through the shared handle (or, for its own rows, `platform()`).
+    let res = run("DELETE FROM shared.tlds".into()).await;
+    let err = res.expect_err("a tenant transaction deleted reference data");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("permission denied") || msg.contains("readonly"),
+        "{msg}"
+    );
+
+    // The other reseller's schema (Postgres) or file (SQLite) is out of reach.
+    let other = format!("SELECT id FROM {}.customers", b.schema);
+    assert!(run(other).await.is_err(), "A read B's customers");
+
+    if is_postgres() {
+        // The platform's private tables are not readable at all.
+        for table in ["operators", "operator_api_keys", "tenants"] {
+            let err = run(format!("SELECT * FROM shared.{table}"))
+                .await
+                .expect_err(table);
+            assert!(
+                err.to_string().contains("permission denied"),
+                "{table}: {err}"
+            );
+        }
+        // Its own row of the wholesale accounts, not another reseller's.
+        let tx = tenancy.begin(&b).await.unwrap();
+        relabel_platform::orders::wholesale::ensure(tx.platform().await.unwrap(), b.id.as_str())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let seen = run("SELECT tenant_id FROM shared.reseller_accounts".into())
+            .await
+            .unwrap();
+        assert_eq!(seen, 0, "A sees B's platform account");
+    }
+    app.stop().await;
 }
 
 #[tokio::test]

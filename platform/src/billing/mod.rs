@@ -395,7 +395,8 @@ pub async fn post_many(
             if tx.tenant_id().as_str() == relabel_tenants::PLATFORM_BOOKS_ID {
                 // The operator's books (T5): each reseller's platform balance, which
                 // the ordering credit check reads, follows its account here.
-                crate::orders::wholesale::mirror_balance(tx.conn(), &id, balance).await?;
+                crate::orders::wholesale::mirror_balance(tx.platform().await?, &id, balance)
+                    .await?;
             }
             credit.push((id, balance + open));
         }

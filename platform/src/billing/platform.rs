@@ -231,7 +231,7 @@ pub async fn run(state: &AppState, actor: &str) -> anyhow::Result<PlatformRun> {
             // The reseller's platform account: debited by the invoice (its
             // balance follows the books, see `billing::post_many`), the orders'
             // wholesale reservations released.
-            crate::orders::wholesale::ensure(books.conn(), reseller.id.as_str()).await?;
+            crate::orders::wholesale::ensure(books.platform().await?, reseller.id.as_str()).await?;
             use reseller_account::Column as R;
             reseller_account::Entity::update_many()
                 .col_expr(
@@ -242,7 +242,7 @@ pub async fn run(state: &AppState, actor: &str) -> anyhow::Result<PlatformRun> {
                     ),
                 )
                 .filter(R::TenantId.eq(reseller.id.as_str()))
-                .exec(books.conn())
+                .exec(books.platform().await?)
                 .await?;
             out.gross_minor += inv.gross_minor;
             out.invoices.push(inv.number.clone());

@@ -496,9 +496,9 @@ pub async fn place(
     c: Checkout<'_>,
 ) -> Result<Placed, OrderError> {
     ensure_account(tx, c.customer_id).await?;
-    wholesale::ensure(tx.conn(), tx.tenant_id().as_str()).await?;
+    wholesale::ensure(tx.platform().await?, tx.tenant_id().as_str()).await?;
     // The operator's last dunning step (T5) pauses ordering until paid.
-    if wholesale::ordering_suspended(tx.conn(), tx.tenant_id().as_str()).await? {
+    if wholesale::ordering_suspended(tx.platform().await?, tx.tenant_id().as_str()).await? {
         return Err(FieldErrors::single("order", "err.ordering_paused").into());
     }
     let customer = customers::get(tx, c.customer_id)
@@ -1102,7 +1102,7 @@ pub async fn decide(
                 model.reserved_minor = model.gross_minor;
             }
             if model.wholesale_reserved_minor == 0 && model.wholesale_minor > 0 {
-                wholesale::ensure(tx.conn(), tx.tenant_id().as_str()).await?;
+                wholesale::ensure(tx.platform().await?, tx.tenant_id().as_str()).await?;
                 if !wholesale::reserve(tx, model.wholesale_minor, false).await? {
                     // The reseller's own credit is exhausted: the operator decides.
                     return escalate(tx, case, model, actor).await;
@@ -1242,9 +1242,9 @@ pub async fn decide_platform(
         .filter(operator_case::Column::Id.eq(operator_case_id))
         .filter(operator_case::Column::TenantId.eq(tx.tenant_id().as_str()))
         .filter(operator_case::Column::Status.eq("open"))
-        .exec(tx.conn())
+        .exec(tx.platform().await?)
         .await?;
-    let op = wholesale::operator_case(tx.conn(), operator_case_id)
+    let op = wholesale::operator_case(tx.platform().await?, operator_case_id)
         .await?
         .filter(|c| c.tenant_id == tx.tenant_id().as_str())
         .ok_or(OrderError::NotFound)?;

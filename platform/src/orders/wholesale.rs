@@ -99,7 +99,7 @@ pub async fn reserve(tx: &TenantTx, amount: i64, override_limit: bool) -> Result
                 .gte(amount),
         );
     }
-    Ok(q.exec(tx.conn()).await?.rows_affected == 1)
+    Ok(q.exec(tx.platform().await?).await?.rows_affected == 1)
 }
 
 pub async fn release(tx: &TenantTx, amount: i64) -> Result<(), DbErr> {
@@ -110,7 +110,7 @@ pub async fn release(tx: &TenantTx, amount: i64) -> Result<(), DbErr> {
     reseller_account::Entity::update_many()
         .col_expr(R::ReservedMinor, Expr::col(R::ReservedMinor).sub(amount))
         .filter(R::TenantId.eq(tx.tenant_id().as_str()))
-        .exec(tx.conn())
+        .exec(tx.platform().await?)
         .await?;
     Ok(())
 }
@@ -168,7 +168,7 @@ pub async fn open_case(
         decided_at: Set(None),
         decided_by: Set(None),
     }
-    .insert(tx.conn())
+    .insert(tx.platform().await?)
     .await?;
     Ok(())
 }

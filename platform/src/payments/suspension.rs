@@ -113,7 +113,8 @@ pub async fn release_if_paid(tx: &TenantTx, customer_id: &str) -> Result<bool, D
 /// once; otherwise a job for the panel.
 async fn follow(tx: &TenantTx, customer_id: &str, suspend: bool) -> Result<(), DbErr> {
     if is_books(tx) {
-        crate::orders::wholesale::suspend_ordering(tx.conn(), customer_id, suspend).await?;
+        crate::orders::wholesale::suspend_ordering(tx.platform().await?, customer_id, suspend)
+            .await?;
         return Ok(());
     }
     let (kind, word) = if suspend {
