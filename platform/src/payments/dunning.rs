@@ -826,6 +826,22 @@ async fn render_letter(
     Ok(Some((l, pdf, title)))
 }
 
+/// Marks a letter delivered with its PDF, unless it already is; the rows
+/// changed (0: delivered before).
+async fn mark_delivered(tx: &TenantTx, letter_id: &str, pdf: Vec<u8>) -> Result<u64, DbErr> {
+    Ok(dunning_letter::Entity::update_many()
+        .col_expr(
+            dunning_letter::Column::DeliveredAt,
+            Expr::val(Some(Utc::now())),
+        )
+        .col_expr(dunning_letter::Column::Pdf, Expr::val(Some(pdf)))
+        .filter(dunning_letter::Column::Id.eq(letter_id))
+        .filter(dunning_letter::Column::DeliveredAt.is_null())
+        .exec(tx.conn())
+        .await?
+        .rows_affected)
+}
+
 /// Delivers a letter: renders it, stores the PDF and mails it (or hands it to the
 /// print-mail service when the customer gets documents by post).
 pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Result<(), JobError> {
@@ -846,18 +862,10 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Resu
         .begin(tenant)
         .await
         .map_err(|e| retry(e.into()))?;
-    let marked = dunning_letter::Entity::update_many()
-        .col_expr(
-            dunning_letter::Column::DeliveredAt,
-            Expr::val(Some(Utc::now())),
-        )
-        .col_expr(dunning_letter::Column::Pdf, Expr::val(Some(pdf.clone())))
-        .filter(dunning_letter::Column::Id.eq(letter_id))
-        .filter(dunning_letter::Column::DeliveredAt.is_null())
-        .exec(tx.conn())
+    let marked = mark_delivered(&tx, letter_id, pdf.clone())
         .await
         .map_err(|e| retry(e.into()))?;
-    if marked.rows_affected == 0 {
+    if marked == 0 {
         return Ok(());
     }
     let c = customer::Entity::find_by_id(l.customer_id.clone())
@@ -872,7 +880,10 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Resu
                 "postal delivery chosen but no print-mail service is configured".into(),
             ));
         };
-        // Sent before the mark commits: a failure retries the whole delivery.
+        // Delivered only once the service took it, and the service is asked
+        // with no transaction open: undo the mark, send, then mark again. A
+        // failure retries the whole delivery (the reference stays the same).
+        tx.rollback().await.map_err(|e| retry(e.into()))?;
         use billing::printmail::PrintMail;
         let buyer = billing::buyer_party(&c);
         billing::printmail::HttpPrintMail::new(&url, &state.outbound)
@@ -880,10 +891,18 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, letter_id: &str) -> Resu
                 reference: format!("{}:dunning:{}", tenant.id, l.id),
                 recipient: document::buyer_lines(&buyer),
                 country: buyer.country.clone(),
-                pdf,
+                pdf: pdf.clone(),
             })
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
+        let tx = state
+            .tenancy
+            .begin(tenant)
+            .await
+            .map_err(|e| retry(e.into()))?;
+        mark_delivered(&tx, letter_id, pdf)
+            .await
+            .map_err(|e| retry(e.into()))?;
         tx.commit().await.map_err(|e| retry(e.into()))?;
         return Ok(());
     }
