@@ -115,3 +115,59 @@ async fn a_visitor_searches_orders_two_domains_and_sees_the_case_number() {
     drop(b);
     app.stop().await;
 }
+
+/// A reseller's admin publishes a footer with script in it (inline, and in an
+/// event handler): the shop serves the footer, and no browser runs the
+/// script, because no page allows inline script (`http::csp`).
+#[tokio::test]
+async fn script_in_a_resellers_template_does_not_run_in_the_browser() {
+    if relabel_tests::browser::chromium().is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromium is required in CI: run .ci/install-test-deps"
+        );
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+        return;
+    }
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.localhost", "/console/login"),
+        "owner@alpha.example",
+        "alpha-demo-2026",
+    )
+    .await;
+    let editor = "/console/appearance/template?name=default/_footer.html";
+    let csrf = relabel_tests::csrf(&staff, &app.url("alpha.localhost", editor)).await;
+    let footer = "<footer class=\"mine\">Alpha since 1999</footer>\
+        <script>document.body.dataset.pwned = 'inline';</script>\
+        <img src=\"/no-such-image\" onerror=\"document.body.dataset.pwned = 'handler'\">";
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("name", "default/_footer.html")
+        .text("source", footer)
+        .text("action", "publish");
+    let r = staff
+        .post(app.url("alpha.localhost", "/console/appearance/template"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let base = format!("http://alpha.localhost:{}", app.addr.port());
+    let mut b = Browser::launch().await.expect("headless chromium");
+    b.goto(&format!("{base}/?lang=de")).await.unwrap();
+    b.wait_for("document.querySelector('footer.mine') && document.readyState === 'complete'")
+        .await
+        .unwrap();
+    // Give a blocked image's error handler the chance it would have had.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        b.eval("document.body.dataset.pwned || 'no'").await.unwrap(),
+        "no",
+        "the reseller's script ran"
+    );
+    app.stop().await;
+}
