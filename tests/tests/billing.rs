@@ -852,7 +852,9 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     run::start(&tx, later, "test").await.unwrap();
     tx.commit().await.unwrap();
     run_jobs(&app, &t).await;
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    // It reads, then writes (the end of the cancelled service) while the
+    // app's job runner may write: take the write lock first (SQLite).
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     let lines_s = billing::invoice_line::Entity::find()
         .filter(billing::invoice_line::Column::ServiceId.eq(&s.id))
         .count(tx.conn())
