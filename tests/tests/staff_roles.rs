@@ -22,6 +22,26 @@ async fn post_form(
         .unwrap()
 }
 
+/// The reseller Alpha, and its owner signed in to the console.
+async fn alpha_with_owner(app: &TestApp) -> reqwest::Client {
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let owner = app.client();
+    login(
+        &owner,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    owner
+}
+
 /// The owner invites `email` with `role`; the invitee accepts and signs in.
 async fn member(
     app: &TestApp,
@@ -100,21 +120,7 @@ const CUSTOMER: &[(&str, &str)] = &[
 #[tokio::test]
 async fn support_cannot_change_billing_data_but_billing_can() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
-    let owner = app.client();
-    login(
-        &owner,
-        &app.url("alpha.test", "/console/login"),
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
+    let owner = alpha_with_owner(&app).await;
 
     // The owner creates a customer with a credit limit.
     let mut fields = CUSTOMER.to_vec();
@@ -367,21 +373,7 @@ async fn console_customer_list_searches_filters_and_pages() {
 #[tokio::test]
 async fn a_reseller_can_require_a_second_factor_for_all_staff() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
-    let owner = app.client();
-    login(
-        &owner,
-        &app.url("alpha.test", "/console/login"),
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
+    let owner = alpha_with_owner(&app).await;
     let resp = post_form(
         &owner,
         &app,
@@ -528,21 +520,7 @@ async fn a_reseller_can_require_a_second_factor_for_all_staff() {
 #[tokio::test]
 async fn settings_set_the_customer_number_prefix_and_default_credit_limit() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
-    let owner = app.client();
-    login(
-        &owner,
-        &app.url("alpha.test", "/console/login"),
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
+    let owner = alpha_with_owner(&app).await;
     let bad = [
         ("customer_number_prefix", "K-1"),
         ("default_credit_limit", "-1"),
@@ -719,21 +697,7 @@ async fn console_key(
 #[tokio::test]
 async fn a_key_never_holds_more_than_its_maker_may_do() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
-    let owner = app.client();
-    login(
-        &owner,
-        &app.url("alpha.test", "/console/login"),
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
+    let owner = alpha_with_owner(&app).await;
     let admin = member(&app, &owner, "admin@alpha.test", "admin").await;
 
     // An admin may not approve beyond the credit limit, so may not mint a key
@@ -868,21 +832,7 @@ async fn outbox(app: &TestApp, client: &reqwest::Client) -> String {
 #[tokio::test]
 async fn links_that_carry_a_secret_are_shown_only_to_the_owner_while_they_work() {
     let app = spawn_app().await;
-    app.reseller(
-        "Alpha",
-        "alpha.test",
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
-    let owner = app.client();
-    login(
-        &owner,
-        &app.url("alpha.test", "/console/login"),
-        "owner@alpha.test",
-        "alpha-password-1",
-    )
-    .await;
+    let owner = alpha_with_owner(&app).await;
     let support = member(&app, &owner, "support@alpha.test", "support").await;
     // The owner invites an admin; the mail waits in the outbox (no SMTP).
     let r = post_form(
