@@ -655,7 +655,7 @@ impl Backend {
                 crate::backend::set_search_path(&txn, &format!("{schema},shared")).await?;
                 Ok(txn)
             }
-            Store::Sqlite { .. } => self.begin_schema(schema, false).await,
+            Store::Sqlite { .. } => self.begin_sqlite_operator_view(schema).await,
         }
     }
 

@@ -255,6 +255,27 @@ impl Backend {
         }
     }
 
+    /// SQLite: a transaction on one tenant's file with `shared` attached read-only
+    /// and no authorizer, for the operator's reads across both (export). Its own
+    /// connection, closed with the transaction.
+    pub(crate) async fn begin_sqlite_operator_view(
+        &self,
+        schema: &str,
+    ) -> Result<DatabaseTransaction, TenancyError> {
+        let Store::Sqlite { data_dir, .. } = &self.store else {
+            unreachable!("begin_sqlite_operator_view on Postgres");
+        };
+        if !is_tenant_schema(schema) {
+            return Err(TenancyError::Config(format!(
+                "not a tenant schema name: {schema:?}"
+            )));
+        }
+        let path = data_dir.join("tenants").join(format!("{schema}.db"));
+        let shared = data_dir.join("shared.db");
+        let db = open_sqlite(&path, false, Some((&shared, Attach::Operator)), 1).await?;
+        Ok(db.begin().await?)
+    }
+
     async fn sqlite_tenant(
         &self,
         schema: &str,
@@ -370,7 +391,7 @@ impl Backend {
 pub const TENANT_GROUP: &str = "relabel_tenant";
 
 /// The reference tables of `shared` that tenant code reads.
-const SHARED_REFERENCE: &[&str] = &["tlds", "products", "wholesale_prices"];
+pub(crate) const SHARED_REFERENCE: &[&str] = &["tlds", "products", "wholesale_prices"];
 
 /// The platform tables a tenant writes its own rows of, in its own transaction
 /// (ordering reserves on its wholesale account and files operator cases
@@ -557,8 +578,13 @@ enum Attach {
     /// The shared pool: the one writer of the shared tables.
     ReadWrite,
     /// A tenant's pool: reads the reference tables; a write to `shared` (or a
-    /// bug that aims at another reseller's rows there) fails in SQLite itself.
+    /// bug that aims at another reseller's rows there) fails in SQLite itself,
+    /// and SQLite's authorizer refuses the rest of `shared` and any further
+    /// ATTACH ([`crate::sqlite_guard`]).
     ReadOnly,
+    /// The operator's view of one reseller (export): `shared` read-only, without
+    /// the authorizer. A one-off connection, never one of a tenant's pool.
+    Operator,
 }
 
 async fn open_sqlite(
@@ -586,7 +612,7 @@ async fn open_sqlite(
     let shared = attach_shared.map(|(p, mode)| match mode {
         Attach::ReadWrite => (p.to_string_lossy().into_owned(), mode),
         // sqlx opens every connection with SQLITE_OPEN_URI, so ATTACH takes a URI.
-        Attach::ReadOnly => (format!("file:{}?mode=ro", uri_path(p)), mode),
+        Attach::ReadOnly | Attach::Operator => (format!("file:{}?mode=ro", uri_path(p)), mode),
     });
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
@@ -598,10 +624,16 @@ async fn open_sqlite(
                         .bind(shared)
                         .execute(&mut *conn)
                         .await?;
-                    if mode == Attach::ReadWrite {
-                        sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
+                    match mode {
+                        Attach::ReadWrite => {
+                            sea_orm::sqlx::query("PRAGMA shared.journal_mode = WAL")
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        Attach::ReadOnly => {
+                            crate::sqlite_guard::install(&mut conn.lock_handle().await?)
+                        }
+                        Attach::Operator => {}
                     }
                 }
                 Ok(())

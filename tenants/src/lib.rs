@@ -18,6 +18,7 @@ mod id;
 mod migrate;
 mod registry;
 mod resolver;
+mod sqlite_guard;
 mod tx;
 
 pub use archive::{Header as ArchiveHeader, RowsByTable, Secrets, Summary as ArchiveSummary};

@@ -90,6 +90,14 @@ async fn a_connection_without_tenant_scope_cannot_reach_tenant_tables() {
 
 /// Defence in depth (issue 22): not only the code but the database keeps a
 /// tenant transaction to its own data and the reference tables it reads.
+/// The database's own refusal: the tenant role's missing grant on Postgres,
+/// SQLite's authorizer (a whole statement, or a column it reads).
+fn refused(msg: &str) -> bool {
+    ["permission denied", "not authorized", "is prohibited"]
+        .iter()
+        .any(|m| msg.contains(m))
+}
+
 #[tokio::test]
 async fn the_database_keeps_a_tenant_transaction_to_its_own_data() {
     let app = spawn_app().await;
@@ -138,26 +146,40 @@ async fn the_database_keeps_a_tenant_transaction_to_its_own_data() {
     let res = run("DELETE FROM shared.tlds".into()).await;
     let err = res.expect_err("a tenant transaction deleted reference data");
     let msg = err.to_string();
-    assert!(
-        msg.contains("permission denied") || msg.contains("readonly"),
-        "{msg}"
-    );
+    assert!(refused(&msg), "{msg}");
 
     // The other reseller's schema (Postgres) or file (SQLite) is out of reach.
     let other = format!("SELECT id FROM {}.customers", b.schema);
     assert!(run(other).await.is_err(), "A read B's customers");
 
-    if is_postgres() {
-        // The platform's private tables are not readable at all.
-        for table in ["operators", "operator_api_keys", "tenants"] {
-            let err = run(format!("SELECT * FROM shared.{table}"))
-                .await
-                .expect_err(table);
-            assert!(
-                err.to_string().contains("permission denied"),
-                "{table}: {err}"
-            );
+    // The platform's private tables are not readable at all: the tenant role on
+    // Postgres, SQLite's authorizer on the tenant connection.
+    for table in ["operators", "operator_api_keys", "tenants", "hostnames"] {
+        for sql in [
+            format!("SELECT * FROM shared.{table}"),
+            format!("SELECT count(*) FROM shared.{table}"),
+        ] {
+            let err = run(sql.clone()).await.expect_err(&sql);
+            let msg = err.to_string();
+            assert!(refused(&msg), "{sql}: {msg}");
         }
+    }
+
+    // No statement opens another database: B's file (SQLite) or anything else.
+    if !is_postgres() {
+        let file = app
+            .state
+            .config
+            .data_dir
+            .join("tenants")
+            .join(format!("{}.db", b.schema));
+        assert!(file.exists(), "{}", file.display());
+        let attach = format!("ATTACH DATABASE '{}' AS other", file.display());
+        let err = run(attach).await.expect_err("a tenant ATTACHed B's file");
+        assert!(err.to_string().contains("not authorized"), "{err}");
+    }
+
+    if is_postgres() {
         // Its own row of the wholesale accounts, not another reseller's.
         let tx = tenancy.begin(&b).await.unwrap();
         relabel_platform::orders::wholesale::ensure(tx.platform().await.unwrap(), b.id.as_str())
