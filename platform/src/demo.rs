@@ -13,6 +13,9 @@ pub const OPERATOR_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// A coupon every demo shop has: 10 % on everything.
 pub const DEMO_COUPON: &str = "START10";
+/// The demo storefront customer who can sign in (Maria Schmidt at Alpha).
+pub const DEMO_CUSTOMER_EMAIL: &str = "maria@example.com";
+pub const DEMO_CUSTOMER_PASSWORD: &str = "maria-demo-2026";
 
 pub struct DemoReseller {
     pub name: &'static str,
@@ -185,7 +188,7 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
         ip: None,
     };
     let people = [
-        ("Maria", "Schmidt", None, "maria@example.com", "zugferd"),
+        ("Maria", "Schmidt", None, DEMO_CUSTOMER_EMAIL, "zugferd"),
         (
             "Jonas",
             "Weber",
@@ -217,9 +220,19 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
             credit_limit: Some("500.00".into()),
             ..Default::default()
         };
-        let c = crate::customers::create(&tx, &actor, &input, None)
+        // Maria can sign in to the shop: the returning customer of the demo.
+        let password = (i == 0)
+            .then(|| crate::auth::Password::parse(DEMO_CUSTOMER_PASSWORD))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("demo customer password: {e:?}"))?;
+        let c = crate::customers::create(&tx, &actor, &input, password.as_ref())
             .await
             .map_err(|e| anyhow::anyhow!("demo customer: {e:?}"))?;
+        if password.is_some() {
+            crate::customers::mark_verified(&tx, &c.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo customer: {e:?}"))?;
+        }
         let mut cm: crate::customers::customer::ActiveModel = c.clone().into();
         cm.einvoice = Set(einvoice.into());
         if i == 2 {
@@ -316,6 +329,10 @@ pub fn print(summary: &Summary, port: u16) {
             r.name, r.host, r.owner_email, r.owner_password
         );
     }
+    println!(
+        "  returning customer at {}: /account/login   {DEMO_CUSTOMER_EMAIL} / {DEMO_CUSTOMER_PASSWORD}",
+        RESELLERS[0].name
+    );
     println!("  signup widget embedded on another origin: http://localhost:{port}/widget-demo");
     println!(
         "  coupon {DEMO_COUPON} (10 %) in every shop; orders over a customer's credit limit (500.00 EUR) go to the clearing center"

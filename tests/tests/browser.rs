@@ -14,15 +14,147 @@ async fn and_wait(b: &mut Browser, js: &str) {
         .unwrap();
 }
 
+/// Whether chromium is there; CI installs it (.ci/install-test-deps) and must
+/// run every browser test, so there a missing one fails.
+fn have_chromium() -> bool {
+    if relabel_tests::browser::chromium().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "chromium is required in CI: run .ci/install-test-deps"
+    );
+    eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+    false
+}
+
+/// Adds `name` to the cart from the streamed search page.
+async fn add_from_search(b: &mut Browser, base: &str, name: &str) {
+    let (label, _) = name.split_once('.').unwrap();
+    b.goto(&format!("{base}/search?q={label}&live=1"))
+        .await
+        .unwrap();
+    let button = format!("document.querySelector('tr[data-ascii=\"{name}\"] form button')");
+    b.wait_for(&button).await.unwrap();
+    and_wait(b, &format!("{button}.click()")).await;
+    assert_eq!(b.eval("location.pathname").await.unwrap(), "/cart");
+}
+
+/// Checks out the cart as the signed-in customer; returns the page's text.
+async fn check_out_signed_in(b: &mut Browser, base: &str) -> String {
+    b.goto(&format!("{base}/checkout")).await.unwrap();
+    let page = b.eval("document.body.innerText").await.unwrap();
+    assert!(
+        !page.as_str().unwrap().contains("New here?"),
+        "the signed-in checkout asks for a signup: {page}"
+    );
+    and_wait(
+        b,
+        r#"document.getElementById('accept_terms').checked = true;
+           document.querySelector('form[action="/checkout"]').requestSubmit()"#,
+    )
+    .await;
+    let path = b.eval("location.pathname").await.unwrap();
+    assert!(
+        path.as_str().unwrap().starts_with("/account/orders/"),
+        "checkout went to {path}"
+    );
+    b.eval("document.body.innerText")
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A returning customer (the demo's Maria) signs in, orders a domain (accepted)
+/// and then a larger order over her credit limit (its case number shown), and
+/// finds both in her order list, the second under its case number.
+#[tokio::test]
+async fn a_returning_customer_signs_in_and_orders_twice() {
+    if !have_chromium() {
+        return;
+    }
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    relabel_platform::demo::seed_billing(&app.state)
+        .await
+        .unwrap();
+    let base = format!("http://alpha.localhost:{}", app.addr.port());
+    let mut b = Browser::launch().await.expect("headless chromium");
+
+    b.goto(&format!("{base}/account/login?lang=en"))
+        .await
+        .unwrap();
+    and_wait(
+        &mut b,
+        &format!(
+            r#"document.getElementById('email').value = '{}';
+               document.getElementById('password').value = '{}';
+               document.querySelector('form[action="/account/login"]').requestSubmit()"#,
+            relabel_platform::demo::DEMO_CUSTOMER_EMAIL,
+            relabel_platform::demo::DEMO_CUSTOMER_PASSWORD
+        ),
+    )
+    .await;
+    let page = b.eval("document.body.innerText").await.unwrap();
+    assert_eq!(
+        b.eval("location.pathname").await.unwrap(),
+        "/account",
+        "{page}"
+    );
+
+    // First order: one domain, well within her limit.
+    add_from_search(&mut b, &base, "stammkundin.de").await;
+    let first = check_out_signed_in(&mut b, &base).await;
+    assert!(
+        first.contains("is accepted") || first.contains("is set up"),
+        "{first}"
+    );
+    assert!(!first.contains("Case number"), "{first}");
+
+    // Second order: two domains for ten years and hosting, over her limit.
+    for name in ["stammkundin.com", "stammkundin.digital"] {
+        add_from_search(&mut b, &base, name).await;
+    }
+    for i in 0..2 {
+        and_wait(
+            &mut b,
+            &format!("const s = document.querySelectorAll('.period-form select')[{i}]; s.value = '120'; s.dispatchEvent(new Event('change'))"),
+        )
+        .await;
+    }
+    and_wait(
+        &mut b,
+        "document.querySelector('.cross-sell input[value=\"hosting-pro\"]').form.querySelector('button').click()",
+    )
+    .await;
+    let second = check_out_signed_in(&mut b, &base).await;
+    let case = second
+        .split("Case number: ")
+        .nth(1)
+        .map(|s| s.split_whitespace().next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no case number: {second}"));
+    assert!(case.starts_with("V-"), "{case}");
+    assert!(second.contains("exceeds your current credit limit"));
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("returning-case.png");
+    b.screenshot(&shot).await.unwrap();
+
+    // Her order list: the first by its number, the second by its case number.
+    b.goto(&format!("{base}/account/orders")).await.unwrap();
+    let list = b.eval("document.body.innerText").await.unwrap();
+    let list = list.as_str().unwrap();
+    let number_column = |l: &str| l.split('\t').nth(1).map(str::to_owned);
+    let numbers: Vec<String> = list.lines().filter_map(number_column).collect();
+    assert!(numbers.contains(&format!("Case {case}")), "{list}");
+    assert!(numbers.iter().any(|n| n.starts_with("A-")), "{list}");
+    drop(b);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_visitor_searches_orders_two_domains_and_sees_the_case_number() {
-    if relabel_tests::browser::chromium().is_none() {
-        // CI installs chromium (.ci/install-test-deps) and must run this test.
-        assert!(
-            std::env::var("CI").is_err(),
-            "chromium is required in CI: run .ci/install-test-deps"
-        );
-        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+    if !have_chromium() {
         return;
     }
     let app = spawn_app().await;
@@ -121,12 +253,7 @@ async fn a_visitor_searches_orders_two_domains_and_sees_the_case_number() {
 /// script, because no page allows inline script (`http::csp`).
 #[tokio::test]
 async fn script_in_a_resellers_template_does_not_run_in_the_browser() {
-    if relabel_tests::browser::chromium().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "chromium is required in CI: run .ci/install-test-deps"
-        );
-        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+    if !have_chromium() {
         return;
     }
     let app = spawn_app().await;

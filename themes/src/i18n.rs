@@ -1322,6 +1322,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("orders.col_status", "Status", "Status"),
     ("orders.col_provisioning", "Einrichtung", "Setup"),
     ("orders.no_number", "in Prüfung", "in review"),
+    ("orders.case_ref", "Vorgang {case}", "Case {case}"),
     ("orders.status.accepted", "angenommen", "accepted"),
     ("orders.status.review", "in Prüfung", "in review"),
     ("orders.status.rejected", "abgelehnt", "rejected"),

@@ -625,6 +625,7 @@ fn order(status: &str, number: Option<&str>, discount: bool) -> Json {
         "discount": if discount { json!("2.00 EUR") } else { Json::Null },
         "coupon": if discount { json!("SPRING10") } else { Json::Null },
         "created_at": "2026-03-01 09:15",
+        "case_number": (status == "review").then_some("K-000017"),
     })
 }
 

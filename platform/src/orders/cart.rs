@@ -42,7 +42,9 @@ pub async fn create(tx: &TenantTx, customer_id: Option<&str>) -> Result<cart::Mo
 }
 
 /// The cart `id` if `customer_id` may use it: an anonymous cart (held by the
-/// session that created it) or the customer's own.
+/// session that created it) or the customer's own. `customer_id` is the
+/// visitor's signed-in customer, `None` for an anonymous visitor: a claimed
+/// cart is only its customer's, so a signed-in caller must pass its id.
 pub async fn get(
     tx: &TenantTx,
     id: &str,

@@ -992,6 +992,27 @@ pub async fn case_of(tx: &TenantTx, order_id: &str) -> Result<Option<clearing_ca
         .await
 }
 
+/// The newest clearing case of each of `order_ids` that has one, by order id.
+pub async fn cases_of(
+    tx: &TenantTx,
+    order_ids: &[&str],
+) -> Result<std::collections::HashMap<String, clearing_case::Model>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    if order_ids.is_empty() {
+        return Ok(out);
+    }
+    let cases = clearing_case::Entity::find()
+        .filter(clearing_case::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(clearing_case::Column::CreatedAt)
+        .all(tx.conn())
+        .await?;
+    for c in cases {
+        // Oldest first: a newer case of the same order replaces an older one.
+        out.insert(c.order_id.clone(), c);
+    }
+    Ok(out)
+}
+
 pub async fn case(tx: &TenantTx, id: &str) -> Result<Option<clearing_case::Model>, DbErr> {
     clearing_case::Entity::find_by_id(id.to_owned())
         .one(tx.conn())

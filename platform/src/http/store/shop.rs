@@ -911,8 +911,10 @@ async fn checkout(
     let cart_id = session
         .get::<String>(&cart_key(&tenant))
         .unwrap_or_default();
+    // A signed-in customer's cart is claimed by them: look it up as theirs.
+    let signed_in = account::signed_in_customer_id(session, &tenant);
     let rtx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let cart = orders::cart::get(&rtx, &cart_id, None)
+    let cart = orders::cart::get(&rtx, &cart_id, signed_in.as_deref())
         .await
         .map_err(internal)?;
     let lines = match &cart {
@@ -920,8 +922,8 @@ async fn checkout(
         None => Vec::new(),
     };
     let settings = customers::settings(&rtx).await.map_err(internal)?;
-    let signed_in_customer = match account::signed_in_customer_id(session, &tenant) {
-        Some(id) => customers::get(&rtx, &id).await.ok(),
+    let signed_in_customer = match &signed_in {
+        Some(id) => customers::get(&rtx, id).await.ok(),
         None => None,
     };
     let applicant = match &settings.bureau_url {
@@ -962,7 +964,6 @@ async fn checkout(
     // it takes the write lock first (SQLite: concurrent checkouts wait for
     // each other instead of failing with "database is locked").
     let tx = state.tenancy.begin_write(&tenant).await.map_err(internal)?;
-    let signed_in = account::signed_in_customer_id(session, &tenant);
     let (customer_id, new_customer) = match signed_in {
         Some(id) => (id, None),
         None => {
@@ -1358,6 +1359,8 @@ async fn my_orders(
     )
     .await
     .map_err(internal)?;
+    let ids: Vec<&str> = list.iter().map(|o| o.id.as_str()).collect();
+    let cases = orders::cases_of(&tx, &ids).await.map_err(internal)?;
     drop(tx);
     let ctx = StoreCtx {
         state,
@@ -1366,7 +1369,14 @@ async fn my_orders(
         tenant: user.tenant.clone(),
         customer: Some(&user.customer),
     };
-    let rows: Vec<Value> = list.iter().map(order_json).collect();
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|o| {
+            let mut row = order_json(o);
+            row["case_number"] = json!(cases.get(&o.id).map(|c| &c.number));
+            row
+        })
+        .collect();
     ctx.render(
         StatusCode::OK,
         "account/orders.html",
