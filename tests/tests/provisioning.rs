@@ -1833,3 +1833,101 @@ async fn the_reseller_sets_the_zone_template_and_analytics_in_the_console() {
     drop(tx);
     app.stop().await;
 }
+
+/// Secondaries fetch a zone only when its SOA serial grows: three changes within
+/// a second give three strictly increasing serials (RFC 1982), in master files
+/// and at a real PowerDNS.
+#[tokio::test]
+async fn every_zone_change_increases_the_soa_serial() {
+    use relabel_platform::dns::provider::{DnsProvider, PowerDns, ZoneFiles, ZoneHead};
+    let head = ZoneHead {
+        nameservers: vec!["ns1.relabel-dns.net".into(), "ns2.relabel-dns.net".into()],
+        hostmaster: "hostmaster@relabel-dns.net".into(),
+    };
+    let records = |n: u8| {
+        vec![relabel_platform::dns::Record {
+            name: "@".into(),
+            rtype: "A".into(),
+            ttl: 600,
+            priority: None,
+            content: format!("192.0.2.{n}"),
+        }]
+    };
+    let increasing = |serials: &[u32]| {
+        serials
+            .windows(2)
+            .all(|w| relabel_platform::dns::serial_after(w[1], w[0]))
+    };
+
+    let dir = std::env::temp_dir().join(format!("relabel-zones-{}", uuid::Uuid::now_v7()));
+    let files = ZoneFiles { dir: dir.clone() };
+    let started = std::time::Instant::now();
+    let mut serials = Vec::new();
+    for n in 1..=3 {
+        files
+            .put_zone("serial-test.de", &head, &records(n))
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(files.path("serial-test.de")).unwrap();
+        serials.push(relabel_platform::dns::serial_of(&text).expect("SOA serial"));
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(increasing(&serials), "zone files: {serials:?}");
+    // A file written with the old YYMMDDhhmm scheme (2612071930 is later than
+    // today's YYYYMMDDnn in serial arithmetic) still only grows.
+    let old = std::fs::read_to_string(files.path("serial-test.de"))
+        .unwrap()
+        .replacen(&serials[2].to_string(), "2612071930", 1);
+    std::fs::write(files.path("serial-test.de"), old).unwrap();
+    files
+        .put_zone("serial-test.de", &head, &records(4))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(files.path("serial-test.de")).unwrap();
+    assert_eq!(relabel_platform::dns::serial_of(&text), Some(2612071931));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let Some(pdns) = relabel_tests::pdns::Pdns::start().await else {
+        return;
+    };
+    let api = PowerDns::new(
+        &pdns.url(),
+        relabel_tests::pdns::API_KEY,
+        "localhost",
+        "Master",
+    );
+    let soa_serial = |zone: serde_json::Value| {
+        zone["rrsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "SOA")
+            .and_then(|r| r["records"][0]["content"].as_str())
+            .and_then(|c| c.split_whitespace().nth(2))
+            .and_then(|s| s.parse::<u32>().ok())
+            .expect("SOA serial at PowerDNS")
+    };
+    // A zone made by the earlier release, with the setting PowerDNS's API
+    // ignores: the next change switches it over.
+    let made = reqwest::Client::new()
+        .post(format!("{}/api/v1/servers/localhost/zones", pdns.url()))
+        .header("X-API-Key", relabel_tests::pdns::API_KEY)
+        .json(&serde_json::json!({
+            "name": "serial-test.de.", "kind": "Master",
+            "nameservers": ["ns1.relabel-dns.net."], "soa_edit_api": "INCEPTION-INCREMENT",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{}", made.status());
+    let mut serials = vec![soa_serial(pdns.zone("serial-test.de").await.unwrap())];
+    let started = std::time::Instant::now();
+    for n in 1..=3 {
+        api.put_zone("serial-test.de", &head, &records(n))
+            .await
+            .unwrap();
+        serials.push(soa_serial(pdns.zone("serial-test.de").await.unwrap()));
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(increasing(&serials), "PowerDNS: {serials:?}");
+}

@@ -234,6 +234,33 @@ pub fn template_lines(records: &[Record]) -> String {
         .join("\n")
 }
 
+/// Whether serial `a` comes after `b` in RFC 1982 serial number arithmetic
+/// (32 bits): what a secondary asks before it transfers a zone.
+pub fn serial_after(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 1 << 31
+}
+
+/// The serial for a zone's next version: `YYYYMMDDnn` of `today` (nn = 00) when
+/// that comes after `previous`, otherwise `previous` + 1, so it grows on every
+/// change, several in a second included, and a zone whose serial is already
+/// ahead (the earlier `YYMMDDhhmm` scheme) keeps counting from there.
+pub fn next_serial(previous: Option<u32>, today: chrono::NaiveDate) -> u32 {
+    use chrono::Datelike;
+    let dated =
+        today.year().unsigned_abs() * 1_000_000 + today.month() * 10_000 + today.day() * 100;
+    match previous {
+        Some(p) if !serial_after(dated, p) => p.wrapping_add(1),
+        _ => dated,
+    }
+}
+
+/// The SOA serial of a master file written by [`zone_file`].
+pub fn serial_of(zone_file: &str) -> Option<u32> {
+    let soa = zone_file.lines().find(|l| l.contains("\tSOA\t"))?;
+    let (_, rest) = soa.split_once('(')?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
 /// The zone as an RFC 1035 master file, with SOA and NS first.
 pub fn zone_file(
     zone: &str,
@@ -285,6 +312,22 @@ pub fn zone_file(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn serials_grow_on_every_change_in_serial_arithmetic() {
+        use super::{next_serial, serial_after};
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert_eq!(next_serial(None, day), 2026120700);
+        assert_eq!(next_serial(Some(2026120700), day), 2026120701);
+        assert_eq!(next_serial(Some(2026113005), day), 2026120700);
+        // The old YYMMDDhhmm scheme is ahead in serial arithmetic: keep counting.
+        assert_eq!(next_serial(Some(2612071930), day), 2612071931);
+        // Wrapping past 2^32 - 1 still comes after.
+        assert_eq!(next_serial(Some(u32::MAX), day), 0);
+        assert!(serial_after(0, u32::MAX));
+        assert!(!serial_after(5, 5));
+        assert!(serial_after(2026120701, 2026120700));
+    }
+
     use super::*;
 
     fn rec(name: &str, t: &str, content: &str) -> Record {

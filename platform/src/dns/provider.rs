@@ -58,11 +58,17 @@ impl DnsProvider for ZoneFiles {
         head: &ZoneHead,
         records: &[Record],
     ) -> Result<(), DnsError> {
-        let serial = chrono::Utc::now().format("%y%m%d%H%M").to_string();
-        let serial: u32 = serial.parse().unwrap_or(1);
+        // One writer at a time: two changes must not both read the same serial.
+        static WRITING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _writing = WRITING.lock().await;
+        let path = self.path(zone);
+        let previous = tokio::fs::read_to_string(&path)
+            .await
+            .ok()
+            .and_then(|t| super::serial_of(&t));
+        let serial = super::next_serial(previous, chrono::Utc::now().date_naive());
         let ns: Vec<&str> = head.nameservers.iter().map(String::as_str).collect();
         let text = zone_file(zone, serial, &ns, &head.hostmaster, records);
-        let path = self.path(zone);
         let tmp = path.with_extension("zone.tmp");
         let io = |e: std::io::Error| DnsError::Unavailable(e.to_string());
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
@@ -79,6 +85,13 @@ impl DnsProvider for ZoneFiles {
         }
     }
 }
+
+/// How PowerDNS sets the SOA serial on every change through its API: `DEFAULT`
+/// is `YYYYMMDD01`, or the current serial + 1 when that is not lower, so it
+/// grows on every change. (`INCEPTION-INCREMENT`, used before, is a `SOA-EDIT`
+/// value that the API ignores: the serial stayed 0 and secondaries never
+/// transferred a change.)
+const SOA_EDIT_API: &str = "DEFAULT";
 
 /// PowerDNS Authoritative HTTP API (`/api/v1/servers/{id}/zones`).
 pub struct PowerDns {
@@ -127,7 +140,7 @@ impl PowerDns {
     }
 
     /// The names and types of the zone's rrsets (without SOA and apex NS).
-    async fn existing(&self, zone: &str) -> Result<Option<Vec<(String, String)>>, DnsError> {
+    async fn existing(&self, zone: &str) -> Result<Option<Existing>, DnsError> {
         let rsp = self.send(self.http.get(self.zone_url(zone))).await?;
         if rsp.status() == reqwest::StatusCode::NOT_FOUND
             || rsp.status() == reqwest::StatusCode::UNPROCESSABLE_ENTITY
@@ -136,8 +149,9 @@ impl PowerDns {
         }
         let body: serde_json::Value = ok_json(rsp).await?;
         let apex = canonical(zone);
-        Ok(Some(
-            body["rrsets"]
+        Ok(Some(Existing {
+            soa_edit_api: body["soa_edit_api"].as_str().unwrap_or_default().to_owned(),
+            rrsets: body["rrsets"]
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -149,8 +163,15 @@ impl PowerDns {
                 })
                 .filter(|(n, t)| t != "SOA" && !(t == "NS" && *n == apex))
                 .collect(),
-        ))
+        }))
     }
+}
+
+/// A zone PowerDNS already has.
+struct Existing {
+    soa_edit_api: String,
+    /// Names and types of its rrsets (without SOA and apex NS).
+    rrsets: Vec<(String, String)>,
 }
 
 async fn ok_json(rsp: reqwest::Response) -> Result<serde_json::Value, DnsError> {
@@ -234,7 +255,7 @@ impl DnsProvider for PowerDns {
                     "name": canonical(zone),
                     "kind": self.zone_kind,
                     "nameservers": head.nameservers.iter().map(|n| canonical(n)).collect::<Vec<_>>(),
-                    "soa_edit_api": "INCEPTION-INCREMENT",
+                    "soa_edit_api": SOA_EDIT_API,
                     "rrsets": json_sets(false),
                 });
                 ok_json(
@@ -244,8 +265,18 @@ impl DnsProvider for PowerDns {
                 .await?;
             }
             Some(existing) => {
+                // Zones made with the earlier setting get the one that bumps the
+                // serial, before the change that needs it.
+                if !existing.soa_edit_api.eq_ignore_ascii_case(SOA_EDIT_API) {
+                    let body = serde_json::json!({ "soa_edit_api": SOA_EDIT_API });
+                    ok_json(
+                        self.send(self.http.put(self.zone_url(zone)).json(&body))
+                            .await?,
+                    )
+                    .await?;
+                }
                 let mut changes = json_sets(true);
-                for (name, rtype) in existing {
+                for (name, rtype) in existing.rrsets {
                     if !sets.contains_key(&(name.clone(), rtype.clone())) {
                         changes.push(serde_json::json!({"name": name, "type": rtype, "changetype": "DELETE"}));
                     }
