@@ -321,8 +321,17 @@ mod tests {
         assert_eq!(next_serial(Some(2026113005), day), 2026120700);
         // The old YYMMDDhhmm scheme is ahead in serial arithmetic: keep counting.
         assert_eq!(next_serial(Some(2612071930), day), 2612071931);
-        // Wrapping past 2^32 - 1 still comes after.
-        assert_eq!(next_serial(Some(u32::MAX), day), 0);
+        // Ahead by less than 2^31: counts on, and wraps past 2^32 - 1.
+        assert_eq!(next_serial(Some(4_000_000_000), day), 4_000_000_001);
+        assert_eq!(
+            next_serial(
+                Some(u32::MAX),
+                chrono::NaiveDate::from_ymd_opt(2200, 1, 1).unwrap()
+            ),
+            0
+        );
+        // 2^32 - 1 is behind today's dated serial in serial arithmetic.
+        assert_eq!(next_serial(Some(u32::MAX), day), 2026120700);
         assert!(serial_after(0, u32::MAX));
         assert!(!serial_after(5, 5));
         assert!(serial_after(2026120701, 2026120700));
