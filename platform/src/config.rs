@@ -203,6 +203,25 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The scheme of every public link: `https` when cookies are secure (the
+    /// deployment is behind TLS), else `http`.
+    pub fn public_scheme(&self) -> &'static str {
+        if self.secure_cookies { "https" } else { "http" }
+    }
+
+    /// The public origin of `host` (`scheme://host[:port]`), with the configured
+    /// scheme and public port: every link relabel gives out (mails, webhook
+    /// addresses, mailings) is built from it, never from a request's port.
+    pub fn public_origin(&self, host: &str) -> String {
+        let scheme = self.public_scheme();
+        let port = self
+            .public_port
+            .filter(|p| !matches!((scheme, p), ("https", 443) | ("http", 80)))
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        format!("{scheme}://{host}{port}")
+    }
+
     /// What outbound calls to peers resellers chose may reach.
     pub fn outbound_policy(&self) -> crate::outbound::Policy {
         crate::outbound::Policy {

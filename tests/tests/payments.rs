@@ -1032,6 +1032,76 @@ async fn customers_pay_through_stripe_and_webhooks_book_once() {
             .any(|p| p.method == "sepa_debit" && p.amount_minor == 5_000),
         "{pays:?}"
     );
+
+    // The same payment intent under a new event id: acknowledged, booked once.
+    let again = event.replace("evt_1", "evt_4");
+    assert_eq!(
+        post(hook(&t), signed("whsec_alpha", now, &again), again).await,
+        200
+    );
+    let count = |state: &relabel_platform::app::AppState| {
+        let (state, t, c) = (state.clone(), t.clone(), c.id.clone());
+        async move {
+            let tx = state.tenancy.begin(&t).await.unwrap();
+            payments::of_customer(&tx, &c).await.unwrap().len()
+        }
+    };
+    assert_eq!(count(&app.state).await, 2);
+
+    // A second payment for the invoice already paid (another tab), sent to the
+    // API's `ten_...` form of the address: booked as an over-payment on the
+    // balance, with a reference that says so.
+    let second = event
+        .replace("evt_1", "evt_5")
+        .replace("pi_1", "pi_3")
+        .replace("cs_test_1", "cs_test_3");
+    let prefixed = app.url(
+        "localhost",
+        &format!(
+            "/hooks/stripe/{}",
+            relabel_platform::resellers::public_id(&t.id)
+        ),
+    );
+    let before = balance(&app.state, &t, &c).await;
+    assert_eq!(
+        post(prefixed, signed("whsec_alpha", now, &second), second).await,
+        200
+    );
+    assert_eq!(balance(&app.state, &t, &c).await, before + 11_900);
+    assert_eq!(count(&app.state).await, 3);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let over = payments::of_customer(&tx, &c.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.external_id.as_deref() == Some("stripe:pi_3"))
+        .unwrap();
+    drop(tx);
+    assert_eq!(over.invoice_id, None);
+    assert!(
+        over.reference
+            .as_deref()
+            .unwrap_or_default()
+            .contains("already paid"),
+        "{over:?}"
+    );
+
+    // A refusal is a sentence, never a message key.
+    let bad = event
+        .replace("evt_1", "evt_6")
+        .replace("pi_1", "pi_6")
+        .replace("11900", "-5");
+    let r = client
+        .post(hook(&t))
+        .header("stripe-signature", signed("whsec_alpha", now, &bad))
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("err."), "{text}");
+    assert!(text.contains("amount: ") && text.contains("negative"), "{text}");
     reconcile(&app.state, &t).await;
     app.stop().await;
 }

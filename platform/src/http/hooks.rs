@@ -33,7 +33,8 @@ async fn stripe_hook(
     Path(tenant): Path<String>,
     body: Body,
 ) -> Response {
-    let Some(tid) = relabel_tenants::TenantId::parse(&tenant) else {
+    // The bare id or the API's `ten_...` form.
+    let Ok(tid) = crate::resellers::parse_id(&tenant) else {
         return answer(StatusCode::NOT_FOUND, "unknown account");
     };
     // The operator's books take resellers' payments to the platform (T5).
@@ -113,11 +114,12 @@ async fn handle(
             Ok(stripe::Applied::Duplicate)
         }
         Err(BillingError::Db(e)) => Err(internal(&e)),
+        // A sentence Stripe's dashboard shows the reseller, never a message key.
         Err(BillingError::Invalid(f)) => Err(HookError::Bad(
             f.iter()
-                .map(|e| format!("{}: {}", e.field, e.code))
+                .map(|e| format!("{}: {}", e.field, relabel_admin_ui::t("en", &e.code)))
                 .collect::<Vec<_>>()
-                .join(", "),
+                .join("; "),
         )),
         Err(e) => Err(HookError::Bad(e.to_string())),
     }

@@ -111,18 +111,7 @@ pub fn link_for_mail(
         .filter(|h| tenant.hostnames.iter().any(|own| own == h))
         .or_else(|| tenant.hostnames.first().cloned())
         .unwrap_or_default();
-    let scheme = if state.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    let port = state
-        .config
-        .public_port
-        .filter(|p| !matches!((scheme, p), ("https", 443) | ("http", 80)))
-        .map(|p| format!(":{p}"))
-        .unwrap_or_default();
-    format!("{scheme}://{host}{port}{path}")
+    format!("{}{path}", state.config.public_origin(&host))
 }
 
 pub fn lang_of(req: &Request) -> Lang {

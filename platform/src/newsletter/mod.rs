@@ -491,12 +491,7 @@ pub fn shop_base(state: &AppState, tenant: &Tenant) -> String {
         .first()
         .cloned()
         .unwrap_or_else(|| "localhost".into());
-    let scheme = if state.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
+    state.config.public_origin(&host)
 }
 
 /// Writes a mailing to the outbox, one batch per transaction with its cursor.

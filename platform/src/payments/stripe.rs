@@ -189,6 +189,35 @@ pub async fn apply(tx: &TenantTx, tenant_id: &str, event: &Value) -> Result<Appl
     let amount = obj["amount_total"].as_i64().unwrap_or(0);
     let currency = text(obj, &["currency"]).unwrap_or_default().to_uppercase();
     let intent = text(obj, &["payment_intent"]).unwrap_or_else(|| id.clone());
+    let external_id = format!("stripe:{intent}");
+    // The same payment under another event (Stripe sends both the session's
+    // completion and, for some methods, its async success): booked once.
+    if payment::Entity::find()
+        .filter(payment::Column::ExternalId.eq(external_id.as_str()))
+        .one(tx.conn())
+        .await?
+        .is_some()
+    {
+        return Ok(Applied::Duplicate);
+    }
+    // Money that arrived is booked: for an invoice paid meanwhile (a second tab,
+    // a transfer first) it lands on the customer's balance as an over-payment,
+    // which staff refund from the console. Refusing it would make Stripe retry
+    // for days and leave the money unbooked.
+    let invoice = text(meta, &["invoice_id"]).unwrap_or_default();
+    let still_open = !invoice.is_empty()
+        && super::open_item(tx, &customer_id, &invoice)
+            .await?
+            .is_some();
+    let reference = if still_open || invoice.is_empty() {
+        format!("Stripe {intent}")
+    } else {
+        let number = billing::invoice::Entity::find_by_id(invoice.clone())
+            .one(tx.conn())
+            .await?
+            .map_or(invoice.clone(), |i| i.number);
+        format!("Stripe {intent}, over-payment: {number} was already paid")
+    };
     let method = paid_with(&kind, obj);
     let p = super::record(
         tx,
@@ -197,9 +226,9 @@ pub async fn apply(tx: &TenantTx, tenant_id: &str, event: &Value) -> Result<Appl
             amount: billing::money::decimal(amount),
             currency,
             method: method.into(),
-            reference: format!("Stripe {intent}"),
-            invoice_id: text(meta, &["invoice_id"]).unwrap_or_default(),
-            external_id: Some(format!("stripe:{intent}")),
+            reference,
+            invoice_id: if still_open { invoice } else { String::new() },
+            external_id: Some(external_id),
             ..Default::default()
         },
         "stripe",

@@ -710,7 +710,7 @@ pub(crate) async fn settings_view(
             "publishable": s.stripe_publishable,
             "secret_set": s.stripe_secret.is_some(),
             "webhook_set": s.stripe_webhook_secret.is_some(),
-            "webhook_url": format!("https://{}/hooks/stripe/{}", state.config.platform_host, tenant_id),
+            "webhook_url": format!("{}/hooks/stripe/{tenant_id}", state.config.public_origin(&state.config.platform_host)),
         },
         "values": {
             "creditor_id": s.creditor_id, "debit_delay_days": s.debit_delay_days,

@@ -72,12 +72,7 @@ async fn pay(
 /// This request's own origin (`scheme://host`), for return addresses.
 pub fn base_url(state: &AppState, req: &Request, fallback_host: &str) -> String {
     let host = req.header("host").unwrap_or(fallback_host);
-    let scheme = if state.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
+    format!("{}://{host}", state.config.public_scheme())
 }
 
 /// A 303 to an outside address (Stripe's page).
