@@ -218,13 +218,7 @@ pub async fn balance(state: &AppState, t: &Tenant, c: &customer::Model) -> i64 {
 }
 
 /// Whether a command-line tool is installed.
-pub fn tool(name: &str) -> bool {
-    std::process::Command::new("which")
-        .arg(name)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
+pub use crate::deps::tool;
 
 /// A fresh temporary directory.
 pub fn tempdir() -> std::path::PathBuf {
@@ -236,6 +230,9 @@ pub fn tempdir() -> std::path::PathBuf {
 /// `xmllint --schema` against an official schema shipped under `platform/src`
 /// (`schema` relative to it).
 pub fn assert_schema_valid(xml: &str, schema: &str, what: &str) {
+    if !crate::deps::ensure_tools(&["xmllint"]) {
+        return;
+    }
     let path = tempdir().join(format!("{what}.xml"));
     std::fs::write(&path, xml).unwrap();
     let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -376,11 +373,7 @@ pub fn signed(secret: &str, t: i64, body: &str) -> String {
 /// The text of a PDF as `pdftotext` reads it (installed by
 /// `.ci/install-test-deps`; `None` outside CI when it is missing).
 pub fn pdf_text(pdf: &[u8]) -> Option<String> {
-    if !tool("pdftotext") {
-        assert!(
-            std::env::var("CI").is_err(),
-            "pdftotext is missing: run .ci/install-test-deps"
-        );
+    if !crate::deps::ensure_tools(&["pdftotext"]) {
         return None;
     }
     let dir = tempdir();

@@ -14,16 +14,15 @@ impl Caddy {
     /// Caddy on a free port, forwarding everything to `upstream`; `None`
     /// when Caddy is not installed here (never in CI: there it panics).
     pub async fn start(upstream: SocketAddr) -> Option<Self> {
-        let Some(bin) = ["/usr/bin/caddy", "/usr/local/bin/caddy"]
-            .into_iter()
-            .find(|b| std::path::Path::new(b).exists())
-        else {
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
-                panic!("caddy is missing: run .ci/install-test-deps");
-            }
-            eprintln!("skipping: Caddy not installed (run .ci/install-test-deps)");
-            return None;
+        let find = || {
+            ["/usr/bin/caddy", "/usr/local/bin/caddy"]
+                .into_iter()
+                .find(|b| std::path::Path::new(b).exists())
         };
+        if !crate::deps::ensure("Caddy", || find().is_some()) {
+            return None;
+        }
+        let bin = find()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -14,18 +14,10 @@ async fn and_wait(b: &mut Browser, js: &str) {
         .unwrap();
 }
 
-/// Whether chromium is there; CI installs it (.ci/install-test-deps) and must
+/// Whether chromium is there (installed on first need, see `deps`); CI must
 /// run every browser test, so there a missing one fails.
 fn have_chromium() -> bool {
-    if relabel_tests::browser::chromium().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "chromium is required in CI: run .ci/install-test-deps"
-    );
-    eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
-    false
+    relabel_tests::deps::ensure("Chromium", || relabel_tests::browser::chromium().is_some())
 }
 
 /// Adds `name` to the cart from the streamed search page.
