@@ -1645,7 +1645,9 @@ async fn a_domain_in_redemption_shows_its_restore_price_and_is_restored_on_order
             "rettung.de",
         )
         .unwrap();
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    // Reads, then writes: takes the write lock first (SQLite, with the app's
+    // job runner writing at the same time).
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     let d = relabel_platform::provisioning::by_name(&tx, "rettung.de")
         .await
         .unwrap()
