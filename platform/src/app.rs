@@ -247,6 +247,7 @@ impl AppState {
         let store = SessionStore::new(
             self.tenancy.backend().redis().cloned(),
             &self.config.redis_prefix,
+            self.tenancy.backend().shared().clone(),
         );
         ServerSession::new(config, store)
     }

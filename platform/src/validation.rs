@@ -72,9 +72,15 @@ pub fn parse_color(s: &str) -> Option<String> {
 
 /// A display name: trimmed, 1..=100 characters, no control characters.
 pub fn parse_name(s: &str) -> Option<String> {
+    parse_line(s, 100)
+}
+
+/// One line of text of 1 to `max` characters, trimmed, without control
+/// characters (names, address lines).
+pub fn parse_line(s: &str, max: usize) -> Option<String> {
     let s = s.trim();
     let n = s.chars().count();
-    ((1..=100).contains(&n) && !s.chars().any(char::is_control)).then(|| s.to_owned())
+    ((1..=max).contains(&n) && !s.chars().any(char::is_control)).then(|| s.to_owned())
 }
 
 pub fn hostname_code(e: &relabel_tenants::HostnameError) -> String {

@@ -209,6 +209,25 @@ impl TestApp {
             .expect("client")
     }
 
+    /// A restart: stops the server and starts a new one (new state, pools and
+    /// port) on the same data and configuration.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let config = (*self.state.config).clone();
+        let state = AppState::new(config).await.expect("app state");
+        let running = relabel_platform::spawn(state.clone(), "127.0.0.1:0")
+            .await
+            .expect("spawn");
+        TestApp {
+            state,
+            addr: running.addr,
+            running: Some(running),
+            cleanup: self.cleanup,
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await;

@@ -570,6 +570,16 @@ async fn a_name_reaches_the_mail_as_plain_text_without_a_link_or_line_break() {
         .exec(tx.conn())
         .await
         .unwrap();
+    // The signup's link went out 20 minutes ago: the login sends a new one.
+    use relabel_platform::tokens::entity as token;
+    token::Entity::update_many()
+        .col_expr(
+            token::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(20)),
+        )
+        .exec(tx.conn())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         customer_login(&client, &app, "alpha.test", "erika-pass-2026")
@@ -1086,5 +1096,90 @@ async fn only_the_newest_reset_link_works_and_none_outlives_a_password_change() 
     .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(status(second).await, 400);
+    app.stop().await;
+}
+
+/// A restart signs nobody out: the customer's and the staff member's sessions
+/// are kept by the backend (the platform database on the embedded default,
+/// Redis where configured), not in the process.
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let customer = signed_up(&app, "alpha.test").await;
+    let r = customer_login(&customer, &app, "alpha.test", "erika-pass-2026").await;
+    assert_eq!(r.status(), 303);
+    let staff = app.client();
+    let r = login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let signed_in = |app: &TestApp, client: &reqwest::Client, path: &'static str| {
+        let (client, url) = (client.clone(), app.url("alpha.test", path));
+        async move { client.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(signed_in(&app, &customer, "/account").await, 200);
+    assert_eq!(signed_in(&app, &staff, "/console").await, 200);
+
+    let app = app.restart().await;
+    assert_eq!(signed_in(&app, &customer, "/account").await, 200);
+    assert_eq!(signed_in(&app, &staff, "/console").await, 200);
+    // Signing out still ends the session, after the restart as before.
+    let token = relabel_tests::csrf(&customer, &app.url("alpha.test", "/account")).await;
+    customer
+        .post(app.url("alpha.test", "/account/logout"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in(&app, &customer, "/account").await, 303);
+    app.stop().await;
+}
+
+/// Signing in before verifying says why and sends the link, but not again on
+/// every attempt: one verification mail per quarter hour.
+#[tokio::test]
+async fn sign_ins_before_verifying_send_no_more_verification_mails() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = app.client();
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/signup",
+        "/account/signup",
+        SIGNUP,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let verify_mails = || async {
+        let t = app
+            .state
+            .tenancy
+            .resolve("alpha.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        relabel_platform::mail::recent(&tx, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| {
+                m.to_addr == "erika@example.com" && m.text_body.contains("/account/verify?token=")
+            })
+            .count()
+    };
+    assert_eq!(verify_mails().await, 1);
+    for _ in 0..3 {
+        let r = customer_login(&app.client(), &app, "alpha.test", "erika-pass-2026").await;
+        assert_eq!(r.status(), 403);
+    }
+    assert_eq!(verify_mails().await, 1, "each sign-in sent another mail");
     app.stop().await;
 }

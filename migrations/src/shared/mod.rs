@@ -13,6 +13,7 @@ mod m0008_product_terms;
 mod m0009_reseller_collection;
 mod m0010_custom_domains;
 mod m0011_operator_totp_step;
+mod m0012_http_sessions;
 
 pub struct SharedMigrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for SharedMigrator {
             Box::new(m0009_reseller_collection::Migration),
             Box::new(m0010_custom_domains::Migration),
             Box::new(m0011_operator_totp_step::Migration),
+            Box::new(m0012_http_sessions::Migration),
         ]
     }
 }

@@ -105,14 +105,20 @@ fn apply(m: &mut customer::Model, input: &CustomerInput, errors: &mut FieldError
                 errors.add(field, "err.name_link");
                 return;
             }
-            match parse_name(v) {
+            // The street is an address line (the form allows 200 characters),
+            // the rest are names.
+            let (parsed, too_long) = match field {
+                "street" => (crate::validation::parse_line(v, 200), "err.street_length"),
+                _ => (parse_name(v), "err.name_length"),
+            };
+            match parsed {
                 Some(v) => *target = v,
                 None => errors.add(
                     field,
                     if v.trim().is_empty() {
                         "err.required"
                     } else {
-                        "err.name_length"
+                        too_long
                     },
                 ),
             }

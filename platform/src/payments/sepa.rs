@@ -42,7 +42,15 @@ pub fn valid_creditor_id(id: &str) -> bool {
     rem == 1
 }
 
-/// Text in the SEPA character set (umlauts spelled out, the rest replaced).
+/// Whether `c` is in the EPC's basic Latin character set for SEPA messages.
+fn epc(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "/-?:().,'+ ".contains(c)
+}
+
+/// Text in the EPC character set: German umlauts spelled out (ä -> ae),
+/// every other letter transliterated (é -> e, ø -> o, ł -> l, Þ -> Th,
+/// Cyrillic and Greek to Latin) so no letter is lost; what has no Latin form
+/// becomes a space.
 pub fn latin(s: &str, max: usize) -> String {
     let mut out = String::new();
     for ch in s.chars() {
@@ -54,8 +62,11 @@ pub fn latin(s: &str, max: usize) -> String {
             'Ö' => out.push_str("Oe"),
             'Ü' => out.push_str("Ue"),
             'ß' => out.push_str("ss"),
-            c if c.is_ascii_alphanumeric() || "/-?:().,'+ ".contains(c) => out.push(c),
-            _ => out.push(' '),
+            c if epc(c) => out.push(c),
+            c => {
+                let latin = deunicode::deunicode_char(c).unwrap_or(" ");
+                out.extend(latin.chars().map(|l| if epc(l) { l } else { ' ' }));
+            }
         }
     }
     let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -404,6 +415,25 @@ mod tests {
     #[test]
     fn names_are_spelled_in_the_sepa_character_set() {
         assert_eq!(latin("Jörg Müller & Söhne", 70), "Joerg Mueller Soehne");
+        // Names from many languages keep every letter.
+        for (name, sepa) in [
+            ("François Lefèvre Ødegård", "Francois Lefevre Odegard"),
+            ("Łukasz Żółkiewski", "Lukasz Zolkiewski"),
+            ("Antonín Dvořák", "Antonin Dvorak"),
+            ("José Núñez", "Jose Nunez"),
+            ("Þórður Ægisson", "Thordur AEgisson"),
+            ("Ștefan Țurcanu", "Stefan Turcanu"),
+            ("Pál Erdős", "Pal Erdos"),
+            ("Nguyễn Văn Anh", "Nguyen Van Anh"),
+            ("Νίκος Παπαδόπουλος", "Nikos Papadopoulos"),
+            ("Дмитрий Иванов", "Dmitrii Ivanov"),
+            ("Şükrü Çelik", "Suekrue Celik"),
+            ("Åsa Ståhl", "Asa Stahl"),
+        ] {
+            let out = latin(name, 70);
+            assert_eq!(out, sepa, "{name}");
+            assert!(out.chars().all(epc), "{out}");
+        }
         assert_eq!(latin("a".repeat(80).as_str(), 70).len(), 70);
     }
 }

@@ -99,6 +99,27 @@ pub async fn revoke(tx: &TenantTx, purpose: Purpose, subject: &str) -> Result<()
     Ok(())
 }
 
+/// Whether a still-working link of `purpose` for `subject` went out within
+/// `window`: a repeated request (a sign-in before verifying) does not send
+/// another mail meanwhile.
+pub async fn sent_within(
+    tx: &TenantTx,
+    purpose: Purpose,
+    subject: &str,
+    window: Duration,
+) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    Ok(entity::Entity::find()
+        .filter(entity::Column::Purpose.eq(purpose.as_str()))
+        .filter(entity::Column::Subject.eq(subject))
+        .filter(entity::Column::UsedAt.is_null())
+        .filter(entity::Column::ExpiresAt.gt(now))
+        .filter(entity::Column::CreatedAt.gt(now - window))
+        .one(tx.conn())
+        .await?
+        .is_some())
+}
+
 /// Is `token` a link that still works (any purpose)? The outbox shows a
 /// secret link only while it does.
 pub async fn is_live(tx: &TenantTx, token: &str) -> Result<bool, DbErr> {

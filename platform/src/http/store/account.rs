@@ -520,14 +520,26 @@ async fn login(
         return fail(&c, StatusCode::UNAUTHORIZED, c.t("login.failed").to_owned());
     };
     if customer.email_verified_at.is_none() {
-        let verify_mail = LinkMail {
-            purpose: Purpose::VerifyEmail,
-            subject: &customer.id,
-            path: "/account/verify",
-            template: "verify_email",
-            to: &customer.email,
-        };
-        mail_link(state, req, &tx, &c.tenant, &customer, c.lang(), verify_mail).await?;
+        // A new link, unless one went out in the last quarter hour: repeated
+        // sign-ins do not fill the customer's inbox.
+        let recent = tokens::sent_within(
+            &tx,
+            Purpose::VerifyEmail,
+            &customer.id,
+            chrono::Duration::minutes(15),
+        )
+        .await
+        .map_err(internal)?;
+        if !recent {
+            let verify_mail = LinkMail {
+                purpose: Purpose::VerifyEmail,
+                subject: &customer.id,
+                path: "/account/verify",
+                template: "verify_email",
+                to: &customer.email,
+            };
+            mail_link(state, req, &tx, &c.tenant, &customer, c.lang(), verify_mail).await?;
+        }
         tx.commit().await.map_err(internal)?;
         state.mailer.kick(&state.tenancy, &c.tenant);
         return fail(&c, StatusCode::FORBIDDEN, c.t("acct.unverified").to_owned());
