@@ -298,7 +298,9 @@ async fn invalid_master_data_is_refused_per_field_and_nothing_changes() {
         ("first_name", "", "required"),
         ("kind", "robot", "Choose one of the options"),
     ];
-    for (field, value, message) in cases {
+    let long_street = format!("{} 1", "Lange Strasse ".repeat(15));
+    let too_long = [("street", long_street.as_str(), "1 to 200 characters")];
+    for (field, value, message) in cases.iter().chain(&too_long) {
         let mut form: Vec<(&str, &str)> =
             base.iter().filter(|(k, _)| k != field).copied().collect();
         form.push((field, value));
@@ -330,6 +332,30 @@ async fn invalid_master_data_is_refused_per_field_and_nothing_changes() {
         log.iter().all(|e| e.action != "customer.update"),
         "nothing was written"
     );
+    drop(tx);
+    // A street of 150 characters is an address line the form allows.
+    let street = format!("{} 1", "Lange Strasse ".repeat(10));
+    assert!(street.chars().count() > 100);
+    let form: Vec<(&str, &str)> = base
+        .iter()
+        .map(|&(k, v)| {
+            if k == "street" {
+                (k, street.as_str())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let resp = post_form(
+        &client,
+        &app,
+        "alpha.test",
+        "/account/profile?lang=en",
+        "/account/profile",
+        &form,
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "a 150-character street");
     app.stop().await;
 }
 

@@ -181,6 +181,25 @@ async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries()
     let (o, items) = order(&app.state, &t, &o.id).await;
     assert_eq!(o.status, "completed");
     assert!(items.iter().all(|i| i.status == "done"), "{items:?}");
+    // The console says so, not "received".
+    let staff = app.client();
+    relabel_tests::login(
+        &staff,
+        &app.url("alpha.test", "/console/login"),
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let list = staff
+        .get(app.url("alpha.test", "/console/orders?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(">set up</span>"), "{list}");
+    assert!(!list.contains(">received</span>"), "{list}");
 
     // At the registry: registered once, with our nameservers; the transfer moved.
     assert_eq!(dev.registry.create_count("paulas-neue-seite.de"), 1);
