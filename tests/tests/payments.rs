@@ -12,7 +12,7 @@ use relabel_tests::billing::{
     NewCustomer, assert_schema_valid, balance, customer, reconcile, setup, signed, stripe_peer,
 };
 use relabel_tests::spawn_app_with;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 /// An invoice of `gross` (net at 19 %) for `c`.
 async fn invoice_of(
@@ -296,8 +296,14 @@ async fn a_camt_statement_is_matched_booked_and_reviewed_line_by_line() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(again.booked, 0);
+    assert_eq!((again.booked, again.review), (0, 0));
     assert_eq!(balance(&app.state, &t, &b).await, 2_000);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    // The waiting line is not put back a second time; the three lines taken
+    // before are marked as duplicates (the two broken ones are errors again).
+    assert_eq!(camt::review_lines(&tx).await.unwrap().len(), 1);
+    assert_eq!(camt::duplicates_of(&tx, &again.id).await.unwrap(), 3);
+    drop(tx);
 
     // Staff book the review line to b.
     let tx = app.state.tenancy.begin(&t).await.unwrap();
@@ -307,6 +313,40 @@ async fn a_camt_statement_is_matched_booked_and_reviewed_line_by_line() {
     tx.commit().await.unwrap();
     assert_eq!(line.status, "booked");
     assert_eq!(balance(&app.state, &t, &b).await, 2_700);
+
+    // Once booked from review, the same entry imported once more books nothing
+    // and waits for no one; a transfer twice in one file is taken once and the
+    // second named as a duplicate. Entries without the bank's reference are
+    // known by what they say.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let third = camt::import(&tx, "stmt.xml", &file, "staff@test")
+        .await
+        .unwrap();
+    let twice = relabel_tests::billing::camt_file(
+        "DE02120300000000202051",
+        &[
+            ("33.00", "EUR", &format!("Kd {}", b.number), ""),
+            ("33.00", "EUR", &format!("Kd {}", b.number), ""),
+        ],
+    );
+    let doubled = camt::import(&tx, "twice.xml", &twice, "staff@test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((third.booked, third.review), (0, 0));
+    assert_eq!((doubled.booked, doubled.review, doubled.errors), (1, 0, 0));
+    assert_eq!(balance(&app.state, &t, &b).await, 2_700 + 3_300);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(camt::review_lines(&tx).await.unwrap().is_empty());
+    let dup = payments::bank_line::Entity::find()
+        .filter(payments::bank_line::Column::ImportId.eq(doubled.id.as_str()))
+        .filter(payments::bank_line::Column::Status.eq("duplicate"))
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .expect("the second transfer is a duplicate");
+    assert_eq!(dup.error.as_deref(), Some("twice in this file"));
+    drop(tx);
 
     // Not a statement: one clear error on the file.
     let tx = app.state.tenancy.begin(&t).await.unwrap();

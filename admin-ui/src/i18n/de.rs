@@ -1261,6 +1261,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("payments.booked", "gebucht"),
     ("payments.to_review", "zu prüfen"),
     ("payments.line_errors", "fehlerhaft"),
+    ("payments.duplicates", "bereits eingelesen (nicht erneut gebucht)"),
     ("payments.review", "Zu prüfende Zeilen"),
     ("payments.review_empty", "Nichts zu prüfen."),
     ("payments.payer", "Zahler"),

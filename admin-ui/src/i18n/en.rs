@@ -1261,6 +1261,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("payments.booked", "booked"),
     ("payments.to_review", "to review"),
     ("payments.line_errors", "with errors"),
+    ("payments.duplicates", "already imported (left alone)"),
     ("payments.review", "Lines to review"),
     ("payments.review_empty", "Nothing to review."),
     ("payments.payer", "Payer"),

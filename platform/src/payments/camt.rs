@@ -20,8 +20,10 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     pub position: usize,
-    /// The bank's reference of the entry (unique per account), else statement id
-    /// and position.
+    /// What identifies the entry however it arrives: the bank's reference
+    /// (unique per account), else its date, amount, currency, direction,
+    /// counterparty account and reference (`h:` and a hash of them), so the
+    /// same transfer in an overlapping statement is recognised too.
     pub entry_ref: String,
     pub booked_on: Option<String>,
     /// Minor units, or why the amount could not be read.
@@ -106,7 +108,7 @@ pub fn parse(xml: &str) -> Result<Statement, &'static str> {
             first_id = sid.clone();
             first_iban = iban.clone();
         }
-        for (e, ntry) in children(stmt, "Ntry").enumerate() {
+        for ntry in children(stmt, "Ntry") {
             let amt = child(ntry, "Amt");
             let entry_amount = amount(amt.and_then(|a| a.text()));
             let entry_ccy = amt
@@ -120,9 +122,7 @@ pub fn parse(xml: &str) -> Result<Statement, &'static str> {
             };
             let booked_on = at(ntry, &["BookgDt", "Dt"])
                 .or_else(|| at(ntry, &["BookgDt", "DtTm"]).map(|d| d.chars().take(10).collect()));
-            let entry_ref = at(ntry, &["AcctSvcrRef"])
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| format!("{sid}:{}", e + 1));
+            let entry_ref = at(ntry, &["AcctSvcrRef"]).filter(|r| !r.is_empty());
             let txs: Vec<Node> = child(ntry, "NtryDtls")
                 .map(|d| children(d, "TxDtls").collect())
                 .unwrap_or_default();
@@ -163,22 +163,31 @@ pub fn parse(xml: &str) -> Result<Statement, &'static str> {
                             .or_else(|| at(t, &["RltdPties", party, "Pty", "Nm"]))
                     })
                     .unwrap_or_default();
+                let iban = tx
+                    .and_then(|t| at(t, &["RltdPties", account, "Id", "IBAN"]))
+                    .unwrap_or_default();
+                let entry_ref = match &entry_ref {
+                    Some(r) if single => r.clone(),
+                    Some(r) => format!("{r}:{}", k + 1),
+                    None => content_key(&[
+                        booked_on.as_deref().unwrap_or_default(),
+                        &format!("{amount:?}"),
+                        &currency,
+                        direction,
+                        &iban,
+                        &reference,
+                    ]),
+                };
                 lines.push(Line {
                     position: lines.len() + 1,
-                    entry_ref: if single {
-                        entry_ref.clone()
-                    } else {
-                        format!("{entry_ref}:{}", k + 1)
-                    },
+                    entry_ref,
                     booked_on: booked_on.clone(),
                     amount,
                     currency,
                     direction,
                     reference: reference.chars().take(500).collect(),
                     counterparty: counterparty.chars().take(140).collect(),
-                    iban: tx
-                        .and_then(|t| at(t, &["RltdPties", account, "Id", "IBAN"]))
-                        .unwrap_or_default(),
+                    iban,
                     end_to_end_id: tx
                         .and_then(|t| at(t, &["Refs", "EndToEndId"]))
                         .filter(|r| !r.is_empty() && r != "NOTPROVIDED"),
@@ -199,6 +208,20 @@ pub fn parse(xml: &str) -> Result<Statement, &'static str> {
         iban: first_iban,
         lines,
     })
+}
+
+/// The identity of an entry without the bank's reference: a hash of what it
+/// says (`h:` and 24 hex digits).
+fn content_key(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("h:{hex}")
 }
 
 /// What a line came to.
@@ -263,9 +286,34 @@ pub async fn import(
             .iter()
             .any(|(k, _)| *k == c)
     };
+    // Entries seen before (booked, returned, waiting for review or ignored) and
+    // in this file so far: each is taken once, however often it arrives.
+    let refs: Vec<&str> = st.lines.iter().map(|l| l.entry_ref.as_str()).collect();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for chunk in refs.chunks(500) {
+        let known: Vec<String> = bank_line::Entity::find()
+            .select_only()
+            .column(bank_line::Column::EntryRef)
+            .filter(bank_line::Column::EntryRef.is_in(chunk.iter().copied()))
+            .filter(bank_line::Column::Status.is_not_in(["error", "duplicate"]))
+            .into_tuple()
+            .all(tx.conn())
+            .await?;
+        seen.extend(known);
+    }
+    let before = seen.clone();
     let (mut booked, mut review, mut errors) = (0, 0, 0);
     let mut rows = Vec::with_capacity(st.lines.len());
     for l in &st.lines {
+        if l.amount.is_ok() && !seen.insert(l.entry_ref.clone()) {
+            let why = if before.contains(&l.entry_ref) {
+                "already imported"
+            } else {
+                "twice in this file"
+            };
+            rows.push(line_row(&id, l, "duplicate", Some(why.into())));
+            continue;
+        }
         let amount = match (&l.amount, known(&l.currency)) {
             (Err(why), _) => {
                 errors += 1;
@@ -379,6 +427,17 @@ pub async fn import(
     Ok(imp)
 }
 
+/// How many lines of import `import_id` were entries taken before (or twice
+/// in the file), and so left alone.
+pub async fn duplicates_of(tx: &TenantTx, import_id: &str) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::PaginatorTrait;
+    bank_line::Entity::find()
+        .filter(bank_line::Column::ImportId.eq(import_id))
+        .filter(bank_line::Column::Status.eq("duplicate"))
+        .count(tx.conn())
+        .await
+}
+
 /// Lines waiting for staff, oldest first.
 pub async fn review_lines(tx: &TenantTx) -> Result<Vec<bank_line::Model>, sea_orm::DbErr> {
     bank_line::Entity::find()
@@ -490,7 +549,13 @@ mod tests {
         assert_eq!(l.entry_ref, "REF-1");
         assert_eq!(l.booked_on.as_deref(), Some("2026-11-29"));
         assert!(st.lines[1].amount.as_ref().unwrap_err().contains("12,5"));
-        assert_eq!(st.lines[1].entry_ref, "S-1:2");
+        // No bank reference: identified by what the entry says.
+        assert!(st.lines[1].entry_ref.starts_with("h:"));
+        assert_ne!(st.lines[1].entry_ref, st.lines[2].entry_ref);
+        assert_eq!(
+            parse(CAMT).unwrap().lines[1].entry_ref,
+            st.lines[1].entry_ref
+        );
         assert_eq!(st.lines[2].currency, "XYZ");
         let r = &st.lines[3];
         assert_eq!(r.direction, "debit");

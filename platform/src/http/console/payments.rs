@@ -193,17 +193,24 @@ pub(crate) async fn import_statement(
     };
     let result = camt::import(&tx, &name, &text, actor).await;
     let ok = match &result {
-        Ok(i) => format!(
-            "{} {} · {} {} · {} {} · {} {}",
-            p.t("payments.imported"),
-            i.lines,
-            p.t("payments.booked"),
-            i.booked,
-            p.t("payments.to_review"),
-            i.review,
-            p.t("payments.line_errors"),
-            i.errors
-        ),
+        Ok(i) => {
+            let duplicates = camt::duplicates_of(&tx, &i.id).await.map_err(internal)?;
+            let mut ok = format!(
+                "{} {} · {} {} · {} {} · {} {}",
+                p.t("payments.imported"),
+                i.lines,
+                p.t("payments.booked"),
+                i.booked,
+                p.t("payments.to_review"),
+                i.review,
+                p.t("payments.line_errors"),
+                i.errors
+            );
+            if duplicates > 0 {
+                ok.push_str(&format!(" · {} {duplicates}", p.t("payments.duplicates")));
+            }
+            ok
+        }
         Err(_) => String::new(),
     };
     finish(session, p, tx, result, ok, back).await
