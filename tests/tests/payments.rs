@@ -1280,6 +1280,15 @@ async fn the_api_runs_debits_and_dunning_and_serves_their_documents() {
     )
     .await;
     assert_eq!(xml.status(), 200);
+    assert_eq!(xml.headers()["content-type"], "application/xml");
+    assert!(
+        xml.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with(".pain.008.001.08.xml\""),
+        "{:?}",
+        xml.headers()
+    );
     let xml = xml.text().await.unwrap();
     assert!(
         xml.contains("pain.008.001.08") && xml.contains("<MndtId>M-lena"),

@@ -293,16 +293,17 @@ impl BillingApi {
         req: &Request,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<Attachment<Vec<u8>>, ApiError> {
+    ) -> Result<super::XmlFile, ApiError> {
         let (tenant, _) = authorize(&state, req, &auth, "invoices:read").await?;
         let id = doc_id(&id)?;
         match billing::document::files(&state, &tenant, id)
             .await
             .map_err(ApiError::internal)?
         {
-            Some((d, _, Some(xml))) => Ok(
-                Attachment::new(xml.into_bytes()).filename(billing::einvoice::download_name(&d))
-            ),
+            Some((d, _, Some(xml))) => Ok(super::XmlFile::new(
+                xml,
+                &billing::einvoice::download_name(&d),
+            )),
             _ => Err(ApiError::not_found("E-invoice")),
         }
     }

@@ -76,3 +76,27 @@ pub fn routes(state: crate::app::AppState) -> impl Endpoint + use<> {
 #[derive(poem_openapi::SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "rlk_... or rlo_...")]
 pub struct ApiKeyAuth(poem_openapi::auth::Bearer);
+
+/// An XML document to download (e-invoice, debit file), served as
+/// `application/xml` with its file name.
+#[derive(poem_openapi::ApiResponse)]
+pub(crate) enum XmlFile {
+    #[oai(status = 200, content_type = "application/xml")]
+    Ok(
+        poem_openapi::payload::Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+impl XmlFile {
+    pub(crate) fn new(xml: String, file_name: &str) -> Self {
+        let safe: String = file_name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+            .collect();
+        Self::Ok(
+            poem_openapi::payload::Binary(xml.into_bytes()),
+            format!("attachment; filename=\"{safe}\""),
+        )
+    }
+}

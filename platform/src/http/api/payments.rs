@@ -342,7 +342,7 @@ impl PaymentsApi {
         req: &Request,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<Attachment<Vec<u8>>, ApiError> {
+    ) -> Result<super::XmlFile, ApiError> {
         let (tenant, _) = authorize(&state, req, &auth, "payments:read").await?;
         let tx = state
             .tenancy
@@ -354,8 +354,10 @@ impl PaymentsApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("Debit run"))?;
-        Ok(Attachment::new(r.xml.into_bytes())
-            .filename(format!("{}.pain.008.001.{}.xml", r.message_id, r.version)))
+        Ok(super::XmlFile::new(
+            r.xml,
+            &format!("{}.pain.008.001.{}.xml", r.message_id, r.version),
+        ))
     }
 
     /// Books a return debit for a collection (by its end-to-end id): the item is
