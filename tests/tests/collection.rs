@@ -571,11 +571,30 @@ async fn newsletters_need_double_opt_in_and_every_mailing_can_be_left() {
     assert_eq!(sent.len(), 1, "only the confirmed address");
     assert_eq!(sent[0].to_addr, "leser@example.de");
     assert_eq!((mailing.status.as_str(), mailing.sent), ("sent", 1));
-    // The unsubscribe link works without a session; the next mailing skips them.
+    // The mailing carries its own unsubscribe link, not the opt-in token, and
+    // names it in List-Unsubscribe for mail clients' one-click (RFC 8058).
     let leave = relabel_tests::link_path(&sent[0].text_body, "/newsletter/unsubscribe/");
+    assert!(
+        !sent[0].text_body.contains(&confirmed[0].token),
+        "the opt-in token is in the mailing"
+    );
+    let header = sent[0].list_unsubscribe.clone().expect("List-Unsubscribe");
+    assert!(header.ends_with(&leave), "{header} / {leave}");
+    // A forged or altered link leaves no one.
+    let forged = format!("{}0", &leave[..leave.len() - 1]);
+    let r = app
+        .client()
+        .post(app.url("alpha.test", &forged))
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The one-click POST works without a session; the next mailing skips them.
     let r = app
         .client()
         .post(app.url("alpha.test", &leave))
+        .form(&[("List-Unsubscribe", "One-Click")])
         .send()
         .await
         .unwrap();

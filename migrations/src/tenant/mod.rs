@@ -18,6 +18,7 @@ mod m0012_collections;
 mod m0013_appearance;
 mod m0014_job_claim;
 mod m0015_staff_totp_step;
+mod m0016_outbox_list_unsubscribe;
 
 pub struct TenantMigrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0013_appearance::Migration),
             Box::new(m0014_job_claim::Migration),
             Box::new(m0015_staff_totp_step::Migration),
+            Box::new(m0016_outbox_list_unsubscribe::Migration),
         ]
     }
 }

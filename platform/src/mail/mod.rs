@@ -30,6 +30,8 @@ pub mod entity {
         pub sent_at: Option<DateTimeUtc>,
         /// A billing document whose PDF goes with the message.
         pub document_id: Option<String>,
+        /// A mailing's one-click unsubscribe address (RFC 8058).
+        pub list_unsubscribe: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -67,7 +69,19 @@ impl Mailer {
 
     /// Writes a message to the tenant's outbox, inside the caller's transaction.
     pub async fn queue(&self, tx: &TenantTx, mail: Mail) -> Result<(), DbErr> {
-        self.queue_row(tx, mail, None).await
+        self.queue_row(tx, mail, None, None).await
+    }
+
+    /// A message of a mailing list: sent with `List-Unsubscribe` (the one-click
+    /// address `unsubscribe`, which takes a POST) and `List-Unsubscribe-Post`.
+    pub async fn queue_list_mail(
+        &self,
+        tx: &TenantTx,
+        mail: Mail,
+        unsubscribe: &str,
+    ) -> Result<(), DbErr> {
+        self.queue_row(tx, mail, None, Some(unsubscribe.to_owned()))
+            .await
     }
 
     /// A message with a billing document's PDF attached when it is sent.
@@ -77,7 +91,8 @@ impl Mailer {
         mail: Mail,
         document_id: &str,
     ) -> Result<(), DbErr> {
-        self.queue_row(tx, mail, Some(document_id.to_owned())).await
+        self.queue_row(tx, mail, Some(document_id.to_owned()), None)
+            .await
     }
 
     async fn queue_row(
@@ -85,6 +100,7 @@ impl Mailer {
         tx: &TenantTx,
         mail: Mail,
         document_id: Option<String>,
+        list_unsubscribe: Option<String>,
     ) -> Result<(), DbErr> {
         entity::ActiveModel {
             id: Set(uuid::Uuid::now_v7().simple().to_string()),
@@ -103,6 +119,7 @@ impl Mailer {
             created_at: Set(Utc::now()),
             sent_at: Set(None),
             document_id: Set(document_id),
+            list_unsubscribe: Set(list_unsubscribe),
         }
         .insert(tx.conn())
         .await?;
@@ -225,10 +242,22 @@ fn build(m: &entity::Model, attachment: Option<(String, Vec<u8>)>) -> Result<Mes
     use lettre::message::{Attachment, MultiPart, SinglePart};
     let from: Mailbox = m.from_addr.parse().map_err(|e| format!("from: {e}"))?;
     let to: Mailbox = m.to_addr.parse().map_err(|e| format!("to: {e}"))?;
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(m.subject.clone());
+    if let Some(url) = &m.list_unsubscribe {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        let header = |name: &'static str, value: String| {
+            HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+        };
+        builder = builder
+            .raw_header(header("List-Unsubscribe", format!("<{url}>")))
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
     match attachment {
         None => builder
             .header(ContentType::TEXT_PLAIN)
@@ -273,4 +302,42 @@ pub async fn recent(tx: &TenantTx, limit: u64) -> Result<Vec<entity::Model>, DbE
         .limit(limit)
         .all(tx.conn())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mailing_carries_one_click_unsubscribe_headers() {
+        let m = entity::Model {
+            id: "1".into(),
+            to_addr: "leser@example.de".into(),
+            from_addr: "Alpha <noreply@alpha.test>".into(),
+            subject: "Winterangebot".into(),
+            text_body: "Text".into(),
+            status: "queued".into(),
+            attempts: 0,
+            last_error: None,
+            created_at: Utc::now(),
+            sent_at: None,
+            document_id: None,
+            list_unsubscribe: Some("https://alpha.test/newsletter/unsubscribe/ab.cd".into()),
+        };
+        let raw = String::from_utf8(build(&m, None).unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("List-Unsubscribe: <https://alpha.test/newsletter/unsubscribe/ab.cd>\r\n"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{raw}"
+        );
+        let plain = entity::Model {
+            list_unsubscribe: None,
+            ..m
+        };
+        let raw = String::from_utf8(build(&plain, None).unwrap().formatted()).unwrap();
+        assert!(!raw.contains("List-Unsubscribe"), "{raw}");
+    }
 }

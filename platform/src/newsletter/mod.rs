@@ -286,12 +286,51 @@ pub async fn confirm(
     by_token(tx, token, "confirmed").await
 }
 
-/// The unsubscribe link: any subscription becomes unsubscribed.
+/// The token of a subscription's unsubscribe link: its id and a keyed hash of
+/// it, so the link leaves and cannot confirm (the opt-in token is never in a
+/// mailing), and works for ever without being stored.
+pub fn unsubscribe_token(sealer: &crate::secrets::Sealer, s: &subscription::Model) -> String {
+    format!("{}.{}", s.id, unsubscribe_mac(sealer, &s.id))
+}
+
+fn unsubscribe_mac(sealer: &crate::secrets::Sealer, id: &str) -> String {
+    let mac = sealer.keyed_hash(&format!("newsletter-unsubscribe:{id}"));
+    mac.trim_start_matches("k1:").chars().take(32).collect()
+}
+
+/// The unsubscribe link of a subscription, on the shop at `base`.
+pub fn unsubscribe_link(state: &AppState, base: &str, s: &subscription::Model) -> String {
+    format!(
+        "{base}/newsletter/unsubscribe/{}",
+        unsubscribe_token(&state.sealer, s)
+    )
+}
+
+/// The unsubscribe link (or a mail client's one-click POST to it): the
+/// subscription becomes unsubscribed. Links of mailings sent before the
+/// separate token still carry the opt-in token and still leave.
 pub async fn unsubscribe(
     tx: &TenantTx,
+    sealer: &crate::secrets::Sealer,
     token: &str,
 ) -> Result<Option<(subscription::Model, category::Model)>, DbErr> {
-    by_token(tx, token, "unsubscribed").await
+    let Some((id, mac)) = token.split_once('.') else {
+        return by_token(tx, token, "unsubscribed").await;
+    };
+    let expected = unsubscribe_mac(sealer, id);
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        mac.as_bytes(),
+        expected.as_bytes(),
+    )) {
+        return Ok(None);
+    }
+    let Some(s) = subscription::Entity::find_by_id(id.to_owned())
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    by_token(tx, &s.token, "unsubscribed").await
 }
 
 async fn by_token(
@@ -478,7 +517,7 @@ pub fn mailing_text(
         lang,
         &json!({
             "brand_name": tenant.name, "subject": m.subject, "body": m.body,
-            "unsubscribe": format!("{base}/newsletter/unsubscribe/{}", s.token),
+            "unsubscribe": unsubscribe_link(state, base, s),
         }),
         custom,
     )?)
@@ -535,7 +574,7 @@ pub async fn send(
             let (subject, body) = mailing_text(state, tenant, &m, s, &base, look.custom.as_ref())?;
             state
                 .mailer
-                .queue(
+                .queue_list_mail(
                     &tx,
                     Mail {
                         to: s.email.clone(),
@@ -543,6 +582,7 @@ pub async fn send(
                         subject,
                         body,
                     },
+                    &unsubscribe_link(state, &base, s),
                 )
                 .await?;
         }

@@ -77,7 +77,7 @@ async fn render(
                     "id": k.id, "name": k.name, "description": k.description,
                     "checked": chosen.contains(&k.id),
                     "status": sub.map(|s| s.status.clone()),
-                    "token": sub.filter(|s| s.status == "confirmed").map(|s| s.token.clone()),
+                    "token": sub.filter(|s| s.status == "confirmed").map(|s| newsletter::unsubscribe_token(&c.state.sealer, s)),
                 })
             }).collect::<Vec<_>>(),
             "values": { "email": email },
@@ -206,7 +206,7 @@ async fn unsubscribe(
 ) -> poem::Result<Response> {
     let c = ctx(state, session, req)?;
     let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
-    let done = newsletter::unsubscribe(&tx, &token)
+    let done = newsletter::unsubscribe(&tx, &state.sealer, &token)
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
