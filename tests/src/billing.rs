@@ -370,15 +370,54 @@ pub fn signed(secret: &str, t: i64, body: &str) -> String {
     )
 }
 
+/// The amounts printed on the first line of `text` that contains `label` and
+/// an amount, in minor units (every amount has two decimals: its digits are
+/// the minor units; dates, with no decimal separator before two final digits,
+/// are skipped).
+pub fn printed_amounts(text: &str, label: &str) -> Vec<i64> {
+    text.lines()
+        .filter(|l| l.contains(label))
+        .map(amounts_in)
+        .find(|a| !a.is_empty())
+        .unwrap_or_default()
+}
+
+fn amounts_in(line: &str) -> Vec<i64> {
+    line.split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_digit()))
+        .filter(|w| {
+            let b = w.as_bytes();
+            b.len() >= 4
+                && (b[b.len() - 3] == b',' || b[b.len() - 3] == b'.')
+                && w.bytes()
+                    .all(|c| c.is_ascii_digit() || c == b'.' || c == b',')
+                && w.matches(['.', ',']).count() <= 2
+                && !(w.len() == 10 && w.matches('.').count() == 2)
+        })
+        .filter_map(|w| w.replace(['.', ','], "").parse().ok())
+        .collect()
+}
+
 /// The text of a PDF as `pdftotext` reads it (installed by
 /// `.ci/install-test-deps`; `None` outside CI when it is missing).
 pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    pdf_to_text(pdf, &[])
+}
+
+/// [`pdf_text`] with the page's layout kept (`-layout`): a table row and a
+/// total with its label each stay on one line, as printed.
+pub fn pdf_layout_text(pdf: &[u8]) -> Option<String> {
+    pdf_to_text(pdf, &["-layout"])
+}
+
+fn pdf_to_text(pdf: &[u8], args: &[&str]) -> Option<String> {
     if !crate::deps::ensure_tools(&["pdftotext"]) {
         return None;
     }
     let dir = tempdir();
     std::fs::write(dir.join("d.pdf"), pdf).unwrap();
     let out = std::process::Command::new("pdftotext")
+        .args(args)
         .arg(dir.join("d.pdf"))
         .arg("-")
         .output()

@@ -668,6 +668,26 @@ async fn dunning_moves_items_up_with_fees_and_interest_once_a_day() {
         assert!(text.contains(&ia.number), "{text}");
         assert!(text.contains(&a.number), "{text}");
     }
+    if let Some(text) = relabel_tests::billing::pdf_layout_text(&pdf) {
+        // Its printed figures add up: the item row (open before, interest),
+        // then open items + interest + fee = the amount payable.
+        use relabel_tests::billing::printed_amounts;
+        let de = text.contains("Verzugszinsen");
+        let label = |de_: &'static str, en: &'static str| if de { de_ } else { en };
+        let row = printed_amounts(&text, &ia.number);
+        assert!(row.len() >= 2, "{row:?}\n{text}");
+        assert_eq!(row[row.len() - 2..], [11_900, 51], "{text}");
+        let open = printed_amounts(&text, label("Offene Posten", "Open items"));
+        let interest = printed_amounts(&text, label("Verzugszinsen", "Default interest"));
+        let fee = printed_amounts(&text, label("Mahngebühr", "Dunning fee"));
+        let payable = printed_amounts(&text, label("Zu zahlen", "Amount due"));
+        assert_eq!(
+            (open, interest, fee),
+            (vec![11_900], vec![51], vec![500]),
+            "{text}"
+        );
+        assert_eq!(payable.last(), Some(&(11_900 + 51 + 500)), "{text}");
+    }
 
     // Staff waive the fee with a reason and mark a court order: no more letters.
     let tx = app.state.tenancy.begin(&t).await.unwrap();

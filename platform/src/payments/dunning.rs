@@ -755,25 +755,34 @@ async fn render_letter(
                     .and_then(|d| d.and_hms_opt(0, 0, 0))
                     .map(|d| document::day(d.and_utc(), lang))
                     .unwrap_or_else(|| s.due.clone()),
+                // What was open before this letter; its interest is its own
+                // column, so the rows, interest and fee add up to the total.
+                document::amount(s.open_minor - s.interest_minor, cur, lang),
                 document::amount(s.interest_minor, cur, lang),
-                document::amount(s.open_minor, cur, lang),
             ]
         })
         .collect();
+    let open_before: i64 = steps.iter().map(|s| s.open_minor - s.interest_minor).sum();
     let (title, text) = letter_text_of(state, tenant, &l, &c).await?;
     let mut paragraphs = text.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
     let intro = paragraphs.next().unwrap_or_default().to_owned();
     let more: Vec<String> = paragraphs.map(str::to_owned).collect();
     let de = lang == "de";
-    let mut totals = vec![vec![
-        if de {
-            "Verzugszinsen"
-        } else {
-            "Default interest"
-        }
-        .to_owned(),
-        document::amount(l.interest_minor, cur, lang),
-    ]];
+    let mut totals = vec![
+        vec![
+            if de { "Offene Posten" } else { "Open items" }.to_owned(),
+            document::amount(open_before, cur, lang),
+        ],
+        vec![
+            if de {
+                "Verzugszinsen"
+            } else {
+                "Default interest"
+            }
+            .to_owned(),
+            document::amount(l.interest_minor, cur, lang),
+        ],
+    ];
     if l.fee_minor > 0 {
         totals.push(vec![
             if de { "Mahngebühr" } else { "Dunning fee" }.to_owned(),
@@ -809,8 +818,8 @@ async fn render_letter(
         "intro": intro,
         "columns": [
             [document::label(&t, "pos"), "auto", "l"], [document::label(&t, "reference"), "1fr", "l"],
-            [document::label(&t, "due"), "auto", "r"], [if de { "Zinsen" } else { "Interest" }, "auto", "r"],
-            [if de { "Offen" } else { "Open" }, "auto", "r"],
+            [document::label(&t, "due"), "auto", "r"], [if de { "Offen" } else { "Open" }, "auto", "r"],
+            [if de { "Zinsen" } else { "Interest" }, "auto", "r"],
         ],
         "rows": rows,
         "totals": totals,
