@@ -435,7 +435,40 @@ async fn a_debit_run_collects_once_in_a_valid_pain008_and_return_debits_reopen_i
     let ia = invoice_of(&app.state, &t, &a, "100.00").await;
     let ib = invoice_of(&app.state, &t, &b, "20.00").await;
     let ib2 = invoice_of(&app.state, &t, &b, "10.00").await;
-    invoice_of(&app.state, &t, &transfer, "10.00").await;
+    let it = invoice_of(&app.state, &t, &transfer, "10.00").await;
+
+    // A direct-debit invoice carries the SEPA pre-notification (amount, date,
+    // mandate, creditor id, masked IBAN) and no transfer request; a transfer
+    // customer's invoice asks for the transfer.
+    let (_, pdf, _) = relabel_platform::billing::document::files(&app.state, &t, &ia.id)
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(text) = relabel_tests::billing::pdf_text(&pdf) {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let sepa = text.contains("SEPA-Lastschrift") || text.contains("SEPA direct debit");
+        assert!(sepa, "{text}");
+        assert!(text.contains("M-a@example.de"), "{text}");
+        assert!(text.contains("DE98ZZZ09999999999"), "{text}");
+        assert!(text.contains("DE89**************3000"), "{text}");
+        assert!(!text.contains("DE89370400440532013000"), "{text}");
+        assert!(
+            !text.contains("überweisen Sie") && !text.contains("Please transfer"),
+            "{text}"
+        );
+    }
+    let (_, pdf, _) = relabel_platform::billing::document::files(&app.state, &t, &it.id)
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(text) = relabel_tests::billing::pdf_text(&pdf) {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains("überweisen Sie") || text.contains("Please transfer"),
+            "{text}"
+        );
+        assert!(!text.contains("SEPA"), "{text}");
+    }
 
     // A run that dies before commit leaves nothing behind.
     {
@@ -633,6 +666,12 @@ async fn dunning_moves_items_up_with_fees_and_interest_once_a_day() {
     // Twice the same day: no second letter, no fee.
     let again = dun(&app.state, &t, now + Duration::minutes(5)).await;
     assert_eq!((again.letters, again.fees_minor), (0, 0));
+    // A run that wrote nothing is not listed.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let listed = dunning::runs(&tx).await.unwrap();
+    drop(tx);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].letters, 2);
 
     // 15 days later (25 days overdue): the first notice with its 5.00 fee and
     // interest at base rate 1.27 + 5 points for a consumer: 119.00 x 6.27 % x
@@ -1424,12 +1463,13 @@ async fn the_api_runs_debits_and_dunning_and_serves_their_documents() {
     .await
     .unwrap();
     assert_eq!(again["letters"], 0, "once a day");
+    // The run that wrote nothing is not listed.
     let runs: serde_json::Value = get(api("alpha.test", "/dunning-runs"), key.clone())
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 2);
+    assert_eq!(runs.as_array().unwrap().len(), 1);
     let letters: serde_json::Value = get(
         api(
             "alpha.test",

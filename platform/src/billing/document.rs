@@ -51,6 +51,7 @@ pub(crate) fn labels(lang: &str) -> serde_json::Value {
             "net": "Summe netto", "vat_of": "USt.", "gross": "Gesamtbetrag", "paid": "Bereits beglichen",
             "payable": "Zu zahlen", "balance": "Saldo", "skonto": "Bei Zahlung bis {date} gewähren wir {pct} % Skonto ({amount}).",
             "pay_by": "Bitte überweisen Sie {amount} bis zum {date} unter Angabe der Rechnungsnummer.",
+            "debit_notice": "Wir ziehen {amount} am {date} per SEPA-Lastschrift von Ihrem Konto {iban} ein (Mandatsreferenz {mandate}, Gläubiger-ID {creditor}). Bitte sorgen Sie für ausreichende Deckung; Sie müssen nichts überweisen.",
             "settled": "Der Betrag wurde mit Ihrem Guthaben verrechnet.",
             "credited": "Der Betrag wird Ihrem Kundenkonto gutgeschrieben.",
             "vat_id": "USt-IdNr.", "tax_number": "Steuernummer", "register": "Register", "director": "Geschäftsführung",
@@ -67,6 +68,7 @@ pub(crate) fn labels(lang: &str) -> serde_json::Value {
             "net": "Total net", "vat_of": "VAT", "gross": "Total", "paid": "Already settled",
             "payable": "Amount due", "balance": "Balance", "skonto": "Paid by {date}, you may deduct {pct} % cash discount ({amount}).",
             "pay_by": "Please transfer {amount} by {date}, quoting the invoice number.",
+            "debit_notice": "We will collect {amount} on {date} by SEPA direct debit from your account {iban} (mandate reference {mandate}, creditor ID {creditor}). Please make sure the account is covered; there is nothing to transfer.",
             "settled": "The amount has been settled from your credit balance.",
             "credited": "The amount is credited to your customer account.",
             "vat_id": "VAT ID", "tax_number": "Tax no.", "register": "Register", "director": "Managing director",
@@ -171,6 +173,20 @@ pub async fn letterhead(tx: &TenantTx, tenant: &Tenant) -> Result<Letterhead, Db
 }
 
 /// The view model of an invoice or credit note for the template.
+/// The pre-notification sentence of a direct-debit invoice.
+fn debit_text(t: &serde_json::Value, d: &super::DebitNotice, amount: &str, lang: &str) -> String {
+    let date = chrono::NaiveDate::parse_from_str(&d.collect_on, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or_else(|| d.collect_on.clone(), |d| day(d.and_utc(), lang));
+    label(t, "debit_notice")
+        .replace("{amount}", amount)
+        .replace("{date}", &date)
+        .replace("{iban}", &d.iban_masked)
+        .replace("{mandate}", &d.mandate_reference)
+        .replace("{creditor}", &d.creditor_id)
+}
+
 fn invoice_view(
     inv: &invoice::Model,
     lines: &[invoice_line::Model],
@@ -268,6 +284,9 @@ fn invoice_view(
         }
         if due <= 0 {
             notes.push(label(&t, "settled"));
+        } else if let Some(d) = &buyer.debit {
+            // SEPA pre-notification: no transfer request.
+            notes.push(debit_text(&t, d, &amount(due, cur, lang), lang));
         } else {
             notes.push(
                 label(&t, "pay_by")
@@ -520,6 +539,11 @@ async fn mail_text(
 ) -> anyhow::Result<(String, String)> {
     let lang = if c.language == "de" { "de" } else { "en" };
     let look = state.look(tenant).await?;
+    let buyer: super::Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
+    let debit = buyer.debit.as_ref().map(|d| {
+        let total = amount(inv.gross_minor, &inv.currency, lang);
+        debit_text(&labels(lang), d, &total, lang)
+    });
     Ok(state.themes.render_email(
         "invoice",
         lang_of(lang),
@@ -528,6 +552,7 @@ async fn mail_text(
             "document": inv.kind, "number": inv.number,
             "total": amount(inv.gross_minor, &inv.currency, lang),
             "due_date": day(inv.due_at, lang),
+            "debit_notice": debit,
         }),
         look.custom.as_ref(),
     )?)

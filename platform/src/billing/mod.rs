@@ -139,6 +139,58 @@ pub struct Party {
     pub language: String,
     #[serde(default)]
     pub footer: String,
+    /// Buyer of an invoice collected by SEPA direct debit: the pre-notification
+    /// fixed at issue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debit: Option<DebitNotice>,
+}
+
+/// What the SEPA rulebook asks a creditor to tell the debtor before a
+/// collection: amount (the document's), date, mandate, creditor id and the
+/// account, masked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DebitNotice {
+    pub mandate_reference: String,
+    pub creditor_id: String,
+    pub iban_masked: String,
+    /// YYYY-MM-DD
+    pub collect_on: String,
+}
+
+/// An IBAN with all but its country, check digits and last four characters
+/// hidden (`DE89 **** **** **** **30 00` style, spaces omitted).
+pub fn mask_iban(iban: &str) -> String {
+    let compact: String = iban.chars().filter(|c| !c.is_whitespace()).collect();
+    let n = compact.chars().count();
+    compact
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 4 || i + 4 >= n { c } else { '*' })
+        .collect()
+}
+
+/// The pre-notification for an invoice to `c` issued `at`, when `c` pays by
+/// an active SEPA mandate and the reseller has a creditor id: collected
+/// `debit_delay_days` after issue by a file due `debit_lead_days` later.
+pub fn debit_notice(
+    s: &billing_settings::Model,
+    c: &customer::Model,
+    at: DateTime<Utc>,
+) -> Option<DebitNotice> {
+    let active = c.billing_type == "DEBIT" && c.debit_status == "ACTIVE";
+    let (Some(mandate), Some(iban)) = (&c.mandate_reference, &c.iban) else {
+        return None;
+    };
+    if !active || s.creditor_id.is_empty() {
+        return None;
+    }
+    let days = i64::from(s.debit_delay_days) + i64::from(std::cmp::Ord::max(s.debit_lead_days, 1));
+    Some(DebitNotice {
+        mandate_reference: mandate.clone(),
+        creditor_id: s.creditor_id.clone(),
+        iban_masked: mask_iban(iban),
+        collect_on: (at + Duration::days(days)).date_naive().to_string(),
+    })
 }
 
 pub fn seller_party(s: &billing_settings::Model, brand_name: &str) -> Party {
@@ -696,7 +748,11 @@ pub async fn issue_many(
             einvoice: c.einvoice.clone(),
             delivery: c.invoice_delivery.clone(),
             delivered_at: None,
-            buyer: serde_json::to_string(&buyer_party(c)).unwrap_or_default(),
+            buyer: serde_json::to_string(&Party {
+                debit: is_invoice.then(|| debit_notice(s, c, at)).flatten(),
+                ..buyer_party(c)
+            })
+            .unwrap_or_default(),
             seller: seller.clone(),
             note: draft.note.clone(),
             pdf: None,

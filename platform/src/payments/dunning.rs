@@ -504,8 +504,11 @@ async fn run_levels(
     Ok(run)
 }
 
+/// The runs that wrote letters, newest first (a run that found nothing to do
+/// is not a run anyone needs to see).
 pub async fn runs(tx: &TenantTx) -> Result<Vec<dunning_run::Model>, DbErr> {
     dunning_run::Entity::find()
+        .filter(dunning_run::Column::Letters.gt(0))
         .order_by_desc(dunning_run::Column::CreatedAt)
         .all(tx.conn())
         .await
