@@ -1209,3 +1209,42 @@ async fn sign_ins_before_verifying_send_no_more_verification_mails() {
     assert_eq!(verify_mails().await, 1, "each sign-in sent another mail");
     app.stop().await;
 }
+
+/// The current password asked for on the security page goes through the
+/// credential throttle: a stolen session cannot guess it without limit.
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = signed_up(&app, "alpha.test").await;
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    let mut limited_after = None;
+    for n in 1..=30 {
+        let guess = format!("guess-number-{n}");
+        let resp = post_form(
+            &client,
+            &app,
+            "alpha.test",
+            "/account/security?lang=en",
+            "/account/security/password",
+            &[
+                ("current_password", guess.as_str()),
+                ("password", "next-password-1"),
+                ("password_confirm", "next-password-1"),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), 422);
+        if unescape(&resp.text().await.unwrap()).contains("Too many attempts") {
+            limited_after = Some(n);
+            break;
+        }
+    }
+    assert!(limited_after.is_some(), "30 guesses went unthrottled");
+    app.stop().await;
+}

@@ -865,6 +865,28 @@ async fn security(
     render_security(state, session, req, &user, StatusCode::OK, json!({})).await
 }
 
+/// The signed-in customer's current password (changing the password or the
+/// address asks for it), checked through the same credential throttle as the
+/// login: a stolen session cannot guess it at leisure.
+async fn check_current_password(
+    state: &AppState,
+    req: &Request,
+    user: &CustomerUser,
+    given: &str,
+    errors: &mut FieldErrors,
+) {
+    let account = Account::customer(user.tenant.id.as_str(), &user.customer.email);
+    let Ok(attempt) = state.throttle.begin(&account, &client_ip(req)).await else {
+        errors.add("current_password", "err.rate_limited");
+        return;
+    };
+    let hash = user.customer.password_hash.as_deref().unwrap_or("");
+    let ok = verify_password(given, hash).then_some(());
+    if attempt.record(ok).await.is_none() {
+        errors.add("current_password", "err.current_password");
+    }
+}
+
 #[handler]
 async fn change_password(
     Data(state): Data<&AppState>,
@@ -876,12 +898,7 @@ async fn change_password(
     csrf::verify(session, form.opt("csrf"))?;
     let lang = crate::http::lang_of(req);
     let mut errors = FieldErrors::default();
-    if !verify_password(
-        form.get("current_password"),
-        user.customer.password_hash.as_deref().unwrap_or(""),
-    ) {
-        errors.add("current_password", "err.current_password");
-    }
+    check_current_password(state, req, &user, form.get("current_password"), &mut errors).await;
     let password = Password::parse(form.get("password"))
         .map_err(|e| errors.add("password", password_code(e)))
         .ok();
@@ -933,12 +950,7 @@ async fn change_email(
     csrf::verify(session, form.opt("csrf"))?;
     let lang = crate::http::lang_of(req);
     let mut errors = FieldErrors::default();
-    if !verify_password(
-        form.get("current_password"),
-        user.customer.password_hash.as_deref().unwrap_or(""),
-    ) {
-        errors.add("current_password", "err.current_password");
-    }
+    check_current_password(state, req, &user, form.get("current_password"), &mut errors).await;
     let email = crate::auth::Email::parse(form.get("email")).map(|e| e.as_str().to_lowercase());
     if email.is_none() {
         errors.add("email", "err.email");
