@@ -331,6 +331,27 @@ async fn classes_in_use_or_default_cannot_be_deleted_and_coupons_are_managed() {
     assert!(html.contains("Use 3 to 32 letters, digits or hyphens."));
     assert!(html.contains("Unknown product or TLD in the list."));
     assert!(html.contains("Enter a date like"));
+    // A real date in the past is refused for what it is, not as malformed.
+    let resp = post(
+        &app,
+        &client,
+        page,
+        page,
+        &[
+            ("code", "late10"),
+            ("kind", "percent"),
+            ("value", "10"),
+            ("valid_until", "2020-01-31"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = text(resp).await;
+    assert!(
+        html.contains("must be after the start date and not in the past"),
+        "{html}"
+    );
+    assert!(!html.contains("Enter a date like"));
     let resp = post(
         &app,
         &client,

@@ -398,6 +398,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("err.choice", "Wählen Sie eine der Optionen aus."),
     ("err.amount", "Geben Sie einen Betrag wie 500.00 ein (nicht negativ)."),
     ("err.date", "Geben Sie ein Datum wie 2026-11-23 ein."),
+    ("err.coupon_end", "Das Enddatum muss nach dem Startdatum und nicht in der Vergangenheit liegen."),
     ("err.email_taken", "Es gibt bereits ein Konto mit dieser E-Mail-Adresse."),
     ("err.company_required", "Geben Sie für einen Firmenkunden den Firmennamen ein."),
     ("err.mandate_required", "Für Lastschrift sind IBAN, Kontoinhaber und das Unterschriftsdatum des Mandats nötig."),

@@ -398,6 +398,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("err.choice", "Choose one of the options."),
     ("err.amount", "Enter an amount like 500.00 (not negative)."),
     ("err.date", "Enter a date like 2026-11-23."),
+    ("err.coupon_end", "The end date must be after the start date and not in the past."),
     ("err.email_taken", "An account with this email address already exists."),
     ("err.company_required", "Enter the company name for a company customer."),
     ("err.mandate_required", "Direct debit needs IBAN, account holder and the mandate's signature date."),

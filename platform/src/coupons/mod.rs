@@ -183,8 +183,9 @@ pub async fn create_checked(
         }
     }
     let valid_from = input.valid_from.unwrap_or_else(Utc::now);
+    // A well-formed date that ends before the start (or in the past) says so.
     if input.valid_until.is_some_and(|u| u <= valid_from) {
-        errors.add("valid_until", "err.date");
+        errors.add("valid_until", "err.coupon_end");
     }
     for (field, limit) in [
         ("max_total", input.max_total),
