@@ -32,6 +32,23 @@ async fn add_from_search(b: &mut Browser, base: &str, name: &str) {
     assert_eq!(b.eval("location.pathname").await.unwrap(), "/cart");
 }
 
+/// In the cart: both domains for ten years, then Hosting Pro from the
+/// cross-selling.
+async fn ten_years_and_hosting(b: &mut Browser) {
+    for i in 0..2 {
+        and_wait(
+            b,
+            &format!("const s = document.querySelectorAll('.period-form select')[{i}]; s.value = '120'; s.dispatchEvent(new Event('change'))"),
+        )
+        .await;
+    }
+    and_wait(
+        b,
+        "document.querySelector('.cross-sell input[value=\"hosting-pro\"]').form.querySelector('button').click()",
+    )
+    .await;
+}
+
 /// Checks out the cart as the signed-in customer; returns the page's text.
 async fn check_out_signed_in(b: &mut Browser, base: &str) -> String {
     b.goto(&format!("{base}/checkout")).await.unwrap();
@@ -109,18 +126,7 @@ async fn a_returning_customer_signs_in_and_orders_twice() {
     for name in ["stammkundin.com", "stammkundin.digital"] {
         add_from_search(&mut b, &base, name).await;
     }
-    for i in 0..2 {
-        and_wait(
-            &mut b,
-            &format!("const s = document.querySelectorAll('.period-form select')[{i}]; s.value = '120'; s.dispatchEvent(new Event('change'))"),
-        )
-        .await;
-    }
-    and_wait(
-        &mut b,
-        "document.querySelector('.cross-sell input[value=\"hosting-pro\"]').form.querySelector('button').click()",
-    )
-    .await;
+    ten_years_and_hosting(&mut b).await;
     let second = check_out_signed_in(&mut b, &base).await;
     let case = second
         .split("Case number: ")
@@ -196,18 +202,7 @@ async fn a_visitor_searches_orders_two_domains_and_sees_the_case_number() {
         assert_eq!(b.eval("location.pathname").await.unwrap(), "/cart");
     }
     // Ten years each, hosting from the cross-selling, the coupon.
-    for i in 0..2 {
-        and_wait(
-            &mut b,
-            &format!("const s = document.querySelectorAll('.period-form select')[{i}]; s.value = '120'; s.dispatchEvent(new Event('change'))"),
-        )
-        .await;
-    }
-    and_wait(
-        &mut b,
-        "document.querySelector('.cross-sell input[value=\"hosting-pro\"]').form.querySelector('button').click()",
-    )
-    .await;
+    ten_years_and_hosting(&mut b).await;
     and_wait(
         &mut b,
         "document.getElementById('coupon').value = 'START10'; document.querySelector('.coupon-form').requestSubmit()",
