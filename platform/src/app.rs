@@ -220,6 +220,7 @@ impl AppState {
         runner.backoff = chrono::Duration::seconds(self.config.jobs.backoff_secs.max(1));
         runner.max_attempts = self.config.jobs.max_attempts;
         runner.lease = chrono::Duration::seconds(self.config.jobs.lease_secs);
+        runner.node = self.config.node_id();
         runner.periodic = vec![
             ("domains.lifecycle", chrono::Duration::hours(1)),
             (crate::billing::run::SCHEDULE, chrono::Duration::days(1)),
@@ -308,6 +309,7 @@ pub fn router(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
         },
         body: state.config.max_body_bytes,
         upload: state.config.max_upload_bytes,
+        body_timeout: std::time::Duration::from_secs(state.config.body_timeout_secs),
     })
     .with(CookieJarManager::new())
     .with(

@@ -178,6 +178,7 @@ mod tests {
             last_error: None,
             created_at: at,
             updated_at: at,
+            locked_by: None,
         };
         let json = json_rows::<crate::jobs::entity::Entity>(&[job]).unwrap();
         assert!(json.contains(r#""idempotency_key":"key""#), "{json}");
@@ -211,6 +212,7 @@ mod tests {
             net_minor: 599,
             vat_rate_bp: 1900,
             vat_category: "S".into(),
+            generation: 0,
         };
         assert!(json_rows::<invoice_line::Entity>(&[line]).is_some());
     }

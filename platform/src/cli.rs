@@ -165,67 +165,113 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         if let Some(d) = data_dir {
             config.data_dir = d.clone();
         }
-        config.validate()?;
     }
     crate::telemetry::init(&config.log_format);
     if matches!(cli.command, Command::CheckConfig) {
         return Ok(check_config(&config, &unknown));
     }
+    config.validate()?;
     for key in &unknown {
         tracing::warn!(setting = %key, "not a relabel setting: ignored");
     }
     execute(config, cli.command).await
 }
 
-/// `relabel check-config`: the settings that take effect (secrets masked), and
-/// a failure for anything set that relabel does not know.
+/// `relabel check-config`: prints [`config_report`]; fails when it found errors.
 pub fn check_config(config: &Config, unknown: &[String]) -> ExitCode {
-    for key in unknown {
-        println!("unknown setting: {key}");
+    let (report, ok) = config_report(config, unknown);
+    print!("{report}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
-    if !unknown.is_empty() {
-        println!("configuration has {} unknown setting(s)", unknown.len());
-        return ExitCode::FAILURE;
+}
+
+/// Every error, one line each (unknown settings, values out of range,
+/// malformed URLs, files that cannot be read), then every setting that takes
+/// effect, section by section, secrets masked. `true` when there is no error.
+pub fn config_report(config: &Config, unknown: &[String]) -> (String, bool) {
+    use std::fmt::Write;
+    let mut errors: Vec<String> = unknown
+        .iter()
+        .map(|key| format!("{key}: not a relabel setting"))
+        .collect();
+    errors.extend(
+        config
+            .problems()
+            .into_iter()
+            .map(|(field, message)| format!("{field}: {message}")),
+    );
+    errors.dedup();
+    let mut out = String::new();
+    for e in &errors {
+        let _ = writeln!(out, "error: {e}");
     }
-    println!("configuration is valid");
-    println!("  bind            {}", config.bind);
-    println!("  backend         {}", config.backend_name());
-    println!("  data_dir        {}", config.data_dir.display());
-    println!("  database_url    {}", mask(config.database_url.as_deref()));
-    println!("  redis_url       {}", mask(config.redis_url.as_deref()));
-    println!("  platform_host   {}", config.platform_host);
-    println!(
-        "  role            {} ({} job workers)",
-        config.role, config.job_workers
-    );
-    println!("  smtp_url        {}", mask(config.smtp_url.as_deref()));
-    println!(
-        "  zones           {}",
-        config.dns.powerdns_url.as_deref().map_or_else(
-            || "zone files".to_owned(),
-            |url| format!("PowerDNS at {url} ({})", config.dns.powerdns_zone_kind)
-        )
-    );
-    println!(
-        "  metrics_bind    {}",
-        config.metrics_bind.as_deref().unwrap_or("(unset)")
-    );
-    println!(
-        "  body limits     {} bytes, uploads {} bytes",
-        config.max_body_bytes, config.max_upload_bytes
-    );
-    println!("  log_format      {}", config.log_format);
-    let t = &config.throttle;
-    println!(
-        "  throttle        {} free failures, lockout {}-{} s; per {} s: {} per account, {} per client",
-        t.free_failures,
-        t.lockout_secs,
-        t.max_lockout_secs,
-        t.window_secs,
-        t.account_failures,
-        t.client_failures
-    );
-    ExitCode::SUCCESS
+    let _ = match errors.len() {
+        0 => writeln!(
+            out,
+            "configuration is valid ({} backend)",
+            config.backend_name()
+        ),
+        n => writeln!(out, "configuration has {n} error(s)"),
+    };
+    let settings = serde_json::to_value(config).unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let mut sections = Vec::new();
+    if let serde_json::Value::Object(top) = &settings {
+        for (key, value) in top {
+            match value {
+                serde_json::Value::Object(inner) => sections.push((key, inner)),
+                // A section that is not configured at all.
+                serde_json::Value::Null if SECTIONS.contains(&key.as_str()) => {
+                    sections.push((key, &empty));
+                }
+                _ => {
+                    let _ = writeln!(out, "{key} = {}", shown(key, value));
+                }
+            }
+        }
+    }
+    for (name, inner) in sections {
+        let _ = writeln!(out, "[{name}]");
+        if inner.is_empty() {
+            let _ = writeln!(out, "  (unset)");
+        }
+        for (key, value) in inner {
+            let _ = writeln!(out, "  {key} = {}", shown(key, value));
+        }
+    }
+    (out, errors.is_empty())
+}
+
+/// Sections `check-config` shows even when they are not configured.
+const SECTIONS: &[&str] = &["epp", "parking"];
+
+/// A setting's value as `check-config` prints it: secrets masked (by name, and
+/// the password in a URL), unset values as `(unset)`.
+fn shown(key: &str, value: &serde_json::Value) -> String {
+    const SECRET: &[&str] = &[
+        "password",
+        "api_key",
+        "secret_key",
+        "powerdns_api_key",
+        "accounts",
+    ];
+    match value {
+        serde_json::Value::Null => "(unset)".into(),
+        _ if SECRET.contains(&key) => "********".into(),
+        serde_json::Value::String(s) if s.contains("://") => mask(Some(s)),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", shown(k, v)))
+                .collect();
+            format!("{{ {} }}", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Runs one command with an already loaded configuration.

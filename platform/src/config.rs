@@ -1,11 +1,11 @@
 //! Layered configuration: built-in defaults < TOML file < `RELABEL_*` environment.
 //! `DATABASE_URL` and `REDIS_URL` are read as well (the conventional names).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Config {
     /// Address the HTTP server listens on.
     pub bind: String,
@@ -73,6 +73,13 @@ pub struct Config {
     pub header_timeout_secs: u64,
     /// Seconds a keep-alive connection may wait for its next request.
     pub idle_timeout_secs: u64,
+    /// This node's name on the leases of the jobs it runs (unset: host name and
+    /// HTTP port). A restarted node takes back its own leases at once, so two
+    /// processes that run jobs must not share one.
+    pub node_id: Option<String>,
+    /// Seconds a request body may take to arrive, plus one per 64 KiB that
+    /// arrived; slower bodies get 408.
+    pub body_timeout_secs: u64,
     /// Days a deleted reseller's data is kept before the daily schedule purges
     /// it (schema and shared rows; the audit log stays).
     pub tenant_retention_days: u32,
@@ -114,7 +121,7 @@ pub struct Config {
     pub bureau_cache_secs: u64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DnsConfig {
     /// Authoritative nameservers of customer zones (delegated at registration).
@@ -155,13 +162,13 @@ impl Default for DnsConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ParkingProvider {
     pub url: String,
     pub api_key: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct JobsConfig {
     /// Run jobs in this process (`serve`).
@@ -193,13 +200,40 @@ impl Default for JobsConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not a source: the message already says it, once.
     #[error("configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    Load(config::ConfigError),
     #[error("configuration: {field}: {message}")]
     Invalid {
         field: &'static str,
         message: String,
     },
+}
+
+impl From<config::ConfigError> for ConfigError {
+    fn from(e: config::ConfigError) -> Self {
+        Self::Load(e)
+    }
+}
+
+/// `url` parses, has one of `schemes` and a host.
+fn url_with_host(url: &str, schemes: &[&str]) -> Result<(), String> {
+    let expected = || format!("expected a {}:// URL with a host", schemes.join(":// or "));
+    let parsed = reqwest::Url::parse(url).map_err(|_| expected())?;
+    if !schemes.contains(&parsed.scheme()) || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(expected());
+    }
+    Ok(())
+}
+
+/// `path` is a readable PEM file with at least one certificate.
+fn pem_certificates(path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(())
 }
 
 impl Config {
@@ -234,12 +268,17 @@ impl Config {
         }
     }
 
-    /// Loads defaults, then `file` (if given), then the environment.
+    /// Loads defaults, then `file` (if given), then the environment, and
+    /// validates the result.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
-        Self::load_from(file, std::env::vars()).map(|(config, _)| config)
+        let (config, _) = Self::load_from(file, std::env::vars())?;
+        config.validate()?;
+        Ok(config)
     }
 
-    /// Like [`Self::load`], with `vars` standing in for the environment. Also
+    /// Like [`Self::load`], with `vars` standing in for the environment, and
+    /// not validated (the caller decides: `check-config` lists every problem,
+    /// the other commands stop at the first). Also
     /// returns what was set but is no setting (a misspelt `RELABEL_...`
     /// variable or file key), which relabel would otherwise ignore silently.
     pub fn load_from(
@@ -276,6 +315,7 @@ impl Config {
             .set_default("shutdown_grace_secs", 30)?
             .set_default("header_timeout_secs", 15)?
             .set_default("idle_timeout_secs", 60)?
+            .set_default("body_timeout_secs", 30)?
             .set_default("tenant_retention_days", 30)?
             .set_default("job_workers", 1)?
             .set_default("registry_timeout_ms", 2000)?
@@ -303,25 +343,32 @@ impl Config {
                 key.to_uppercase().replace('.', "__")
             ));
         })?;
-        config.validate()?;
         unknown.sort();
         Ok((config, unknown))
     }
 
+    /// The first of [`Self::problems`], if any.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, message: &str| {
-            Err(ConfigError::Invalid {
-                field,
-                message: message.to_owned(),
-            })
+        match self.problems().into_iter().next() {
+            Some((field, message)) => Err(ConfigError::Invalid { field, message }),
+            None => Ok(()),
+        }
+    }
+
+    /// Every setting that cannot work, each once, with what is expected: values
+    /// out of range, malformed addresses and URLs, files that cannot be read.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut found = Vec::new();
+        let mut invalid = |field: &'static str, message: &str| {
+            found.push((field, message.to_owned()));
         };
         if self.bind.parse::<SocketAddr>().is_err() {
-            return invalid("bind", "expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
+            invalid("bind", "expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
-            return invalid(
+            invalid(
                 "database_url",
                 "expected a postgres:// URL (leave it unset for the embedded SQLite backend)",
             );
@@ -329,33 +376,33 @@ impl Config {
         if let Some(url) = &self.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            return invalid("redis_url", "expected a redis:// URL");
+            invalid("redis_url", "expected a redis:// URL");
         }
         if self.platform_host.is_empty() || self.platform_host.contains([':', '/', ' ']) {
-            return invalid(
+            invalid(
                 "platform_host",
                 "expected a bare hostname like admin.example.com",
             );
         }
         if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
-            return invalid("redis_prefix", "must be a non-empty word");
+            invalid("redis_prefix", "must be a non-empty word");
         }
         if !(1..=256).contains(&self.migrate_concurrency) {
-            return invalid("migrate_concurrency", "must be between 1 and 256");
+            invalid("migrate_concurrency", "must be between 1 and 256");
         }
         if !(1..=1000).contains(&self.db_max_connections) {
-            return invalid("db_max_connections", "must be between 1 and 1000");
+            invalid("db_max_connections", "must be between 1 and 1000");
         }
         if !(1024..=10 * 1024 * 1024).contains(&self.max_logo_bytes) {
-            return invalid("max_logo_bytes", "must be between 1 KiB and 10 MiB");
+            invalid("max_logo_bytes", "must be between 1 KiB and 10 MiB");
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
-            return invalid("max_body_bytes", "must be between 1 KiB and 64 MiB");
+            invalid("max_body_bytes", "must be between 1 KiB and 64 MiB");
         }
         if self.max_upload_bytes < self.max_body_bytes.max(self.max_logo_bytes)
             || self.max_upload_bytes > 1024 * 1024 * 1024
         {
-            return invalid(
+            invalid(
                 "max_upload_bytes",
                 "must be at least max_body_bytes and max_logo_bytes, and at most 1 GiB",
             );
@@ -363,82 +410,159 @@ impl Config {
         if let Some(url) = &self.smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
         {
-            return invalid("smtp_url", "expected smtp:// or smtps://");
+            invalid("smtp_url", "expected smtp:// or smtps://");
         }
         if !(50..=60_000).contains(&self.registry_timeout_ms) {
-            return invalid("registry_timeout_ms", "must be between 50 and 60000");
+            invalid("registry_timeout_ms", "must be between 50 and 60000");
         }
         if self.availability_cache_secs > 3600 {
-            return invalid("availability_cache_secs", "must be at most 3600");
+            invalid("availability_cache_secs", "must be at most 3600");
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
-            return invalid("log_format", "must be pretty or json");
+            invalid("log_format", "must be pretty or json");
         }
         if self.dns.nameservers.len() < 2 {
-            return invalid("dns.nameservers", "needs at least two nameservers");
+            invalid("dns.nameservers", "needs at least two nameservers");
         }
         if self.dns.web_ipv4.parse::<std::net::Ipv4Addr>().is_err() {
-            return invalid("dns.web_ipv4", "expected an IPv4 address");
+            invalid("dns.web_ipv4", "expected an IPv4 address");
         }
         if let Some(url) = &self.dns.powerdns_url
             && !url.starts_with("http")
         {
-            return invalid("dns.powerdns_url", "expected an http(s):// URL");
+            invalid("dns.powerdns_url", "expected an http(s):// URL");
         }
         if !["Native", "Master"].contains(&self.dns.powerdns_zone_kind.as_str()) {
-            return invalid("dns.powerdns_zone_kind", "expected Native or Master");
+            invalid("dns.powerdns_zone_kind", "expected Native or Master");
         }
         if let Some(r) = &self.dns_resolver
             && r.parse::<SocketAddr>().is_err()
         {
-            return invalid("dns_resolver", "expected IP:PORT, e.g. 127.0.0.1:53");
+            invalid("dns_resolver", "expected IP:PORT, e.g. 127.0.0.1:53");
         }
         if let Some(b) = &self.metrics_bind
             && b.parse::<SocketAddr>().is_err()
         {
-            return invalid("metrics_bind", "expected ADDRESS:PORT, e.g. 0.0.0.0:9464");
+            invalid("metrics_bind", "expected ADDRESS:PORT, e.g. 0.0.0.0:9464");
         }
         if !(1..=3650).contains(&self.tenant_retention_days) {
-            return invalid("tenant_retention_days", "must be between 1 and 3650");
+            invalid("tenant_retention_days", "must be between 1 and 3650");
         }
         if !(1..=3600).contains(&self.shutdown_grace_secs) {
-            return invalid("shutdown_grace_secs", "must be between 1 and 3600");
+            invalid("shutdown_grace_secs", "must be between 1 and 3600");
         }
         if let Some(list) = &self.outbound_allow
             && let Err(e) = crate::outbound::Policy::parse_allow(list)
         {
-            return invalid("outbound_allow", &e);
+            invalid("outbound_allow", &e);
         }
         if let Some(list) = &self.trusted_proxies
             && let Err(e) = crate::outbound::Policy::parse_allow(list)
         {
-            return invalid("trusted_proxies", &e);
+            invalid("trusted_proxies", &e);
         }
         if !(1..=600).contains(&self.header_timeout_secs) {
-            return invalid("header_timeout_secs", "must be between 1 and 600");
+            invalid("header_timeout_secs", "must be between 1 and 600");
         }
         if !(1..=3600).contains(&self.idle_timeout_secs) {
-            return invalid("idle_timeout_secs", "must be between 1 and 3600");
+            invalid("idle_timeout_secs", "must be between 1 and 3600");
+        }
+        if !(1..=600).contains(&self.body_timeout_secs) {
+            invalid("body_timeout_secs", "must be between 1 and 600");
         }
         if !["all", "web", "worker"].contains(&self.role.as_str()) {
-            return invalid("role", "expected all, web or worker");
+            invalid("role", "expected all, web or worker");
         }
         if !(1..=64).contains(&self.job_workers) {
-            return invalid("job_workers", "must be between 1 and 64");
+            invalid("job_workers", "must be between 1 and 64");
         }
         if !(10..=60_000).contains(&self.jobs.poll_ms) {
-            return invalid("jobs.poll_ms", "must be between 10 and 60000");
+            invalid("jobs.poll_ms", "must be between 10 and 60000");
         }
         if !(1..=86_400).contains(&self.jobs.lease_secs) {
-            return invalid("jobs.lease_secs", "must be between 1 and 86400");
+            invalid("jobs.lease_secs", "must be between 1 and 86400");
         }
         if !(1..=100).contains(&self.jobs.max_attempts) {
-            return invalid("jobs.max_attempts", "must be between 1 and 100");
+            invalid("jobs.max_attempts", "must be between 1 and 100");
         }
         if let Err((field, message)) = self.throttle.validate() {
-            return invalid(field, message);
+            invalid(field, message);
         }
-        Ok(())
+        for (field, url, schemes) in [
+            (
+                "stripe_api_url",
+                Some(self.stripe_api_url.as_str()),
+                &["https", "http"][..],
+            ),
+            (
+                "aftermarket_feed",
+                self.aftermarket_feed.as_deref(),
+                &["https", "http"][..],
+            ),
+            (
+                "dns.powerdns_url",
+                self.dns.powerdns_url.as_deref(),
+                &["https", "http"][..],
+            ),
+        ] {
+            if let Some(url) = url
+                && let Err(e) = url_with_host(url, schemes)
+            {
+                invalid(field, &e);
+            }
+        }
+        for (name, p) in &self.parking {
+            if let Err(e) = url_with_host(&p.url, &["https", "http"]) {
+                invalid("parking", &format!("{name}: {e}"));
+            }
+        }
+        if let Some(epp) = &self.epp {
+            if epp.host.trim().is_empty() || epp.host.contains(['/', ' ', ':']) {
+                invalid(
+                    "epp.host",
+                    "expected a bare hostname like epp.registry.example",
+                );
+            }
+            if epp.client_id.trim().is_empty() || epp.password.is_empty() {
+                invalid("epp", "client_id and password must be set");
+            }
+            if let Some(ca) = &epp.ca_file
+                && let Err(e) = pem_certificates(ca)
+            {
+                invalid("epp.ca_file", &e);
+            }
+            if !(1..=64).contains(&epp.connections) {
+                invalid("epp.connections", "must be between 1 and 64");
+            }
+        }
+        if let Some(file) = &self.geoip_csv
+            && let Err(e) = std::fs::File::open(file)
+        {
+            invalid("geoip_csv", &format!("cannot read {}: {e}", file.display()));
+        }
+        for (field, file) in [
+            ("mail_virtual_map", self.mail_virtual_map.as_deref()),
+            (
+                "dns.zone_dir",
+                self.dns.zone_dir.as_deref().map(|d| d.join("x")).as_deref(),
+            ),
+        ] {
+            let dir = file.and_then(std::path::Path::parent);
+            if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                invalid(
+                    field,
+                    &format!("the folder {} does not exist", dir.display()),
+                );
+            }
+        }
+        if let Some(key) = &self.secret_key
+            && hex::decode(key.trim()).map_or(true, |k| k.len() != 32)
+        {
+            invalid("secret_key", "expected 64 hex digits (32 bytes)");
+        }
+        found
     }
 
     pub fn tenancy(&self) -> relabel_tenants::TenancyConfig {
@@ -458,6 +582,21 @@ impl Config {
             header: std::time::Duration::from_secs(self.header_timeout_secs),
             idle: std::time::Duration::from_secs(self.idle_timeout_secs),
         }
+    }
+
+    /// This node's name on job leases: `node_id`, else host name and HTTP port.
+    pub fn node_id(&self) -> String {
+        if let Some(id) = self.node_id.as_deref().filter(|id| !id.trim().is_empty()) {
+            return id.trim().to_owned();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let port = self.bind.rsplit(':').next().unwrap_or_default();
+        format!("{host}:{port}")
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -510,6 +649,8 @@ mod tests {
             shutdown_grace_secs: 30,
             header_timeout_secs: 15,
             idle_timeout_secs: 60,
+            body_timeout_secs: 30,
+            node_id: None,
             tenant_retention_days: 30,
             job_workers: 1,
             parking: Default::default(),

@@ -297,6 +297,7 @@ pub async fn seed_billing(state: &AppState) -> anyhow::Result<()> {
                 status: Set("active".into()),
                 created_at: Set(started),
                 updated_at: Set(started),
+                generation: Set(0),
             }
             .insert(tx.conn())
             .await?;

@@ -91,6 +91,7 @@ async fn seed_tenant(
             status: Set("active".into()),
             created_at: Set(now),
             updated_at: Set(now),
+            generation: Set(0),
         })
         .collect();
     for chunk in rows.chunks(1000) {
@@ -176,6 +177,7 @@ fn line_row(
         net_minor: net,
         vat_rate_bp: 1900,
         vat_category: "S".into(),
+        generation: 0,
     }
 }
 

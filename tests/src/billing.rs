@@ -151,6 +151,7 @@ pub async fn service(
         status: Set("active".into()),
         created_at: Set(next - Duration::days(30)),
         updated_at: Set(next - Duration::days(30)),
+        generation: Set(0),
     }
     .insert(tx.conn())
     .await

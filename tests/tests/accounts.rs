@@ -533,6 +533,110 @@ async fn signup_with_a_registered_address_answers_as_for_a_new_one_and_tells_the
     app.stop().await;
 }
 
+/// Moving an account to another address: a registered address answers as a new
+/// one does (the holder is told instead), and a new one takes effect when its
+/// owner confirms it.
+#[tokio::test]
+async fn a_taken_address_answers_an_email_change_as_a_new_one_and_tells_its_holder() {
+    let app = spawn_app().await;
+    two_resellers(&app).await;
+    let client = signed_up(&app, "alpha.test").await;
+    assert_eq!(
+        customer_login(&client, &app, "alpha.test", "erika-pass-2026")
+            .await
+            .status(),
+        303
+    );
+    signup_as(&app, "taken@example.com").await;
+    let change = |to: &'static str| {
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let resp = post_form(
+                &client,
+                app,
+                "alpha.test",
+                "/account/security",
+                "/account/security/email",
+                &[("current_password", "erika-pass-2026"), ("email", to)],
+            )
+            .await;
+            let answer = (
+                resp.status().as_u16(),
+                resp.headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned()),
+            );
+            let page = client
+                .get(app.url("alpha.test", "/account/security"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let page = unescape(&page);
+            let told = [
+                "Bestätigungslink an die neue Adresse",
+                "confirmation link to the new address",
+            ]
+            .iter()
+            .any(|t| page.contains(t));
+            (answer, told)
+        }
+    };
+    let taken = change("Taken@Example.com").await;
+    let new = change("erika.neu@example.com").await;
+    assert_eq!(taken.0, (303, Some("/account/security".to_owned())));
+    assert!(
+        taken.1,
+        "the flash says a link went to the new address: {taken:?}"
+    );
+    assert_eq!(
+        taken, new,
+        "the answer does not tell whether the address is taken"
+    );
+
+    // The holder of the taken address hears of it (no link with a secret) ...
+    let (subject, body) = last_mail(&app, "alpha.test", "taken@example.com").await;
+    assert_eq!(subject, "Ihre E-Mail-Adresse bei Alpha");
+    assert!(body.contains("anderes Kundenkonto"), "{body}");
+    assert!(!body.contains("token="), "{body}");
+    // ... the new address gets the confirmation, and only it moves the account.
+    let (_, body) = last_mail(&app, "alpha.test", "erika.neu@example.com").await;
+    let confirm = link_path(&body, "/account/email/confirm?token=");
+    let resp = client
+        .get(app.url("alpha.test", &confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let moved = login(
+        &app.client(),
+        &app.url("alpha.test", "/account/login"),
+        "erika.neu@example.com",
+        "erika-pass-2026",
+    )
+    .await;
+    assert_eq!(moved.status(), 303);
+    // The taken address still belongs to its holder alone.
+    let t = app
+        .state
+        .tenancy
+        .resolve("alpha.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let holder = relabel_platform::customers::find_by_email(&tx, "taken@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(holder.email, "taken@example.com");
+    drop(tx);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_name_reaches_the_mail_as_plain_text_without_a_link_or_line_break() {
     let app = spawn_app().await;

@@ -456,9 +456,17 @@ async fn the_pdf_opens_and_carries_a_schema_valid_einvoice() {
     )
     .await
     .unwrap();
-    let cn = billing::credit_note(&tx, "Alpha", &inv.id, &[], Some("Storno".into()), "test")
-        .await
-        .unwrap();
+    let cn = billing::credit_note(
+        &tx,
+        "Alpha",
+        &inv.id,
+        &[],
+        Some("Storno".into()),
+        billing::CreditedPeriods::default(),
+        "test",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let (_, xr_pdf, xr_xml) = billing::document::files(&app.state, &t, &xr.id)
         .await
@@ -513,15 +521,31 @@ async fn storno_and_partial_credit_notes_have_their_own_numbers() {
     .unwrap();
     assert_eq!(inv.gross_minor, 17850);
     // Partial: 20.00 net of line 2.
-    let cn1 = billing::credit_note(&tx, "Alpha", &inv.id, &[(2, Some(2000))], None, "test")
-        .await
-        .unwrap();
+    let cn1 = billing::credit_note(
+        &tx,
+        "Alpha",
+        &inv.id,
+        &[(2, Some(2000))],
+        None,
+        billing::CreditedPeriods::default(),
+        "test",
+    )
+    .await
+    .unwrap();
     assert_eq!(cn1.number, format!("GS-{}-000001", year()));
     assert_eq!(cn1.gross_minor, 2380);
     // More than the line's net is refused with the field named.
-    let err = billing::credit_note(&tx, "Alpha", &inv.id, &[(2, Some(6000))], None, "test")
-        .await
-        .unwrap_err();
+    let err = billing::credit_note(
+        &tx,
+        "Alpha",
+        &inv.id,
+        &[(2, Some(6000))],
+        None,
+        billing::CreditedPeriods::default(),
+        "test",
+    )
+    .await
+    .unwrap_err();
     match err {
         billing::BillingError::Invalid(e) => {
             assert_eq!(e.iter().next().unwrap().field, "lines.2.amount")
@@ -530,9 +554,17 @@ async fn storno_and_partial_credit_notes_have_their_own_numbers() {
     }
     // The rest in full exceeds what is left: refused.
     assert!(
-        billing::credit_note(&tx, "Alpha", &inv.id, &[], None, "test")
-            .await
-            .is_err()
+        billing::credit_note(
+            &tx,
+            "Alpha",
+            &inv.id,
+            &[],
+            None,
+            billing::CreditedPeriods::default(),
+            "test"
+        )
+        .await
+        .is_err()
     );
     let rest = billing::credit_note(
         &tx,
@@ -540,6 +572,7 @@ async fn storno_and_partial_credit_notes_have_their_own_numbers() {
         &inv.id,
         &[(1, None), (2, Some(3000))],
         None,
+        billing::CreditedPeriods::default(),
         "test",
     )
     .await
@@ -1973,6 +2006,133 @@ async fn a_refused_bill_in_a_run_holds_up_no_one_and_leaves_no_gap() {
     assert_eq!(all[2].number, format!("RE-{y}-000003"));
     assert_eq!(all[2].customer_id, b.id);
     assert_eq!(balance(&app.state, &t, b).await, -all[2].gross_minor);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+/// A storno of a recurring service's invoice: by default the next run bills the
+/// period again (the service ran); staff may give the period away instead.
+#[tokio::test]
+async fn a_credited_period_is_billed_again_unless_it_is_given_away() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let now = Utc::now();
+    let a = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "a@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let month = month_start(now);
+    let again = service(
+        &app.state,
+        &t,
+        &a,
+        "hosting-starter",
+        1,
+        month + Duration::hours(1),
+    )
+    .await;
+    let away = service(
+        &app.state,
+        &t,
+        &a,
+        "hosting-business",
+        1,
+        month + Duration::hours(2),
+    )
+    .await;
+    let bill = || async {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        run::start(&tx, now, "test").await.unwrap();
+        tx.commit().await.unwrap();
+        run_jobs(&app, &t).await;
+    };
+    bill().await;
+    let invoices = || async {
+        let mut all: Vec<_> = docs(&app.state, &t)
+            .await
+            .into_iter()
+            .filter(|d| d.kind == "invoice")
+            .collect();
+        all.sort_by(|x, y| x.number.cmp(&y.number));
+        all
+    };
+    let first = invoices().await.remove(0);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let lines = billing::lines(&tx, &first.id).await.unwrap();
+    let position = |s: &service::Model| {
+        lines
+            .iter()
+            .find(|l| l.service_id.as_deref() == Some(s.id.as_str()))
+            .unwrap()
+            .position
+    };
+    let (pos_again, pos_away) = (position(&again), position(&away));
+    billing::credit_note(
+        &tx,
+        "Alpha",
+        &first.id,
+        &[(pos_again, None)],
+        None,
+        billing::CreditedPeriods::BillAgain,
+        "test",
+    )
+    .await
+    .unwrap();
+    billing::credit_note(
+        &tx,
+        "Alpha",
+        &first.id,
+        &[(pos_away, None)],
+        None,
+        billing::CreditedPeriods::GiveAway,
+        "test",
+    )
+    .await
+    .unwrap();
+    let next_of = |id: String| {
+        let tx = &tx;
+        async move {
+            service::Entity::find_by_id(id)
+                .one(tx.conn())
+                .await
+                .unwrap()
+                .unwrap()
+                .next_billing_at
+        }
+    };
+    assert_eq!(
+        next_of(again.id.clone()).await,
+        again.next_billing_at,
+        "back to its period"
+    );
+    assert_eq!(
+        next_of(away.id.clone()).await,
+        away.next_billing_at
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap(),
+        "given away: billing goes on after it"
+    );
+    tx.commit().await.unwrap();
+
+    // The next run bills the credited period again, and only that one.
+    bill().await;
+    let all = invoices().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let rebilled = billing::lines(&tx, &all[1].id).await.unwrap();
+    assert_eq!(rebilled.len(), 1, "{rebilled:?}");
+    assert_eq!(rebilled[0].service_id.as_deref(), Some(again.id.as_str()));
+    let original = lines.iter().find(|l| l.position == pos_again).unwrap();
+    assert_eq!(
+        (rebilled[0].period_start, rebilled[0].period_end),
+        (original.period_start, original.period_end)
+    );
+    drop(tx);
     reconcile(&app.state, &t).await;
     app.stop().await;
 }

@@ -252,3 +252,73 @@ fn the_deploy_files_name_only_settings_and_check_config_catches_a_typo() {
         ExitCode::FAILURE
     );
 }
+
+/// `check-config` names every mistake once, on a line of its own, checks files
+/// and URLs, and shows every section with its secrets masked.
+#[test]
+fn check_config_names_every_mistake_once_and_shows_every_section() {
+    let vars = [
+        ("RELABEL_EPP__HOST", "epp.registry.example"),
+        ("RELABEL_EPP__PORT", "700"),
+        ("RELABEL_EPP__CLIENT_ID", "reseller-1"),
+        ("RELABEL_EPP__PASSWORD", "epp-top-secret"),
+        ("RELABEL_EPP__CA_FILE", "/nonexistent.pem"),
+        ("RELABEL_DNS__WEB_IPV4", "not-an-address"),
+        ("RELABEL_AFTERMARKET_FEED", "ftp://feed.example/list"),
+        ("RELABEL_SECRET_KEY", "not-hex-key"),
+        (
+            "DATABASE_URL",
+            "postgres://relabel:db-top-secret@db:5432/relabel",
+        ),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let (config, unknown) = relabel_platform::config::Config::load_from(None, vars).unwrap();
+    let (report, ok) = relabel_platform::cli::config_report(&config, &unknown);
+    assert!(!ok);
+    let errors: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "error: dns.web_ipv4: expected an IPv4 address",
+            "error: aftermarket_feed: expected a https:// or http:// URL with a host",
+            "error: epp.ca_file: cannot read /nonexistent.pem: No such file or directory (os error 2)",
+            "error: secret_key: expected 64 hex digits (32 bytes)",
+        ],
+        "{report}"
+    );
+    assert!(report.contains("configuration has 4 error(s)"), "{report}");
+    for section in ["[epp]", "[jobs]", "[dns]", "[throttle]", "[dev_registry]"] {
+        assert!(
+            report.contains(&format!("\n{section}\n")),
+            "{section}: {report}"
+        );
+    }
+    assert!(
+        report.contains("  host = epp.registry.example\n"),
+        "{report}"
+    );
+    assert!(report.contains("  password = ********\n"), "{report}");
+    assert!(report.contains("  lease_secs = 300\n"), "{report}");
+    assert!(
+        report.contains("database_url = postgres://***@db:5432/relabel\n"),
+        "{report}"
+    );
+    assert!(report.contains("secret_key = ********\n"), "{report}");
+    for secret in ["epp-top-secret", "db-top-secret", "not-hex-key"] {
+        assert!(!report.contains(secret), "{secret} shown: {report}");
+    }
+
+    // The defaults are valid, and the registry section says it is not set.
+    let (config, unknown) =
+        relabel_platform::config::Config::load_from(None, Vec::<(String, String)>::new()).unwrap();
+    let (report, ok) = relabel_platform::cli::config_report(&config, &unknown);
+    assert!(ok, "{report}");
+    assert!(
+        report.starts_with("configuration is valid (sqlite (embedded) backend)\n"),
+        "{report}"
+    );
+    assert!(report.contains("\n[epp]\n  (unset)\n"), "{report}");
+}

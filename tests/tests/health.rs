@@ -158,6 +158,7 @@ async fn slow_and_idle_clients_are_disconnected() {
     let app = spawn_app_with(|c| {
         c.header_timeout_secs = 1;
         c.idle_timeout_secs = 2;
+        c.body_timeout_secs = 1;
     })
     .await;
     let connect = || async {
@@ -202,6 +203,54 @@ async fn slow_and_idle_clients_are_disconnected() {
         took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
         "idle connection closed after {took:?}"
     );
+
+    // A body that trickles in after a prompt head: 408 once its time is up
+    // (1 s here), and the connection is closed; nothing was handled.
+    for (path, declared) in [
+        ("/account/login", "Content-Length: 200"),
+        ("/api/v1/customers", "Transfer-Encoding: chunked"),
+    ] {
+        let (mut r, mut w) = connect().await;
+        w.write_all(
+            format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n{declared}\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let chunked = declared.contains("chunked");
+        let trickle = tokio::spawn(async move {
+            for _ in 0..40 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let bit: &[u8] = if chunked { b"1\r\na\r\n" } else { b"a" };
+                if w.write_all(bit).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(6), r.read_to_end(&mut answer)).await;
+        let took = started.elapsed();
+        assert!(
+            read.is_ok(),
+            "{path}: the server kept a trickling body's connection open"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(
+            took < Duration::from_secs(3),
+            "{path}: answered after {took:?}"
+        );
+        trickle.abort();
+    }
+    // A body sent at once is read and handled as before.
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(app.url("localhost", "/api/v1/customers"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a prompt body reaches the handler");
     app.stop().await;
 }
 

@@ -84,7 +84,7 @@ async fn jobs_retry_die_and_are_taken_again_after_a_crash() {
     handlers.insert("test.flaky", fl.clone());
     handlers.insert("test.bad", bad.clone());
     handlers.insert("test.fatal", fatal.clone());
-    let mut runner = Runner::new(app.state.tenancy.clone(), handlers);
+    let mut runner = Runner::new(app.state.tenancy.clone(), handlers.clone());
     runner.max_attempts = 3;
     runner.backoff = chrono::Duration::zero();
     // A pass runs what was due when it began; retries wait for the next pass.
@@ -147,6 +147,41 @@ async fn jobs_retry_die_and_are_taken_again_after_a_crash() {
     let pass = runner.run_due(&t).await.unwrap();
     assert_eq!(pass.done, 1);
     assert_eq!(ok.calls.load(Ordering::SeqCst), 2);
+
+    // A node restarted after a crash takes back its own running jobs at once,
+    // though their leases run for minutes yet; another node's lease is kept.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let lease_left = chrono::Utc::now() + chrono::Duration::minutes(4);
+    for (key, node) in [("a", "node-1:8080"), ("b", "node-2:8080")] {
+        let mut leased: jobs::entity::ActiveModel = by_key(key).into();
+        leased.status = Set("running".into());
+        leased.run_after = Set(lease_left);
+        leased.locked_by = Set(Some(node.into()));
+        leased.updated_at = Set(chrono::Utc::now() - chrono::Duration::seconds(60));
+        leased.update(tx.conn()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut restarted = Runner::new(app.state.tenancy.clone(), handlers);
+    restarted.node = "node-1:8080".into();
+    assert_eq!(restarted.reclaim(&t).await.unwrap(), 1);
+    assert_eq!(restarted.reclaim(&t).await.unwrap(), 0, "once");
+    let pass = restarted.run_due(&t).await.unwrap();
+    assert_eq!(pass.done, 1);
+    assert_eq!(ok.calls.load(Ordering::SeqCst), 3);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let now = jobs::with_key_prefix(&tx, "").await.unwrap();
+    drop(tx);
+    let fresh = |k: &str| now.iter().find(|j| j.idempotency_key == k).unwrap().clone();
+    assert_eq!(fresh("a").status, "done");
+    assert_eq!(fresh("a").locked_by.as_deref(), Some("node-1:8080"));
+    assert_eq!(
+        (
+            fresh("b").status.as_str(),
+            fresh("b").run_after > chrono::Utc::now()
+        ),
+        ("running", true),
+        "another node's lease stands"
+    );
 
     // Staff see dead jobs as tickets with the last answer, re-run or cancel them.
     app.reseller("Beta", "beta.test", "owner@beta.test", "beta-password-1")

@@ -2,7 +2,7 @@
 //! customer, the case number over the limit, approval in the clearing center; a
 //! slow registry; tenant isolation of orders and cases.
 
-use relabel_tests::{TestApp, spawn_app, spawn_app_with, unescape};
+use relabel_tests::{TestApp, last_mail, link_path, login, spawn_app, spawn_app_with, unescape};
 use std::time::{Duration, Instant};
 
 const ALPHA: &str = "alpha.localhost";
@@ -632,7 +632,7 @@ async fn the_order_api_checks_places_and_clears_for_its_reseller_only() {
 }
 
 #[tokio::test]
-async fn the_signup_widget_is_framed_only_where_allowed_and_signs_the_customer_in() {
+async fn the_signup_widget_is_framed_only_where_allowed_and_answers_a_known_address_as_a_new_one() {
     let app = spawn_app().await;
     relabel_platform::demo::seed(&app.state).await.unwrap();
     let staff = app.client();
@@ -734,16 +734,69 @@ async fn the_signup_widget_is_framed_only_where_allowed_and_signs_the_customer_i
         .await
         .unwrap();
     assert_eq!(no_origin.status(), 403);
-    // From the widget frame (the shop's own origin): signed in, on to the search.
-    let r = shop
-        .post(app.url(BETA, "/widget/signup"))
-        .header("Origin", format!("http://{host_port}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    // From the widget frame (the shop's own origin): on to the search with word
+    // of the verification mail; signed in only once the address is confirmed.
+    let from_frame = |form: Vec<(&'static str, &'static str)>| {
+        let shop = app.client();
+        let origin = format!("http://{host_port}");
+        let app = &app;
+        async move {
+            let r = shop
+                .post(app.url(BETA, "/widget/signup"))
+                .header("Origin", origin)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let answer = (r.status().as_u16(), location(&r));
+            let search = text(
+                shop.get(app.url(BETA, "/search?q=wilma.de&lang=en"))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            let account = shop
+                .get(app.url(BETA, "/account?lang=en"))
+                .send()
+                .await
+                .unwrap();
+            let told = [
+                "We have sent you a link to confirm",
+                "Wir haben Ihnen einen Link zur Bestätigung",
+            ]
+            .iter()
+            .any(|t| unescape(&search).contains(t));
+            (answer, told, account.status().as_u16())
+        }
+    };
+    let first = from_frame(form.to_vec()).await;
+    assert_eq!(first.0, (303, "/search?q=wilma.de".to_owned()));
+    assert!(first.1, "the search page says a link was mailed");
+    assert_eq!(
+        first.2, 303,
+        "not signed in before the address is confirmed"
+    );
+    let (subject, body) = last_mail(&app, BETA, "wilma@example.de").await;
+    assert!(subject.contains("Beta"), "{subject}");
+    let verify = link_path(&body, "/account/verify?token=");
+    // The same address again answers exactly the same; its holder is told.
+    let again = from_frame(form.to_vec()).await;
+    assert_eq!(again, first, "a registered address answers as a new one");
+    let (subject, _) = last_mail(&app, BETA, "wilma@example.de").await;
+    assert_eq!(subject, "Sign-up with your email address at Beta Domains");
+    // Confirmed, Wilma signs in.
+    let shop = app.client();
+    let r = shop.get(app.url(BETA, &verify)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = login(
+        &shop,
+        &app.url(BETA, "/account/login"),
+        "wilma@example.de",
+        "a-good-password-1",
+    )
+    .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/search?q=wilma.de");
     let account = text(
         shop.get(app.url(BETA, "/account?lang=en"))
             .send()
@@ -1369,5 +1422,160 @@ async fn a_slow_bureau_holds_up_no_page_and_paid_calls_are_limited_first() {
     );
     // The per-client limit ran before the paid call: five calls, not eight.
     assert_eq!(hits.load(Ordering::SeqCst), 5);
+    app.stop().await;
+}
+
+/// No request fails because the embedded database is busy (on PostgreSQL the
+/// same mix checks the pool): 50 clients at once mix customer logins, sign-ups,
+/// API orders and console saves, on one shop and across two.
+#[tokio::test]
+async fn fifty_clients_at_once_get_no_server_error() {
+    use relabel_platform::demo::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
+    relabel_platform::telemetry::init("pretty");
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    relabel_platform::demo::seed_billing(&app.state)
+        .await
+        .unwrap();
+    let scopes = ["orders:read", "orders:write", "customers:write"];
+    let mut shops = Vec::new();
+    for (host, owner, password) in [
+        (ALPHA, "owner@alpha.example", "alpha-demo-2026"),
+        (BETA, "owner@beta.example", "beta-demo-2026"),
+    ] {
+        let key = app.api_key(host, &scopes).await;
+        let customer: serde_json::Value = app
+            .client()
+            .post(app.url(host, "/api/v1/customers"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "first_name": "Conny", "last_name": "Current", "street": "Weg 1",
+                "postal_code": "10115", "city": "Berlin", "country": "DE",
+                "email": "conny@example.de",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = customer["id"].as_str().unwrap().to_owned();
+        shops.push((host, owner, password, key, id));
+    }
+    // What a request got, with the body when it was a server error.
+    async fn answer(
+        what: &'static str,
+        r: reqwest::Response,
+        want: u16,
+    ) -> (&'static str, u16, u16, String) {
+        let got = r.status().as_u16();
+        let body = if got >= 500 {
+            r.text().await.unwrap_or_default()
+        } else {
+            String::new()
+        };
+        (what, got, want, body.chars().take(300).collect())
+    }
+    let tasks = (0..50u8).map(|i| {
+        let (host, owner, password, key, customer) = shops[usize::from(i % 2)].clone();
+        let client = app.client_from([127, 0, 1, 10 + i]);
+        let app = &app;
+        async move {
+            let url = |path: &str| app.url(host, path);
+            let mut seen = Vec::new();
+            match i % 4 {
+                0 => {
+                    let r = relabel_tests::login(
+                        &client,
+                        &app.url(ALPHA, "/account/login"),
+                        DEMO_CUSTOMER_EMAIL,
+                        DEMO_CUSTOMER_PASSWORD,
+                    )
+                    .await;
+                    seen.push(answer("customer login", r, 303).await);
+                    let r = client
+                        .get(app.url(ALPHA, "/account/orders"))
+                        .send()
+                        .await
+                        .unwrap();
+                    seen.push(answer("order list", r, 200).await);
+                }
+                1 => {
+                    let domain = format!("gleichzeitig-{i}.de");
+                    let r = client
+                        .post(url("/api/v1/orders"))
+                        .bearer_auth(&key)
+                        .json(&serde_json::json!({
+                            "customer_id": customer,
+                            "items": [{ "domain": domain, "period_months": 12 }],
+                        }))
+                        .send()
+                        .await
+                        .unwrap();
+                    seen.push(answer("API order", r, 200).await);
+                }
+                2 => {
+                    let r = relabel_tests::login(&client, &url("/console/login"), owner, password)
+                        .await;
+                    seen.push(answer("console login", r, 303).await);
+                    let token = relabel_tests::csrf(&client, &url("/console/settings")).await;
+                    let r = client
+                        .post(url("/console/settings"))
+                        .form(&[
+                            ("customer_number_prefix", "K"),
+                            ("default_credit_limit", "500.00"),
+                            ("currency", "EUR"),
+                            ("order_activation", "auto"),
+                            ("widget_origins", ""),
+                            ("csrf", token.as_str()),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    seen.push(answer("console save", r, 303).await);
+                }
+                _ => {
+                    let email = format!("neu-{i}@example.de");
+                    let token = relabel_tests::csrf(&client, &url("/account/signup")).await;
+                    let r = client
+                        .post(url("/account/signup"))
+                        .form(&[
+                            ("kind", "person"),
+                            ("first_name", "Nina"),
+                            ("last_name", "Neu"),
+                            ("email", email.as_str()),
+                            ("password", "a-good-password-1"),
+                            ("street", "Weg 1"),
+                            ("postal_code", "10115"),
+                            ("city", "Berlin"),
+                            ("country", "DE"),
+                            ("language", "de"),
+                            ("accept_terms", "1"),
+                            ("csrf", token.as_str()),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    seen.push(answer("signup", r, 200).await);
+                }
+            }
+            seen
+        }
+    });
+    let seen: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let wrong: Vec<_> = seen
+        .iter()
+        .filter(|(_, got, want, _)| got != want)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} requests: {wrong:?}",
+        wrong.len(),
+        seen.len()
+    );
     app.stop().await;
 }

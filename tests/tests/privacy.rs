@@ -181,8 +181,61 @@ async fn staff_export_and_erase_a_customers_personal_data_and_invoices_stay() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    // Ten euros too many: a credit balance the reseller owes her. Erasure waits
+    // until it is refunded (here booked out), or nobody could be paid.
+    let tx = app.state.tenancy.begin_write(&alpha).await.unwrap();
+    payments::record(
+        &tx,
+        &payments::PaymentInput {
+            customer_id: erika.id.clone(),
+            amount: "10.00".into(),
+            method: "transfer".into(),
+            ..Default::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let page = erase(number.clone()).await;
+    assert!(page.contains("has a credit balance"), "{page}");
+    assert_eq!(record(&app).await.email, "erika@example.de");
+    let tx = app.state.tenancy.begin_write(&alpha).await.unwrap();
+    billing::manual_entry(
+        &tx,
+        &erika.id,
+        "refund",
+        "-10.00",
+        "refunded by transfer",
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
     let page = erase(number.clone()).await;
     assert!(page.contains("personal data was erased"), "{page}");
+    // The change log still says what was done, but no longer who she is.
+    let tx = app.state.tenancy.begin(&alpha).await.unwrap();
+    let log = relabel_platform::audit::entity_log(&tx, Some(&erika.id), 100)
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(log.iter().any(|e| e.action == "customer.erase"));
+    assert!(log.len() >= 2, "{log:?}");
+    let text = format!("{log:?}");
+    for personal in [
+        "Erika",
+        "Mustermann",
+        "Heidestraße",
+        "51147",
+        "erika@example.de",
+        "1234567",
+    ] {
+        assert!(
+            !text.contains(personal),
+            "{personal} left in the change log: {text}"
+        );
+    }
     let gone = record(&app).await;
     assert_eq!(gone.first_name, "");
     assert_eq!(gone.street, "");

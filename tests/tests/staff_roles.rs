@@ -662,6 +662,59 @@ async fn console_login_locks_out_the_guessing_client_only_and_resets_on_success(
     app.stop().await;
 }
 
+/// Guesses sent at the same instant get no more tries than guesses sent one
+/// after another: the throttle counts an attempt from the moment it admits it.
+#[tokio::test]
+async fn guesses_sent_at_once_get_no_more_tries_than_one_after_another() {
+    let app = spawn_app_with(|c| {
+        c.throttle.free_failures = 3;
+        c.throttle.lockout_secs = 60;
+    })
+    .await;
+    app.reseller(
+        "Alpha",
+        "alpha.test",
+        "owner@alpha.test",
+        "alpha-password-1",
+    )
+    .await;
+    let url = app.url("alpha.test", "/console/login");
+    let guesser = app.client_from([127, 0, 0, 3]);
+    let token = csrf(&guesser, &url).await;
+    let guesses = (0..24).map(|n| {
+        let guesser = guesser.clone();
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            let password = format!("wrong-password-{n}");
+            guesser
+                .post(&url)
+                .form(&[
+                    ("email", "owner@alpha.test"),
+                    ("password", password.as_str()),
+                    ("csrf", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let mut statuses = futures::future::join_all(guesses).await;
+    statuses.sort_unstable();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (3, 21), "{statuses:?}");
+    // The owner, from another address, signs in at once.
+    assert_eq!(
+        login(&app.client(), &url, "owner@alpha.test", "alpha-password-1")
+            .await
+            .status(),
+        303
+    );
+    app.stop().await;
+}
+
 /// Creates a key in the console as `client`; the page with the plaintext key
 /// (`Ok`) or the page with the error (`Err`).
 async fn console_key(

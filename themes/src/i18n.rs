@@ -1152,6 +1152,16 @@ static TABLE: &[(&str, &str, &str)] = &[
         "If this was not you, you can ignore this email. Your account stays as it is.",
     ),
     (
+        "email.email_in_use.subject",
+        "Ihre E-Mail-Adresse bei {brand}",
+        "Your email address at {brand}",
+    ),
+    (
+        "email.email_in_use.text",
+        "jemand wollte Ihre E-Mail-Adresse für ein anderes Kundenkonto bei {brand} verwenden. Die Adresse gehört weiter zu Ihrem Konto; es wurde nichts geändert.",
+        "Someone asked to use your email address for another customer account at {brand}. The address stays with your account; nothing was changed.",
+    ),
+    (
         "email.email_change.subject",
         "Bitte bestätigen Sie Ihre neue E-Mail-Adresse für {brand}",
         "Confirm your new email address for {brand}",

@@ -161,6 +161,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/emails/email_changed.txt"),
     ),
     (
+        "emails/email_in_use.txt",
+        include_str!("../templates/emails/email_in_use.txt"),
+    ),
+    (
         "emails/staff_invite.txt",
         include_str!("../templates/emails/staff_invite.txt"),
     ),
@@ -257,6 +261,7 @@ pub const EDITABLE: &[&str] = &[
     "emails/reset_password.txt",
     "emails/signup_exists.txt",
     "emails/email_changed.txt",
+    "emails/email_in_use.txt",
     "emails/staff_invite.txt",
     "emails/order_status.txt",
     "emails/newsletter_opt_in.txt",
@@ -1853,6 +1858,32 @@ mod tests {
                     body.contains(
                         t_args(lang, "email.link_valid_other", &[("hours", "24")]).as_str()
                     )
+                );
+            }
+        }
+    }
+
+    /// The notices to an address's holder (someone signed up with it, or asked
+    /// to move another account to it) carry no link with a secret.
+    #[test]
+    fn the_notices_to_an_address_holder_render_in_both_languages() {
+        let themes = Themes::new();
+        let mut ctx = email_context();
+        ctx["login_link"] = json!("https://shop.example.com/account/login");
+        ctx["reset_link"] = json!("https://shop.example.com/account/reset");
+        for (name, text) in [
+            ("signup_exists", "email.signup_exists.text"),
+            ("email_in_use", "email.email_in_use.text"),
+        ] {
+            for lang in Lang::ALL {
+                let (subject, body) = themes.render_email(name, lang, &ctx, None).unwrap();
+                assert!(subject.contains("Müller & Söhne"), "{name}: {subject}");
+                let said = t_args(lang, text, &[("brand", "Müller & Söhne")]);
+                assert!(body.contains(said.as_str()), "{name}: {body}");
+                assert!(body.contains("\nhttps://shop.example.com/account/login\n"));
+                assert!(
+                    !body.contains("token=") && !body.contains("\n\n\n"),
+                    "{body}"
                 );
             }
         }

@@ -19,6 +19,8 @@ mod m0013_appearance;
 mod m0014_job_claim;
 mod m0015_staff_totp_step;
 mod m0016_outbox_list_unsubscribe;
+mod m0017_job_owner;
+mod m0018_period_generation;
 
 pub struct TenantMigrator;
 
@@ -46,6 +48,8 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0014_job_claim::Migration),
             Box::new(m0015_staff_totp_step::Migration),
             Box::new(m0016_outbox_list_unsubscribe::Migration),
+            Box::new(m0017_job_owner::Migration),
+            Box::new(m0018_period_generation::Migration),
         ]
     }
 }

@@ -162,6 +162,8 @@ async fn prorata_credit(
         &inv.id,
         &[(line.position, Some(amount))],
         Some(format!("Pro-rata credit: {unused} of {total} days unused")),
+        // The service ends now: nothing of it is billed again.
+        super::CreditedPeriods::GiveAway,
         actor,
     )
     .await?;
@@ -232,6 +234,7 @@ mod tests {
             status: "active".into(),
             created_at: start,
             updated_at: start,
+            generation: 0,
         }
     }
 

@@ -88,6 +88,8 @@ entity!(invoice_line, "invoice_lines", {
     net_minor: i64,
     vat_rate_bp: i32,
     vat_category: String,
+    /// The service's generation when the period was billed (see m0018).
+    generation: i32,
 });
 
 entity!(number_range, "number_ranges", {

@@ -591,6 +591,8 @@ pub struct LineDraft {
     pub unit_net_minor: i64,
     pub vat_rate_bp: i32,
     pub vat_category: String,
+    /// The service's generation (see `CreditedPeriods`).
+    pub generation: i32,
 }
 
 impl LineDraft {
@@ -785,6 +787,7 @@ pub async fn issue_many(
                     unit_net_minor: l.unit_net_minor,
                     vat_rate_bp: l.vat_rate_bp,
                     vat_category: l.vat_category,
+                    generation: l.generation,
                 }),
         );
         entries.push(ledger_entry::Model {
@@ -901,15 +904,42 @@ pub async fn lines(tx: &TenantTx, invoice_id: &str) -> Result<Vec<invoice_line::
         .await
 }
 
+/// What becomes of a recurring service's period when its invoice line is
+/// credited in full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CreditedPeriods {
+    /// The next run bills the period again: the storno corrects the invoice,
+    /// the service still ran (the default).
+    #[default]
+    BillAgain,
+    /// The period is given away: billing goes on after it.
+    GiveAway,
+}
+
+impl CreditedPeriods {
+    /// `bill_again` (or empty) or `give_away`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "" | "bill_again" => Some(Self::BillAgain),
+            "give_away" => Some(Self::GiveAway),
+            _ => None,
+        }
+    }
+}
+
 /// A credit note (storno) for an invoice: all of it (`positions` empty) or the
 /// given line positions, each credited in full or for `amounts` (net, minor) when
-/// given. Credits beyond what is left on the invoice are refused.
+/// given. Credits beyond what is left on the invoice are refused. A recurring
+/// service's period credited in full is billed again by the next run, or given
+/// away, as `periods` says (only while it is the service's latest billed
+/// period; a partial amount is a price correction and never re-bills).
 pub async fn credit_note(
     tx: &TenantTx,
     brand_name: &str,
     invoice_id: &str,
     partial: &[(i32, Option<i64>)],
     reason: Option<String>,
+    periods: CreditedPeriods,
     actor: &str,
 ) -> Result<invoice::Model, BillingError> {
     use crate::validation::FieldErrors;
@@ -935,6 +965,8 @@ pub async fn credit_note(
     }
     let mut errors = FieldErrors::default();
     let mut drafts = Vec::new();
+    // Services whose period is credited in full: (service, start, end).
+    let mut whole_periods = Vec::new();
     for l in lines(tx, &original.id).await? {
         let wanted = if partial.is_empty() {
             Some(None)
@@ -945,6 +977,12 @@ pub async fn credit_note(
                 .map(|(_, a)| *a)
         };
         let Some(amount) = wanted else { continue };
+        if (amount.is_none() || amount == Some(l.net_minor))
+            && let (Some(sid), Some(start), Some(end)) =
+                (&l.service_id, l.period_start, l.period_end)
+        {
+            whole_periods.push((sid.clone(), start, end));
+        }
         let (quantity_milli, unit_net_minor) = match amount {
             None => (l.quantity_milli, l.unit_net_minor),
             Some(a) if a <= 0 || a > l.net_minor => {
@@ -983,7 +1021,7 @@ pub async fn credit_note(
     let note = reason
         .map(|r| r.trim().chars().take(500).collect::<String>())
         .filter(|r| !r.is_empty());
-    issue(
+    let cn = issue(
         tx,
         &c,
         brand_name,
@@ -999,7 +1037,27 @@ pub async fn credit_note(
         },
         actor,
     )
-    .await
+    .await?;
+    if periods == CreditedPeriods::BillAgain {
+        use crate::provisioning::service;
+        for (service_id, start, end) in whole_periods {
+            // Back to the period's start, if nothing after it was billed since;
+            // a new generation, so the period's line can be written again.
+            service::Entity::update_many()
+                .col_expr(service::Column::NextBillingAt, Expr::val(start))
+                .col_expr(
+                    service::Column::Generation,
+                    Expr::col(service::Column::Generation).add(1),
+                )
+                .col_expr(service::Column::UpdatedAt, Expr::val(Utc::now()))
+                .filter(service::Column::Id.eq(service_id))
+                .filter(service::Column::NextBillingAt.eq(end))
+                .filter(service::Column::Status.eq("active"))
+                .exec(tx.conn())
+                .await?;
+        }
+    }
+    Ok(cn)
 }
 
 /// A customer whose cached balance disagrees with the sum of their entries.

@@ -443,6 +443,7 @@ fn plan(
             description,
             period_start: Some(start),
             period_end: Some(end),
+            generation: s.generation,
             // The unit price is per period: quantity is one period.
             quantity_milli: 1000,
             unit: if qty == 1000 {

@@ -547,6 +547,9 @@ async fn create_with(
     m.number = "pending".into();
     apply(&mut m, input, &mut errors);
     errors.into_result().map_err(CustomerError::Invalid)?;
+    // Hashed before the address is looked up, so a registered address takes as
+    // long to refuse as a new one takes to accept (no enumeration by timing).
+    m.password_hash = password.map(hash_password);
     ensure_email_free(tx, &m.email, None).await?;
     m.number = if numbered {
         next_number(tx).await?
@@ -556,7 +559,6 @@ async fn create_with(
     if m.mandate_reference.is_some() {
         m.mandate_reference = Some(mandate_reference(&m));
     }
-    m.password_hash = password.map(hash_password);
     let mut active: customer::ActiveModel = m.clone().into();
     active = active.reset_all();
     let saved = active.insert(tx.conn()).await.map_err(map_unique)?;

@@ -11,7 +11,14 @@
 //! ledger entries (German §147 AO / §257 HGB: 10 years), with the buyer's
 //! address as it was printed on them, and orders as the commercial letters
 //! behind them. Refused while the customer still has active services or open
-//! items: those are a contract still running (Art. 17(3)(b), (e)).
+//! items: those are a contract still running (Art. 17(3)(b), (e)); and while
+//! the reseller holds a credit balance of theirs, which must be refunded (or
+//! booked out) first, since afterwards nobody could be paid.
+//!
+//! The change log keeps who did what and when, but its records of the person
+//! are overwritten: names, addresses, phone, email, bank details and the
+//! addresses they signed in from, in every entry about the customer and every
+//! entry they made before they had a number.
 
 use super::customer;
 use crate::audit::Change;
@@ -124,6 +131,13 @@ pub async fn erase(tx: &TenantTx, customer_id: &str, actor: &str) -> Result<Eras
     if open.is_some() {
         return Err(PrivacyError::Refused("err.erase_open_items"));
     }
+    let credit = crate::orders::account::Entity::find_by_id(customer_id.to_owned())
+        .one(tx.conn())
+        .await?
+        .map_or(0, |a| a.balance_minor);
+    if credit > 0 {
+        return Err(PrivacyError::Refused("err.erase_credit_balance"));
+    }
     let backend = tx.conn().get_database_backend();
     let p = if backend == sea_orm::DbBackend::Postgres {
         "$1"
@@ -184,6 +198,8 @@ pub async fn erase(tx: &TenantTx, customer_id: &str, actor: &str) -> Result<Eras
         .filter(customer::Column::Id.eq(customer_id))
         .exec(tx.conn())
         .await?;
+    let scrubbed = erase_from_change_log(tx, &c).await?;
+    deleted.push(("change_log (overwritten)".into(), scrubbed));
     let erased = Erased {
         customer_id: customer_id.to_owned(),
         deleted,
@@ -196,4 +212,104 @@ pub async fn erase(tx: &TenantTx, customer_id: &str, actor: &str) -> Result<Eras
     )
     .await?;
     Ok(erased)
+}
+
+/// Fields of the change log's snapshots that describe the person.
+const PERSONAL: &[&str] = &[
+    "first_name",
+    "last_name",
+    "company",
+    "street",
+    "postal_code",
+    "city",
+    "phone",
+    "email",
+    "vat_id",
+    "iban",
+    "bic",
+    "account_holder",
+    "mandate_reference",
+    "buyer_reference",
+];
+
+const ERASED: &str = "(erased)";
+
+/// Overwrites the person in the change log: the personal fields of every
+/// snapshot of the customer, their address where it names an entry's actor or
+/// target, and the client addresses. Returns how many entries changed.
+async fn erase_from_change_log(tx: &TenantTx, c: &customer::Model) -> Result<u64, DbErr> {
+    use crate::audit::tenant_log;
+    use sea_orm::{ActiveModelTrait, Condition, Set};
+    let by_address = format!("customer:{}", c.email);
+    let entries = tenant_log::Entity::find()
+        .filter(
+            Condition::any()
+                .add(tenant_log::Column::EntityId.eq(c.id.as_str()))
+                .add(tenant_log::Column::Actor.eq(by_address.as_str()))
+                .add(tenant_log::Column::Target.eq(c.email.as_str())),
+        )
+        .all(tx.conn())
+        .await?;
+    let mut changed = 0;
+    for e in entries {
+        let scrub = |text: &Option<String>| {
+            text.as_deref()
+                .map(|t| match serde_json::from_str::<Value>(t) {
+                    Ok(mut v) => {
+                        scrub_personal(&mut v);
+                        v.to_string()
+                    }
+                    Err(_) => t.replace(c.email.as_str(), ERASED),
+                })
+        };
+        let entry = tenant_log::ActiveModel {
+            id: Set(e.id.clone()),
+            actor: Set(e.actor.replace(c.email.as_str(), ERASED)),
+            target: Set(e.target.replace(c.email.as_str(), ERASED)),
+            before: Set(scrub(&e.before)),
+            after: Set(scrub(&e.after)),
+            ip: Set(None),
+            ..Default::default()
+        };
+        entry.update(tx.conn()).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// Replaces every non-empty personal field, at any depth, with "(erased)".
+fn scrub_personal(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                let blank = value.is_null() || value.as_str().is_some_and(str::is_empty);
+                if PERSONAL.contains(&key.as_str()) && !blank {
+                    *value = Value::String(ERASED.into());
+                } else {
+                    scrub_personal(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub_personal),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn personal_fields_are_overwritten_at_any_depth_and_the_rest_stays() {
+        let mut v = serde_json::json!({
+            "number": "K-1", "first_name": "Erika", "phone": null, "company": "",
+            "lines": [{ "email": "e@x.de", "amount": 5 }],
+        });
+        super::scrub_personal(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "number": "K-1", "first_name": "(erased)", "phone": null, "company": "",
+                "lines": [{ "email": "(erased)", "amount": 5 }],
+            })
+        );
+    }
 }

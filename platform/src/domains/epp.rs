@@ -37,7 +37,7 @@ use tokio::sync::Semaphore;
 const RGP_NS: &str = "urn:ietf:params:xml:ns:rgp-1.0";
 
 /// Where and how to reach the registry.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 pub struct EppConfig {
     pub host: String,
     pub port: u16,

@@ -26,6 +26,8 @@ pub mod entity {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// The node holding a running job's lease (see `Runner::node`).
+        pub locked_by: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -76,6 +78,7 @@ pub async fn enqueue_many<'a>(
             last_error: None,
             created_at: now,
             updated_at: now,
+            locked_by: None,
         })
         .collect();
     crate::bulk::insert::<entity::Entity>(tx, &rows, Some(entity::Column::IdempotencyKey)).await

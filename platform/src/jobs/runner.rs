@@ -2,7 +2,10 @@
 //! hands it to the handler for its kind, and records the outcome. A failed
 //! attempt is retried with exponential backoff until the attempt limit, then the
 //! job is `dead` with the last error. A worker that dies mid-job (kill -9) leaves
-//! the job `running` with an expired lease; the next claim takes it again.
+//! the job `running` with an expired lease; the next claim takes it again. A
+//! node that restarts takes its own running jobs back at once, tenant by
+//! tenant on its first pass: each lease names its node, and a job this node
+//! leased before it started cannot still be running here.
 //! Kinds without a handler stay queued (nothing pretends to have run them).
 
 use super::entity;
@@ -49,6 +52,11 @@ pub struct Runner {
     /// Jobs queued once per period and tenant (`kind`, period). The idempotency
     /// key is the period's number, so several nodes queue one job between them.
     pub periodic: Vec<(&'static str, Duration)>,
+    /// This node's name on its leases (`RELABEL_NODE_ID`; by default host name
+    /// and HTTP port, the same after a restart).
+    pub node: String,
+    /// When this runner came up: a lease of this node from before is dead.
+    started: DateTime<Utc>,
 }
 
 /// What one pass did.
@@ -68,7 +76,31 @@ impl Runner {
             backoff: Duration::seconds(30),
             lease: Duration::minutes(5),
             periodic: Vec::new(),
+            node: "local".into(),
+            started: Utc::now(),
         }
+    }
+
+    /// Makes this node's running jobs from before it started due at once: it
+    /// crashed or was killed while they ran. Returns how many.
+    pub async fn reclaim(&self, tenant: &Tenant) -> anyhow::Result<u64> {
+        use entity::Column as J;
+        let tx = self.tenancy.begin(tenant).await?;
+        let now = Utc::now();
+        let r = entity::Entity::update_many()
+            .col_expr(J::RunAfter, Expr::val(now))
+            .filter(Expr::cust("status IN ('queued', 'running')"))
+            .filter(J::Status.eq("running"))
+            .filter(J::LockedBy.eq(self.node.as_str()))
+            .filter(J::UpdatedAt.lt(self.started))
+            .filter(J::RunAfter.gt(now))
+            .exec(tx.conn())
+            .await?;
+        tx.commit().await?;
+        if r.rows_affected > 0 {
+            tracing::info!(tenant = %tenant.id, jobs = r.rows_affected, "took back the jobs this node was running when it stopped");
+        }
+        Ok(r.rows_affected)
     }
 
     /// Claims the next due job of a kind this runner handles: queued and due, or
@@ -99,6 +131,7 @@ impl Runner {
             .col_expr(J::Attempts, Expr::col(J::Attempts).add(1))
             .col_expr(J::RunAfter, Expr::val(now + self.lease))
             .col_expr(J::UpdatedAt, Expr::val(now))
+            .col_expr(J::LockedBy, Expr::val(self.node.as_str()))
             .filter(due.clone());
         let taken = if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
             // A locking read that skips rows other workers are claiming.
@@ -242,6 +275,8 @@ impl Runner {
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut queued_slots: HashMap<(String, &'static str), i64> = HashMap::new();
+            // Tenants whose jobs from before this node started were taken back.
+            let mut reclaimed = std::collections::HashSet::new();
             // The operator's books (T5) run their jobs like a reseller's.
             let books = match self.tenancy.platform_books().await {
                 Ok(b) => Some(b),
@@ -259,6 +294,16 @@ impl Runner {
                     Ok(mut tenants) => {
                         tenants.extend(books.clone());
                         for t in &tenants {
+                            if !reclaimed.contains(&t.id) {
+                                match self.reclaim(t).await {
+                                    Ok(_) => {
+                                        reclaimed.insert(t.id.clone());
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(tenant = %t.id, error = %e, "taking back this node's jobs failed")
+                                    }
+                                }
+                            }
                             if let Err(e) = self.queue_periodic(t, &mut queued_slots).await {
                                 tracing::warn!(tenant = %t.id, error = %e, "queuing periodic jobs failed");
                             }

@@ -209,15 +209,20 @@ impl Provisioner {
             },
             Err(e) => Err(e),
         };
+        // The new expiry from the registry, asked before the transaction opens:
+        // no registry call while a connection is held.
+        let expiry = match &restored {
+            Ok(()) => registrar
+                .info(&d.name, None)
+                .await
+                .ok()
+                .and_then(|i| i.expires)
+                .or(d.expires_at),
+            Err(_) => None,
+        };
         let tx = self.begin(tenant).await?;
         match restored {
             Ok(()) => {
-                let expiry = registrar
-                    .info(&d.name, None)
-                    .await
-                    .ok()
-                    .and_then(|i| i.expires)
-                    .or(d.expires_at);
                 domain::ActiveModel {
                     id: Set(d.id.clone()),
                     status: Set("active".into()),
@@ -470,9 +475,12 @@ impl Provisioner {
         expires: Option<chrono::DateTime<Utc>>,
         contact: &str,
     ) -> Result<(), JobError> {
+        // Read what the zone needs, let the connection go, write the zone to
+        // the DNS server, then record it: no DNS call while a connection is held.
         let tx = self.begin(tenant).await?;
         let settings = crate::customers::settings(&tx).await.map_err(db)?;
         let mut records = super::records(&tx, &d.id).await.map_err(db)?;
+        drop(tx);
         if records.is_empty() {
             records = super::template(
                 &d.name,
@@ -486,6 +494,7 @@ impl Provisioner {
             .put_zone(&d.name, &head, &records)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
+        let tx = self.begin(tenant).await?;
         super::set_records(&tx, &d.id, &records).await.map_err(db)?;
         domain::ActiveModel {
             id: Set(d.id.clone()),

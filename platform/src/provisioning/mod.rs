@@ -71,6 +71,9 @@ entity!(service, "services", {
     status: String,
     created_at: DateTimeUtc,
     updated_at: DateTimeUtc,
+    /// Raised when a billed period is credited to be billed again (see
+    /// `billing::CreditedPeriods`); part of an invoice line's key.
+    generation: i32,
 });
 entity!(dns_record, "dns_records", {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -344,6 +347,7 @@ pub async fn ensure_service(
         status: Set("active".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        generation: Set(0),
     }
     .insert(tx.conn())
     .await?;

@@ -20,6 +20,13 @@
 //!   chose this over refusing everyone at the ceiling, which would let anyone
 //!   lock anyone out by guessing.
 //!
+//! An attempt is counted from the moment it is admitted: `begin` reserves its
+//! place in flight in the same step as it reads the records, and while earlier
+//! attempts of the pair (or the client) are still being checked they count as
+//! failures. So a hundred guesses sent at the same instant get no more tries
+//! than a hundred sent one after another: those beyond the free ones are
+//! refused (retry in a second) until the ones ahead are recorded.
+//!
 //! A client is an address from [`crate::http::store::account::client_ip`]; people
 //! behind one NAT address share a record. In the embedded default the records
 //! live in this process; with Redis they are shared by all nodes (keys under
@@ -36,7 +43,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// The settings (`[throttle]`, `RELABEL_THROTTLE__...`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct ThrottleConfig {
     /// Wrong attempts per account and client before lockouts begin.
@@ -94,12 +101,21 @@ impl ThrottleConfig {
 /// Whose credential is checked. Built only here, so every surface names its
 /// accounts the same way; user input is hashed, never stored.
 #[derive(Clone, Debug)]
-pub struct Account(String);
+pub struct Account {
+    key: String,
+    /// Whether attempts in flight count (see the module comment). Not for API
+    /// keys: an integration sends many requests with one key at once, and a
+    /// key's 128 random bits cannot be guessed online anyway.
+    counts_in_flight: bool,
+}
 
 impl Account {
     fn scoped(kind: &str, scope: &str, id: &str) -> Self {
         let digest = Sha256::digest(id.trim().to_lowercase().as_bytes());
-        Self(format!("{kind}:{scope}:{}", hex::encode(&digest[..16])))
+        Self {
+            key: format!("{kind}:{scope}:{}", hex::encode(&digest[..16])),
+            counts_in_flight: true,
+        }
     }
 
     /// A storefront customer, by the email typed at login.
@@ -130,7 +146,10 @@ impl Account {
     /// An API key, by the prefix of the presented key (the part that finds the row).
     pub fn api_key(scope: &str, presented: &str) -> Self {
         let prefix = presented.split('_').nth(1).unwrap_or("malformed");
-        Self::scoped("api-key", scope, prefix)
+        Self {
+            counts_in_flight: false,
+            ..Self::scoped("api-key", scope, prefix)
+        }
     }
 }
 
@@ -171,14 +190,32 @@ pub struct CredentialThrottle {
 }
 
 /// An admitted attempt; say how it went with [`Attempt::succeeded`] or
-/// [`Attempt::failed`].
+/// [`Attempt::failed`]. Dropped without either (the check itself failed), it
+/// gives its place in flight back.
 #[must_use = "record whether the credential was right"]
 pub struct Attempt<'a> {
     throttle: &'a CredentialThrottle,
-    keys: Keys,
+    keys: Option<Keys>,
+    /// Whether it holds a place in flight, to give back.
+    flying: bool,
     /// Whether the pair had failures; a clean pair needs no clearing (which
     /// spares Redis a write on every API request).
     pair_failed: bool,
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if let Some(keys) = self.keys.take().filter(|_| self.flying) {
+            let store = self.throttle.store.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move { store.land(&keys).await });
+                }
+                // No runtime: the place expires on its own (FLIGHT_MS).
+                Err(_) => {}
+            }
+        }
+    }
 }
 
 impl CredentialThrottle {
@@ -204,7 +241,7 @@ impl CredentialThrottle {
 
     fn keys(&self, account: &Account, client: &str, now_ms: i64) -> Keys {
         let slot = now_ms / (self.config.window_secs as i64 * 1000);
-        Keys::new(&account.0, client, slot)
+        Keys::new(&account.key, client, slot)
     }
 
     /// The lockout after the `excess`-th failure beyond the free ones (0-based).
@@ -219,11 +256,18 @@ impl CredentialThrottle {
     pub async fn begin(&self, account: &Account, client: &str) -> Result<Attempt<'_>, Refused> {
         let now = self.clock.now_ms();
         let keys = self.keys(account, client, now);
-        let s = self.store.snapshot(&keys, now).await;
-        self.decide(&s, now)?;
+        let flying = account.counts_in_flight;
+        let s = self.store.reserve(&keys, now, flying).await;
+        if let Err(refused) = self.decide(&s, now) {
+            if flying {
+                self.store.land(&keys).await;
+            }
+            return Err(refused);
+        }
         Ok(Attempt {
             throttle: self,
-            keys,
+            keys: Some(keys),
+            flying,
             pair_failed: s.pair_failures > 0,
         })
     }
@@ -236,18 +280,30 @@ impl CredentialThrottle {
                 retry_after: Duration::from_millis((until - now).max(1) as u64),
             })
         };
+        // Attempts still being checked count as failures until recorded; their
+        // refusal lasts only until they are.
+        let soon = now + 1000;
         if s.client_failures >= c.client_failures {
             return refuse((now / window_ms + 1) * window_ms);
+        }
+        if s.client_failures + s.client_in_flight >= c.client_failures {
+            return refuse(soon);
         }
         let free = if s.account_failures >= c.account_failures {
             0
         } else {
             c.free_failures
         };
-        if s.pair_failures > 0 && s.pair_failures >= free {
-            let until = s.pair_last_ms + self.lockout_ms(s.pair_failures - free);
-            if now < until {
-                return refuse(until);
+        let pending = s.pair_failures + s.pair_in_flight;
+        if pending > 0 && pending >= free {
+            if s.pair_failures > 0 && s.pair_failures >= free {
+                let until = s.pair_last_ms + self.lockout_ms(s.pair_failures - free);
+                if now < until {
+                    return refuse(until);
+                }
+            }
+            if s.pair_in_flight > 0 {
+                return refuse(soon);
             }
         }
         Ok(())
@@ -256,22 +312,28 @@ impl CredentialThrottle {
 
 impl Attempt<'_> {
     /// The credential was right: the pair's failures are forgotten.
-    pub async fn succeeded(self) {
+    pub async fn succeeded(mut self) {
+        let Some(keys) = self.keys.take() else { return };
+        let store = &self.throttle.store;
         if self.pair_failed {
-            self.throttle.store.clear_pair(&self.keys).await;
+            store.clear_pair(&keys).await;
+        }
+        if self.flying {
+            store.land(&keys).await;
         }
     }
 
     /// The credential was wrong (or the account does not exist): counted for the
     /// pair, the client and the account.
-    pub async fn failed(self) {
+    pub async fn failed(mut self) {
+        let Some(keys) = self.keys.take() else { return };
         let t = self.throttle;
         let c = &t.config;
         let now = t.clock.now_ms();
         // Kept until the longest lockout and a window after it have passed.
         let keep = Duration::from_secs(c.max_lockout_secs + c.window_secs);
         t.store
-            .record_failure(&self.keys, now, keep, c.window_secs)
+            .record_failure(&keys, now, keep, c.window_secs, self.flying)
             .await;
     }
 
@@ -336,6 +398,64 @@ mod tests {
         // Cleared: two free failures again.
         fail(&t, &a, "1.1.1.1").await;
         assert!(t.begin(&a, "1.1.1.1").await.is_ok());
+    }
+
+    /// Guesses sent at the same instant: only the free ones are admitted while
+    /// they are in flight; once they are recorded the pair is locked as if they
+    /// had come one after another. A right credential in flight frees its place.
+    #[tokio::test]
+    async fn attempts_in_flight_count_so_simultaneous_guesses_get_no_extra_tries() {
+        let t = throttle();
+        let a = Account::customer("t1", "eve@example.com");
+        let mut admitted = Vec::new();
+        let mut refused = 0;
+        for _ in 0..20 {
+            match t.begin(&a, "3.3.3.3").await {
+                Ok(attempt) => admitted.push(attempt),
+                Err(r) => {
+                    assert_eq!(r.retry_after_secs(), 1);
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!((admitted.len(), refused), (2, 18));
+        for attempt in admitted {
+            attempt.failed().await;
+        }
+        assert_eq!(
+            t.begin(&a, "3.3.3.3")
+                .await
+                .err()
+                .unwrap()
+                .retry_after_secs(),
+            10
+        );
+        // Another client is not held up by them.
+        let ok = t.begin(&a, "4.4.4.4").await.unwrap();
+        let second = t.begin(&a, "4.4.4.4").await.unwrap();
+        ok.succeeded().await;
+        second.succeeded().await;
+        // Nothing left in flight: the free failures are all there again.
+        fail(&t, &a, "4.4.4.4").await;
+        t.begin(&a, "4.4.4.4").await.unwrap().succeeded().await;
+        // An attempt dropped without an outcome gives its place back.
+        let b = Account::customer("t1", "bob@example.com");
+        drop(t.begin(&b, "5.5.5.5").await.unwrap());
+        tokio::task::yield_now().await;
+        let x = t.begin(&b, "5.5.5.5").await.unwrap();
+        let y = t.begin(&b, "5.5.5.5").await.unwrap();
+        assert!(t.begin(&b, "5.5.5.5").await.is_err());
+        x.succeeded().await;
+        y.succeeded().await;
+        // API keys are used many at once by one integration: never held up by
+        // their own requests in flight.
+        let key = Account::api_key("t1", "rk_abcdef_secret");
+        let many: Vec<_> =
+            futures::future::join_all((0..20).map(|_| t.begin(&key, "7.7.7.7"))).await;
+        assert!(many.iter().all(Result::is_ok));
+        for attempt in many {
+            attempt.unwrap().succeeded().await;
+        }
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// Faults the test registry injects, per registry operator, and its accounts.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct DevRegistryConfig {
     /// Run the built-in test registry when no `[epp]` registry is configured

@@ -133,12 +133,26 @@ pub struct CreditLineIn {
     pub amount_minor: Option<i64>,
 }
 
+/// What becomes of a recurring service's period whose line is credited in full.
+#[derive(poem_openapi::Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum CreditedPeriodsIn {
+    /// The next billing run bills the period again (the service still ran).
+    #[default]
+    BillAgain,
+    /// The period is given away; billing goes on after it.
+    GiveAway,
+}
+
 #[derive(Object)]
 pub struct CreditIn {
     /// Lines to credit; empty or absent = the whole invoice (storno).
     #[oai(default)]
     pub lines: Vec<CreditLineIn>,
     pub reason: Option<String>,
+    /// For recurring services' periods credited in full (default `bill_again`).
+    #[oai(default)]
+    pub periods: CreditedPeriodsIn,
 }
 
 #[derive(Object)]
@@ -340,6 +354,10 @@ impl BillingApi {
             id,
             &partial,
             body.0.reason.clone(),
+            match body.0.periods {
+                CreditedPeriodsIn::BillAgain => billing::CreditedPeriods::BillAgain,
+                CreditedPeriodsIn::GiveAway => billing::CreditedPeriods::GiveAway,
+            },
             &actor_name(&key),
         )
         .await

@@ -402,6 +402,7 @@ pub(crate) fn line_rows(lines: &[billing::invoice_line::Model], currency: &str) 
                 "vat": format!("{} % {}", money::percent(l.vat_rate_bp), l.vat_category),
                 "net": fmt_amount(l.net_minor, currency),
                 "net_plain": money::decimal(l.net_minor),
+                "recurring": l.service_id.is_some() && l.period_start.is_some(),
             })
         })
         .collect()
@@ -539,6 +540,10 @@ async fn credit(
             errors.add("lines", "err.credit_lines");
         }
     }
+    let periods = billing::CreditedPeriods::parse(form.get("periods"));
+    if periods.is_none() {
+        errors.add("periods", "err.choice");
+    }
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let result = match errors.into_result() {
         Err(e) => Err(BillingError::Invalid(e)),
@@ -549,6 +554,7 @@ async fn credit(
                 &id,
                 &partial,
                 form.opt("reason").map(str::to_owned),
+                periods.unwrap_or_default(),
                 &user.member.email,
             )
             .await

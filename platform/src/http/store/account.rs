@@ -306,14 +306,34 @@ async fn signup(
 ) -> poem::Result<Response> {
     csrf::verify(session, form.opt("csrf"))?;
     let c = ctx(state, session, req, None)?;
+    match register(&c, &form, "signup").await? {
+        Some(refused) => Ok(refused),
+        None => verify_sent(&c),
+    }
+}
+
+/// A signup from the shop's own form or the widget. `None` when it was
+/// accepted: a new address gets its verification mail, a registered one's
+/// holder is told by mail, and the caller answers the same in both cases
+/// (whether an address has an account is the holder's business). `Some` is the
+/// signup form again with its errors (or the rate limit).
+pub(crate) async fn register(
+    c: &StoreCtx<'_>,
+    form: &FormData,
+    actor: &str,
+) -> poem::Result<Option<Response>> {
+    let (state, req) = (c.state, c.req);
     let lang = c.lang();
-    if limited(state, &c.tenant, ratelimit::SIGNUP_PER_IP, &client_ip(req)).await {
+    let ip = client_ip(req);
+    if limited(state, &c.tenant, ratelimit::SIGNUP_PER_IP, &ip).await {
         let errors = FieldErrors::single("email", "err.rate_limited");
-        return c.render(
-            StatusCode::TOO_MANY_REQUESTS,
-            "account/signup.html",
-            json!({ "values": signup_values(&form), "errors": field_errors(lang.code(), &errors) }),
-        );
+        return c
+            .render(
+                StatusCode::TOO_MANY_REQUESTS,
+                "account/signup.html",
+                json!({ "values": signup_values(form), "errors": field_errors(lang.code(), &errors) }),
+            )
+            .map(Some);
     }
     let mut errors = FieldErrors::default();
     let password = Password::parse(form.get("password"))
@@ -322,11 +342,11 @@ async fn signup(
     if form.get("accept_terms") != "1" {
         errors.add("accept_terms", "err.required");
     }
-    let input = input_from(&form, &SIGNUP_FIELDS);
+    let input = input_from(form, &SIGNUP_FIELDS);
     let tx = state.tenancy.begin(&c.tenant).await.map_err(internal)?;
     let actor = Actor {
-        name: "signup",
-        ip: Some(&client_ip(req)),
+        name: actor,
+        ip: Some(&ip),
     };
     let created = match (errors.is_empty(), &password) {
         (true, Some(pw)) => customers::create_self_service(&tx, &actor, &input, Some(pw)).await,
@@ -347,17 +367,17 @@ async fn signup(
                 }
             }
             drop(tx);
-            // Whether an address has an account is the holder's business: the
-            // form answers as for a new address, and the holder hears of it.
             if errors.take("email", "err.email_taken") && errors.is_empty() {
                 tell_holder_of_signup(state, req, &c.tenant, form.get("email")).await?;
-                return verify_sent(&c);
+                return Ok(None);
             }
-            return c.render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "account/signup.html",
-                json!({ "values": signup_values(&form), "errors": field_errors(lang.code(), &errors) }),
-            );
+            return c
+                .render(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "account/signup.html",
+                    json!({ "values": signup_values(form), "errors": field_errors(lang.code(), &errors) }),
+                )
+                .map(Some);
         }
         Err(e) => return Err(internal(e)),
     };
@@ -374,7 +394,7 @@ async fn signup(
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &c.tenant);
-    verify_sent(&c)
+    Ok(None)
 }
 
 /// The answer to every accepted signup, whether or not the address was new.
@@ -955,29 +975,49 @@ async fn change_email(
     if email.is_none() {
         errors.add("email", "err.email");
     }
-    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
-    if let Some(e) = &email
-        && customers::find_by_email(&tx, e)
-            .await
-            .map_err(internal)?
-            .is_some()
-    {
-        errors.add("email", "err.email_taken");
-    }
     let (Some(email), true) = (email, errors.is_empty()) else {
-        drop(tx);
         return render_security(state, session, req, &user, StatusCode::UNPROCESSABLE_ENTITY, json!({ "errors": field_errors(lang.code(), &errors), "values": { "email": form.get("email") } })).await;
     };
-    // The new address takes effect when its owner confirms it.
-    let subject = format!("{}|{email}", user.customer.id);
-    let confirm = LinkMail {
-        purpose: Purpose::ChangeEmail,
-        subject: &subject,
-        path: "/account/email/confirm",
-        template: "email_changed",
-        to: &email,
-    };
-    mail_link(state, req, &tx, &user.tenant, &user.customer, lang, confirm).await?;
+    let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
+    match customers::find_by_email(&tx, &email)
+        .await
+        .map_err(internal)?
+    {
+        // Whether an address has an account is its holder's business: the
+        // answer is the same, and the holder hears that it was asked for.
+        Some(holder) => {
+            let holder_lang =
+                relabel_themes::Lang::parse(&holder.language).unwrap_or(relabel_themes::Lang::De);
+            let data = json!({
+                "brand_name": user.tenant.name,
+                "customer_name": customers::display_name(&holder),
+                "login_link": crate::http::link_for_mail(state, &user.tenant, req, "/account/login"),
+            });
+            let to = holder.email.clone();
+            send(
+                state,
+                &tx,
+                &user.tenant,
+                &to,
+                "email_in_use",
+                holder_lang,
+                data,
+            )
+            .await?;
+        }
+        // The new address takes effect when its owner confirms it.
+        None => {
+            let subject = format!("{}|{email}", user.customer.id);
+            let confirm = LinkMail {
+                purpose: Purpose::ChangeEmail,
+                subject: &subject,
+                path: "/account/email/confirm",
+                template: "email_changed",
+                to: &email,
+            };
+            mail_link(state, req, &tx, &user.tenant, &user.customer, lang, confirm).await?;
+        }
+    }
     tx.commit().await.map_err(internal)?;
     state.mailer.kick(&state.tenancy, &user.tenant);
     flash(

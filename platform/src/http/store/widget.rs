@@ -3,20 +3,17 @@
 //! allow-lists may frame it (`frame-ancestors`) or call its JSON endpoint (CORS).
 //!
 //! The forms inside the frame submit to the top window (`target="_top"`), so the
-//! signup response is a first-party page on the shop's host, where the customer
-//! lands signed in. Session cookies do not reach a cross-site frame, so CSRF is
+//! signup response is a first-party page on the shop's host: the search for the
+//! domain the visitor typed (or the shop's "check your mail" page), signed in
+//! only once the address is confirmed, as with the shop's own signup. Session cookies do not reach a cross-site frame, so CSRF is
 //! checked by origin: the POST must carry an `Origin` (or `Referer`) of the shop's
 //! own host, which a form on another site cannot forge.
 
 use super::account;
 use super::page::StoreCtx;
 use crate::app::AppState;
-use crate::auth::Password;
-use crate::customers::{self, Actor, CustomerError, sessions};
+use crate::customers;
 use crate::http::{CurrentTenant, FormData, internal, redirect, tenant_of};
-use crate::resellers::password_code;
-use crate::tokens::Purpose;
-use crate::validation::FieldErrors;
 use poem::http::StatusCode;
 use poem::session::Session;
 use poem::web::{Data, Query};
@@ -135,87 +132,35 @@ async fn signup(
             StatusCode::FORBIDDEN,
         ));
     }
-    let tenant = tenant_of(req)?;
-    let lang = crate::http::lang_of(req);
-    let ip = account::client_ip(req);
-    let mut errors = FieldErrors::default();
-    if account::limited(state, &tenant, crate::ratelimit::SIGNUP_PER_IP, &ip).await {
-        errors.add("email", "err.rate_limited");
+    // Now a first-party page on the shop's host: the shop's own signup, so a
+    // registered address answers exactly as a new one does.
+    let c = StoreCtx {
+        state,
+        session,
+        req,
+        tenant: tenant_of(req)?,
+        customer: None,
+    };
+    if let Some(refused) = account::register(&c, &form, "widget").await? {
+        return Ok(refused);
     }
-    let password = Password::parse(form.get("password"))
-        .map_err(|e| errors.add("password", password_code(e)))
-        .ok();
-    if form.get("accept_terms") != "1" {
-        errors.add("accept_terms", "err.required");
-    }
-    let input = account::input_from(&form, &account::SIGNUP_FIELDS);
-    let tx = state.tenancy.begin(&tenant).await.map_err(internal)?;
-    let actor = Actor {
-        name: "widget",
-        ip: Some(&ip),
-    };
-    let created = match (&password, errors.is_empty()) {
-        (Some(pw), true) => customers::create_self_service(&tx, &actor, &input, Some(pw)).await,
-        _ => customers::create_self_service(&tx, &actor, &input, None)
-            .await
-            .and(Err(CustomerError::Invalid(FieldErrors::default()))),
-    };
-    let customer = match created {
-        Ok(c) => c,
-        Err(CustomerError::Invalid(more)) => {
-            drop(tx);
-            for e in more.iter() {
-                errors.add(&e.field, &e.code);
-            }
-            // Now a first-party page: the shop's own signup form with the errors.
-            let ctx = StoreCtx {
-                state,
-                session,
-                req,
-                tenant,
-                customer: None,
-            };
-            return ctx.render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "account/signup.html",
-                json!({ "values": account::signup_values(&form), "errors": account::field_errors(lang.code(), &errors) }),
-            );
-        }
-        Err(e) => return Err(internal(e)),
-    };
-    let verify = account::LinkMail {
-        purpose: Purpose::VerifyEmail,
-        subject: &customer.id,
-        path: "/account/verify",
-        template: "verify_email",
-        to: &customer.email,
-    };
-    account::mail_link(state, req, &tx, &tenant, &customer, lang, verify).await?;
-    crate::orders::hooks::queue_score(&tx, &customer.id)
-        .await
-        .map_err(internal)?;
-    let session_id = sessions::open(
-        &tx,
-        &customer.id,
-        req.header("user-agent").unwrap_or_default(),
-        &ip,
-    )
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    state.mailer.kick(&state.tenancy, &tenant);
-    account::sign_in(session, &tenant, customer.id, session_id);
     let domain = form.get("domain").trim();
-    Ok(if domain.is_empty() {
-        redirect("/account")
-    } else {
-        redirect(&format!(
-            "/search?q={}",
-            serde_urlencoded::to_string([("", domain)])
-                .unwrap_or_default()
-                .trim_start_matches('=')
-        ))
-    })
+    if domain.is_empty() {
+        return c.message(
+            StatusCode::OK,
+            "acct.verify_sent.heading",
+            "acct.verify_sent.text",
+            None,
+        );
+    }
+    // On to the domain the visitor came for, with word of the mail.
+    crate::http::flash(session, "info", c.t("acct.verify_sent.text"));
+    Ok(redirect(&format!(
+        "/search?q={}",
+        serde_urlencoded::to_string([("", domain)])
+            .unwrap_or_default()
+            .trim_start_matches('=')
+    )))
 }
 
 #[derive(Deserialize)]
