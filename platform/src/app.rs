@@ -177,7 +177,7 @@ impl AppState {
         if let Some(found) = self.looks.cached(tenant) {
             return Ok(found);
         }
-        let tx = self.tenancy.begin(tenant).await?;
+        let tx = self.tenancy.begin_read(tenant).await?;
         Ok(self.looks.get(&tx, &self.themes).await?)
     }
 

@@ -127,8 +127,20 @@ impl Backend {
         Ok(())
     }
 
-    /// Opens a transaction in `tenant`'s schema.
+    /// Opens a transaction in `tenant`'s schema. Within [`crate::writing`]
+    /// (a request that may change something) it is [`Self::begin_tenant_write`].
     pub(crate) async fn begin_tenant(&self, tenant: &Tenant) -> Result<TenantTx, TenancyError> {
+        if crate::writes() {
+            return self.begin_tenant_write(tenant).await;
+        }
+        self.begin_tenant_read(tenant).await
+    }
+
+    /// A deferred transaction (see [`crate::Tenancy::begin_read`]).
+    pub(crate) async fn begin_tenant_read(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<TenantTx, TenancyError> {
         let txn = self.begin_scoped(&tenant.schema).await?;
         Ok(TenantTx::new(txn, tenant.id.clone(), self.platform()))
     }

@@ -214,6 +214,50 @@ async fn a_new_customer_orders_over_the_limit_and_staff_approve_it() {
         subject.contains("V-000001") || subject.contains("Confirm"),
         "{subject}"
     );
+    // Someone else checks out as a new customer with Gerd's address: asked to
+    // sign in, nothing ordered, and Gerd hears of it by mail.
+    let other = app.client();
+    post(
+        &app,
+        &other,
+        ALPHA,
+        "/search?q=fremdbestellung",
+        "/cart/add",
+        &[
+            ("domain", "fremdbestellung.de"),
+            ("action", "register"),
+            ("period", "12"),
+        ],
+    )
+    .await;
+    let r = post(
+        &app,
+        &other,
+        ALPHA,
+        "/checkout",
+        "/checkout",
+        &[
+            ("kind", "person"),
+            ("first_name", "Fritz"),
+            ("last_name", "Fremd"),
+            ("email", "gerd@example.de"),
+            ("password", "another-password-1"),
+            ("street", "Weg 2"),
+            ("postal_code", "10115"),
+            ("city", "Berlin"),
+            ("country", "DE"),
+            ("language", "en"),
+            ("accept_terms", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let (subject, body) = relabel_tests::last_mail(&app, ALPHA, "gerd@example.de").await;
+    assert!(
+        subject.starts_with("Sign-up with your email address at"),
+        "{subject}"
+    );
+    assert!(body.contains("/account/login"), "{body}");
 
     // Staff find the cart by its id and the case in the clearing center.
     let staff = app.client();
@@ -1431,7 +1475,6 @@ async fn a_slow_bureau_holds_up_no_page_and_paid_calls_are_limited_first() {
 #[tokio::test]
 async fn fifty_clients_at_once_get_no_server_error() {
     use relabel_platform::demo::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
-    relabel_platform::telemetry::init("pretty");
     let app = spawn_app().await;
     relabel_platform::demo::seed(&app.state).await.unwrap();
     relabel_platform::demo::seed_billing(&app.state)

@@ -988,7 +988,7 @@ async fn the_api_manages_domains_records_nameservers_owner_and_tickets() {
             .statuses
             .contains("clientTransferProhibited")
     );
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     let contact = relabel_platform::contacts::create(
         &tx,
         &c.id,

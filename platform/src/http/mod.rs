@@ -25,7 +25,7 @@ pub use page::{Flash, Page, flash, platform_brand, tenant_brand};
 pub use slow_clients::{Deadlines, Timeouts};
 
 use crate::app::AppState;
-use poem::http::{StatusCode, header};
+use poem::http::{Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use relabel_tenants::{TenantStatus, normalize_host_header};
 use relabel_themes::Lang;
@@ -131,8 +131,12 @@ impl<P: Endpoint, T: Endpoint> Endpoint for HostDispatch<P, T> {
         } else if path == "/tls/ask" {
             // Caddy's on-demand TLS asks on any Host whether to get a certificate.
             tls_ask(&self.state, &req).await
-        } else {
+        } else if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
             self.route(req, lang).await?
+        } else {
+            // May change something: SQLite transactions take the write lock
+            // first (see `relabel_tenants::writing`).
+            relabel_tenants::writing(self.route(req, lang)).await?
         };
         if remember {
             let cookie = format!(

@@ -237,12 +237,13 @@ async fn render_editor(
     source: Option<String>,
     error: Option<String>,
 ) -> poem::Result<Response> {
+    // The shop's look first: it reads in a transaction of its own.
+    let shop = Preview::of(state, user, req).await?;
+    let page_ctx = shop.page();
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let versions = appearance::versions(&tx, name).await.map_err(internal)?;
     let published = appearance::published(&tx).await.map_err(internal)?;
     let live = published.get(name).map(|p| p.version_id.clone());
-    let shop = Preview::of(state, user, req).await?;
-    let page_ctx = shop.page();
     let mut preview = None;
     let mut error = error;
     if let Some(v) = &version {
@@ -350,6 +351,8 @@ pub async fn save_template(
     }
     let source = get("source").replace("\r\n", "\n");
     let p = page(state, session, req, &user.tenant, Some(&user.member));
+    // The shop's look before the transaction: it may read in one of its own.
+    let shop = Preview::of(state, &user, req).await?;
     let tx = state
         .tenancy
         .begin_write(&user.tenant)
@@ -384,7 +387,6 @@ pub async fn save_template(
         name, draft.id
     );
     if get("action") == "publish" {
-        let shop = Preview::of(state, &user, req).await?;
         let page_ctx = shop.page();
         let ip = crate::http::store::account::client_ip(req);
         match appearance::publish(

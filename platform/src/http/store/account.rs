@@ -409,7 +409,7 @@ fn verify_sent(c: &StoreCtx<'_>) -> poem::Result<Response> {
 
 /// Mails the holder of `email` that someone signed up with it, with the way to
 /// sign in and to reset the password, in the holder's language.
-async fn tell_holder_of_signup(
+pub(crate) async fn tell_holder_of_signup(
     state: &AppState,
     req: &Request,
     tenant: &CurrentTenant,

@@ -993,6 +993,15 @@ async fn checkout(
                         errors.add(&e.field, &e.code);
                     }
                     drop(tx);
+                    // The page asks to sign in; the address's holder hears that
+                    // someone tried, as with a signup.
+                    if more
+                        .iter()
+                        .any(|e| e.field == "email" && e.code == "err.email_taken")
+                    {
+                        account::tell_holder_of_signup(state, req, &tenant, form.get("email"))
+                            .await?;
+                    }
                     return render_checkout(
                         state,
                         session,
