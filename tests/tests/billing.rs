@@ -483,6 +483,13 @@ async fn the_pdf_opens_and_carries_a_schema_valid_einvoice() {
         .unwrap();
     let cn_xml = cn_xml.unwrap();
     assert!(cn_xml.contains("<ram:TypeCode>381</ram:TypeCode>"));
+    // The money goes to the customer's account: no IBAN to pay to, nothing due.
+    assert!(cn_xml.contains("<ram:SpecifiedTradeSettlementPaymentMeans><ram:TypeCode>97</ram:TypeCode></ram:SpecifiedTradeSettlementPaymentMeans>"), "{cn_xml}");
+    assert!(!cn_xml.contains("IBANID"), "{cn_xml}");
+    assert!(
+        cn_xml.contains("<ram:DuePayableAmount>0.00</ram:DuePayableAmount>"),
+        "{cn_xml}"
+    );
     assert!(cn_xml.contains(&format!(
         "<ram:IssuerAssignedID>{}</ram:IssuerAssignedID>",
         inv.number

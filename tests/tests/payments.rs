@@ -440,10 +440,27 @@ async fn a_debit_run_collects_once_in_a_valid_pain008_and_return_debits_reopen_i
     // A direct-debit invoice carries the SEPA pre-notification (amount, date,
     // mandate, creditor id, masked IBAN) and no transfer request; a transfer
     // customer's invoice asks for the transfer.
-    let (_, pdf, _) = relabel_platform::billing::document::files(&app.state, &t, &ia.id)
+    let (_, pdf, xml) = relabel_platform::billing::document::files(&app.state, &t, &ia.id)
         .await
         .unwrap()
         .unwrap();
+    // The e-invoice says the same: payment means 59 with the creditor id, the
+    // debtor's account as pre-notified (masked) and the mandate; no IBAN to pay to.
+    let xml = xml.expect("the direct-debit invoice has its XML");
+    for part in [
+        "<ram:TypeCode>59</ram:TypeCode>",
+        "<ram:CreditorReferenceID>DE98ZZZ09999999999</ram:CreditorReferenceID>",
+        "<ram:PayerPartyDebtorFinancialAccount><ram:IBANID>DE89**************3000</ram:IBANID>",
+        "<ram:DirectDebitMandateID>M-a@example.de</ram:DirectDebitMandateID>",
+    ] {
+        assert!(xml.contains(part), "{part} missing: {xml}");
+    }
+    assert!(!xml.contains("PayeePartyCreditorFinancialAccount"), "{xml}");
+    relabel_tests::billing::assert_schema_valid(
+        &xml,
+        "billing/schema/cii/FACTUR-X_EN16931.xsd",
+        "direct-debit-invoice",
+    );
     if let Some(text) = relabel_tests::billing::pdf_text(&pdf) {
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let sepa = text.contains("SEPA-Lastschrift") || text.contains("SEPA direct debit");

@@ -250,9 +250,30 @@ pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -
         date(delivered)
     );
     x.push_str("</ram:ApplicableHeaderTradeDelivery><ram:ApplicableHeaderTradeSettlement>");
+    // How the money moves (BG-16): a credit note is credited to the customer's
+    // account (97, clearing between partners: no account to pay to); a
+    // direct-debit invoice is collected (59, with the creditor id BT-90, the
+    // debtor's account BT-91 as pre-notified, masked, and the mandate BT-89);
+    // any other invoice asks for a transfer to the seller's IBAN (58).
+    let debit = buyer.debit.as_ref().filter(|_| !credit);
+    if let Some(d) = debit {
+        elem(&mut x, "CreditorReferenceID", &d.creditor_id);
+    }
     elem(&mut x, "PaymentReference", &inv.number);
     elem(&mut x, "InvoiceCurrencyCode", &inv.currency);
-    if !seller.iban.is_empty() {
+    if credit {
+        x.push_str("<ram:SpecifiedTradeSettlementPaymentMeans>");
+        elem(&mut x, "TypeCode", "97");
+        x.push_str("</ram:SpecifiedTradeSettlementPaymentMeans>");
+    } else if let Some(d) = debit {
+        x.push_str("<ram:SpecifiedTradeSettlementPaymentMeans>");
+        elem(&mut x, "TypeCode", "59");
+        x.push_str("<ram:PayerPartyDebtorFinancialAccount>");
+        elem(&mut x, "IBANID", &d.iban_masked);
+        x.push_str(
+            "</ram:PayerPartyDebtorFinancialAccount></ram:SpecifiedTradeSettlementPaymentMeans>",
+        );
+    } else if !seller.iban.is_empty() {
         x.push_str("<ram:SpecifiedTradeSettlementPaymentMeans>");
         elem(&mut x, "TypeCode", "58");
         x.push_str("<ram:PayeePartyCreditorFinancialAccount>");
@@ -285,6 +306,11 @@ pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -
     x.push_str("<ram:SpecifiedTradePaymentTerms>");
     let mut terms = if credit {
         "Credited to your customer account.".to_owned()
+    } else if let Some(d) = debit {
+        format!(
+            "Collected by SEPA direct debit on {} (mandate {}).",
+            d.collect_on, d.mandate_reference
+        )
     } else {
         format!("Payable by {}", inv.due_at.format("%Y-%m-%d"))
     };
@@ -305,6 +331,9 @@ pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -
             date(inv.due_at)
         );
     }
+    if let Some(d) = debit {
+        elem(&mut x, "DirectDebitMandateID", &d.mandate_reference);
+    }
     x.push_str(
         "</ram:SpecifiedTradePaymentTerms><ram:SpecifiedTradeSettlementHeaderMonetarySummation>",
     );
@@ -324,7 +353,13 @@ pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -
         "GrandTotalAmount",
         &money::decimal(totals.gross_minor),
     );
-    let prepaid = if credit { 0 } else { inv.settled_minor };
+    // A credit note is settled as it is issued: credited to the account, so
+    // nothing is left to pay either way.
+    let prepaid = if credit {
+        totals.gross_minor
+    } else {
+        inv.settled_minor
+    };
     elem(&mut x, "TotalPrepaidAmount", &money::decimal(prepaid));
     elem(
         &mut x,
