@@ -207,12 +207,9 @@ impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if let Some(keys) = self.keys.take().filter(|_| self.flying) {
             let store = self.throttle.store.clone();
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => {
-                    rt.spawn(async move { store.land(&keys).await });
-                }
-                // No runtime: the place expires on its own (FLIGHT_MS).
-                Err(_) => {}
+            // Without a runtime the place expires on its own (FLIGHT_MS).
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move { store.land(&keys).await });
             }
         }
     }
