@@ -839,7 +839,7 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
     run_jobs(&app, &t).await;
     assert_eq!(docs(&app.state, &t).await.len(), 1);
     let shared = app.state.tenancy.backend().shared();
-    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let tx = app.state.tenancy.begin_write(&t).await.unwrap();
     // Customer: 30 days notice (the catalog default) before the paid month ends;
     // when the notice does not fit into it (months of up to 30 days), the period
     // after runs to its end.
@@ -874,11 +874,43 @@ async fn cancellation_follows_the_notice_period_and_staff_end_at_once_with_prora
         .await,
         Err(billing::BillingError::NotFound)
     ));
-    // Staff end the other one at once: the unused part of the month is credited.
+    // Its line was credited before but for one euro (a price correction).
+    let line = billing::invoice_line::Entity::find()
+        .filter(billing::invoice_line::Column::ServiceId.eq(&other.id))
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    billing::credit_note(
+        &tx,
+        "Alpha",
+        &line.invoice_id,
+        &[(line.position, Some(line.net_minor - 100))],
+        Some("Price correction".into()),
+        billing::CreditedPeriods::default(),
+        "staff",
+    )
+    .await
+    .unwrap();
+    // Staff end the other one at once: the unused part of the month is
+    // credited, as far as the line was not credited before (no refusal).
     let c2 = billing::cancel::cancel(&tx, shared, "Alpha", &other.id, None, true, "staff")
         .await
         .unwrap();
     assert!(c2.credit_note.is_some());
+    let credited: i64 = billing::invoice::Entity::find()
+        .filter(billing::invoice::Column::RefersToId.eq(&line.invoice_id))
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.net_minor)
+        .sum();
+    assert!(
+        credited <= line.net_minor,
+        "{credited} > {}",
+        line.net_minor
+    );
     tx.commit().await.unwrap();
     let all = docs(&app.state, &t).await;
     let cn = all.iter().find(|d| d.kind == "credit_note").unwrap();
@@ -1432,6 +1464,21 @@ async fn staff_and_customers_use_billing_over_http() {
         .unwrap();
     assert!(overview.contains(&number));
     assert!(overview.contains("GS-"));
+    // Each service is listed at what the run bills for its next period (the
+    // current book price less discounts), not at the price it was ordered at.
+    {
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let pricer = app.state.prices.pricer(&tx, Some(&c)).await.unwrap();
+        for s in relabel_platform::provisioning::customer_services(&tx, &c.id)
+            .await
+            .unwrap()
+        {
+            let (net, _) = run::period_net(&pricer, &c, 0, &s);
+            assert_ne!(net, s.net_minor, "the test needs a price that moved");
+            let shown = format!("{} {}", billing::money::german(net), s.currency);
+            assert!(overview.contains(&shown), "{shown} not in the service list");
+        }
+    }
     // Staff end the hosting at once from the overview (audited, pro-rata credit).
     let sid = {
         let tx = app.state.tenancy.begin(&t).await.unwrap();
@@ -2141,5 +2188,157 @@ async fn a_credited_period_is_billed_again_unless_it_is_given_away() {
     );
     drop(tx);
     reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+/// A run "due by" a date months ahead bills every period of a monthly service
+/// due by then, one line each, consecutive, and moves the service past it.
+#[tokio::test]
+async fn a_run_with_a_future_due_by_bills_every_period_due_by_then() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let now = Utc::now();
+    let a = customer(
+        &app.state,
+        &t,
+        NewCustomer {
+            email: "a@example.de",
+            ..Default::default()
+        },
+    )
+    .await;
+    let month = month_start(now);
+    let s = service(
+        &app.state,
+        &t,
+        &a,
+        "hosting-starter",
+        1,
+        month + Duration::hours(1),
+    )
+    .await;
+    let due_by = month.checked_add_months(chrono::Months::new(3)).unwrap() + Duration::days(2);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    run::start(&tx, due_by, "test").await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let mut lines = Vec::new();
+    for d in docs(&app.state, &t).await {
+        lines.extend(billing::lines(&tx, &d.id).await.unwrap());
+    }
+    lines.sort_by_key(|l| l.period_start);
+    assert!(lines.len() >= 4, "every month up to {due_by}: {lines:?}");
+    assert_eq!(lines[0].period_start, Some(s.next_billing_at));
+    for pair in lines.windows(2) {
+        assert_eq!(pair[0].period_end, pair[1].period_start, "consecutive");
+    }
+    let moved = service::Entity::find_by_id(s.id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let last_end = lines.last().unwrap().period_end.unwrap();
+    assert_eq!(moved.next_billing_at, last_end);
+    assert!(last_end > due_by, "nothing due by then is left");
+    drop(tx);
+    // Run again over the same date: nothing twice.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    run::start(&tx, due_by, "test").await.unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app, &t).await;
+    let mut again = 0;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    for d in docs(&app.state, &t).await {
+        again += billing::lines(&tx, &d.id).await.unwrap().len();
+    }
+    assert_eq!(again, lines.len());
+    drop(tx);
+    reconcile(&app.state, &t).await;
+    app.stop().await;
+}
+
+/// The buyer reference (Leitweg-ID): check digits verified through the API,
+/// set in the console, and carried by the e-invoice and printed on the PDF.
+#[tokio::test]
+async fn a_leitweg_id_is_checked_kept_and_printed() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let key = app
+        .api_key("alpha.test", &["customers:write", "customers:read"])
+        .await;
+    let create = |reference: &'static str| {
+        let client = app.client();
+        let url = app.url("alpha.test", "/api/v1/customers");
+        let key = key.clone();
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&serde_json::json!({
+                    "kind": "company", "company": "Stadt Musterhausen", "first_name": "Anna",
+                    "last_name": "Amt", "street": "Rathausplatz 1", "postal_code": "10115",
+                    "city": "Berlin", "country": "DE", "email": format!("{}@amt.example", reference.len()),
+                    "buyer_reference": reference,
+                }))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, body) = create("991-33333TEST-34").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["details"][0]["field"], "buyer_reference", "{body}");
+    let (status, body) = create("991-33333TEST-33").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["buyer_reference"], "991-33333TEST-33");
+    let id = body["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("cus_")
+        .to_owned();
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let c = customer::Entity::find_by_id(id.clone())
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let inv = billing::one_off(
+        &tx,
+        "Alpha",
+        &c.id,
+        &[billing::OneOffLine {
+            description: "Beratung".into(),
+            quantity: "1".into(),
+            unit_price: "100".into(),
+            vat_rate: "19".into(),
+        }],
+        "",
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (_, pdf, xml) = billing::document::files(&app.state, &t, &inv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let xml = xml.unwrap();
+    assert!(
+        xml.contains("<ram:BuyerReference>991-33333TEST-33</ram:BuyerReference>"),
+        "{xml}"
+    );
+    assert_schema_valid(&xml, "leitweg");
+    if let Some(text) = relabel_tests::billing::pdf_text(&pdf) {
+        assert!(text.contains("991-33333TEST-33"), "{text}");
+        assert!(
+            text.contains("Ihre Referenz") || text.contains("Your reference"),
+            "{text}"
+        );
+    }
     app.stop().await;
 }

@@ -47,6 +47,7 @@ async fn checkout_new_customer(app: &TestApp, client: &reqwest::Client, email: &
             ("kind", "person"),
             ("first_name", "Gerd"),
             ("last_name", "Gross"),
+            ("buyer_reference", "991-33333test-33"),
             ("email", email),
             ("password", "a-good-password-1"),
             ("street", "Weg 1"),
@@ -197,6 +198,16 @@ async fn a_new_customer_orders_over_the_limit_and_staff_approve_it() {
         relabel_platform::customers::number_of(&c).map(str::to_owned)
     };
     assert_eq!(number_of().await, None);
+    // The Leitweg-ID given at checkout is kept (check digits verified).
+    {
+        let t = app.state.tenancy.resolve(ALPHA).await.unwrap().unwrap();
+        let tx = app.state.tenancy.begin(&t).await.unwrap();
+        let gerd = relabel_platform::customers::find_by_email(&tx, "gerd@example.de")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(gerd.buyer_reference.as_deref(), Some("991-33333TEST-33"));
+    }
     let overview = text(
         shop.get(app.url(ALPHA, "/account?lang=en"))
             .send()

@@ -571,6 +571,16 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("account.field.last_name", "Nachname", "Last name"),
     ("account.field.company", "Firma", "Company"),
     (
+        "account.field.buyer_reference",
+        "Leitweg-ID oder Bestellreferenz",
+        "Leitweg-ID or order reference",
+    ),
+    (
+        "account.field.buyer_reference_hint",
+        "Für Behörden und Firmen, die eine Referenz auf der Rechnung brauchen, z. B. 991-33333TEST-33",
+        "For public authorities and companies that need a reference on the invoice, e.g. 991-33333TEST-33",
+    ),
+    (
         "account.field.company_hint",
         "Für Firmenkunden",
         "For company customers",

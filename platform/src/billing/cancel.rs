@@ -149,19 +149,46 @@ async fn prorata_credit(
     };
     let total = (end - start).num_days().max(1);
     let unused = (end - now).num_days().clamp(0, total);
-    let amount = super::money::div_round(
+    let prorata = super::money::div_round(
         i128::from(line.net_minor) * i128::from(unused),
         i128::from(total),
     );
+    // What earlier credit notes left of this line (credited lines keep the
+    // product and period), and of the invoice as a whole (gross): the pro-rata
+    // credit is at most that, never a refusal that undoes the ending.
+    let earlier = invoice::Entity::find()
+        .filter(invoice::Column::RefersToId.eq(&inv.id))
+        .filter(invoice::Column::Kind.eq("credit_note"))
+        .all(tx.conn())
+        .await?;
+    let mut line_left = line.net_minor;
+    for cn in &earlier {
+        for l in super::lines(tx, &cn.id).await? {
+            if l.product_id == line.product_id && l.period_start == line.period_start {
+                line_left -= l.net_minor;
+            }
+        }
+    }
+    let gross_left = inv.gross_minor - earlier.iter().map(|c| c.gross_minor).sum::<i64>();
+    let net_of_gross_left = i64::try_from(
+        i128::from(gross_left.max(0)) * 10_000 / (10_000 + i128::from(line.vat_rate_bp.max(0))),
+    )
+    .unwrap_or(0);
+    let amount = prorata.min(line_left).min(net_of_gross_left);
     if amount <= 0 {
         return Ok(None);
     }
+    let reason = if amount < prorata {
+        format!("Pro-rata credit: {unused} of {total} days unused, as far as not credited before")
+    } else {
+        format!("Pro-rata credit: {unused} of {total} days unused")
+    };
     let cn = super::credit_note(
         tx,
         brand_name,
         &inv.id,
         &[(line.position, Some(amount))],
-        Some(format!("Pro-rata credit: {unused} of {total} days unused")),
+        Some(reason),
         // The service ends now: nothing of it is billed again.
         super::CreditedPeriods::GiveAway,
         actor,

@@ -46,6 +46,7 @@ pub(crate) fn labels(lang: &str) -> serde_json::Value {
         json!({
             "invoice": "Rechnung", "credit_note": "Gutschrift", "statement": "Kontoauszug",
             "number": "Nummer", "date": "Datum", "customer": "Kundennummer", "due": "Fällig am",
+            "buyer_reference": "Ihre Referenz",
             "period": "Leistungszeitraum", "refers": "Zu Rechnung", "pos": "Pos.", "description": "Beschreibung",
             "qty": "Menge", "unit_price": "Einzelpreis", "vat": "USt.", "amount": "Betrag",
             "net": "Summe netto", "vat_of": "USt.", "gross": "Gesamtbetrag", "paid": "Bereits beglichen",
@@ -63,6 +64,7 @@ pub(crate) fn labels(lang: &str) -> serde_json::Value {
         json!({
             "invoice": "Invoice", "credit_note": "Credit note", "statement": "Statement of account",
             "number": "Number", "date": "Date", "customer": "Customer no.", "due": "Due",
+            "buyer_reference": "Your reference",
             "period": "Service period", "refers": "For invoice", "pos": "Pos.", "description": "Description",
             "qty": "Qty", "unit_price": "Unit price", "vat": "VAT", "amount": "Amount",
             "net": "Total net", "vat_of": "VAT", "gross": "Total", "paid": "Already settled",
@@ -210,6 +212,10 @@ fn invoice_view(
         (label(&t, "date"), day(inv.issued_at, lang)),
         (label(&t, "customer"), buyer.number.clone()),
     ];
+    // The buyer's reference (Leitweg-ID), as the e-invoice carries it.
+    if !buyer.reference.is_empty() {
+        facts.push((label(&t, "buyer_reference"), buyer.reference.clone()));
+    }
     if let (Some(s), Some(e)) = (inv.period_start, inv.period_end) {
         facts.push((
             label(&t, "period"),

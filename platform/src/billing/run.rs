@@ -120,6 +120,34 @@ pub struct Preview {
     pub totals: BTreeMap<String, (i64, i64)>,
 }
 
+/// What a run bills for one period of `s` (net) and the discount in it: the
+/// current book price of its renewal or fee, less the larger of the customer's
+/// and the product's discount (P6). The run and every list that shows what a
+/// service costs use this one function, so they cannot disagree.
+pub fn period_net(
+    pricer: &Pricer,
+    c: &customer::Model,
+    product_discount_bp: i32,
+    s: &service::Model,
+) -> (i64, i32) {
+    let action = if s.domain_id.is_some() {
+        "renew"
+    } else if s.period_months % 12 == 0 {
+        "yearly_fee"
+    } else {
+        "monthly_fee"
+    };
+    let base = orders::quote_for(pricer, &s.product_id, action, s.period_months)
+        .map(|q| q.net_minor)
+        .unwrap_or(s.net_minor);
+    let discount_bp = c.discount_bp.max(product_discount_bp);
+    (money::discounted(base, discount_bp), discount_bp)
+}
+
+/// The most periods of one service a run bills (a run far in the future stops
+/// there; the next run goes on).
+const MAX_PERIODS_PER_RUN: usize = 36;
+
 /// Whether `s` is due within `until`: domains with the renewal lead time, and
 /// only for periods that start before the service ends.
 fn is_due(s: &service::Model, until: DateTime<Utc>) -> bool {
@@ -400,71 +428,71 @@ fn plan(
     let mut planned = Vec::new();
     for s in batch.services.get(&c.id).into_iter().flatten() {
         let dom = s.domain_id.as_ref().and_then(|id| batch.domains.get(id));
-        if !is_due(s, until) {
-            continue;
-        }
         if dom.is_some_and(|d| !["active", "expiring", "grace"].contains(&d.status.as_str())) {
             continue;
         }
-        let action = if s.domain_id.is_some() {
-            "renew"
-        } else if s.period_months % 12 == 0 {
-            "yearly_fee"
-        } else {
-            "monthly_fee"
-        };
-        let base = orders::quote_for(&pricer, &s.product_id, action, s.period_months)
-            .map(|q| q.net_minor)
-            .unwrap_or(s.net_minor);
-        let discount_bp = c.discount_bp.max(
-            batch
+        // Every period due by then, one line each (a run with a future "due
+        // by" bills them all); a domain renews one period per run.
+        let mut current = s.clone();
+        for _ in 0..MAX_PERIODS_PER_RUN {
+            let s = &current;
+            if !is_due(s, until) {
+                break;
+            }
+            let product_discount = batch
                 .discounts
                 .get(&(c.id.clone(), s.product_id.clone()))
                 .copied()
-                .unwrap_or(0),
-        );
-        let start = s.next_billing_at;
-        let months = u32::try_from(s.period_months.max(1)).unwrap_or(12);
-        let end = start
-            .checked_add_months(Months::new(months))
-            .unwrap_or(start);
-        let (unit, qty) = unit_of(s.period_months.max(1));
-        let mut description = s.label.clone();
-        if discount_bp > 0 {
-            description.push_str(&format!(
-                " ({} {} %)",
-                if lang == "de" { "abzgl." } else { "less" },
-                money::percent(discount_bp)
-            ));
+                .unwrap_or(0);
+            let (unit_net_minor, discount_bp) = period_net(&pricer, c, product_discount, s);
+            let start = s.next_billing_at;
+            let months = u32::try_from(s.period_months.max(1)).unwrap_or(12);
+            let end = start
+                .checked_add_months(Months::new(months))
+                .unwrap_or(start);
+            let (unit, qty) = unit_of(s.period_months.max(1));
+            let mut description = s.label.clone();
+            if discount_bp > 0 {
+                description.push_str(&format!(
+                    " ({} {} %)",
+                    if lang == "de" { "abzgl." } else { "less" },
+                    money::percent(discount_bp)
+                ));
+            }
+            let line = LineDraft {
+                service_id: Some(s.id.clone()),
+                product_id: Some(s.product_id.clone()),
+                description,
+                period_start: Some(start),
+                period_end: Some(end),
+                generation: s.generation,
+                // The unit price is per period: quantity is one period.
+                quantity_milli: 1000,
+                unit: if qty == 1000 {
+                    unit.into()
+                } else {
+                    "C62".into()
+                },
+                unit_net_minor,
+                vat_rate_bp: rate,
+                vat_category: category.into(),
+                ..Default::default()
+            };
+            let net = line.net_minor();
+            planned.push(Planned {
+                service: s.clone(),
+                end,
+                line,
+                gross_minor: net + money::div_round(i128::from(net) * i128::from(rate), 10_000),
+                domain: dom.cloned(),
+            });
+            if dom.is_some() {
+                break;
+            }
+            current.next_billing_at = end;
         }
-        let line = LineDraft {
-            service_id: Some(s.id.clone()),
-            product_id: Some(s.product_id.clone()),
-            description,
-            period_start: Some(start),
-            period_end: Some(end),
-            generation: s.generation,
-            // The unit price is per period: quantity is one period.
-            quantity_milli: 1000,
-            unit: if qty == 1000 {
-                unit.into()
-            } else {
-                "C62".into()
-            },
-            unit_net_minor: money::discounted(base, discount_bp),
-            vat_rate_bp: rate,
-            vat_category: category.into(),
-            ..Default::default()
-        };
-        let net = line.net_minor();
-        planned.push(Planned {
-            service: s.clone(),
-            end,
-            line,
-            gross_minor: net + money::div_round(i128::from(net) * i128::from(rate), 10_000),
-            domain: dom.cloned(),
-        });
     }
+
     // Credit for domain renewals: what is left after the other lines (B12).
     let limit = orders::credit_limit(c, &rules.shop);
     let mut credit = batch

@@ -8,6 +8,45 @@ mod vat;
 pub use countries::{COUNTRIES, EU, is_country, options as country_options};
 pub use vat::vat_id;
 
+/// The buyer reference (EN 16931 BT-10), which public-sector buyers require as
+/// their Leitweg-ID (XRechnung): up to 100 printable characters. A value shaped
+/// like a Leitweg-ID (coarse address of 2-12 digits, optional fine address of
+/// up to 30 letters and digits, 2 check digits, joined by `-`) must carry the
+/// right check digits (ISO 7064 Mod 97-10), so a typo is caught before the
+/// authority's portal refuses the invoice. `Err` names the message key.
+pub fn buyer_reference(input: &str) -> Result<String, &'static str> {
+    let v = input.trim();
+    if v.chars().count() > 100 || v.chars().any(char::is_control) {
+        return Err("err.buyer_reference");
+    }
+    let parts: Vec<&str> = v.split('-').collect();
+    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let leitweg = matches!(parts.len(), 2 | 3)
+        && digits(parts[0], 2..=12)
+        && digits(parts[parts.len() - 1], 2..=2)
+        && (parts.len() == 2
+            || (1..=30).contains(&parts[1].len())
+                && parts[1].bytes().all(|b| b.is_ascii_alphanumeric()));
+    if leitweg {
+        let body: String = parts[..parts.len() - 1].concat().to_uppercase();
+        let mut rest: u32 = 0;
+        for c in body.chars().chain("00".chars()) {
+            let n = c.to_digit(36).unwrap_or(0);
+            for d in n.to_string().chars() {
+                rest = (rest * 10 + d.to_digit(10).unwrap_or(0)) % 97;
+            }
+        }
+        let expected = 98 - rest;
+        if parts[parts.len() - 1].parse::<u32>().ok() != Some(expected) {
+            return Err("err.leitweg_check");
+        }
+        return Ok(v.to_uppercase());
+    }
+    Ok(v.to_owned())
+}
+
 /// IBAN: checksum and the country's length and format (iban_validate). Spaces are
 /// removed, letters uppercased; returned in electronic format.
 pub fn iban(input: &str) -> Option<String> {
@@ -93,6 +132,22 @@ pub fn phone(input: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leitweg_ids_are_checked_and_other_references_pass() {
+        use super::buyer_reference as r;
+        assert_eq!(r("991-33333TEST-33"), Ok("991-33333TEST-33".into()));
+        assert_eq!(
+            r(" 04011000-1234512345-06 "),
+            Ok("04011000-1234512345-06".into())
+        );
+        assert_eq!(r("991-33333test-33"), Ok("991-33333TEST-33".into()));
+        assert_eq!(r("991-33333TEST-34"), Err("err.leitweg_check"));
+        assert_eq!(r("04011000-1234512345-60"), Err("err.leitweg_check"));
+        assert_eq!(r("PO 4711 / Einkauf"), Ok("PO 4711 / Einkauf".into()));
+        assert_eq!(r("a\nb"), Err("err.buyer_reference"));
+        assert_eq!(r(&"x".repeat(101)), Err("err.buyer_reference"));
+    }
+
     use super::*;
 
     #[test]

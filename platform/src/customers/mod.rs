@@ -37,6 +37,8 @@ pub struct CustomerInput {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub vat_id: Option<String>,
+    /// Buyer reference / Leitweg-ID (EN 16931 BT-10), printed and in the XML.
+    pub buyer_reference: Option<String>,
     pub language: Option<String>,
     pub newsletter: Option<Vec<String>>,
     // Bank data and mandate.
@@ -243,6 +245,14 @@ fn apply(m: &mut customer::Model, input: &CustomerInput, errors: &mut FieldError
             }),
         };
     }
+    if let Some(v) = &input.buyer_reference {
+        m.buyer_reference = match opt(v) {
+            None => None,
+            Some(r) => crate::checks::buyer_reference(&r)
+                .map_err(|code| errors.add("buyer_reference", code))
+                .ok(),
+        };
+    }
     if let Some(list) = &input.newsletter {
         let mut chosen: Vec<&str> = Vec::new();
         for v in list {
@@ -413,7 +423,7 @@ fn snapshot(m: &customer::Model) -> serde_json::Value {
         "number": m.number, "kind": m.kind, "first_name": m.first_name, "last_name": m.last_name,
         "company": m.company, "street": m.street, "postal_code": m.postal_code, "city": m.city,
         "country": m.country, "phone": m.phone, "email": m.email, "vat_id": m.vat_id,
-        "language": m.language, "currency": m.currency, "billing_type": m.billing_type,
+        "buyer_reference": m.buyer_reference, "language": m.language, "currency": m.currency, "billing_type": m.billing_type,
         "debit_status": m.debit_status, "iban": m.iban, "bic": m.bic, "account_holder": m.account_holder,
         "mandate_reference": m.mandate_reference, "mandate_signed_on": m.mandate_signed_on,
         "credit_limit_minor": m.credit_limit_minor, "billing_interval": m.billing_interval,

@@ -42,6 +42,8 @@ pub struct CustomerOut {
     pub email: String,
     pub email_verified: bool,
     pub vat_id: Option<String>,
+    /// Buyer reference (EN 16931 BT-10); for public-sector buyers their Leitweg-ID.
+    pub buyer_reference: Option<String>,
     pub language: String,
     pub currency: String,
     /// `DEBIT` or `BANKTRANSFER`.
@@ -83,6 +85,7 @@ impl From<customer::Model> for CustomerOut {
             email: m.email,
             email_verified: m.email_verified_at.is_some(),
             vat_id: m.vat_id,
+            buyer_reference: m.buyer_reference,
             language: m.language,
             currency: m.currency,
             billing_type: m.billing_type,
@@ -126,6 +129,9 @@ pub struct CustomerIn {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub vat_id: Option<String>,
+    /// Buyer reference (EN 16931 BT-10): for public-sector buyers their
+    /// Leitweg-ID, whose check digits are verified; up to 100 characters.
+    pub buyer_reference: Option<String>,
     pub language: Option<String>,
     pub newsletter: Option<Vec<String>>,
     pub iban: Option<String>,
@@ -159,6 +165,7 @@ impl From<CustomerIn> for CustomerInput {
             phone: c.phone,
             email: c.email,
             vat_id: c.vat_id,
+            buyer_reference: c.buyer_reference,
             language: c.language,
             newsletter: c.newsletter,
             iban: c.iban,

@@ -674,6 +674,18 @@ pub(super) async fn customer_account(
             })
         })
         .collect();
+    // What the next run bills per period, priced by the run's own function.
+    let pricer = state.prices.pricer(&tx, Some(&c)).await.map_err(internal)?;
+    let product_discounts = crate::terms::product_discounts(&tx, &id)
+        .await
+        .map_err(internal)?;
+    let billed = |s: &crate::provisioning::service::Model| {
+        let product = product_discounts
+            .iter()
+            .find(|d| d.product_id == s.product_id)
+            .map_or(0, |d| d.discount_bp);
+        billing::run::period_net(&pricer, &c, product, s).0
+    };
     drop(tx);
     let cur = c.currency.clone();
     let balance = acc.as_ref().map(|a| a.balance_minor).unwrap_or(0);
@@ -707,7 +719,7 @@ pub(super) async fn customer_account(
             "services": services.iter().map(|s| json!({
                 "id": s.id, "cancellation": s.cancellation,
                 "label": s.label, "kind": s.kind, "status": s.status, "period": s.period_months,
-                "net": fmt_amount(s.net_minor, &s.currency), "next": s.next_billing_at.format("%Y-%m-%d").to_string(),
+                "net": fmt_amount(billed(s), &s.currency), "next": s.next_billing_at.format("%Y-%m-%d").to_string(),
                 "ends": s.ends_at.map(|e| e.format("%Y-%m-%d").to_string()), "domain_id": s.domain_id,
             })).collect::<Vec<_>>(),
             "orders": orders.iter().map(|o| json!({

@@ -133,6 +133,7 @@ fn values(m: &customer::Model) -> Value {
         "kind": m.kind, "first_name": m.first_name, "last_name": m.last_name, "company": m.company,
         "street": m.street, "postal_code": m.postal_code, "city": m.city, "country": m.country,
         "phone": m.phone, "email": m.email, "vat_id": m.vat_id, "language": m.language,
+        "buyer_reference": m.buyer_reference,
         "currency": m.currency, "iban": m.iban, "bic": m.bic, "account_holder": m.account_holder,
         "mandate_signed_on": m.mandate_signed_on.map(|d| d.to_string()),
         "billing_type": m.billing_type, "debit_status": m.debit_status,
@@ -144,7 +145,7 @@ fn values(m: &customer::Model) -> Value {
     })
 }
 
-const MASTER: [&str; 12] = [
+const MASTER: [&str; 13] = [
     "kind",
     "first_name",
     "last_name",
@@ -156,6 +157,7 @@ const MASTER: [&str; 12] = [
     "phone",
     "email",
     "vat_id",
+    "buyer_reference",
     "language",
 ];
 const BILLING: [&str; 12] = [
@@ -189,6 +191,7 @@ fn input_from(form: &FormData, billing: bool) -> CustomerInput {
         phone: get("phone"),
         email: get("email"),
         vat_id: get("vat_id"),
+        buyer_reference: get("buyer_reference"),
         language: get("language"),
         ..Default::default()
     };

@@ -234,11 +234,12 @@ async fn overview(
 
 // ---- signup and verification ----------------------------------------------------
 
-pub(crate) const SIGNUP_FIELDS: [&str; 12] = [
+pub(crate) const SIGNUP_FIELDS: [&str; 13] = [
     "kind",
     "first_name",
     "last_name",
     "company",
+    "buyer_reference",
     "email",
     "street",
     "postal_code",
@@ -286,6 +287,7 @@ pub(crate) fn input_from(form: &FormData, fields: &[&str]) -> CustomerInput {
         phone: get("phone"),
         email: get("email"),
         vat_id: get("vat_id"),
+        buyer_reference: get("buyer_reference"),
         language: get("language"),
         iban: get("iban"),
         bic: get("bic"),
