@@ -540,23 +540,6 @@ impl Config {
         {
             invalid("geoip_csv", &format!("cannot read {}: {e}", file.display()));
         }
-        for (field, file) in [
-            ("mail_virtual_map", self.mail_virtual_map.as_deref()),
-            (
-                "dns.zone_dir",
-                self.dns.zone_dir.as_deref().map(|d| d.join("x")).as_deref(),
-            ),
-        ] {
-            let dir = file.and_then(std::path::Path::parent);
-            if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty())
-                && !dir.is_dir()
-            {
-                invalid(
-                    field,
-                    &format!("the folder {} does not exist", dir.display()),
-                );
-            }
-        }
         if let Some(key) = &self.secret_key
             && hex::decode(key.trim()).map_or(true, |k| k.len() != 32)
         {

@@ -242,6 +242,27 @@ async fn slow_and_idle_clients_are_disconnected() {
         );
         trickle.abort();
     }
+    // An upload (multipart) is not gathered before its handler: a trickling
+    // one is answered and its connection closed all the same, within seconds.
+    {
+        let (mut r, mut w) = connect().await;
+        w.write_all(
+            b"POST /account/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 5000\r\n\r\n--x\r\n",
+        )
+        .await
+        .unwrap();
+        let trickle = tokio::spawn(async move {
+            for _ in 0..40 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if w.write_all(b"a").await.is_err() {
+                    break;
+                }
+            }
+        });
+        let took = closed_after(&mut r, "trickling upload").await;
+        assert!(took < Duration::from_secs(4), "closed after {took:?}");
+        trickle.abort();
+    }
     // A body sent at once is read and handled as before.
     let client = reqwest::Client::new();
     let resp = client

@@ -132,6 +132,7 @@ async fn prorata_credit(
         .filter(invoice_line::Column::PeriodStart.lte(now))
         .filter(invoice_line::Column::PeriodEnd.gt(now))
         .order_by_desc(invoice_line::Column::PeriodStart)
+        .order_by_desc(invoice_line::Column::Generation)
         .one(tx.conn())
         .await?
     else {

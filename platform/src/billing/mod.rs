@@ -1040,6 +1040,8 @@ pub async fn credit_note(
     .await?;
     if periods == CreditedPeriods::BillAgain {
         use crate::provisioning::service;
+        // Newest first: each step back sets up the one before it.
+        whole_periods.sort_by_key(|p| std::cmp::Reverse(p.1));
         for (service_id, start, end) in whole_periods {
             // Back to the period's start, if nothing after it was billed since;
             // a new generation, so the period's line can be written again.

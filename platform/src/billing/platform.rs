@@ -137,7 +137,15 @@ async fn wholesale_lines(
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect();
+    // A period the reseller billed again after a storno (a later line of the
+    // same service and period start) costs the reseller nothing more.
+    let mut seen = std::collections::HashSet::new();
     for l in periods {
+        if let (Some(sid), Some(start)) = (&l.service_id, l.period_start)
+            && !seen.insert((sid.clone(), start))
+        {
+            continue;
+        }
         let k = key("period", &rid, &l.id);
         if billed.contains(&k) {
             continue;

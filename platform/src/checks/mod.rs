@@ -23,8 +23,11 @@ pub fn buyer_reference(input: &str) -> Result<String, &'static str> {
     let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
         n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
     };
+    // Three parts, or two with a municipal key of 8 to 12 digits: "4711-01"
+    // stays an ordinary reference.
+    let coarse = if parts.len() == 3 { 2..=12 } else { 8..=12 };
     let leitweg = matches!(parts.len(), 2 | 3)
-        && digits(parts[0], 2..=12)
+        && digits(parts[0], coarse)
         && digits(parts[parts.len() - 1], 2..=2)
         && (parts.len() == 2
             || (1..=30).contains(&parts[1].len())
@@ -144,6 +147,7 @@ mod tests {
         assert_eq!(r("991-33333TEST-34"), Err("err.leitweg_check"));
         assert_eq!(r("04011000-1234512345-60"), Err("err.leitweg_check"));
         assert_eq!(r("PO 4711 / Einkauf"), Ok("PO 4711 / Einkauf".into()));
+        assert_eq!(r("4711-01"), Ok("4711-01".into()), "an order number");
         assert_eq!(r("a\nb"), Err("err.buyer_reference"));
         assert_eq!(r(&"x".repeat(101)), Err("err.buyer_reference"));
     }

@@ -49,6 +49,15 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
         {
             return Ok(too_large(&req));
         }
+        // Uploads are not gathered here (up to `max_upload_bytes` on any path,
+        // before routing, would let anyone make the server hold that much per
+        // connection): their stream carries the same deadline and ceiling, and
+        // the upload handler that reads it fails when either is passed.
+        if multipart {
+            let body = req.take_body();
+            req.set_body(paced(body, limit, self.body_timeout));
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
         // Read here, to the ceiling (a declared length is held to by the
         // server; a chunked body is cut at the ceiling), within the deadline.
         match read_in_time(req.take_body(), limit, self.body_timeout).await {
@@ -97,6 +106,48 @@ async fn read_in_time(body: poem::Body, limit: usize, timeout: Duration) -> Read
             }
         }
     }
+}
+
+/// `body` as a stream under the rule of [`read_in_time`]: past the deadline
+/// or the ceiling the next read fails (and the connection is not reused).
+fn paced(body: poem::Body, limit: usize, timeout: Duration) -> poem::Body {
+    use futures::StreamExt;
+    let started = tokio::time::Instant::now();
+    let stream = Box::pin(body.into_bytes_stream());
+    let paced = futures::stream::unfold(
+        (stream, 0usize, false),
+        move |(mut stream, seen, done)| async move {
+            if done {
+                return None;
+            }
+            let earned = Duration::from_secs_f64(seen as f64 / MIN_BODY_RATE as f64);
+            let deadline = started + timeout + earned;
+            let fail = |kind, why: &str| std::io::Error::new(kind, why.to_owned());
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Err(_) => Some((
+                    Err(fail(
+                        std::io::ErrorKind::TimedOut,
+                        "the upload arrived too slowly",
+                    )),
+                    (stream, seen, true),
+                )),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => Some((Err(e), (stream, seen, true))),
+                Ok(Some(Ok(chunk))) if seen + chunk.len() > limit => Some((
+                    Err(fail(
+                        std::io::ErrorKind::InvalidData,
+                        "the upload is too large",
+                    )),
+                    (stream, seen, true),
+                )),
+                Ok(Some(Ok(chunk))) => {
+                    let seen = seen + chunk.len();
+                    Some((Ok(chunk), (stream, seen, false)))
+                }
+            }
+        },
+    );
+    poem::Body::from_bytes_stream(paced)
 }
 
 /// 413 in the shape of the surface: the API's `{code, message, details}`, a

@@ -283,7 +283,7 @@ impl CredentialThrottle {
         if s.client_failures >= c.client_failures {
             return refuse((now / window_ms + 1) * window_ms);
         }
-        if s.client_failures + s.client_in_flight >= c.client_failures {
+        if s.client_failures.saturating_add(s.client_in_flight) >= c.client_failures {
             return refuse(soon);
         }
         let free = if s.account_failures >= c.account_failures {
@@ -291,7 +291,7 @@ impl CredentialThrottle {
         } else {
             c.free_failures
         };
-        let pending = s.pair_failures + s.pair_in_flight;
+        let pending = s.pair_failures.saturating_add(s.pair_in_flight);
         if pending > 0 && pending >= free {
             if s.pair_failures > 0 && s.pair_failures >= free {
                 let until = s.pair_last_ms + self.lockout_ms(s.pair_failures - free);

@@ -32,6 +32,12 @@ impl Keys {
     }
 }
 
+/// Gives back places in flight (Lua, one step): each key down by one, removed
+/// at zero, never negative.
+const LAND: &str = "for _, k in ipairs(KEYS) do \
+  if redis.call('DECR', k) <= 0 then redis.call('DEL', k) end \
+end";
+
 /// How long an attempt in flight is counted at most: a node that dies between
 /// admitting and recording an attempt does not hold the pair for longer.
 pub const FLIGHT_MS: i64 = 30_000;
@@ -163,10 +169,12 @@ impl Store {
                     .get(format!("{prefix}{}", keys.account))
                     .get(format!("{prefix}{}", keys.client));
                 type Records = (PairRow, Option<u32>, Option<u32>);
+                // Signed and clamped: a count never reads below zero.
+                let ahead = |n: i64| u32::try_from(n.saturating_sub(1).max(0)).unwrap_or(u32::MAX);
                 let res: redis::RedisResult<((u32, u32), Records)> = if fly {
                     pipe.query_async(&mut conn).await.map(
-                        |(p, c, pair, a, cl): (u32, u32, PairRow, Option<u32>, Option<u32>)| {
-                            ((p.saturating_sub(1), c.saturating_sub(1)), (pair, a, cl))
+                        |(p, c, pair, a, cl): (i64, i64, PairRow, Option<u32>, Option<u32>)| {
+                            ((ahead(p), ahead(c)), (pair, a, cl))
                         },
                     )
                 } else {
@@ -205,12 +213,14 @@ impl Store {
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let res: Result<(), _> = redis::pipe()
-                    .atomic()
-                    .decr(format!("{prefix}{}", keys.pair_flight), 1u32)
-                    .ignore()
-                    .decr(format!("{prefix}{}", keys.client_flight), 1u32)
-                    .ignore()
+                // Down by one, never below zero: a key at zero is removed, so a
+                // place that expired first, or a reservation Redis never took,
+                // leaves no negative count behind.
+                let res: Result<(), _> = redis::cmd("EVAL")
+                    .arg(LAND)
+                    .arg(2)
+                    .arg(format!("{prefix}{}", keys.pair_flight))
+                    .arg(format!("{prefix}{}", keys.client_flight))
                     .query_async(&mut conn)
                     .await;
                 if let Err(e) = res {
@@ -277,15 +287,14 @@ impl Store {
                     .ignore()
                     .expire(&client, ttl)
                     .ignore();
-                if flew {
-                    pipe.decr(format!("{prefix}{}", keys.pair_flight), 1u32)
-                        .ignore()
-                        .decr(format!("{prefix}{}", keys.client_flight), 1u32)
-                        .ignore();
-                }
                 let res: Result<(), _> = pipe.query_async(&mut conn).await;
                 if let Err(e) = res {
                     tracing::warn!(error = %e, "credential throttle cannot record a failure in redis");
+                }
+                // Then its place in flight goes (counted twice for that moment,
+                // never not at all).
+                if flew {
+                    self.land(keys).await;
                 }
             }
         }
