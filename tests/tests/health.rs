@@ -151,6 +151,22 @@ async fn closed_after(r: &mut tokio::net::tcp::OwnedReadHalf, what: &str) -> std
     }
 }
 
+/// Writes `bit` every 200 ms, 40 times or until the server hangs up.
+fn trickle(
+    mut w: tokio::net::tcp::OwnedWriteHalf,
+    bit: &'static [u8],
+) -> tokio::task::JoinHandle<()> {
+    use tokio::io::AsyncWriteExt;
+    tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if w.write_all(bit).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
 #[tokio::test]
 async fn slow_and_idle_clients_are_disconnected() {
     use std::time::Duration;
@@ -173,17 +189,10 @@ async fn slow_and_idle_clients_are_disconnected() {
     w.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
         .await
         .unwrap();
-    let trickle = tokio::spawn(async move {
-        for _ in 0..40 {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if w.write_all(b"a").await.is_err() {
-                break;
-            }
-        }
-    });
+    let writer = trickle(w, b"a");
     let took = closed_after(&mut r, "trickling").await;
     assert!(took < Duration::from_secs(3), "closed after {took:?}");
-    trickle.abort();
+    writer.abort();
 
     // A connection that never says anything.
     let (mut r, _w) = connect().await;
@@ -217,15 +226,7 @@ async fn slow_and_idle_clients_are_disconnected() {
         .await
         .unwrap();
         let chunked = declared.contains("chunked");
-        let trickle = tokio::spawn(async move {
-            for _ in 0..40 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let bit: &[u8] = if chunked { b"1\r\na\r\n" } else { b"a" };
-                if w.write_all(bit).await.is_err() {
-                    break;
-                }
-            }
-        });
+        let writer = trickle(w, if chunked { &b"1\r\na\r\n"[..] } else { b"a" });
         let started = std::time::Instant::now();
         let mut answer = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(6), r.read_to_end(&mut answer)).await;
@@ -240,7 +241,7 @@ async fn slow_and_idle_clients_are_disconnected() {
             took < Duration::from_secs(3),
             "{path}: answered after {took:?}"
         );
-        trickle.abort();
+        writer.abort();
     }
     // An upload (multipart) is not gathered before its handler: a trickling
     // one is answered and its connection closed all the same, within seconds.
@@ -251,17 +252,10 @@ async fn slow_and_idle_clients_are_disconnected() {
         )
         .await
         .unwrap();
-        let trickle = tokio::spawn(async move {
-            for _ in 0..40 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if w.write_all(b"a").await.is_err() {
-                    break;
-                }
-            }
-        });
+        let writer = trickle(w, b"a");
         let took = closed_after(&mut r, "trickling upload").await;
         assert!(took < Duration::from_secs(4), "closed after {took:?}");
-        trickle.abort();
+        writer.abort();
     }
     // A body sent at once is read and handled as before.
     let client = reqwest::Client::new();
