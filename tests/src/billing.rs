@@ -385,7 +385,19 @@ pub fn printed_amounts(text: &str, label: &str) -> Vec<i64> {
 
 fn amounts_in(line: &str) -> Vec<i64> {
     line.split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_ascii_digit()))
+        .filter_map(|w| {
+            let start = w.find(|c: char| c.is_ascii_digit())?;
+            let negative = w[..start].ends_with(['-', '\u{2212}']);
+            let value = amount_digits(w.trim_matches(|c: char| !c.is_ascii_digit()))?;
+            Some(if negative { -value } else { value })
+        })
+        .collect()
+}
+
+/// `w` (a word trimmed to its digits) in minor units when it is an amount with
+/// two decimals.
+fn amount_digits(w: &str) -> Option<i64> {
+    Some(w)
         .filter(|w| {
             let b = w.as_bytes();
             b.len() >= 4
@@ -395,8 +407,99 @@ fn amounts_in(line: &str) -> Vec<i64> {
                 && w.matches(['.', ',']).count() <= 2
                 && !(w.len() == 10 && w.matches('.').count() == 2)
         })
-        .filter_map(|w| w.replace(['.', ','], "").parse().ok())
+        .and_then(|w| w.replace(['.', ','], "").parse().ok())
+}
+
+/// The amount printed after `label` on a line that starts with it (a total:
+/// the label, then an amount, with or without its currency code before it),
+/// e.g. `Total  EUR 68.37` for "Total" but not `Total net  EUR 59.41`.
+pub fn printed_total(text: &str, label: &str) -> Option<i64> {
+    text.lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix(label)?.trim_start();
+        let code = rest.len() > 4
+            && rest.as_bytes()[..3].iter().all(u8::is_ascii_uppercase)
+            && rest.as_bytes()[3] == b' ';
+        let rest = if code { rest[4..].trim_start() } else { rest };
+        if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '\u{2212}') {
+            return None;
+        }
+        amounts_in(rest).first().copied()
+    })
+}
+
+/// The rows of a document's table as printed: each line that starts with a
+/// position number and holds at least `min` amounts, with its amounts.
+pub fn printed_rows(text: &str, min: usize) -> Vec<Vec<i64>> {
+    text.lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|w| w.parse::<u32>().ok())
+                .is_some_and(|p| (1..1000).contains(&p))
+        })
+        .map(amounts_in)
+        .filter(|a| a.len() >= min)
         .collect()
+}
+
+/// Sums what an invoice or credit note prints (`pdftotext -layout`) and
+/// compares with its printed totals: the line amounts make the net total, the
+/// VAT groups' bases make it too, net plus the groups' VAT is the grand total,
+/// and the grand total less what was settled is the amount due.
+pub fn assert_invoice_adds_up(text: &str) {
+    let de = text.contains("Summe netto");
+    let label = |de_: &'static str, en: &'static str| if de { de_ } else { en };
+    let rows = printed_rows(text, 2);
+    assert!(!rows.is_empty(), "no rows in:\n{text}");
+    let lines: i64 = rows.iter().filter_map(|r| r.last()).sum();
+    let net = printed_total(text, label("Summe netto", "Total net"))
+        .unwrap_or_else(|| panic!("no net total in:\n{text}"));
+    assert_eq!(lines, net, "the lines do not make the net total:\n{text}");
+    let vat_label = label("USt.", "VAT");
+    let groups: Vec<Vec<i64>> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(vat_label) && l.contains('%'))
+        .map(amounts_in)
+        .filter(|a| a.len() == 2)
+        .collect();
+    assert!(!groups.is_empty(), "no VAT groups in:\n{text}");
+    let base: i64 = groups.iter().map(|g| g[0]).sum();
+    let vat: i64 = groups.iter().map(|g| g[1]).sum();
+    assert_eq!(
+        base, net,
+        "the VAT bases do not make the net total:\n{text}"
+    );
+    let gross = printed_total(text, label("Gesamtbetrag", "Total"))
+        .unwrap_or_else(|| panic!("no grand total in:\n{text}"));
+    assert_eq!(net + vat, gross, "net + VAT is not the total:\n{text}");
+    if let Some(paid) = printed_total(text, label("Bereits beglichen", "Already settled")) {
+        let due = printed_total(text, label("Zu zahlen", "Amount due"))
+            .unwrap_or_else(|| panic!("no amount due in:\n{text}"));
+        assert_eq!(gross + paid, due, "total less settled is not due:\n{text}");
+    }
+}
+
+/// Sums a statement of account as printed: every row's balance is the one
+/// before plus its amount, and the printed closing balance is the last.
+pub fn assert_statement_adds_up(text: &str) {
+    let de = text.contains("Saldo");
+    let rows = printed_rows(text, 2);
+    assert!(!rows.is_empty(), "no rows in:\n{text}");
+    let mut running = 0;
+    for r in &rows {
+        let (amount, balance) = (r[r.len() - 2], r[r.len() - 1]);
+        running += amount;
+        assert_eq!(
+            running, balance,
+            "row {r:?} does not carry the balance:\n{text}"
+        );
+    }
+    let closing = printed_total(text, if de { "Saldo" } else { "Balance" })
+        .unwrap_or_else(|| panic!("no closing balance in:\n{text}"));
+    assert_eq!(
+        closing, running,
+        "the closing balance is not the rows' sum:\n{text}"
+    );
 }
 
 /// The text of a PDF as `pdftotext` reads it (installed by

@@ -415,6 +415,10 @@ async fn the_pdf_opens_and_carries_a_schema_valid_einvoice() {
     assert!(text.contains(&inv.number), "{text}");
     assert!(text.contains("Alpha GmbH"));
     assert!(text.contains("68,37"), "{text}");
+    // Its printed figures add up: lines to net, VAT groups to net, to total.
+    if let Some(text) = relabel_tests::billing::pdf_layout_text(&pdf) {
+        relabel_tests::billing::assert_invoice_adds_up(&text);
+    }
     let detached = std::process::Command::new("pdfdetach")
         .arg("-saveall")
         .arg("-o")
@@ -467,6 +471,19 @@ async fn the_pdf_opens_and_carries_a_schema_valid_einvoice() {
     )
     .await
     .unwrap();
+    // Part of the XRechnung is paid before it is printed: total, settled, due.
+    relabel_platform::payments::record(
+        &tx,
+        &relabel_platform::payments::PaymentInput {
+            customer_id: de.id.clone(),
+            amount: "3.00".into(),
+            invoice_id: xr.id.clone(),
+            ..Default::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let (_, xr_pdf, xr_xml) = billing::document::files(&app.state, &t, &xr.id)
         .await
@@ -477,7 +494,16 @@ async fn the_pdf_opens_and_carries_a_schema_valid_einvoice() {
     assert!(xr_xml.contains("<ram:BuyerReference>04011000-12345-67</ram:BuyerReference>"));
     assert_schema_valid(&xr_xml, "xrechnung");
     assert!(String::from_utf8_lossy(&xr_pdf).contains("XRECHNUNG"));
-    let (_, _, cn_xml) = billing::document::files(&app.state, &t, &cn.id)
+    if let Some(text) = relabel_tests::billing::pdf_layout_text(&xr_pdf) {
+        relabel_tests::billing::assert_invoice_adds_up(&text);
+        assert_eq!(
+            relabel_tests::billing::printed_total(&text, "Zu zahlen")
+                .or_else(|| relabel_tests::billing::printed_total(&text, "Amount due")),
+            Some(713 - 300),
+            "{text}"
+        );
+    }
+    let (_, cn_pdf, cn_xml) = billing::document::files(&app.state, &t, &cn.id)
         .await
         .unwrap()
         .unwrap();
@@ -495,12 +521,24 @@ async fn the_pdf_opens_and_carries_a_schema_valid_einvoice() {
         inv.number
     )));
     assert_schema_valid(&cn_xml, "credit-note");
-    // The statement of account renders too.
+    if let Some(text) = relabel_tests::billing::pdf_layout_text(&cn_pdf) {
+        relabel_tests::billing::assert_invoice_adds_up(&text);
+    }
+    // The statement of account renders, and its rows carry the balance to the
+    // printed closing balance: invoice, invoice, payment, credit note.
     let statement = billing::document::statement(&app.state, &t, &de.id)
         .await
         .unwrap()
         .unwrap();
     assert!(statement.starts_with(b"%PDF-"));
+    if let Some(text) = relabel_tests::billing::pdf_layout_text(&statement) {
+        relabel_tests::billing::assert_statement_adds_up(&text);
+        assert_eq!(
+            relabel_tests::billing::printed_rows(&text, 2).len(),
+            4,
+            "{text}"
+        );
+    }
     app.stop().await;
 }
 
@@ -1607,7 +1645,7 @@ async fn the_operator_bills_resellers_at_wholesale_with_the_same_machinery() {
         vec![format!("PL-{}-000001", year())],
         "beta had nothing"
     );
-    let docs = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
+    let (docs, _) = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
         .await
         .unwrap();
     assert_eq!(docs.len(), 1);

@@ -856,6 +856,7 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
     let inv2 = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
         .await
         .unwrap()
+        .0
         .remove(0);
     assert_eq!((runs[0].items, runs[0].total_minor), (1, inv2.gross_minor));
     relabel_tests::billing::assert_schema_valid(
@@ -873,6 +874,20 @@ async fn the_operator_collects_from_resellers_and_pauses_their_ordering() {
         .await
         .unwrap();
     assert_eq!(xml.status(), 200);
+    // Collected on the collection date, not when the file is written.
+    assert_eq!(
+        account().await.balance_minor,
+        -inv2.gross_minor,
+        "pending until the collection date"
+    );
+    let tx = app.state.tenancy.begin(&books).await.unwrap();
+    assert_eq!(
+        payments::sepa::settle_due(&tx, runs[0].collect_on, "schedule")
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
     assert_eq!(account().await.balance_minor, 0, "collected");
 
     // The reseller's bank returns the debit (MD06, mandate revoked): the
@@ -1018,6 +1033,7 @@ async fn resellers_pay_the_platform_through_stripe_and_dashboard_refunds_are_boo
     let inv = billing::platform::invoices(&app.state, Some(ta.id.as_str()))
         .await
         .unwrap()
+        .0
         .remove(0);
     let shared = app.state.tenancy.backend().shared();
     let balance_of = || async {

@@ -506,9 +506,70 @@ async fn a_debit_run_collects_once_in_a_valid_pain008_and_return_debits_reopen_i
     assert!(run.xml.contains("<SeqTp>FRST</SeqTp>"));
     assert!(run.xml.contains("Joerg Mueller"));
     assert!(run.xml.contains("DE98ZZZ09999999999"));
+    // Until the collection date nothing is paid: the items are open with the
+    // collection pending, are not reminded even when overdue, and count as
+    // pending in the receivables, not as due or collected.
+    let collect_on = run.collect_on.date_naive();
+    assert_eq!(collect_on, (Utc::now() + Duration::days(2)).date_naive());
+    set_due(&app.state, &t, &ia, Utc::now() - Duration::days(20)).await;
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let pending = sepa::pending(&tx).await.unwrap();
+    for inv in [&ia, &ib, &ib2] {
+        assert_eq!(pending.get(&inv.id), Some(&collect_on));
+    }
+    let letters = dunning::plan(&tx, Utc::now()).await.unwrap();
+    assert!(
+        letters
+            .iter()
+            .flat_map(|l| &l.steps)
+            .all(|s| s.invoice_id != ia.id),
+        "a pending collection is not reminded"
+    );
+    let r = payments::receivables(&tx, Utc::now()).await.unwrap();
+    let eur = r.iter().find(|r| r.currency == "EUR").unwrap();
+    assert_eq!(eur.collection_pending_minor, 11_900 + 2_380 + 1_190);
+    assert_eq!(eur.overdue_minor, [0, 0, 0, 0]);
+    assert_eq!(eur.collected_month_minor, 0);
+    // Settling before the date books nothing.
+    assert_eq!(sepa::settle_due(&tx, Utc::now(), "t").await.unwrap(), 0);
+    drop(tx);
+    for inv in [&ia, &ib, &ib2] {
+        assert_eq!(item(&app.state, &t, &inv.id).await.status, "open");
+    }
+    assert_eq!(balance(&app.state, &t, &a).await, -11_900);
+    // The customer's shop and the console say so, with the date.
+    let shopper = app.client();
+    relabel_tests::billing::customer_login(&app, &t, &a, "alpha.test", &shopper).await;
+    let body = shopper
+        .get(app.url("alpha.test", "/account/invoices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains(&format!("collected by direct debit on {collect_on}"))
+            || body.contains(&format!("wird am {collect_on} eingezogen")),
+        "{body}"
+    );
+    // On the collection date the payments are booked, once however often the
+    // schedule fires.
+    let on = run.collect_on + Duration::hours(1);
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert_eq!(sepa::settle_due(&tx, on, "schedule").await.unwrap(), 3);
+    assert_eq!(sepa::settle_due(&tx, on, "schedule").await.unwrap(), 0);
+    tx.commit().await.unwrap();
     for inv in [&ia, &ib, &ib2] {
         assert_eq!(item(&app.state, &t, &inv.id).await.status, "paid");
     }
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(sepa::pending(&tx).await.unwrap().is_empty());
+    let r = payments::receivables(&tx, Utc::now()).await.unwrap();
+    let eur = r.iter().find(|r| r.currency == "EUR").unwrap();
+    assert_eq!(eur.collection_pending_minor, 0);
+    assert_eq!(eur.collected_month_minor, 11_900 + 2_380 + 1_190);
+    drop(tx);
     // A second run finds nothing left.
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     assert!(matches!(
@@ -532,7 +593,28 @@ async fn a_debit_run_collects_once_in_a_valid_pain008_and_return_debits_reopen_i
         "payments/schema/pain.008.001.02.xsd",
         "pain008-02",
     );
-    assert_eq!(item(&app.state, &t, &ia2.id).await.status, "paid");
+    // Returned before its collection date: nothing was paid, so nothing is
+    // reversed; the fee is charged and the item stays open; the date passing
+    // books nothing.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let of_a2 = sepa::items(&tx, &run2.id).await.unwrap().remove(0);
+    assert_eq!(of_a2.status, "pending");
+    payments::return_debit(&tx, &of_a2.end_to_end_id, "AM04", "staff@test")
+        .await
+        .unwrap();
+    assert_eq!(
+        sepa::settle_due(&tx, run2.collect_on + Duration::days(1), "schedule")
+            .await
+            .unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+    let back = item(&app.state, &t, &ia2.id).await;
+    assert_eq!(
+        (back.status.as_str(), back.open_minor()),
+        ("open", 595 + 450)
+    );
+    assert_eq!(balance(&app.state, &t, &a).await, -(595 + 450));
 
     // b's collection comes back for lack of funds (AM04) on an item already
     // dunned at level 2: open again with the 4.50 fee, the level kept, the
@@ -1273,6 +1355,14 @@ async fn the_daily_schedule_runs_dunning_and_debits_when_turned_on() {
         relabel_tests::billing::run_jobs(&app, &t).await;
     }
     assert_eq!(item(&app.state, &t, &inv.id).await.dunning_level, 1);
+    // Collected on its date: pending until then.
+    assert_eq!(item(&app.state, &t, &due.id).await.status, "open");
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    assert!(sepa::pending(&tx).await.unwrap().contains_key(&due.id));
+    sepa::settle_due(&tx, Utc::now() + Duration::days(2), "schedule")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(item(&app.state, &t, &due.id).await.status, "paid");
     let tx = app.state.tenancy.begin(&t).await.unwrap();
     assert_eq!(dunning::letters_of(&tx, &late.id).await.unwrap().len(), 1);
@@ -1379,6 +1469,27 @@ async fn the_api_runs_debits_and_dunning_and_serves_their_documents() {
         .status(),
         404
     );
+    // Pending until the collection date, as the API says; then paid.
+    let reader = app.api_key("alpha.test", &["invoices:read"]).await;
+    let doc: serde_json::Value = get(
+        api("alpha.test", &format!("/invoices/inv_{}", debit_inv.id)),
+        reader,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(doc["status"], "open", "{doc}");
+    assert_eq!(
+        doc["collect_on"],
+        (Utc::now() + Duration::days(2)).date_naive().to_string(),
+        "{doc}"
+    );
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    sepa::settle_due(&tx, Utc::now() + Duration::days(2), "schedule")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(item(&app.state, &t, &debit_inv.id).await.status, "paid");
 
     // Her bank returns it: a bad reason names the field, AM04 reopens the item

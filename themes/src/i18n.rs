@@ -1662,6 +1662,11 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("invoices.state.paid", "bezahlt", "paid"),
     ("invoices.state.cancelled", "storniert", "cancelled"),
     (
+        "invoices.state.collection_pending",
+        "wird am {date} eingezogen",
+        "collected by direct debit on {date}",
+    ),
+    (
         "invoices.payments",
         "Zahlungen und Buchungen",
         "Payments and entries",

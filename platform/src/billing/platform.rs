@@ -275,17 +275,23 @@ pub async fn run(state: &AppState, actor: &str) -> anyhow::Result<PlatformRun> {
 pub async fn invoices(
     state: &AppState,
     reseller: Option<&str>,
-) -> anyhow::Result<Vec<invoice::Model>> {
+) -> anyhow::Result<(
+    Vec<invoice::Model>,
+    std::collections::HashMap<String, chrono::NaiveDate>,
+)> {
     let books_tenant = state.tenancy.platform_books().await?;
     let tx = state.tenancy.begin(&books_tenant).await?;
     let mut q = invoice::Entity::find();
     if let Some(r) = reseller {
         q = q.filter(invoice::Column::CustomerId.eq(r));
     }
-    Ok(q.order_by_desc(invoice::Column::IssuedAt)
+    let docs = q
+        .order_by_desc(invoice::Column::IssuedAt)
         .order_by_desc(invoice::Column::Number)
         .all(tx.conn())
-        .await?)
+        .await?;
+    let pending = crate::payments::sepa::pending(&tx).await?;
+    Ok((docs, pending))
 }
 
 /// The operator's legal data on platform invoices: set once from the config's

@@ -255,6 +255,12 @@ pub async fn plan(tx: &TenantTx, now: DateTime<Utc>) -> Result<Vec<Letter>, DbEr
         .order_by_asc(invoice::Column::Number)
         .all(tx.conn())
         .await?;
+    // A collection pending pays the item on its date: no reminder before.
+    let pending = super::sepa::pending(tx).await?;
+    let items: Vec<invoice::Model> = items
+        .into_iter()
+        .filter(|i| !pending.contains_key(&i.id))
+        .collect();
     let ids: Vec<String> = {
         let mut v: Vec<String> = items.iter().map(|i| i.customer_id.clone()).collect();
         v.dedup();

@@ -423,13 +423,19 @@ pub async fn return_debit(
         .ok_or(BillingError::NotFound)?;
     billing::lock_account(tx, &item.customer_id).await?;
     // Conditional: a concurrent or repeated return finds nothing left to return.
+    // A pending item (before its collection date) paid nothing, so nothing is
+    // reversed; a collected one gives its payment back.
+    if ![sepa::PENDING, sepa::COLLECTED].contains(&item.status.as_str()) {
+        return Err(BillingError::Refused("already returned"));
+    }
+    let collected = item.status == sepa::COLLECTED;
     let now = Utc::now();
     let moved = debit_item::Entity::update_many()
-        .col_expr(debit_item::Column::Status, Expr::val("returned"))
+        .col_expr(debit_item::Column::Status, Expr::val(sepa::RETURNED))
         .col_expr(debit_item::Column::ReturnReason, Expr::val(reason.clone()))
         .col_expr(debit_item::Column::ReturnedAt, Expr::val(now))
         .filter(debit_item::Column::Id.eq(&item.id))
-        .filter(debit_item::Column::Status.eq("collected"))
+        .filter(debit_item::Column::Status.eq(item.status.as_str()))
         .exec(tx.conn())
         .await?;
     if moved.rows_affected == 0 {
@@ -445,17 +451,20 @@ pub async fn return_debit(
         .ok_or(BillingError::NotFound)?;
     let fee = std::cmp::max(billing::settings(tx).await?.return_fee_minor, 0);
     let doc = Some((inv.id.as_str(), inv.number.as_str()));
-    billing::post(
-        tx,
-        &c.id,
-        "return_debit",
-        -item.amount_minor,
-        &c.currency,
-        doc,
-        Some(&reason),
-        actor,
-    )
-    .await?;
+    let reversed = if collected { item.amount_minor } else { 0 };
+    if collected {
+        billing::post(
+            tx,
+            &c.id,
+            "return_debit",
+            -item.amount_minor,
+            &c.currency,
+            doc,
+            Some(&reason),
+            actor,
+        )
+        .await?;
+    }
     if fee > 0 {
         billing::post(
             tx,
@@ -473,7 +482,7 @@ pub async fn return_debit(
     invoice::Entity::update_many()
         .col_expr(
             invoice::Column::SettledMinor,
-            Expr::col(invoice::Column::SettledMinor).sub(item.amount_minor),
+            Expr::col(invoice::Column::SettledMinor).sub(reversed),
         )
         .col_expr(
             invoice::Column::FeesMinor,
@@ -517,6 +526,12 @@ pub async fn scheduled(
     let s = billing::settings(&tx).await?;
     drop(tx);
     let now = Utc::now();
+    // Collections whose date has come are paid now, whether or not runs are
+    // automatic.
+    let tx = state.tenancy.begin(tenant).await?;
+    if sepa::settle_due(&tx, now, "schedule").await? > 0 {
+        tx.commit().await?;
+    }
     if s.auto_debit {
         let tx = state.tenancy.begin(tenant).await?;
         match sepa::run(&tx, now, "schedule").await {
@@ -542,12 +557,16 @@ pub async fn of_customer(tx: &TenantTx, customer_id: &str) -> Result<Vec<payment
         .await
 }
 
-/// Receivables of the tenant (Y1): open, overdue by age, collected this month.
+/// Receivables of the tenant (Y1): open, overdue by age, collections pending,
+/// collected this month (by the day the money came).
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Receivables {
     pub currency: String,
     pub open_minor: i64,
     pub not_due_minor: i64,
+    /// Open items whose SEPA collection is pending, counted for their collection
+    /// date, not their due date: neither due nor overdue.
+    pub collection_pending_minor: i64,
     /// 1-30, 31-60, 61-90, over 90 days overdue.
     pub overdue_minor: [i64; 4],
     pub collected_month_minor: i64,
@@ -562,6 +581,7 @@ pub async fn receivables(tx: &TenantTx, now: DateTime<Utc>) -> Result<Vec<Receiv
         .filter(invoice::Column::Status.eq("open"))
         .all(tx.conn())
         .await?;
+    let pending = sepa::pending(tx).await?;
     for i in open {
         let r = out
             .entry(i.currency.clone())
@@ -572,6 +592,10 @@ pub async fn receivables(tx: &TenantTx, now: DateTime<Utc>) -> Result<Vec<Receiv
         let amount = i.open_minor();
         r.open_minor += amount;
         r.items += 1;
+        if pending.contains_key(&i.id) {
+            r.collection_pending_minor += amount;
+            continue;
+        }
         let days = (now - i.due_at).num_days();
         match days {
             d if d <= 0 => r.not_due_minor += amount,
@@ -587,11 +611,16 @@ pub async fn receivables(tx: &TenantTx, now: DateTime<Utc>) -> Result<Vec<Receiv
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
         .unwrap_or(now);
+    // Booked on a day (noon): today's count, not tomorrow's.
+    let tomorrow = (now.date_naive() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |d| d.and_utc());
     let collected: Vec<(String, i64)> = payment::Entity::find()
         .select_only()
         .column(payment::Column::Currency)
         .column(payment::Column::AmountMinor)
         .filter(payment::Column::BookedAt.gte(month))
+        .filter(payment::Column::BookedAt.lt(tomorrow))
         .into_tuple()
         .all(tx.conn())
         .await?;

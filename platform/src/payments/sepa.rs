@@ -3,14 +3,20 @@
 //! A run collects the open invoices of customers with billing type DEBIT, an
 //! ACTIVE debit status and a mandate, once the invoice is `debit_delay_days` old.
 //! It is one transaction: the run row, one item per invoice (FRST for a mandate's
-//! first collection, RCUR after), the payments (so the items are paid "in
-//! collection") and the XML. A run killed midway leaves nothing; a second run finds
-//! the collected items taken. Runs are serialised on the billing settings row.
+//! first collection, RCUR after) and the XML. A run killed midway leaves nothing;
+//! a second run finds the items taken. Runs are serialised on the billing
+//! settings row.
+//!
+//! As the SEPA rulebook has it, the money moves on the collection date, not when
+//! the file is written: an item is `pending` ("collection pending") until then,
+//! and its invoice stays open but is neither dunned nor counted as overdue.
+//! [`settle_due`] books the payment on the collection date (the daily schedule
+//! runs it); a return debit before then reopens nothing, since nothing was paid.
 
 use super::{PaymentInput, debit_item, debit_run};
 use crate::billing::{self, BillingError, billing_settings, invoice, money};
 use crate::customers::customer;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use relabel_tenants::TenantTx;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -340,21 +346,7 @@ pub async fn run(
     .insert(tx.conn())
     .await?;
     for (item_id, e2e, cand, c) in items {
-        // The collection pays the item (in collection) until the bank returns it.
-        let p = super::record(
-            tx,
-            &PaymentInput {
-                customer_id: c.id.clone(),
-                amount: money::decimal(cand.amount_minor),
-                method: "sepa_debit".into(),
-                reference: format!("{} {}", cand.number, e2e),
-                invoice_id: cand.invoice_id.clone(),
-                external_id: Some(format!("debit:{item_id}")),
-                ..Default::default()
-            },
-            actor,
-        )
-        .await?;
+        // Nothing is paid yet: the item is pending until its collection date.
         debit_item::ActiveModel {
             id: Set(item_id),
             run_id: Set(id.clone()),
@@ -368,8 +360,8 @@ pub async fn run(
                 .unwrap_or_default()),
             sequence: Set(cand.sequence.into()),
             end_to_end_id: Set(e2e),
-            status: Set("collected".into()),
-            payment_id: Set(Some(p.id)),
+            status: Set(PENDING.into()),
+            payment_id: Set(None),
             return_reason: Set(None),
             returned_at: Set(None),
         }
@@ -378,6 +370,117 @@ pub async fn run(
     }
     tx.touch(billing::TOPIC);
     Ok(run)
+}
+
+/// An item submitted to the bank whose collection date has not come.
+pub const PENDING: &str = "pending";
+/// An item whose collection date has come: its payment is booked.
+pub const COLLECTED: &str = "collected";
+/// An item the bank gave back (R-transaction).
+pub const RETURNED: &str = "returned";
+
+/// The invoices with a collection pending, and the date each is collected on.
+pub async fn pending(tx: &TenantTx) -> Result<HashMap<String, NaiveDate>, DbErr> {
+    let items = debit_item::Entity::find()
+        .filter(debit_item::Column::Status.eq(PENDING))
+        .all(tx.conn())
+        .await?;
+    if items.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let runs: HashMap<String, NaiveDate> = debit_run::Entity::find()
+        .filter(debit_run::Column::Id.is_in(items.iter().map(|i| i.run_id.clone())))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.collect_on.date_naive()))
+        .collect();
+    Ok(items
+        .into_iter()
+        .filter_map(|i| runs.get(&i.run_id).map(|d| (i.invoice_id, *d)))
+        .collect())
+}
+
+/// Books the payment of every pending item whose collection date has come by
+/// `now` (value date: the collection date, never after today), and marks it
+/// collected. Safe to repeat and to run concurrently: an item moves once.
+/// Returns how many items were settled.
+pub async fn settle_due(
+    tx: &TenantTx,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<usize, BillingError> {
+    let items = debit_item::Entity::find()
+        .filter(debit_item::Column::Status.eq(PENDING))
+        .all(tx.conn())
+        .await?;
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let runs: HashMap<String, debit_run::Model> = debit_run::Entity::find()
+        .filter(debit_run::Column::Id.is_in(items.iter().map(|i| i.run_id.clone())))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let today = now.date_naive();
+    let mut settled = 0;
+    for item in items {
+        let Some(run) = runs.get(&item.run_id) else {
+            continue;
+        };
+        let on = run.collect_on.date_naive();
+        if on > today {
+            continue;
+        }
+        let moved = debit_item::Entity::update_many()
+            .col_expr(debit_item::Column::Status, Expr::val(COLLECTED))
+            .filter(debit_item::Column::Id.eq(&item.id))
+            .filter(debit_item::Column::Status.eq(PENDING))
+            .exec(tx.conn())
+            .await?;
+        if moved.rows_affected == 0 {
+            continue;
+        }
+        let inv = invoice::Entity::find_by_id(item.invoice_id.clone())
+            .one(tx.conn())
+            .await?;
+        // Paid meanwhile (a transfer as well): the money lands on the balance.
+        let still_open = inv
+            .as_ref()
+            .is_some_and(|i| i.status == "open" && i.open_minor() > 0);
+        let number = inv.as_ref().map(|i| i.number.clone()).unwrap_or_default();
+        let p = super::record(
+            tx,
+            &PaymentInput {
+                customer_id: item.customer_id.clone(),
+                amount: money::decimal(item.amount_minor),
+                method: "sepa_debit".into(),
+                reference: format!("{number} {}", item.end_to_end_id),
+                invoice_id: if still_open {
+                    item.invoice_id.clone()
+                } else {
+                    String::new()
+                },
+                booked_on: on.min(Utc::now().date_naive()).to_string(),
+                external_id: Some(format!("debit:{}", item.id)),
+                ..Default::default()
+            },
+            actor,
+        )
+        .await?;
+        debit_item::Entity::update_many()
+            .col_expr(debit_item::Column::PaymentId, Expr::val(p.id))
+            .filter(debit_item::Column::Id.eq(&item.id))
+            .exec(tx.conn())
+            .await?;
+        settled += 1;
+    }
+    if settled > 0 {
+        tx.touch(billing::TOPIC);
+    }
+    Ok(settled)
 }
 
 /// Debit runs, newest first.

@@ -62,10 +62,17 @@ pub struct DocumentOut {
     /// `none`, `zugferd` or `xrechnung`.
     pub einvoice: String,
     pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// While a SEPA direct debit of the open invoice is pending: the day it is
+    /// collected (the invoice stays `open` until then, and is not dunned).
+    pub collect_on: Option<chrono::NaiveDate>,
     pub lines: Option<Vec<LineOut>>,
 }
 
-fn doc_out(d: &invoice::Model, lines: Option<Vec<billing::invoice_line::Model>>) -> DocumentOut {
+fn doc_out(
+    d: &invoice::Model,
+    lines: Option<Vec<billing::invoice_line::Model>>,
+    pending: &std::collections::HashMap<String, chrono::NaiveDate>,
+) -> DocumentOut {
     DocumentOut {
         id: format!("inv_{}", d.id),
         kind: d.kind.clone(),
@@ -87,6 +94,7 @@ fn doc_out(d: &invoice::Model, lines: Option<Vec<billing::invoice_line::Model>>)
         refers_to: d.refers_to_number.clone(),
         einvoice: d.einvoice.clone(),
         delivered_at: d.delivered_at,
+        collect_on: pending.get(&d.id).copied().filter(|_| d.status == "open"),
         lines: lines.map(|ls| {
             ls.into_iter()
                 .map(|l| LineOut {
@@ -242,7 +250,12 @@ impl BillingApi {
             .all(tx.conn())
             .await
             .map_err(ApiError::internal)?;
-        Ok(Json(docs.iter().map(|d| doc_out(d, None)).collect()))
+        let pending = crate::payments::sepa::pending(&tx)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Json(
+            docs.iter().map(|d| doc_out(d, None, &pending)).collect(),
+        ))
     }
 
     /// One invoice or credit note with its lines.
@@ -268,7 +281,10 @@ impl BillingApi {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("Document"))?;
         let lines = billing::lines(&tx, id).await.map_err(ApiError::internal)?;
-        Ok(Json(doc_out(&d, Some(lines))))
+        let pending = crate::payments::sepa::pending(&tx)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Json(doc_out(&d, Some(lines), &pending)))
     }
 
     /// The document as PDF/A-3 (with the e-invoice XML embedded for Factur-X).
@@ -373,7 +389,7 @@ impl BillingApi {
             .await
             .map_err(ApiError::internal)?;
         tx.commit().await.map_err(ApiError::internal)?;
-        Ok(Json(doc_out(&cn, Some(lines))))
+        Ok(Json(doc_out(&cn, Some(lines), &Default::default())))
     }
 
     /// The ledger of a customer, newest first, with the balance.

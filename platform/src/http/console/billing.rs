@@ -18,6 +18,7 @@ use poem::{IntoResponse, Request, Response, Route, get, handler, post};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub fn routes() -> Route {
     Route::new()
@@ -114,15 +115,34 @@ pub(crate) fn fmt_amount(minor: i64, currency: &str) -> String {
     format!("{} {currency}", money::german(minor))
 }
 
-pub(crate) fn doc_row(d: &invoice::Model) -> Value {
+/// Documents as rows; an open invoice with a SEPA collection pending (see
+/// `payments::sepa::pending`) shows "collection pending" with its date and
+/// offers no other way to pay.
+pub(crate) fn doc_rows(
+    docs: &[invoice::Model],
+    pending: &HashMap<String, NaiveDate>,
+) -> Vec<Value> {
+    docs.iter()
+        .map(|d| doc_row(d, pending.get(&d.id).copied()))
+        .collect()
+}
+
+pub(crate) fn doc_row(d: &invoice::Model, collect_on: Option<NaiveDate>) -> Value {
+    let collect_on = collect_on.filter(|_| d.status == "open");
+    let status = if collect_on.is_some() {
+        "collection_pending"
+    } else {
+        d.status.as_str()
+    };
     json!({
-        "id": d.id, "kind": d.kind, "number": d.number, "status": d.status,
+        "id": d.id, "kind": d.kind, "number": d.number, "status": status,
+        "collect_on": collect_on.map(|d| d.to_string()),
         "issued": d.issued_at.format("%Y-%m-%d").to_string(),
         "due": d.due_at.format("%Y-%m-%d").to_string(),
         "net": fmt_amount(d.net_minor, &d.currency), "vat": fmt_amount(d.vat_minor, &d.currency),
         "gross": fmt_amount(d.gross_minor, &d.currency),
         "open": fmt_amount(d.open_minor(), &d.currency),
-        "is_open": d.kind == "invoice" && d.status == "open",
+        "is_open": d.kind == "invoice" && d.status == "open" && collect_on.is_none(),
         "refers_to": d.refers_to_number, "refers_to_id": d.refers_to_id,
         "einvoice": d.einvoice, "delivery": d.delivery,
         "delivered": d.delivered_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
@@ -158,9 +178,10 @@ async fn overview(
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     let runs = run::runs(&tx, 20).await.map_err(internal)?;
     drop(tx);
-    let platform_invoices = billing::platform::invoices(state, Some(user.tenant.id.as_str()))
-        .await
-        .map_err(internal)?;
+    let (platform_invoices, platform_pending) =
+        billing::platform::invoices(state, Some(user.tenant.id.as_str()))
+            .await
+            .map_err(internal)?;
     let platform_account = crate::orders::wholesale::account(
         state.tenancy.backend().shared(),
         user.tenant.id.as_str(),
@@ -213,7 +234,7 @@ async fn overview(
             })),
             "preview_day": q.preview.unwrap_or_else(|| today.clone()),
             "today": today, "month_start": month_start,
-            "platform_invoices": platform_invoices.iter().map(doc_row).collect::<Vec<_>>(),
+            "platform_invoices": doc_rows(&platform_invoices, &platform_pending),
             "platform_account": platform_account.as_ref().map(|a| json!({
                 "balance": fmt_amount(a.balance_minor, &a.currency),
                 "limit": fmt_amount(a.credit_limit_minor, &a.currency),
@@ -348,14 +369,20 @@ async fn invoices(
                 (c.id, (c.number, name))
             })
             .collect();
+    let pending = crate::payments::sepa::pending(&tx)
+        .await
+        .map_err(internal)?;
     drop(tx);
     let list: Vec<Value> = rows
         .into_iter()
         .map(|(id, kind, number, cid, status, issued, due, cur, gross, settled, refers)| {
             let who = people.get(&cid).cloned().unwrap_or_default();
+            let collect_on = pending.get(&id).filter(|_| status == "open");
+            let status = if collect_on.is_some() { "collection_pending" } else { status.as_str() };
             json!({
                 "id": id, "kind": kind, "number": number, "customer_id": cid,
                 "customer_number": who.0, "customer": who.1, "status": status,
+                "collect_on": collect_on.map(ToString::to_string),
                 "issued": issued.format("%Y-%m-%d").to_string(), "due": due.format("%Y-%m-%d").to_string(),
                 "gross": fmt_amount(gross, &cur), "open": fmt_amount(gross - settled, &cur),
                 "refers_to": refers,
@@ -424,6 +451,9 @@ async fn invoice_page(
         .await
         .map_err(internal)?;
     let customer = crate::customers::get(&tx, &inv.customer_id).await.ok();
+    let pending = crate::payments::sepa::pending(&tx)
+        .await
+        .map_err(internal)?;
     drop(tx);
     let credited: i64 = credits.iter().map(|c| c.gross_minor).sum();
     page(state, session, req, &user.tenant, Some(&user.member)).render(
@@ -431,9 +461,9 @@ async fn invoice_page(
         "title.invoices",
         "billing",
         json!({
-            "doc": doc_row(&inv),
+            "doc": doc_row(&inv, pending.get(&inv.id).copied()),
             "lines": line_rows(&lines, &inv.currency),
-            "credits": credits.iter().map(doc_row).collect::<Vec<_>>(),
+            "credits": doc_rows(&credits, &pending),
             "can_credit": inv.kind == "invoice" && credited < inv.gross_minor,
             "customer": customer.map(|c| json!({"id": c.id, "name": crate::customers::display_name(&c), "number": c.number})),
             "note": inv.note,
@@ -641,6 +671,9 @@ pub(super) async fn customer_account(
         return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
     };
     let docs = billing::documents(&tx, &id).await.map_err(internal)?;
+    let pending = crate::payments::sepa::pending(&tx)
+        .await
+        .map_err(internal)?;
     let entries = billing::ledger(&tx, &id).await.map_err(internal)?;
     let services = crate::provisioning::customer_services(&tx, &id)
         .await
@@ -710,7 +743,7 @@ pub(super) async fn customer_account(
             "balance": fmt_amount(balance, &cur), "reserved": fmt_amount(reserved, &cur),
             "limit": fmt_amount(limit, &cur), "open": fmt_amount(open, &cur),
             "available": fmt_amount(balance + limit - reserved, &cur),
-            "documents": docs.iter().map(doc_row).collect::<Vec<_>>(),
+            "documents": doc_rows(&docs, &pending),
             "entries": entries.iter().map(|e| json!({
                 "kind": e.kind, "amount": fmt_amount(e.amount_minor, &e.currency), "positive": e.amount_minor >= 0,
                 "reference": e.reference, "document_id": e.document_id, "note": e.note, "actor": e.actor,

@@ -86,7 +86,12 @@ async fn overview(
     drop(tx);
     let chart_max = receivables
         .iter()
-        .flat_map(|r| r.overdue_minor.iter().copied().chain([r.not_due_minor]))
+        .flat_map(|r| {
+            r.overdue_minor
+                .iter()
+                .copied()
+                .chain([r.not_due_minor, r.collection_pending_minor])
+        })
         .max()
         .unwrap_or(0)
         .max(1);
@@ -102,6 +107,7 @@ async fn overview(
                 "open": fmt_amount(r.open_minor, &r.currency),
                 "collected": fmt_amount(r.collected_month_minor, &r.currency),
                 "buckets": [
+                    {"label": p.t("payments.collection_pending"), "amount": fmt_amount(r.collection_pending_minor, &r.currency), "pct": bar(r.collection_pending_minor), "tone": "ok"},
                     {"label": p.t("payments.not_due"), "amount": fmt_amount(r.not_due_minor, &r.currency), "pct": bar(r.not_due_minor), "tone": "ok"},
                     {"label": p.t("payments.overdue_30"), "amount": fmt_amount(r.overdue_minor[0], &r.currency), "pct": bar(r.overdue_minor[0]), "tone": "warn"},
                     {"label": p.t("payments.overdue_60"), "amount": fmt_amount(r.overdue_minor[1], &r.currency), "pct": bar(r.overdue_minor[1]), "tone": "warn"},

@@ -21,7 +21,7 @@ pub async fn show(
     req: &Request,
     user: OperatorUser,
 ) -> poem::Result<Response> {
-    let docs = billing::platform::invoices(state, None)
+    let (docs, pending) = billing::platform::invoices(state, None)
         .await
         .map_err(internal)?;
     let names: std::collections::HashMap<String, String> = state
@@ -42,7 +42,7 @@ pub async fn show(
         "billing",
         json!({
             "invoices": docs.iter().map(|d| {
-                let mut v = doc_row(d);
+                let mut v = doc_row(d, pending.get(&d.id).copied());
                 v["reseller"] = json!(names.get(&d.customer_id).cloned().unwrap_or_default());
                 v
             }).collect::<Vec<_>>(),

@@ -76,7 +76,10 @@ pub async fn view(state: &AppState) -> anyhow::Result<Value> {
     }
     let bank = crate::http::console::payments::bank_view(&tx).await?;
     let collected = payments::debit_item::Entity::find()
-        .filter(payments::debit_item::Column::Status.eq("collected"))
+        .filter(
+            payments::debit_item::Column::Status
+                .is_in([payments::sepa::PENDING, payments::sepa::COLLECTED]),
+        )
         .order_by_desc(payments::debit_item::Column::Id)
         .limit(50)
         .all(tx.conn())

@@ -8,7 +8,7 @@ use super::page::StoreCtx;
 use crate::app::AppState;
 use crate::auth::csrf;
 use crate::billing::{self, BillingError};
-use crate::http::console::billing::{doc_row, document_pdf, document_xml, pdf_response};
+use crate::http::console::billing::{doc_rows, document_pdf, document_xml, pdf_response};
 use crate::http::{FormData, flash, internal, redirect};
 use poem::http::StatusCode;
 use poem::session::Session;
@@ -114,6 +114,9 @@ async fn invoices_page(
         .await
         .map_err(internal)?;
     let settings = billing::settings(&tx).await.map_err(internal)?;
+    let pending = crate::payments::sepa::pending(&tx)
+        .await
+        .map_err(internal)?;
     drop(tx);
     let cur = &user.customer.currency;
     let open: i64 = docs
@@ -143,7 +146,7 @@ async fn invoices_page(
         StatusCode::OK,
         "account/invoices.html",
         json!({
-            "documents": docs.iter().map(doc_row).collect::<Vec<_>>(),
+            "documents": doc_rows(&docs, &pending),
             "online": crate::payments::stripe::keys(state, &settings).is_some(),
             "payments": payments,
             "balance": crate::http::console::billing::fmt_amount(acc.map(|a| a.balance_minor).unwrap_or(0), cur),
