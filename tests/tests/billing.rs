@@ -2380,3 +2380,147 @@ async fn a_leitweg_id_is_checked_kept_and_printed() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn zero_rate_lines_are_exempt_or_outside_the_scope_as_the_seller_says() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = setup(&app, "Alpha", "alpha.test").await;
+    let c = customer(&app.state, &t, NewCustomer::default()).await;
+    let tax = |rate: &str, zero: &str, reason: &str| relabel_platform::tax::TaxInput {
+        country: "DE".into(),
+        vat_rate: rate.into(),
+        show_gross: true,
+        payment_term_days: "14".into(),
+        zero_rate: zero.into(),
+        exemption_reason: reason.into(),
+    };
+    let save = |input: relabel_platform::tax::TaxInput| {
+        let state = app.state.clone();
+        let t = t.clone();
+        async move {
+            let tx = state.tenancy.begin(&t).await.unwrap();
+            let r = relabel_platform::tax::update_settings(&tx, "staff@test", &input).await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r.err().map(|e| match e {
+                relabel_platform::customers::CustomerError::Invalid(f) => {
+                    f.iter().map(|e| e.field.clone()).collect::<Vec<_>>()
+                }
+                other => panic!("{other}"),
+            })
+        }
+    };
+    let line = |d: &str, p: &str, v: &str| billing::OneOffLine {
+        description: d.into(),
+        quantity: "1".into(),
+        unit_price: p.into(),
+        vat_rate: v.into(),
+    };
+    let issue = |lines: Vec<billing::OneOffLine>| {
+        let state = app.state.clone();
+        let t = t.clone();
+        let id = c.id.clone();
+        async move {
+            let tx = state.tenancy.begin(&t).await.unwrap();
+            let r = billing::one_off(&tx, "Alpha", &id, &lines, "", "test").await;
+            if r.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            r
+        }
+    };
+    // Exempt needs its reason; a choice not offered is refused. Nothing changes.
+    assert_eq!(
+        save(tax("0", "exempt", " ")).await,
+        Some(vec!["exemption_reason".to_owned()])
+    );
+    assert_eq!(
+        save(tax("0", "tax-free", "x")).await,
+        Some(vec!["zero_rate".to_owned()])
+    );
+    // A small business (§ 19 UStG): every line is exempt, with the reason.
+    let reason = "Kein Ausweis von Umsatzsteuer, da Kleinunternehmer gemäß § 19 UStG";
+    assert_eq!(save(tax("0", "exempt", reason)).await, None);
+    let inv = issue(vec![line("Beratung", "100", "0")]).await.unwrap();
+    assert_eq!((inv.vat_minor, inv.gross_minor), (0, 10_000));
+    let (_, pdf, xml) = billing::document::files(&app.state, &t, &inv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let xml = xml.unwrap();
+    for part in [
+        "<ram:CategoryCode>E</ram:CategoryCode>",
+        &format!("<ram:ExemptionReason>{reason}</ram:ExemptionReason>"),
+        "<ram:RateApplicablePercent>0</ram:RateApplicablePercent>",
+    ] {
+        assert!(xml.contains(part), "{part} missing: {xml}");
+    }
+    assert!(
+        !xml.contains("<ram:CategoryCode>Z</ram:CategoryCode>"),
+        "{xml}"
+    );
+    assert_schema_valid(&xml, "exempt");
+    if let Some(text) = relabel_tests::billing::pdf_layout_text(&pdf) {
+        assert!(text.contains("Kleinunternehmer"), "{text}");
+        relabel_tests::billing::assert_invoice_adds_up(&text);
+    }
+
+    // Outside the scope of VAT: category O, no rate, no VAT ids; such lines
+    // cannot share an invoice with taxed ones (BR-O-11).
+    assert_eq!(save(tax("19", "outside", "")).await, None);
+    let mixed = issue(vec![line("Hosting", "10", "19"), line("Auslage", "5", "0")])
+        .await
+        .unwrap_err();
+    let billing::BillingError::Invalid(f) = mixed else {
+        panic!("{mixed}")
+    };
+    assert_eq!(
+        f.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+        ["lines.1.vat_rate"]
+    );
+    let out = issue(vec![line("Auslage", "5", "0")]).await.unwrap();
+    let (_, _, xml) = billing::document::files(&app.state, &t, &out.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let xml = xml.unwrap();
+    for part in [
+        "<ram:CategoryCode>O</ram:CategoryCode>",
+        "<ram:ExemptionReason>Not subject to VAT</ram:ExemptionReason>",
+        "<ram:ExemptionReasonCode>VATEX-EU-O</ram:ExemptionReasonCode>",
+    ] {
+        assert!(xml.contains(part), "{part} missing: {xml}");
+    }
+    assert!(!xml.contains("RateApplicablePercent"), "{xml}");
+    assert!(!xml.contains("schemeID=\"VA\""), "{xml}");
+    assert_schema_valid(&xml, "outside");
+
+    // The exempt invoice's storno keeps its category and reason, whatever the
+    // seller chose since.
+    let tx = app.state.tenancy.begin(&t).await.unwrap();
+    let cn = billing::credit_note(
+        &tx,
+        "Alpha",
+        &inv.id,
+        &[],
+        None,
+        billing::CreditedPeriods::default(),
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (_, _, cn_xml) = billing::document::files(&app.state, &t, &cn.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let cn_xml = cn_xml.unwrap();
+    assert!(
+        cn_xml.contains("<ram:CategoryCode>E</ram:CategoryCode>"),
+        "{cn_xml}"
+    );
+    assert!(cn_xml.contains(reason), "{cn_xml}");
+    assert_schema_valid(&cn_xml, "exempt-credit-note");
+    app.stop().await;
+}

@@ -229,6 +229,31 @@ async fn resellers_enable_tlds_edit_the_class_matrix_and_set_tax_display() {
             .await
             .contains("Enter a VAT rate from 0 to 30 %.")
     );
+    // Exempt 0 % lines need the reason printed on the invoice.
+    let resp = post(
+        &app,
+        &client,
+        "/console/tax",
+        "/console/tax",
+        &[
+            ("tax_country", "DE"),
+            ("vat_rate", "0"),
+            ("payment_term_days", "14"),
+            ("zero_rate", "exempt"),
+            ("exemption_reason", ""),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let page = text(resp).await;
+    assert!(
+        page.contains("Enter the reason the lines are exempt"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<option value="exempt" selected>"#),
+        "{page}"
+    );
     let resp = post(
         &app,
         &client,

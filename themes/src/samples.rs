@@ -977,9 +977,19 @@ fn invoices() -> Vec<(&'static str, Json)> {
             "fees": if level > 0 { json!("5,00 EUR") } else { Json::Null },
             "interest": if level > 1 { json!("0,51 EUR") } else { Json::Null },
             "court": null,
+            // A direct debit pending: the day it is collected.
+            "collect_on": if status == "collection_pending" { json!("2026-03-17") } else { Json::Null },
         })
     };
     let documents = json!([
+        doc(
+            "inv43",
+            "invoice",
+            "RE-2026-000043",
+            "collection_pending",
+            0,
+            "none"
+        ),
         doc("inv42", "invoice", "RE-2026-000042", "open", 0, "none"),
         doc("inv41", "invoice", "RE-2026-000041", "open", 2, "xrechnung"),
         doc("inv40", "invoice", "RE-2026-000040", "paid", 0, "zugferd"),

@@ -21,6 +21,7 @@ mod m0015_staff_totp_step;
 mod m0016_outbox_list_unsubscribe;
 mod m0017_job_owner;
 mod m0018_period_generation;
+mod m0019_zero_rate_basis;
 
 pub struct TenantMigrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for TenantMigrator {
             Box::new(m0016_outbox_list_unsubscribe::Migration),
             Box::new(m0017_job_owner::Migration),
             Box::new(m0018_period_generation::Migration),
+            Box::new(m0019_zero_rate_basis::Migration),
         ]
     }
 }

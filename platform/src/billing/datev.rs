@@ -201,7 +201,9 @@ fn revenue_account(s: &billing_settings::Model, category: &str) -> String {
     match category {
         "AE" => "8336".into(),
         "G" => "8338".into(),
-        "Z" => "8200".into(),
+        "Z" | "O" => "8200".into(),
+        // Tax-free revenue (SKR03 8100); a small business may book to 8195.
+        "E" => "8100".into(),
         _ => s.revenue_account.clone(),
     }
 }

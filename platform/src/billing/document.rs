@@ -279,6 +279,10 @@ fn invoice_view(
     if let Some(n) = super::tax_note(&inv.tax_treatment, lang) {
         notes.push(n.to_owned());
     }
+    // Why no VAT is charged on exempt or outside-the-scope lines (§ 19 UStG…).
+    if !seller.exemption_reason.is_empty() {
+        notes.push(seller.exemption_reason.clone());
+    }
     if credit {
         notes.push(label(&t, "credited"));
     } else {

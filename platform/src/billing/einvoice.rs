@@ -130,10 +130,19 @@ fn party(out: &mut String, tag: &str, p: &Party, seller: bool) {
     let _ = write!(out, "</ram:{tag}>");
 }
 
-fn exemption(category: &str) -> Option<(&'static str, &'static str)> {
+/// Why a VAT group charges no VAT (BT-120) and its code (BT-121): reverse
+/// charge and export by their codes, exempt lines by the seller's reason
+/// (e.g. § 19 UStG), lines outside the scope of VAT as "not subject to VAT".
+fn exemption(category: &str, seller: &Party) -> Option<(String, Option<&'static str>)> {
+    let own = || Some(seller.exemption_reason.clone()).filter(|r| !r.is_empty());
     match category {
-        "AE" => Some(("Reverse charge", "VATEX-EU-AE")),
-        "G" => Some(("Export outside the EU", "VATEX-EU-G")),
+        "AE" => Some(("Reverse charge".into(), Some("VATEX-EU-AE"))),
+        "G" => Some(("Export outside the EU".into(), Some("VATEX-EU-G"))),
+        "E" => Some((own().unwrap_or_else(|| "Exempt from VAT".into()), None)),
+        "O" => Some((
+            own().unwrap_or_else(|| "Not subject to VAT".into()),
+            Some("VATEX-EU-O"),
+        )),
         _ => None,
     }
 }
@@ -152,8 +161,13 @@ fn period(out: &mut String, start: Option<DateTime<Utc>>, end: Option<DateTime<U
 /// The CII XML of an issued document. `profile`: `zugferd` (Factur-X EN 16931)
 /// or `xrechnung`.
 pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -> String {
-    let seller: Party = serde_json::from_str(&inv.seller).unwrap_or_default();
-    let buyer: Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
+    let mut seller: Party = serde_json::from_str(&inv.seller).unwrap_or_default();
+    let mut buyer: Party = serde_json::from_str(&inv.buyer).unwrap_or_default();
+    // A document outside the scope of VAT names no VAT identifiers (BR-O-02..04).
+    if lines.iter().any(|l| l.vat_category == "O") {
+        seller.vat_id.clear();
+        buyer.vat_id.clear();
+    }
     let credit = inv.kind == "credit_note";
     let cur = esc(&inv.currency);
     let mut x = String::with_capacity(4096 + lines.len() * 800);
@@ -220,11 +234,13 @@ pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -
         x.push_str("</ram:SpecifiedLineTradeDelivery><ram:SpecifiedLineTradeSettlement><ram:ApplicableTradeTax>");
         elem(&mut x, "TypeCode", "VAT");
         elem(&mut x, "CategoryCode", &l.vat_category);
-        elem(
-            &mut x,
-            "RateApplicablePercent",
-            &money::percent(l.vat_rate_bp),
-        );
+        if l.vat_category != "O" {
+            elem(
+                &mut x,
+                "RateApplicablePercent",
+                &money::percent(l.vat_rate_bp),
+            );
+        }
         x.push_str("</ram:ApplicableTradeTax>");
         period(&mut x, l.period_start, l.period_end);
         x.push_str("<ram:SpecifiedTradeSettlementLineMonetarySummation>");
@@ -291,15 +307,19 @@ pub fn cii(inv: &invoice::Model, lines: &[invoice_line::Model], profile: &str) -
         x.push_str("<ram:ApplicableTradeTax>");
         elem(&mut x, "CalculatedAmount", &money::decimal(g.vat_minor));
         elem(&mut x, "TypeCode", "VAT");
-        if let Some((reason, _)) = exemption(&g.category) {
+        let why = exemption(&g.category, &seller);
+        if let Some((reason, _)) = &why {
             elem(&mut x, "ExemptionReason", reason);
         }
         elem(&mut x, "BasisAmount", &money::decimal(g.net_minor));
         elem(&mut x, "CategoryCode", &g.category);
-        if let Some((_, code)) = exemption(&g.category) {
+        if let Some((_, Some(code))) = &why {
             elem(&mut x, "ExemptionReasonCode", code);
         }
-        elem(&mut x, "RateApplicablePercent", &money::percent(g.rate_bp));
+        // Outside the scope of VAT there is no rate (BR-O-09).
+        if g.category != "O" {
+            elem(&mut x, "RateApplicablePercent", &money::percent(g.rate_bp));
+        }
         x.push_str("</ram:ApplicableTradeTax>");
     }
     period(&mut x, inv.period_start, inv.period_end);

@@ -143,6 +143,10 @@ pub struct Party {
     /// fixed at issue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debit: Option<DebitNotice>,
+    /// Seller of a document with exempt (E) or outside-the-scope (O) lines: why
+    /// no VAT is charged (BT-120), fixed at issue.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub exemption_reason: String,
 }
 
 /// What the SEPA rulebook asks a creditor to tell the debtor before a
@@ -706,8 +710,41 @@ pub async fn issue_many(
     let mut rows = Vec::new();
     let mut entries = Vec::with_capacity(drafts.len());
     let mut credits = Vec::new();
-    for ((c, draft), number) in drafts.into_iter().zip(numbers) {
+    let zero = crate::tax::zero_category(&rules.shop.zero_rate);
+    for ((c, mut draft), number) in drafts.into_iter().zip(numbers) {
         let treatment = treatment_with(&rules.shop, c);
+        // A 0 % line under VAT is what the seller says it is (Z, E or O); a
+        // credit note keeps its invoice's categories and reason.
+        if draft.kind == "invoice" {
+            for l in &mut draft.lines {
+                if l.vat_category == "Z" {
+                    l.vat_category = zero.into();
+                }
+            }
+        }
+        let exempt = draft
+            .lines
+            .iter()
+            .find(|l| ["E", "O"].contains(&l.vat_category.as_str()))
+            .map(|l| l.vat_category.clone());
+        let seller = match exempt {
+            None => seller.clone(),
+            Some(category) => {
+                let earlier = draft
+                    .refers_to
+                    .as_ref()
+                    .and_then(|r| serde_json::from_str::<Party>(&r.seller).ok())
+                    .map(|p| p.exemption_reason)
+                    .filter(|r| !r.is_empty());
+                let mut p = seller_party(s, brand_name);
+                p.exemption_reason = earlier
+                    .or_else(|| {
+                        crate::tax::exemption_reason(&category, &rules.shop.exemption_reason)
+                    })
+                    .unwrap_or_default();
+                serde_json::to_string(&p).unwrap_or_default()
+            }
+        };
         // Payment terms and Skonto from the customer's settings (P6).
         let term_days = if c.payment_term_days > 0 {
             c.payment_term_days
@@ -755,7 +792,7 @@ pub async fn issue_many(
                 ..buyer_party(c)
             })
             .unwrap_or_default(),
-            seller: seller.clone(),
+            seller,
             note: draft.note.clone(),
             pdf: None,
             xml: None,
@@ -1241,8 +1278,10 @@ pub async fn one_off(
         .await?
         .ok_or(BillingError::NotFound)?;
     let treatment = treatment_of(tx, &c).await?;
+    let outside = crate::customers::settings(tx).await?.zero_rate == "outside";
     let mut errors = FieldErrors::default();
     let mut lines = Vec::new();
+    let (mut zero_at, mut taxed) = (None, false);
     for (i, l) in input.iter().enumerate() {
         let blank = l.description.trim().is_empty()
             && l.quantity.trim().is_empty()
@@ -1277,6 +1316,11 @@ pub async fn one_off(
             }
             other => money::category(other),
         };
+        if category == "Z" {
+            zero_at.get_or_insert(i);
+        } else {
+            taxed = true;
+        }
         lines.push(LineDraft {
             description: description.to_owned(),
             quantity_milli: quantity.unwrap_or(0),
@@ -1289,6 +1333,11 @@ pub async fn one_off(
     }
     if lines.is_empty() && errors.is_empty() {
         errors.add("lines.0.description", "err.required");
+    }
+    // EN 16931 (BR-O-11): lines outside the scope of VAT go on an invoice of
+    // their own.
+    if let (true, Some(i), true) = (outside, zero_at, taxed) {
+        errors.add(&format!("lines.{i}.vat_rate"), "err.outside_mixed");
     }
     errors.into_result()?;
     let note = note.trim();

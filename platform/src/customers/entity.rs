@@ -81,6 +81,11 @@ pub mod settings {
         pub mail_from_address: Option<String>,
         pub tax_country: String,
         pub vat_rate_bp: i32,
+        /// What a 0 % line is: `zero` (zero-rated, Z), `exempt` (E, with the
+        /// reason) or `outside` (outside the scope of VAT, O).
+        pub zero_rate: String,
+        /// Printed on and sent with invoices holding exempt or outside lines.
+        pub exemption_reason: String,
         pub show_gross: bool,
         pub payment_term_days: i32,
         pub next_order_number: i64,

@@ -116,6 +116,33 @@ pub struct TaxInput {
     pub vat_rate: String,
     pub show_gross: bool,
     pub payment_term_days: String,
+    /// What a 0 % line is: `zero`, `exempt` or `outside` (see [`ZERO_RATES`]).
+    pub zero_rate: String,
+    /// Why: required when exempt, e.g. "Kein Ausweis von Umsatzsteuer, da
+    /// Kleinunternehmer gemäß § 19 UStG".
+    pub exemption_reason: String,
+}
+
+/// The kinds of 0 % line with their EN 16931 VAT category (BT-118): zero-rated,
+/// exempt (a reason is printed and sent), outside the scope of VAT.
+pub const ZERO_RATES: &[(&str, &str)] = &[("zero", "Z"), ("exempt", "E"), ("outside", "O")];
+
+/// The VAT category of a 0 % line under the seller's choice.
+pub fn zero_category(zero_rate: &str) -> &'static str {
+    ZERO_RATES
+        .iter()
+        .find(|(k, _)| *k == zero_rate)
+        .map_or("Z", |(_, c)| c)
+}
+
+/// The reason an exempt or outside-the-scope line carries (BT-120): the
+/// seller's own words, else the standard one for lines outside the scope.
+pub fn exemption_reason(category: &str, own: &str) -> Option<String> {
+    match category {
+        "E" | "O" if !own.trim().is_empty() => Some(own.trim().to_owned()),
+        "O" => Some("Not subject to VAT".to_owned()),
+        _ => None,
+    }
 }
 
 /// The highest standard VAT rate anyone may set (Hungary has 27 %).
@@ -143,6 +170,19 @@ pub async fn update_settings(
     if term.is_none() {
         errors.add("payment_term_days", "err.days");
     }
+    let zero_rate = match input.zero_rate.trim() {
+        "" => "zero",
+        z => z,
+    };
+    if !ZERO_RATES.iter().any(|(k, _)| *k == zero_rate) {
+        errors.add("zero_rate", "err.choice");
+    }
+    let reason = input.exemption_reason.trim();
+    if reason.chars().count() > 200 {
+        errors.add("exemption_reason", "err.too_long");
+    } else if zero_rate == "exempt" && reason.is_empty() {
+        errors.add("exemption_reason", "err.exemption_reason");
+    }
     let (Some(rate), Some(term), true) = (rate, term, errors.is_empty()) else {
         return Err(crate::customers::CustomerError::Invalid(errors));
     };
@@ -151,11 +191,14 @@ pub async fn update_settings(
     a.tax_country = Set(country);
     a.vat_rate_bp = Set(rate);
     a.show_gross = Set(input.show_gross);
+    a.zero_rate = Set(zero_rate.to_owned());
+    a.exemption_reason = Set(reason.to_owned());
     a.payment_term_days = Set(term);
     let after = a.update(tx.conn()).await?;
     tx.touch(crate::pricing::book::TOPIC);
     let snap = |s: &crate::customers::settings::Model| {
         serde_json::json!({ "tax_country": s.tax_country, "vat_rate_bp": s.vat_rate_bp,
+            "zero_rate": s.zero_rate, "exemption_reason": s.exemption_reason,
             "show_gross": s.show_gross, "payment_term_days": s.payment_term_days })
     };
     crate::audit::record_tenant(

@@ -221,6 +221,7 @@ pub async fn tax_form(
     let values = json!({
         "tax_country": s.tax_country, "vat_rate": format_percent(i64::from(s.vat_rate_bp)),
         "show_gross": s.show_gross, "payment_term_days": s.payment_term_days,
+        "zero_rate": s.zero_rate, "exemption_reason": s.exemption_reason,
     });
     render_tax(state, session, req, &user, values, &FieldErrors::default())
 }
@@ -239,6 +240,8 @@ pub async fn tax_save(
         vat_rate: form.get("vat_rate").to_owned(),
         show_gross: form.get("show_gross") == "1",
         payment_term_days: form.get("payment_term_days").to_owned(),
+        zero_rate: form.get("zero_rate").to_owned(),
+        exemption_reason: form.get("exemption_reason").to_owned(),
     };
     let tx = state.tenancy.begin(&user.tenant).await.map_err(internal)?;
     match tax::update_settings(&tx, &user.member.email, &input).await {
@@ -248,6 +251,7 @@ pub async fn tax_save(
             let values = json!({
                 "tax_country": input.country, "vat_rate": input.vat_rate,
                 "show_gross": input.show_gross, "payment_term_days": input.payment_term_days,
+                "zero_rate": input.zero_rate, "exemption_reason": input.exemption_reason,
             });
             return render_tax(state, session, req, &user, values, &errors);
         }
