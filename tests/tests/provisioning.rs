@@ -218,13 +218,21 @@ async fn an_accepted_order_is_registered_zoned_and_billed_from_service_entries()
         .unwrap();
     assert_eq!(d.status, "active");
     assert!(d.expires_at.unwrap() > chrono::Utc::now() + chrono::Duration::days(360));
+    // Locked as the registry holds it: the lock was set there at registration.
+    assert!(d.transfer_lock);
+    assert!(reg.statuses.contains("clientTransferProhibited"), "{reg:?}");
     let ops: Vec<String> = provisioning::ops(&tx, &d.id)
         .await
         .unwrap()
         .into_iter()
         .map(|o| o.op)
         .collect();
-    assert!(ops.contains(&"create".to_owned()) && ops.contains(&"zone".to_owned()));
+    assert!(
+        ops.contains(&"create".to_owned())
+            && ops.contains(&"zone".to_owned())
+            && ops.contains(&"lock_on".to_owned()),
+        "{ops:?}"
+    );
     let zone = std::fs::read_to_string(
         app.state
             .config
@@ -633,6 +641,13 @@ async fn customers_edit_dns_records_request_an_auth_code_and_set_own_nameservers
         .await
         .unwrap();
     assert_eq!(missing_glue.status(), 422);
+    // The glue stays visible after saving: the form shows what was sent.
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains(r#"name="ns.0.ip" value="198.51.100.53""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="ns.0.host" value="ns1.doris-dns.de""#));
 
     // Owner change to one of the customer's contacts.
     let tx = app.state.tenancy.begin(&t).await.unwrap();
@@ -727,10 +742,14 @@ async fn customers_edit_dns_records_request_an_auth_code_and_set_own_nameservers
         .text()
         .await
         .unwrap();
+    // The history reads as outcomes, not EPP codes.
     assert!(
-        detail.contains("authcode")
-            && detail.contains("nameservers")
-            && detail.contains("mail.doris.example")
+        detail.contains("AuthCode set")
+            && detail.contains("Nameservers changed")
+            && detail.contains("Transfer lock set")
+            && detail.contains(">done</span>")
+            && detail.contains("mail.doris.example"),
+        "{detail}"
     );
     let beta_staff = app.client();
     relabel_tests::login(
@@ -1949,4 +1968,58 @@ async fn every_zone_change_increases_the_soa_serial() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     assert!(increasing(&serials), "PowerDNS: {serials:?}");
+}
+
+#[tokio::test]
+async fn the_platform_sends_the_registry_only_names_it_takes() {
+    let app = spawn_app_with(fast_jobs).await;
+    setup(&app).await;
+    let key = app.api_key("alpha.test", &["orders:read"]).await;
+    let client = app.client();
+    let long = format!("{}.com", "a".repeat(64));
+    // Names the test registry refuses (2005) must never reach it: the API
+    // refuses the query (naming `q`) or marks the name invalid for its TLD; a
+    // name it does ask about is one the registry takes, and is answered.
+    for q in [
+        "bad_name!.com",
+        "-lead.com",
+        "trail-.de",
+        long.as_str(),
+        "nodot",
+        "x.com.",
+        "ab--cd.de",
+        "xn--.com",
+        "a.eu",
+        "sub.domain.com",
+    ] {
+        let r = client
+            .get(app.url("alpha.test", "/api/v1/availability"))
+            .query(&[("q", q)])
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        if status == 422 {
+            assert_eq!(body["details"][0]["field"], "q", "{q}: {body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{q}: {body}");
+        for row in body["results"].as_array().unwrap() {
+            let ascii = row["ascii"].as_str().unwrap_or_default();
+            match row["status"].as_str().unwrap() {
+                "available" | "taken" | "unknown" => {
+                    assert!(
+                        relabel_platform::domains::devregistry::valid_name(ascii),
+                        "{q}: the platform asked about {ascii:?}, which the registry refuses"
+                    );
+                    assert_ne!(row["status"], "unknown", "{q}: {row}");
+                }
+                "invalid" => assert!(row["invalid_code"].is_string(), "{row}"),
+                _ => {}
+            }
+        }
+    }
+    app.stop().await;
 }

@@ -164,7 +164,7 @@ async fn every_registrar_operation_over_epp() {
         .transfer_request("neu-im-netz.de", "Start-1234", 1)
         .await
         .unwrap_err();
-    assert_eq!(bad.code(), Some(2201));
+    assert_eq!(bad.code(), Some(2202), "invalid authorization information");
     let t = other
         .transfer_request("neu-im-netz.de", "Neu-5678x", 1)
         .await
@@ -271,5 +271,228 @@ async fn injected_failures_and_reconnect_after_the_registry_was_down() {
     )
     .unwrap();
     let denied = wrong.info("wieder-da.de", None).await.unwrap_err();
-    assert_eq!(denied.code(), Some(2200));
+    assert_eq!(
+        denied.code(),
+        Some(2501),
+        "RFC 5730: the server closes the connection"
+    );
+}
+
+/// A bare EPP client of its own (RFC 5734 framing over TLS, no code of the
+/// platform's): what any registrar's software would send.
+struct RawEpp {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+}
+
+impl RawEpp {
+    async fn connect(dev: &devregistry::Embedded) -> (Self, String) {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(dev.server.cert.clone()).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(dev.server.addr)
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        let mut me = Self { tls };
+        let greeting = me.read().await.expect("a greeting");
+        (me, greeting)
+    }
+
+    async fn read(&mut self) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        let mut len = [0u8; 4];
+        self.tls.read_exact(&mut len).await.ok()?;
+        let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).checked_sub(4)?];
+        self.tls.read_exact(&mut body).await.ok()?;
+        String::from_utf8(body).ok()
+    }
+
+    /// Sends `<command>` content and returns the answer.
+    async fn send(&mut self, command: &str) -> String {
+        use tokio::io::AsyncWriteExt;
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command>{command}<clTRID>raw-1</clTRID></command></epp>"#
+        );
+        let len = u32::try_from(xml.len() + 4).unwrap().to_be_bytes();
+        self.tls.write_all(&len).await.unwrap();
+        self.tls.write_all(xml.as_bytes()).await.unwrap();
+        self.read().await.unwrap_or_default()
+    }
+
+    async fn login(&mut self, client: &str, pw: &str) -> String {
+        self.send(&format!(
+            r#"<login><clID>{client}</clID><pw>{pw}</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI></svcs></login>"#
+        ))
+        .await
+    }
+}
+
+fn code(answer: &str) -> u16 {
+    let at = answer.find("<result code=\"").expect(answer) + 14;
+    answer[at..at + 4].parse().unwrap()
+}
+
+const D: &str = r#"xmlns:domain="urn:ietf:params:xml:ns:domain-1.0""#;
+
+#[tokio::test]
+async fn the_test_registry_answers_an_independent_client_as_a_registry_would() {
+    relabel_platform::install_crypto();
+    let dev = devregistry::embedded(DevRegistryConfig::default())
+        .await
+        .unwrap();
+
+    // A wrong password: 2501, and the registry closes the connection.
+    let (mut raw, greeting) = RawEpp::connect(&dev).await;
+    assert!(greeting.contains("<greeting>"), "{greeting}");
+    let answer = raw.login(DEV_CLIENT, "wrong").await;
+    assert_eq!(code(&answer), 2501, "{answer}");
+    assert!(raw.read().await.is_none(), "the connection is closed");
+
+    let (mut raw, _) = RawEpp::connect(&dev).await;
+    assert_eq!(
+        code(&raw.login(DEV_CLIENT, devregistry::DEV_PASSWORD).await),
+        1000
+    );
+
+    // Names no registry takes: unavailable in a check, 2005 in a command.
+    let long = format!("{}.com", "a".repeat(64));
+    let bad = [
+        "bad_name!.com",
+        "-lead.com",
+        "trail-.com",
+        long.as_str(),
+        "nodot",
+        "x.com.",
+        "ab--cd.com",
+        "xn--.com",
+        "a.eu",
+        "sub.domain.com",
+    ];
+    for name in bad {
+        let answer = raw
+            .send(&format!(
+                r#"<check><domain:check {D}><domain:name>{name}</domain:name></domain:check></check>"#
+            ))
+            .await;
+        assert_eq!(code(&answer), 1000, "{answer}");
+        assert!(answer.contains(r#"avail="0""#), "{name}: {answer}");
+        let answer = raw
+            .send(&format!(
+                r#"<create><domain:create {D}><domain:name>{name}</domain:name><domain:registrant>x</domain:registrant><domain:authInfo><domain:pw>Abc-12345</domain:pw></domain:authInfo></domain:create></create>"#
+            ))
+            .await;
+        assert_eq!(code(&answer), 2005, "{name}: {answer}");
+    }
+    // Good names pass: an A-label that decodes, a one-letter .de, 63 characters.
+    let max = format!("{}.de", "b".repeat(63));
+    for name in ["xn--bcher-kva.de", "x.de", max.as_str(), "ok-name.com"] {
+        let answer = raw
+            .send(&format!(
+                r#"<check><domain:check {D}><domain:name>{name}</domain:name></domain:check></check>"#
+            ))
+            .await;
+        assert!(answer.contains(r#"avail="1""#), "{name}: {answer}");
+    }
+
+    // contact:check, contact:info and host:info, as RFC 5733 and 5732 have them.
+    epp_create_contact(&dev, "rl-raw-1").await;
+    let answer = raw
+        .send(r#"<check><contact:check xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"><contact:id>rl-raw-1</contact:id><contact:id>rl-free</contact:id></contact:check></check>"#)
+        .await;
+    assert!(
+        answer.contains(r#"<contact:id avail="0">rl-raw-1</contact:id>"#)
+            && answer.contains(r#"<contact:id avail="1">rl-free</contact:id>"#),
+        "{answer}"
+    );
+    let answer = raw
+        .send(r#"<info><contact:info xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"><contact:id>rl-raw-1</contact:id></contact:info></info>"#)
+        .await;
+    assert_eq!(code(&answer), 1000, "{answer}");
+    assert!(
+        answer.contains("<contact:name>Erika Mustermann</contact:name>")
+            && answer.contains("<contact:clID>relabel</contact:clID>"),
+        "{answer}"
+    );
+    let answer = raw
+        .send(r#"<info><host:info xmlns:host="urn:ietf:params:xml:ns:host-1.0"><host:name>ns1.relabel-dns.net</host:name></host:info></info>"#)
+        .await;
+    assert_eq!(code(&answer), 2303, "not created yet: {answer}");
+    dev.registrar
+        .create_host("ns1.relabel-dns.net", &[])
+        .await
+        .unwrap();
+    let answer = raw
+        .send(r#"<info><host:info xmlns:host="urn:ietf:params:xml:ns:host-1.0"><host:name>ns1.relabel-dns.net</host:name></host:info></info>"#)
+        .await;
+    assert_eq!(code(&answer), 1000, "{answer}");
+    assert!(
+        answer.contains("<host:clID>relabel</host:clID>"),
+        "{answer}"
+    );
+
+    // Poll: nothing yet (1300). A transfer away from us queues a message for
+    // us, the losing registrar (1301 with the transfer); ack dequeues it.
+    let answer = raw.send(r#"<poll op="req"/>"#).await;
+    assert_eq!(code(&answer), 1300, "{answer}");
+    let name = "poll-me.com";
+    dev.registrar
+        .create(&NewDomain {
+            name,
+            years: 1,
+            registrant: "rl-raw-1",
+            nameservers: &[],
+            auth_code: "Poll-2026!",
+        })
+        .await
+        .unwrap();
+    let other = other_registrar(&dev);
+    // A wrong AuthCode: 2202 (invalid authorization information).
+    let refused = other.transfer_request(name, "wrong", 1).await.unwrap_err();
+    assert_eq!(refused.code(), Some(2202), "{refused}");
+    other.transfer_request(name, "Poll-2026!", 1).await.unwrap();
+    let answer = raw.send(r#"<poll op="req"/>"#).await;
+    assert_eq!(code(&answer), 1301, "{answer}");
+    assert!(
+        answer.contains(r#"<msgQ count="1""#)
+            && answer.contains("<domain:trStatus>pending</domain:trStatus>")
+            && answer.contains("<domain:reID>other-registrar</domain:reID>"),
+        "{answer}"
+    );
+    let at = answer.find(r#"id=""#).unwrap() + 4;
+    let id: String = answer[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let answer = raw.send(&format!(r#"<poll op="ack" msgID="{id}"/>"#)).await;
+    assert_eq!(code(&answer), 1000, "{answer}");
+    let answer = raw.send(&format!(r#"<poll op="ack" msgID="{id}"/>"#)).await;
+    assert_eq!(code(&answer), 2303, "acked once: {answer}");
+    assert_eq!(code(&raw.send(r#"<poll op="req"/>"#).await), 1300);
+    // We approve: the gaining registrar hears of it.
+    dev.registrar.transfer_answer(name, true).await.unwrap();
+    let (mut gaining, _) = RawEpp::connect(&dev).await;
+    assert_eq!(
+        code(&gaining.login(OTHER_CLIENT, "other-dev-2026").await),
+        1000
+    );
+    let answer = gaining.send(r#"<poll op="req"/>"#).await;
+    assert_eq!(code(&answer), 1301, "{answer}");
+    assert!(
+        answer.contains("<domain:trStatus>clientApproved</domain:trStatus>"),
+        "{answer}"
+    );
+}
+
+async fn epp_create_contact(dev: &devregistry::Embedded, id: &str) {
+    dev.registrar.create_contact(&contact(id)).await.unwrap();
 }

@@ -754,6 +754,8 @@ fn domain(name: &str, display: &str, status: &str, own_nameservers: bool) -> Jso
         } else {
             json!(["ns1.shop.example", "ns2.shop.example"])
         },
+        // Glue addresses per nameserver, as sent to the registry.
+        "glue": if own_nameservers { json!(["192.0.2.53", ""]) } else { json!(["", ""]) },
     })
 }
 
@@ -805,8 +807,10 @@ fn domain_page(domain: Json, editable: bool, offer: Json, extra: Json) -> Json {
             ],
             "parking_providers": ["sedo", "namedrive"],
             "ops": [
-                {"op": "register", "code": 1000, "at": "2026-03-01 09:16"},
-                {"op": "update_ns", "code": null, "at": "2026-03-02 10:00"},
+                {"op": "create", "code": 1000, "outcome": "done", "at": "2026-03-01 09:16"},
+                {"op": "lock_on", "code": 1000, "outcome": "done", "at": "2026-03-01 09:16"},
+                {"op": "nameservers", "code": 2306, "outcome": "refused", "at": "2026-03-02 10:00"},
+                {"op": "zone", "code": null, "outcome": null, "at": "2026-03-02 10:01"},
             ],
         }),
         extra,

@@ -363,7 +363,7 @@ impl Provisioner {
             expires_at: Set(None),
             auth_code: Set(None),
             auth_code_at: Set(None),
-            transfer_lock: Set(true),
+            transfer_lock: Set(false),
             nameservers: Set("[]".into()),
             own_nameservers: Set(false),
             created_at: Set(now),
@@ -494,6 +494,20 @@ impl Provisioner {
             .put_zone(&d.name, &head, &records)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
+        // The registry holds the transfer lock and the console shows what it
+        // holds: set at registration (clientTransferProhibited); when the
+        // registry refuses, its own status says whether the lock is on.
+        let registrar = self.state.registries.registrar().clone();
+        let lock = registrar.set_transfer_lock(&d.name, true).await;
+        let locked = match &lock {
+            Ok(()) => true,
+            Err(_) => registrar
+                .info(&d.name, None)
+                .await
+                .is_ok_and(|i| i.statuses.iter().any(|s| s == "clientTransferProhibited")),
+        };
+        self.log(tenant, &d.id, "lock_on", &lock.as_ref().map(|_| ()))
+            .await?;
         let tx = self.begin(tenant).await?;
         super::set_records(&tx, &d.id, &records).await.map_err(db)?;
         domain::ActiveModel {
@@ -501,7 +515,14 @@ impl Provisioner {
             status: Set("active".into()),
             expires_at: Set(expires.or(d.expires_at)),
             registry_contact: Set(Some(contact.to_owned())),
-            nameservers: Set(serde_json::to_string(&head.nameservers).unwrap_or_default()),
+            nameservers: Set(super::stored_nameservers(
+                &head
+                    .nameservers
+                    .iter()
+                    .map(|h| (h.clone(), Vec::new()))
+                    .collect::<Vec<_>>(),
+            )),
+            transfer_lock: Set(locked),
             updated_at: Set(Utc::now()),
             ..Default::default()
         }

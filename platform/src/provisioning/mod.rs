@@ -366,8 +366,90 @@ pub async fn customer_services(
         .await
 }
 
-pub fn nameservers_of(d: &domain::Model) -> Vec<String> {
+/// How a registry operation ended, for people: `done` (1000-1999 but 1001),
+/// `pending` (1001: accepted, the registry acts later), `refused` (2000+), or
+/// none where no registry answered (the message says what happened).
+pub fn outcome(code: Option<i32>) -> Option<&'static str> {
+    match code? {
+        1001 => Some("pending"),
+        1000..=1999 => Some("done"),
+        _ => Some("refused"),
+    }
+}
+
+/// The operations the history names (`domain_op.<op>` in both languages).
+pub const OPS: &[&str] = &[
+    "create",
+    "contact_create",
+    "lock_on",
+    "lock_off",
+    "authcode",
+    "nameservers",
+    "host",
+    "owner_change",
+    "renew",
+    "restore",
+    "deleted",
+    "lifecycle",
+    "transfer_request",
+    "transfer_query",
+    "transfer_completed",
+    "transferred_out",
+    "zone",
+    "records",
+    "web_forwards",
+    "mail_forwards",
+    "parking",
+];
+
+/// One delegation entry as stored: a host name, or (own nameservers inside
+/// the domain) a host with the glue addresses sent to the registry.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+enum StoredNameserver {
+    Host(String),
+    Glue { host: String, glue: Vec<String> },
+}
+
+fn stored(d: &domain::Model) -> Vec<StoredNameserver> {
     serde_json::from_str(&d.nameservers).unwrap_or_default()
+}
+
+/// The delegation as stored from (host, glue addresses) pairs.
+pub fn stored_nameservers(list: &[(String, Vec<std::net::IpAddr>)]) -> String {
+    let entries: Vec<StoredNameserver> = list
+        .iter()
+        .map(|(host, glue)| match glue.is_empty() {
+            true => StoredNameserver::Host(host.clone()),
+            false => StoredNameserver::Glue {
+                host: host.clone(),
+                glue: glue.iter().map(ToString::to_string).collect(),
+            },
+        })
+        .collect();
+    serde_json::to_string(&entries).unwrap_or_default()
+}
+
+/// The nameservers the domain is delegated to, in order.
+pub fn nameservers_of(d: &domain::Model) -> Vec<String> {
+    stored(d)
+        .into_iter()
+        .map(|s| match s {
+            StoredNameserver::Host(h) | StoredNameserver::Glue { host: h, .. } => h,
+        })
+        .collect()
+}
+
+/// The glue addresses of each nameserver, in the same order (empty where the
+/// host has none).
+pub fn glue_of(d: &domain::Model) -> Vec<Vec<String>> {
+    stored(d)
+        .into_iter()
+        .map(|s| match s {
+            StoredNameserver::Host(_) => Vec::new(),
+            StoredNameserver::Glue { glue, .. } => glue,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -249,8 +249,14 @@ pub async fn set_nameservers(
     active(d)?;
     let registrar = state.registries.registrar();
     let is_own = own.is_some();
-    let hosts: Vec<String> = match own {
-        None => state.config.dns.nameservers.clone(),
+    let entries: Vec<(String, Vec<IpAddr>)> = match own {
+        None => state
+            .config
+            .dns
+            .nameservers
+            .iter()
+            .map(|h| (h.clone(), Vec::new()))
+            .collect(),
         Some(list) => {
             for ns in list.iter().filter(|n| !n.addresses.is_empty()) {
                 let r = match registrar.create_host(&ns.host, &ns.addresses).await {
@@ -266,12 +272,13 @@ pub async fn set_nameservers(
                     return Err(OpError::Registry(e));
                 }
             }
-            list.into_iter().map(|n| n.host).collect()
+            list.into_iter().map(|n| (n.host, n.addresses)).collect()
         }
     };
+    let hosts: Vec<String> = entries.iter().map(|(h, _)| h.clone()).collect();
     let result = registrar.set_nameservers(&d.name, &hosts).await;
     let change = domain::ActiveModel {
-        nameservers: Set(serde_json::to_string(&hosts).unwrap_or_default()),
+        nameservers: Set(super::stored_nameservers(&entries)),
         own_nameservers: Set(is_own),
         ..Default::default()
     };

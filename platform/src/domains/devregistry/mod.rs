@@ -1,11 +1,18 @@
 //! The built-in test registry (V2): its storage and the rules of a real registry,
 //! answered over EPP by [`server`]. It keeps domains, contacts and host objects per
 //! sponsoring registrar (client id), with realistic result codes: 1000 done,
-//! 1001 pending (transfers, delete into redemption), 2302 object exists,
+//! 1001 pending (transfers, delete into redemption), 1300/1301 poll queue,
+//! 2005 name syntax, 2202 wrong AuthCode, 2302 object exists,
 //! 2201 authorization error, 2303 not found, 2304 status prohibits, 2306 policy,
 //! 2400 failed (injected). Latency, hanging and failing registries are configured
 //! per registry operator ([`DevRegistryConfig`]). With a state file, everything it
 //! registered survives a restart.
+//!
+//! Like a real registry it refuses names a registry would (RFC 1035 / RFC 5891
+//! syntax and the TLD's minimum length: 2005), queues service messages per
+//! registrar (`<poll>`: the losing registrar hears of a transfer request, both
+//! sides of its outcome) and answers a wrong login with 2501 (authentication
+//! error, server closing connection, RFC 5730).
 
 pub mod server;
 
@@ -133,6 +140,8 @@ pub struct Contact {
     pub name: String,
     pub email: String,
     pub country: String,
+    #[serde(default = "Utc::now")]
+    pub created: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,6 +149,18 @@ pub struct Host {
     pub name: String,
     pub client: String,
     pub addresses: Vec<IpAddr>,
+    #[serde(default = "Utc::now")]
+    pub created: DateTime<Utc>,
+}
+
+/// A service message waiting in a registrar's poll queue (RFC 5730 2.9.2.3).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Message {
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    pub text: String,
+    /// The transfer it is about: the domain and the transfer as it then stood.
+    pub transfer: Option<(Domain, Transfer)>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -150,6 +171,68 @@ struct State {
     /// Successful creates per name (tests check a name was registered once).
     creates: BTreeMap<String, u32>,
     next_roid: u64,
+    /// Poll queues per registrar (client id), oldest first.
+    #[serde(default)]
+    messages: BTreeMap<String, Vec<Message>>,
+    #[serde(default)]
+    next_message: u64,
+}
+
+impl State {
+    /// Queues a message about transfer `t` of `d` for `client`.
+    fn tell(&mut self, client: &str, text: &str, d: &Domain, t: &Transfer) {
+        self.next_message += 1;
+        let m = Message {
+            id: self.next_message,
+            at: Utc::now(),
+            text: text.to_owned(),
+            transfer: Some((d.clone(), t.clone())),
+        };
+        self.messages.entry(client.to_owned()).or_default().push(m);
+    }
+}
+
+/// The shortest second-level label a TLD allows (most: one character; EURid
+/// registers two or more).
+fn min_label(tld: &str) -> usize {
+    match tld {
+        "eu" => 2,
+        _ => 1,
+    }
+}
+
+/// Whether `name` is a name this registry registers, by RFC 1035 and RFC 5891
+/// (IDNA 2008) and the TLD's rules: exactly `label.tld` in ASCII, no trailing
+/// dot; a label of 1 to 63 letters, digits and hyphens, with no hyphen at
+/// either end and none in the 3rd and 4th place unless it is an `xn--` A-label
+/// that decodes; at most 253 characters; a TLD of letters (or an A-label); and
+/// the TLD's minimum label length.
+pub fn valid_name(name: &str) -> bool {
+    let Some((label, tld)) = name.split_once('.') else {
+        return false;
+    };
+    let ldh = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let a_label_ok = |l: &str| match l.get(2..4) {
+        Some("--") => l
+            .strip_prefix("xn--")
+            .and_then(idna::punycode::decode_to_string)
+            .is_some_and(|u| !u.is_empty() && !u.is_ascii()),
+        _ => true,
+    };
+    let tld_ok = tld.starts_with("xn--") && ldh(tld) && a_label_ok(tld)
+        || (2..=63).contains(&tld.len()) && tld.bytes().all(|b| b.is_ascii_lowercase());
+    name.len() <= 253
+        && ldh(label)
+        && a_label_ok(label)
+        && tld_ok
+        && label.chars().count() >= min_label(tld)
 }
 
 /// Changes of one `<domain:update>`.
@@ -219,6 +302,57 @@ impl DevRegistry {
         Ok(out)
     }
 
+    /// Takes the oldest message waiting for `client`, without removing it, and
+    /// how many wait.
+    pub fn poll(&self, client: &str) -> (Option<Message>, usize) {
+        let state = self.state();
+        let queue = state.messages.get(client);
+        (
+            queue.and_then(|q| q.first().cloned()),
+            queue.map_or(0, Vec::len),
+        )
+    }
+
+    /// Acknowledges message `id` of `client`: how many are left, or 2303.
+    pub fn ack(&self, client: &str, id: u64) -> Result<usize, Fault> {
+        self.change(|s| {
+            let queue = s.messages.entry(client.to_owned()).or_default();
+            let before = queue.len();
+            queue.retain(|m| m.id != id);
+            if queue.len() == before {
+                return Err(fault(2303, format!("Object does not exist: message {id}")));
+            }
+            Ok(queue.len())
+        })
+    }
+
+    /// `<contact:info>`: the sponsor sees its contact; others get 2201.
+    pub fn contact_info(&self, client: &str, id: &str) -> Result<Contact, Fault> {
+        let state = self.state();
+        let c = state.contacts.get(id).ok_or_else(|| not_found(id))?;
+        if c.client != client {
+            return Err(fault(2201, "Authorization error"));
+        }
+        Ok(c.clone())
+    }
+
+    /// Whether contact `id` exists (`<contact:check>`).
+    pub fn contact_exists(&self, id: &str) -> bool {
+        self.state().contacts.contains_key(id)
+    }
+
+    /// `<host:info>`: public to every registrar (RFC 5732), with whether a
+    /// domain uses it.
+    pub fn host_info(&self, name: &str) -> Result<(Host, bool), Fault> {
+        let state = self.state();
+        let h = state.hosts.get(name).ok_or_else(|| not_found(name))?;
+        let linked = state
+            .domains
+            .values()
+            .any(|d| d.nameservers.iter().any(|n| n == name));
+        Ok((h.clone(), linked))
+    }
+
     /// Whether `client`/`password` is an account of this registry.
     pub fn login(&self, client: &str, password: &str) -> bool {
         self.config
@@ -274,7 +408,11 @@ impl DevRegistry {
             .map(|n| {
                 let n = n.to_ascii_lowercase();
                 Checked {
-                    reason: taken(&state, &n),
+                    reason: if valid_name(&n) {
+                        taken(&state, &n)
+                    } else {
+                        Some("invalid domain name")
+                    },
                     name: n,
                 }
             })
@@ -495,7 +633,7 @@ impl DevRegistry {
                 ));
             }
             if d.auth != auth {
-                return Err(fault(2201, "Authorization error: AuthCode"));
+                return Err(fault(2202, "Invalid authorization information"));
             }
             if d.statuses.contains("clientTransferProhibited") || d.redemption_until.is_some() {
                 return Err(fault(2304, "Object status prohibits operation"));
@@ -514,6 +652,8 @@ impl DevRegistry {
             };
             d.statuses.insert("pendingTransfer".into());
             d.transfer = Some(t.clone());
+            let d = d.clone();
+            s.tell(&t.losing, "Transfer requested.", &d, &t);
             Ok(t)
         })
     }
@@ -551,17 +691,25 @@ impl DevRegistry {
                 .as_mut()
                 .filter(|t| t.status == "pending")
                 .ok_or_else(|| fault(2301, "Object not pending transfer"))?;
-            if approve {
+            let t = if approve {
                 t.status = "clientApproved".into();
                 let t = t.clone();
                 complete_transfer(d, &t);
-                Ok(t)
+                t
             } else {
                 t.status = "clientRejected".into();
                 let t = t.clone();
                 d.statuses.remove("pendingTransfer");
-                Ok(t)
-            }
+                t
+            };
+            let d = d.clone();
+            let text = if approve {
+                "Transfer approved."
+            } else {
+                "Transfer rejected."
+            };
+            s.tell(&t.requested_by, text, &d, &t);
+            Ok(t)
         })
     }
 
@@ -582,6 +730,7 @@ impl DevRegistry {
                     name: name.to_owned(),
                     client: client.to_owned(),
                     addresses: addresses.to_vec(),
+                    created: Utc::now(),
                 },
             );
             Ok(Utc::now())
@@ -714,7 +863,15 @@ fn settle(s: &mut State, name: &str, _redemption_days: i64) {
         if let Some(mut t) = due {
             t.status = "serverApproved".into();
             complete_transfer(d, &t);
-            d.transfer = Some(t);
+            d.transfer = Some(t.clone());
+            let d = d.clone();
+            s.tell(&t.losing, "Transfer auto-approved by the registry.", &d, &t);
+            s.tell(
+                &t.requested_by,
+                "Transfer auto-approved by the registry.",
+                &d,
+                &t,
+            );
         }
     }
 }
@@ -805,9 +962,42 @@ mod tests {
                 name: "Erika Muster".into(),
                 email: "erika@example.de".into(),
                 country: "DE".into(),
+                created: Utc::now(),
             },
         )
         .unwrap();
+    }
+
+    #[test]
+    fn names_follow_rfc_1035_5891_and_the_tlds_rules() {
+        for ok in [
+            "a.de",
+            "xn--bcher-kva.de",
+            "ab.eu",
+            "a-b.com",
+            "1.de",
+            "x.xn--p1ai",
+        ] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        let long = format!("{}.com", "a".repeat(64));
+        for bad in [
+            "bad_name!.com",
+            "-lead.com",
+            "trail-.com",
+            long.as_str(),
+            "nodot",
+            "x.com.",
+            "ab--cd.com",
+            "xn--.com",
+            "xn--zz.com",
+            "a.eu",
+            "Upper.com",
+            "a.b.com",
+            "a.c0m",
+        ] {
+            assert!(!valid_name(bad), "{bad}");
+        }
     }
 
     #[test]
@@ -840,7 +1030,7 @@ mod tests {
         let reg = DevRegistry::new(DevRegistryConfig::default());
         reg.materialize("example.de");
         let bad = reg.transfer_request(DEV_CLIENT, "example.de", "wrong1", 1);
-        assert_eq!(bad.unwrap_err().code, 2201);
+        assert_eq!(bad.unwrap_err().code, 2202);
         let t = reg
             .transfer_request(DEV_CLIENT, "example.de", PRE_REGISTERED_AUTH, 1)
             .unwrap();

@@ -306,10 +306,20 @@ async fn handle(registry: &DevRegistry, client: &mut Option<String>, xml: &str) 
                 *client = Some(id.to_owned());
                 Outcome::Reply(reply(ok(1000, String::new())))
             } else {
-                Outcome::Close(reply(Err(bad(2200, "Authentication error"))))
+                // RFC 5730: 2501, the server closes the connection.
+                Outcome::Close(reply(Err(bad(
+                    2501,
+                    "Authentication error; server closing connection",
+                ))))
             }
         }
         "logout" => Outcome::Close(response(1500, message(1500), "", cl_trid)),
+        "poll" => {
+            let Some(who) = client.clone() else {
+                return Outcome::Reply(reply(Err(bad(2002, "Command use error: not logged in"))));
+            };
+            Outcome::Reply(poll(registry, &who, verb, cl_trid))
+        }
         _ => {
             let Some(who) = client.clone() else {
                 return Outcome::Reply(reply(Err(bad(2002, "Command use error: not logged in"))));
@@ -383,6 +393,7 @@ fn dispatch(
                     name: required(postal, "name")?.to_owned(),
                     email: required(object, "email")?.to_owned(),
                     country: required(addr, "cc")?.to_ascii_uppercase(),
+                    created: Utc::now(),
                 },
             )?;
             ok(
@@ -393,6 +404,85 @@ fn dispatch(
                     date(created)
                 ),
             )
+        }
+        (CONTACT_NS, "check") => {
+            let mut out = format!(r#"<contact:chkData xmlns:contact="{CONTACT_NS}">"#);
+            for id in children(object, "id")
+                .filter_map(|n| n.text())
+                .map(str::trim)
+            {
+                let taken = reg.contact_exists(id);
+                out.push_str(&format!(
+                    r#"<contact:cd><contact:id avail="{}">{}</contact:id>{}</contact:cd>"#,
+                    u8::from(!taken),
+                    esc(id),
+                    if taken {
+                        "<contact:reason>in use</contact:reason>"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            out.push_str("</contact:chkData>");
+            ok(1000, out)
+        }
+        (CONTACT_NS, "info") => {
+            let c = reg.contact_info(who, required(object, "id")?)?;
+            ok(
+                1000,
+                format!(
+                    r#"<contact:infData xmlns:contact="{CONTACT_NS}"><contact:id>{id}</contact:id><contact:roid>C-{id}-RELABEL</contact:roid><contact:status s="ok"/><contact:postalInfo type="int"><contact:name>{}</contact:name><contact:addr><contact:cc>{}</contact:cc></contact:addr></contact:postalInfo><contact:email>{}</contact:email><contact:clID>{}</contact:clID><contact:crID>{}</contact:crID><contact:crDate>{}</contact:crDate></contact:infData>"#,
+                    esc(&c.name),
+                    esc(&c.country),
+                    esc(&c.email),
+                    esc(&c.client),
+                    esc(&c.client),
+                    date(c.created),
+                    id = esc(&c.id),
+                ),
+            )
+        }
+        (HOST_NS, "check") => {
+            let mut out = format!(r#"<host:chkData xmlns:host="{HOST_NS}">"#);
+            for name in children(object, "name").filter_map(|n| n.text()) {
+                let name = name.trim().to_ascii_lowercase();
+                let taken = reg.host(&name).is_some();
+                out.push_str(&format!(
+                    r#"<host:cd><host:name avail="{}">{}</host:name>{}</host:cd>"#,
+                    u8::from(!taken),
+                    esc(&name),
+                    if taken {
+                        "<host:reason>in use</host:reason>"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            out.push_str("</host:chkData>");
+            ok(1000, out)
+        }
+        (HOST_NS, "info") => {
+            let name = required(object, "name")?.to_ascii_lowercase();
+            let (h, linked) = reg.host_info(&name)?;
+            let mut out = format!(
+                r#"<host:infData xmlns:host="{HOST_NS}"><host:name>{}</host:name><host:roid>H-{}-RELABEL</host:roid><host:status s="ok"/>"#,
+                esc(&h.name),
+                esc(&h.name.replace('.', "-"))
+            );
+            if linked {
+                out.push_str(r#"<host:status s="linked"/>"#);
+            }
+            for a in &h.addresses {
+                let v = if a.is_ipv4() { "v4" } else { "v6" };
+                out.push_str(&format!(r#"<host:addr ip="{v}">{a}</host:addr>"#));
+            }
+            out.push_str(&format!(
+                "<host:clID>{}</host:clID><host:crID>{}</host:crID><host:crDate>{}</host:crDate></host:infData>",
+                esc(&h.client),
+                esc(&h.client),
+                date(h.created)
+            ));
+            ok(1000, out)
         }
         (HOST_NS, "create") => {
             let name = required(object, "name")?.to_ascii_lowercase();
@@ -486,6 +576,9 @@ fn domain_command(
     extension: Option<Node>,
 ) -> Result<(u16, String), Fault> {
     let name = required(object, "name")?.to_ascii_lowercase();
+    if !super::valid_name(&name) {
+        return Err(bad(2005, "Parameter value syntax error: name"));
+    }
     reg.materialize(&name);
     match verb {
         "create" => {
@@ -586,6 +679,67 @@ fn domain_command(
         }
         _ => Err(bad(2101, "Unimplemented command")),
     }
+}
+
+/// `<poll op="req"/>`: the oldest message with the queue's size (1301), or
+/// 1300 when none waits; `<poll op="ack" msgID="…"/>` removes one (1000).
+fn poll(registry: &DevRegistry, who: &str, verb: Node, cl_trid: Option<&str>) -> String {
+    let queue = |count: usize, id: u64, inner: &str| {
+        format!(r#"<msgQ count="{count}" id="{id}">{inner}</msgQ>"#)
+    };
+    let (code, msg, q, res) = match verb.attribute("op") {
+        Some("req") => match registry.poll(who) {
+            (None, _) => (
+                1300,
+                "Command completed successfully; no messages",
+                String::new(),
+                String::new(),
+            ),
+            (Some(m), count) => (
+                1301,
+                "Command completed successfully; ack to dequeue",
+                queue(
+                    count,
+                    m.id,
+                    &format!("<qDate>{}</qDate><msg>{}</msg>", date(m.at), esc(&m.text)),
+                ),
+                m.transfer
+                    .as_ref()
+                    .map(|(d, t)| format!("<resData>{}</resData>", transfer_data(d, t)))
+                    .unwrap_or_default(),
+            ),
+        },
+        Some("ack") => {
+            let id = verb.attribute("msgID").and_then(|i| i.parse::<u64>().ok());
+            let Some(id) = id else {
+                return response(2003, "Required parameter missing: msgID", "", cl_trid);
+            };
+            match registry.ack(who, id) {
+                Ok(left) => (
+                    1000,
+                    message(1000),
+                    if left > 0 {
+                        let next = registry.poll(who).0.map_or(0, |m| m.id);
+                        queue(left, next, "")
+                    } else {
+                        String::new()
+                    },
+                    String::new(),
+                ),
+                Err(f) => return response(f.code, &f.message, "", cl_trid),
+            }
+        }
+        _ => return response(2005, "Parameter value syntax error: op", "", cl_trid),
+    };
+    let cl = cl_trid
+        .map(|c| format!("<clTRID>{}</clTRID>", esc(c)))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<epp xmlns="{EPP_NS}"><response><result code="{code}"><msg>{}</msg></result>{q}{res}<trID>{cl}<svTRID>RL-{}</svTRID></trID></response></epp>"#,
+        esc(msg),
+        SV_TRID.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn info_data(d: &Domain) -> String {

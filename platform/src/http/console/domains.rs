@@ -93,7 +93,7 @@ pub async fn detail(
         json!({
             "domain": row(&d),
             "customer": customer.map(|c| json!({"id": c.id, "name": crate::customers::display_name(&c), "number": crate::customers::number_of(&c)})),
-            "ops": ops.iter().map(|o| json!({"op": o.op, "code": o.result_code, "message": o.message, "actor": o.actor, "at": o.at.format("%Y-%m-%d %H:%M:%S").to_string()})).collect::<Vec<_>>(),
+            "ops": ops.iter().map(|o| json!({"op": o.op, "code": o.result_code, "outcome": provisioning::outcome(o.result_code), "message": o.message, "actor": o.actor, "at": o.at.format("%Y-%m-%d %H:%M:%S").to_string()})).collect::<Vec<_>>(),
             "records": records,
             "services": services,
         }),

@@ -100,6 +100,7 @@ fn domain_json(d: &domain::Model) -> Value {
         "transfer_lock": d.transfer_lock,
         "own_nameservers": d.own_nameservers,
         "nameservers": provisioning::nameservers_of(d),
+        "glue": provisioning::glue_of(d).iter().map(|g| g.join(", ")).collect::<Vec<_>>(),
     })
 }
 
@@ -243,7 +244,7 @@ async fn render(
             "offer": offer,
             "web": web, "mail": mail, "parking": d.parking_provider, "contacts": contacts,
             "parking_providers": crate::forwarding::PARKING_PROVIDERS,
-            "ops": ops.iter().take(20).map(|o| json!({"op": o.op, "code": o.result_code, "at": o.at.format("%Y-%m-%d %H:%M").to_string()})).collect::<Vec<_>>(),
+            "ops": ops.iter().take(20).map(|o| json!({"op": o.op, "code": o.result_code, "outcome": provisioning::outcome(o.result_code), "at": o.at.format("%Y-%m-%d %H:%M").to_string()})).collect::<Vec<_>>(),
         }),
     )
 }
