@@ -75,12 +75,17 @@ impl AppState {
             &config.redis_prefix,
         );
         let (registrar, dev_registry): (Arc<dyn Registrar>, _) = match &config.epp {
-            Some(epp) => (Arc::new(EppRegistrar::from_config(epp)?), None),
+            Some(epp) => {
+                let epp = EppRegistrar::from_config(epp)?;
+                epp.set_registry_limits(&config.registries);
+                (Arc::new(epp), None)
+            }
             None if config.dev_registry.enabled => {
                 tracing::warn!(
                     "the built-in test registry is on: domains are not really registered"
                 );
                 let dev = Arc::new(devregistry::embedded(config.dev_registry.clone()).await?);
+                dev.registrar.set_registry_limits(&config.registries);
                 (Arc::new(dev.registrar.clone()), Some(dev))
             }
             None => {
@@ -94,7 +99,8 @@ impl AppState {
             registrar,
             Duration::from_millis(config.registry_timeout_ms),
             Duration::from_secs(config.availability_cache_secs),
-        );
+        )
+        .with_limits(&config.registries);
         let outbound = crate::outbound::Outbound::new(config.outbound_policy());
         let aftermarket: Arc<dyn Aftermarket> = match &config.aftermarket_feed {
             Some(feed) if feed.starts_with("http://") || feed.starts_with("https://") => {

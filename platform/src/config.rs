@@ -40,8 +40,15 @@ pub struct Config {
     /// `smtp://host:port`, `smtp://host:port?tls=required` or `smtps://user:pass@host`;
     /// absent = mail is kept in each reseller's outbox (shown in the console).
     pub smtp_url: Option<String>,
-    /// Longest wait for one registry's availability answer, in milliseconds.
+    /// Longest wait for one registry's availability answer, in milliseconds
+    /// (default 8000: a slow registry answers in 3 s; the search page shows
+    /// every registry's answer as it arrives, so a slow one holds up no other).
     pub registry_timeout_ms: u64,
+    /// Per registry operator: `[registries.denic] timeout_ms = 5000,
+    /// connections = 2` (operators as `registry_of` names them: verisign,
+    /// denic, eurid, pir, identity-digital, …).
+    #[serde(default)]
+    pub registries: std::collections::BTreeMap<String, crate::domains::registrar::RegistryLimits>,
     /// Seconds an availability answer is reused (per reseller).
     pub availability_cache_secs: u64,
     /// Latency and faults of the built-in test registry.
@@ -318,7 +325,7 @@ impl Config {
             .set_default("body_timeout_secs", 30)?
             .set_default("tenant_retention_days", 30)?
             .set_default("job_workers", 1)?
-            .set_default("registry_timeout_ms", 2000)?
+            .set_default("registry_timeout_ms", 8000)?
             .set_default("availability_cache_secs", 60)?;
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
@@ -414,6 +421,20 @@ impl Config {
         }
         if !(50..=60_000).contains(&self.registry_timeout_ms) {
             invalid("registry_timeout_ms", "must be between 50 and 60000");
+        }
+        for (name, l) in &self.registries {
+            if l.timeout_ms.is_some_and(|t| !(50..=60_000).contains(&t)) {
+                invalid(
+                    "registries",
+                    &format!("{name}.timeout_ms must be between 50 and 60000"),
+                );
+            }
+            if l.connections.is_some_and(|c| !(1..=64).contains(&c)) {
+                invalid(
+                    "registries",
+                    &format!("{name}.connections must be between 1 and 64"),
+                );
+            }
         }
         if self.availability_cache_secs > 3600 {
             invalid("availability_cache_secs", "must be at most 3600");
@@ -619,7 +640,8 @@ mod tests {
             max_upload_bytes: 20_971_520,
             log_format: "pretty".into(),
             smtp_url: None,
-            registry_timeout_ms: 2000,
+            registry_timeout_ms: 8000,
+            registries: Default::default(),
             availability_cache_secs: 60,
             dev_registry: Default::default(),
             epp: None,

@@ -160,6 +160,7 @@ impl Drop for Cleanup {
 
 pub mod billing;
 pub mod browser;
+pub mod contract;
 pub mod deps;
 pub mod pdns;
 pub mod proxy;

@@ -584,3 +584,135 @@ async fn api_key_guessing_is_throttled_per_client() {
     assert_eq!(resp.status(), 200);
     app.stop().await;
 }
+
+/// Answers of the main reads and writes, each checked against
+/// `docs/openapi.json` for its operation and status: what the spec promises is
+/// what a client gets (types, required, nullable, enums, status codes).
+#[tokio::test]
+async fn answers_keep_the_published_contract() {
+    use relabel_tests::contract::assert_conforms;
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let host = "alpha.localhost";
+    let scopes: Vec<&str> = relabel_platform::api_keys::Realm::Tenant
+        .scopes()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    let key = app.api_key(host, &scopes).await;
+    let client = app.client();
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let client = client.clone();
+        let key = key.clone();
+        let url = app.url(host, &format!("/api/v1{path}"));
+        async move {
+            let mut r = client.request(method, url).bearer_auth(key);
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let get = |path: &str| call(reqwest::Method::GET, path.to_owned(), None);
+
+    // A person without company, phone or VAT id: nulls where the spec allows them.
+    let (status, created) = call(
+        reqwest::Method::POST,
+        "/customers".into(),
+        Some(serde_json::json!({
+            "email": "contract@example.de", "first_name": "Conny", "last_name": "Contract",
+            "street": "Weg 1", "postal_code": "10115", "city": "Berlin", "country": "DE",
+        })),
+    )
+    .await;
+    assert_conforms("POST", "/customers", status, &created);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let checks: Vec<(&str, String)> = vec![
+        ("/tenant", "/tenant".into()),
+        ("/customers", "/customers?limit=2".into()),
+        ("/customers/{id}", format!("/customers/{id}")),
+        ("/customers/{id}/ledger", format!("/customers/{id}/ledger")),
+        (
+            "/customers/{id}/payments",
+            format!("/customers/{id}/payments"),
+        ),
+        ("/customers/{id}/prices", format!("/customers/{id}/prices")),
+        ("/price-classes", "/price-classes".into()),
+        ("/catalog", "/catalog".into()),
+        ("/coupons", "/coupons".into()),
+        ("/invoices", "/invoices".into()),
+        ("/orders", "/orders".into()),
+        ("/clearing-cases", "/clearing-cases".into()),
+        ("/domains", "/domains".into()),
+        ("/services", "/services".into()),
+        ("/jobs", "/jobs".into()),
+        ("/open-items", "/open-items".into()),
+        ("/billing-runs", "/billing-runs".into()),
+        ("/debit-runs", "/debit-runs".into()),
+        ("/dunning-runs", "/dunning-runs".into()),
+        ("/availability", "/availability?q=contract-name".into()),
+        (
+            "/quote",
+            "/quote?product=domain-de&action=register&period=12".into(),
+        ),
+        // Refusals are part of the contract too.
+        (
+            "/customers/{id}",
+            "/customers/cus_00000000000000000000000000000000".into(),
+        ),
+        ("/customers", "/customers?limit=-690".into()),
+    ];
+    for (template, path) in checks {
+        let (status, body) = get(&path).await;
+        assert_conforms("GET", template, status, &body);
+    }
+    // A billing run as it starts (not finished yet) and as listed.
+    let (status, run) = call(
+        reqwest::Method::POST,
+        "/billing-runs".into(),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_conforms("POST", "/billing-runs", status, &run);
+    if let Some(run_id) = run["id"].as_str() {
+        let (status, body) = get(&format!("/billing-runs/{run_id}")).await;
+        assert_conforms("GET", "/billing-runs/{id}", status, &body);
+    }
+
+    // Hosts no reseller answers at, and a suspended reseller, answer the API
+    // in its own JSON shape, not with a shop page.
+    let r = client
+        .get(app.url("nobody.test", "/api/v1/tenant"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unknown_host", "{body}");
+    assert!(body["details"].is_array());
+    let t = app.state.tenancy.resolve(host).await.unwrap().unwrap();
+    relabel_platform::resellers::set_status(
+        &app.state.tenancy,
+        "operator@test",
+        &t.id,
+        relabel_tenants::TenantStatus::Suspended,
+    )
+    .await
+    .unwrap();
+    let (status, body) = get("/tenant").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("reseller_suspended"))
+    );
+    app.stop().await;
+}

@@ -555,6 +555,17 @@ async fn the_api_quotes_prices_for_the_keys_reseller_only() {
     .await
     .unwrap();
     assert_eq!(anon["net"], "5.29");
+    // A misspelt parameter is refused, naming it, instead of quoting the default.
+    let typo = get(
+        "alpha.localhost",
+        "product=domain-de&action=register&period=12&custmer=cus_x".into(),
+        &alpha_key,
+    )
+    .await
+    .unwrap();
+    assert_eq!(typo.status(), 422);
+    let typo: serde_json::Value = typo.json().await.unwrap();
+    assert_eq!(typo["details"][0]["field"], "custmer", "{typo}");
     assert_eq!(anon["source"], "class");
     assert_eq!(anon["price_class"], "Customers A");
     assert_eq!(anon["wholesale"], "3.49");

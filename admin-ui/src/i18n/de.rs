@@ -688,6 +688,7 @@ pub(super) static DE: &[(&str, &str)] = &[
     ("err.skonto_days_missing", "Ein Skonto braucht die Anzahl Tage, in denen es gewährt wird."),
     ("err.skonto_after_due", "Die Skontofrist kann nicht länger als das Zahlungsziel sein."),
     ("err.outside_mixed", "Nicht steuerbare Positionen gehören auf eine eigene Rechnung: stellen Sie die 0-%-Positionen gesondert in Rechnung."),
+    ("err.unknown_parameter", "Diesen Parameter gibt es hier nicht; prüfen Sie die Schreibweise."),
     ("err.vat_rate", "Geben Sie einen Steuersatz von 0 bis 30 % ein."),
     ("err.coupon_products", "Unbekanntes Produkt oder unbekannte TLD in der Liste."),
     ("err.limit", "Geben Sie eine ganze Zahl von 1 bis 1.000.000 ein oder lassen Sie das Feld leer."),

@@ -688,6 +688,7 @@ pub(super) static EN: &[(&str, &str)] = &[
     ("err.skonto_days_missing", "A cash discount needs the number of days it is granted for."),
     ("err.skonto_after_due", "The cash discount period cannot be longer than the payment term."),
     ("err.outside_mixed", "Lines outside the scope of VAT go on an invoice of their own: issue the 0 % lines separately."),
+    ("err.unknown_parameter", "This parameter is not known here; check its spelling."),
     ("err.vat_rate", "Enter a VAT rate from 0 to 30 %."),
     ("err.coupon_products", "Unknown product or TLD in the list."),
     ("err.limit", "Enter a whole number from 1 to 1,000,000, or leave it empty."),

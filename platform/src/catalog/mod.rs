@@ -4,7 +4,7 @@
 
 pub mod edit;
 pub mod entity;
-mod seed;
+pub(crate) mod seed;
 
 pub use edit::{export_csv, import_csv};
 

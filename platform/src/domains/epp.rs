@@ -46,7 +46,8 @@ pub struct EppConfig {
     /// PEM certificate(s) to trust instead of the system's roots (a registry's
     /// OT&E environment, the test registry).
     pub ca_file: Option<PathBuf>,
-    /// Sessions kept open at most.
+    /// Sessions for registrations and changes; checks keep this many per
+    /// registry operator besides (see `[registries.*]` for single operators).
     #[serde(default = "default_connections")]
     pub connections: usize,
     /// Seconds between `<hello>`s on idle sessions.
@@ -77,6 +78,11 @@ struct Inner {
     timeout: Duration,
     idle: Mutex<Vec<Session>>,
     permits: Semaphore,
+    /// Sessions per registry operator for checks (`connections` each unless
+    /// its limits say otherwise): a search asks every registry at once.
+    per_registry: Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+    connections: usize,
+    limits: std::sync::RwLock<std::collections::BTreeMap<String, super::registrar::RegistryLimits>>,
 }
 
 #[derive(Clone)]
@@ -156,6 +162,9 @@ impl EppRegistrar {
             timeout: Duration::from_millis(cfg.timeout_ms.max(100)),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(cfg.connections.max(1)),
+            per_registry: Mutex::default(),
+            connections: cfg.connections.max(1),
+            limits: Default::default(),
         });
         if cfg.keepalive_secs > 0 && tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(keepalive(
@@ -184,6 +193,38 @@ impl EppRegistrar {
         Ok(session)
     }
 
+    /// Sessions of single registry operators for checks (`[registries.*]`).
+    pub fn set_registry_limits(
+        &self,
+        limits: &std::collections::BTreeMap<String, super::registrar::RegistryLimits>,
+    ) {
+        *self.inner.limits.write().unwrap_or_else(|e| e.into_inner()) = limits.clone();
+        self.inner
+            .per_registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn permits_for(&self, registry: &str) -> Arc<Semaphore> {
+        let n = self
+            .inner
+            .limits
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(registry)
+            .and_then(|l| l.connections)
+            .unwrap_or(self.inner.connections)
+            .max(1);
+        self.inner
+            .per_registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(registry.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(n)))
+            .clone()
+    }
+
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Session>> {
         self.inner.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -199,9 +240,20 @@ impl EppRegistrar {
         Cmd: Transaction<NoExtension> + Command + Sync,
         Cmd::Response: Send,
     {
-        let _permit = self
-            .inner
-            .permits
+        self.run_with(&self.inner.permits, cmd).await
+    }
+
+    /// [`Self::run`] within the sessions `permits` allows.
+    async fn run_with<Cmd>(
+        &self,
+        permits: &Semaphore,
+        cmd: &Cmd,
+    ) -> Result<Response<Cmd::Response, NoExtension>, RegistrarError>
+    where
+        Cmd: Transaction<NoExtension> + Command + Sync,
+        Cmd::Response: Send,
+    {
+        let _permit = permits
             .acquire()
             .await
             .map_err(|e| RegistrarError::Transport(e.to_string()))?;
@@ -342,9 +394,12 @@ impl Registrar for EppRegistrar {
         &self.inner.client_id
     }
 
-    async fn check(&self, _registry: &str, names: &[String]) -> Result<Vec<Check>, RegistrarError> {
+    async fn check(&self, registry: &str, names: &[String]) -> Result<Vec<Check>, RegistrarError> {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let rsp = self.run(&DomainCheck { domains: &refs }).await?;
+        let permits = self.permits_for(registry);
+        let rsp = self
+            .run_with(&permits, &DomainCheck { domains: &refs })
+            .await?;
         let data = rsp.res_data().ok_or_else(|| missing("chkData"))?;
         Ok(data
             .list

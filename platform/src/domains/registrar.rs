@@ -258,6 +258,19 @@ pub fn registry_of(tld: &str) -> &str {
     }
 }
 
+/// Settings of one registry operator (`[registries.<operator>]`, e.g.
+/// `[registries.denic]`); unset values take `registry_timeout_ms` and
+/// `registry_connections`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryLimits {
+    /// Longest wait for one availability answer, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// EPP sessions kept for its checks: a search asks every registry at once,
+    /// so one slow registry never waits behind another.
+    pub connections: Option<usize>,
+}
+
 /// What the availability page shows for one name.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,6 +286,8 @@ pub enum Availability {
 pub struct Registries {
     registrar: Arc<dyn Registrar>,
     timeout: Duration,
+    /// Per registry operator, where set.
+    timeouts: Arc<HashMap<String, Duration>>,
     /// (tenant, ascii name) -> available. Only real answers are cached; none when
     /// the configured lifetime is zero.
     cache: Option<moka::sync::Cache<(String, String), bool>>,
@@ -283,6 +298,7 @@ impl Registries {
         Self {
             registrar,
             timeout,
+            timeouts: Arc::default(),
             cache: (!cache_ttl.is_zero()).then(|| {
                 moka::sync::Cache::builder()
                     .max_capacity(200_000)
@@ -290,6 +306,22 @@ impl Registries {
                     .build()
             }),
         }
+    }
+
+    /// Timeouts of single registry operators (the rest keep the default).
+    pub fn with_limits(mut self, limits: &BTreeMap<String, RegistryLimits>) -> Self {
+        self.timeouts = Arc::new(
+            limits
+                .iter()
+                .filter_map(|(r, l)| Some((r.clone(), Duration::from_millis(l.timeout_ms?))))
+                .collect(),
+        );
+        self
+    }
+
+    /// How long a check at `registry` may take.
+    pub fn timeout_for(&self, registry: &str) -> Duration {
+        self.timeouts.get(registry).copied().unwrap_or(self.timeout)
     }
 
     pub fn registrar(&self) -> &Arc<dyn Registrar> {
@@ -336,7 +368,7 @@ impl Registries {
         let mut pending = futures::stream::FuturesUnordered::new();
         for (registry, batch) in by_registry {
             let registrar = self.registrar.clone();
-            let timeout = self.timeout;
+            let timeout = self.timeout_for(registry);
             pending.push(async move {
                 let answer = tokio::time::timeout(timeout, registrar.check(registry, &batch)).await;
                 (registry, batch, answer)
@@ -446,6 +478,58 @@ mod tests {
         let again = r.check("t1", &names(&["free-name.com"])).await;
         assert_eq!(again["free-name.com"], Availability::Available);
         assert!(start.elapsed() < Duration::from_millis(15));
+    }
+
+    /// Every TLD of the demo catalog, at a registry answering in 3 s: each
+    /// registry is asked at once on sessions of its own, so all answer within
+    /// twice the latency; a registry whose own timeout is shorter answers
+    /// "unknown" (try again) for its TLDs only, and does not hold up the rest.
+    #[tokio::test]
+    async fn every_tld_answers_within_twice_a_slow_registrys_latency() {
+        let dev = embedded(DevRegistryConfig {
+            latency_ms: 3000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let limits = BTreeMap::from([(
+            "denic".to_owned(),
+            RegistryLimits {
+                timeout_ms: Some(1000),
+                connections: Some(1),
+            },
+        )]);
+        dev.registrar.set_registry_limits(&limits);
+        let r = Registries::new(
+            Arc::new(dev.registrar.clone()),
+            Duration::from_millis(8000),
+            Duration::ZERO,
+        )
+        .with_limits(&limits);
+        let all: Vec<String> = crate::catalog::seed::TLDS
+            .iter()
+            .map(|t| format!("quick-brown-fox.{}", t.0))
+            .collect();
+        assert!(all.len() >= 40, "{}", all.len());
+        let start = Instant::now();
+        let mut first = None;
+        let got = r
+            .check_streaming("t1", &all, |_| {
+                first.get_or_insert(start.elapsed());
+            })
+            .await;
+        let took = start.elapsed();
+        assert!(took < Duration::from_millis(6000), "{took:?}");
+        // The short-timeout registry came first, as "unknown", not last.
+        assert!(first.unwrap() < Duration::from_millis(2000), "{first:?}");
+        for name in &all {
+            let want = if name.ends_with(".de") {
+                Availability::Unknown
+            } else {
+                Availability::Available
+            };
+            assert_eq!(got[name], want, "{name}");
+        }
     }
 
     #[tokio::test]

@@ -181,6 +181,30 @@ impl<P: Endpoint, T: Endpoint> HostDispatch<P, T> {
                 return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
             }
         };
+        // The API answers in its own shape on every host, known or not.
+        if path.starts_with("/api/") {
+            let refused = match &tenant {
+                None => Some((
+                    StatusCode::NOT_FOUND,
+                    "unknown_host",
+                    "No reseller answers at this host.",
+                )),
+                Some(t) if t.status == TenantStatus::Deleted => Some((
+                    StatusCode::NOT_FOUND,
+                    "unknown_host",
+                    "No reseller answers at this host.",
+                )),
+                Some(t) if t.status == TenantStatus::Suspended => Some((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "reseller_suspended",
+                    "This reseller is suspended.",
+                )),
+                Some(_) => None,
+            };
+            if let Some((status, code, message)) = refused {
+                return Ok(api::error::json_error(status, code, message));
+            }
+        }
         match tenant {
             None => Ok(self.forward_or_not_found(host.as_deref(), lang).await),
             Some(t) if t.status == TenantStatus::Suspended => {

@@ -22,6 +22,7 @@ enum Tag {
 pub struct BillingApi;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LineOut {
     pub position: i32,
     pub description: String,
@@ -39,6 +40,7 @@ pub struct LineOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DocumentOut {
     /// `inv_` + id.
     pub id: String,
@@ -115,6 +117,7 @@ fn doc_out(
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LedgerEntryOut {
     pub id: String,
     /// invoice, credit_note, payment, deposit, fee, refund, write_off, correction.
@@ -128,6 +131,7 @@ pub struct LedgerEntryOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LedgerOut {
     pub customer_id: String,
     pub balance_minor: i64,
@@ -135,6 +139,7 @@ pub struct LedgerOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditLineIn {
     pub position: i32,
     /// Net amount to credit in minor units; absent = the whole line.
@@ -153,6 +158,7 @@ pub enum CreditedPeriodsIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditIn {
     /// Lines to credit; empty or absent = the whole invoice (storno).
     #[oai(default)]
@@ -164,12 +170,14 @@ pub struct CreditIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunIn {
     /// Bill everything due up to this instant (default: now).
     pub due_by: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunOut {
     pub id: String,
     /// queued, running, done or failed.

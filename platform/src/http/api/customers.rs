@@ -20,6 +20,7 @@ pub struct CustomersApi;
 
 /// A customer with master data and billing settings.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CustomerOut {
     /// `cus_...`
     pub id: String,
@@ -117,6 +118,7 @@ impl From<customer::Model> for CustomerOut {
 /// Fields to set. On create, names, address, country and email are required; on
 /// update, omitted fields keep their value and `""` clears an optional one.
 #[derive(Object, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CustomerIn {
     pub kind: Option<String>,
     pub first_name: Option<String>,
@@ -186,6 +188,7 @@ impl From<CustomerIn> for CustomerInput {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CustomerList {
     pub items: Vec<CustomerOut>,
     /// Pass as `after` for the next page; null on the last page.
@@ -239,6 +242,7 @@ impl CustomersApi {
         /// The `next` value of the previous page.
         after: Query<Option<String>>,
         /// 1 to 200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
     ) -> Result<Json<CustomerList>, ApiError> {
         let (tenant, _) = authorize(&state, req, &auth, "customers:read").await?;

@@ -26,6 +26,7 @@ enum Tag {
 pub struct DomainsApi;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DomainOut {
     /// ASCII (punycode) name; also the id in paths.
     pub name: String,
@@ -55,6 +56,7 @@ fn domain_out(d: &domain::Model) -> DomainOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RecordIo {
     /// Relative to the zone: `@`, `www`, `_sip._tcp`.
     pub name: String,
@@ -86,6 +88,7 @@ impl From<Record> for RecordIo {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NameserverIn {
     pub host: String,
     /// Glue addresses, required exactly for hosts inside the domain.
@@ -94,6 +97,7 @@ pub struct NameserverIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NameserversIn {
     /// Own nameservers (2 to 6); empty = back to the reseller's nameservers.
     #[oai(default)]
@@ -101,29 +105,34 @@ pub struct NameserversIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LockIn {
     pub locked: bool,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuthCodeOut {
     /// Give it to the gaining provider; the transfer lock is off now.
     pub auth_code: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OwnerIn {
     /// One of the domain customer's contacts.
     pub contact_id: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OwnerOut {
     /// The registrant contact at the registry.
     pub registry_contact: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ServiceOut {
     pub id: String,
     pub customer_id: String,
@@ -173,6 +182,7 @@ fn service_out(s: service::Model, domains: &[domain::Model]) -> ServiceOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JobOut {
     pub id: String,
     /// `domain.register`, `domain.transfer`, `service.create`, `dns.update`, ...

@@ -4,6 +4,7 @@ use poem_openapi::{ApiResponse, Object};
 
 /// The body of every error.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApiErrorBody {
     /// Stable, machine-readable code, e.g. `validation_failed`.
     pub code: String,
@@ -14,6 +15,7 @@ pub struct ApiErrorBody {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorDetail {
     /// JSON path of the field, e.g. `hostname`.
     pub field: String,
@@ -99,18 +101,16 @@ pub async fn uniform_errors<E: poem::Endpoint>(
     } else {
         text
     };
-    let body = ApiErrorBody {
-        code: code.to_owned(),
-        message,
-        details: vec![],
-    };
-    Ok(poem::Response::builder()
+    Ok(json_error(status, code, &message))
+}
+
+/// An error answer in the API's `{code, message, details}` shape, for answers
+/// given before the API's own handlers run (unknown or suspended hosts, …).
+pub fn json_error(status: poem::http::StatusCode, code: &str, message: &str) -> poem::Response {
+    poem::Response::builder()
         .status(status)
         .content_type("application/json; charset=utf-8")
-        .body(
-            serde_json::json!({ "code": body.code, "message": body.message, "details": [] })
-                .to_string(),
-        ))
+        .body(serde_json::json!({ "code": code, "message": message, "details": [] }).to_string())
 }
 
 impl From<crate::ratelimit::Refused> for ApiError {

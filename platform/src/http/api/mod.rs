@@ -5,7 +5,7 @@
 mod billing;
 mod customers;
 mod domains;
-mod error;
+pub(crate) mod error;
 mod operator;
 mod orders;
 mod payments;

@@ -20,6 +20,7 @@ enum Tag {
 pub struct OperatorApi;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ResellerOut {
     /// `ten_...`
     pub id: String,
@@ -50,6 +51,7 @@ impl From<Tenant> for ResellerOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ResellerIn {
     pub name: String,
     /// First hostname, e.g. `shop.example.com` (IDNs in punycode or Unicode).
@@ -64,6 +66,7 @@ pub struct ResellerIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HostnameIn {
     pub hostname: String,
 }

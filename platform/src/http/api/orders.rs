@@ -53,6 +53,7 @@ fn raw(prefix: &str, id: &str, what: &str) -> Result<String, ApiError> {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AvailabilityOut {
     /// The label searched, lowercase Unicode.
     pub label: String,
@@ -62,6 +63,7 @@ pub struct AvailabilityOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AvailabilityRow {
     /// Unicode name.
     pub domain: String,
@@ -80,6 +82,7 @@ pub struct AvailabilityRow {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SuggestionOut {
     pub domain: String,
     pub price: Option<String>,
@@ -87,12 +90,14 @@ pub struct SuggestionOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CartIn {
     /// The customer the cart belongs to (`cus_...`); absent for an anonymous cart.
     pub customer_id: Option<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LineIn {
     /// A domain to register or transfer (Unicode or punycode).
     pub domain: Option<String>,
@@ -135,6 +140,7 @@ impl LineIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CartOut {
     pub id: String,
     pub customer_id: Option<String>,
@@ -143,6 +149,7 @@ pub struct CartOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CartItemOut {
     pub id: String,
     pub domain: Option<String>,
@@ -152,6 +159,7 @@ pub struct CartItemOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderIn {
     pub customer_id: String,
     /// Order the contents of this cart ...
@@ -163,6 +171,7 @@ pub struct OrderIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderOut {
     pub id: String,
     /// Assigned on acceptance.
@@ -186,6 +195,7 @@ pub struct OrderOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderItemOut {
     pub position: i32,
     pub domain: Option<String>,
@@ -199,6 +209,7 @@ pub struct OrderItemOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CaseOut {
     pub id: String,
     pub number: String,
@@ -214,6 +225,7 @@ pub struct CaseOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DecisionIn {
     /// Accept beyond the credit limit (needs the `credit:override` scope).
     #[oai(default)]

@@ -26,6 +26,7 @@ enum Tag {
 pub struct PaymentsApi;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PaymentIn {
     /// As paid, decimal, e.g. `119.00`.
     pub amount: String,
@@ -47,6 +48,7 @@ pub struct PaymentIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PaymentOut {
     pub id: String,
     pub customer_id: String,
@@ -80,6 +82,7 @@ fn payment_out(p: &payments::payment::Model) -> PaymentOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OpenItemOut {
     pub id: String,
     pub number: String,
@@ -114,6 +117,7 @@ fn open_item_out(i: &invoice::Model) -> OpenItemOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DebitRunOut {
     pub id: String,
     pub collect_on: DateTime<Utc>,
@@ -138,12 +142,14 @@ fn debit_out(r: &payments::debit_run::Model) -> DebitRunOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReturnIn {
     /// ISO 20022 return reason code, e.g. `AM04`, `MD06`.
     pub reason: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DunningRunOut {
     pub id: String,
     pub letters: i32,
@@ -165,6 +171,7 @@ fn dunning_out(r: &payments::dunning_run::Model) -> DunningRunOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LetterOut {
     pub id: String,
     pub customer_id: String,

@@ -33,6 +33,7 @@ fn pricing_error(e: PricingError, what: &str) -> ApiError {
 
 /// One price relation.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PriceIn {
     /// `register`, `transfer`, `renew`, `restore`, `owner_change`, `setup`,
     /// `monthly_fee` or `yearly_fee`.
@@ -44,6 +45,7 @@ pub struct PriceIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PriceOut {
     pub action: String,
     pub period_months: i32,
@@ -51,6 +53,7 @@ pub struct PriceOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PriceSetIn {
     /// Must be the currency of the customer's price class (overrides only; a class
     /// set is always in the class's currency).
@@ -61,12 +64,14 @@ pub struct PriceSetIn {
 
 /// A saved set, with the prices below the reseller's wholesale cost (allowed).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PriceSetOut {
     pub product_id: String,
     pub below_cost: Vec<BelowCostOut>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BelowCostOut {
     pub action: String,
     pub period_months: i32,
@@ -75,6 +80,7 @@ pub struct BelowCostOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OverrideOut {
     pub product_id: String,
     pub currency: String,
@@ -82,6 +88,7 @@ pub struct OverrideOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CatalogItemOut {
     pub product_id: String,
     /// `domain`, `hosting`, `email`, `site_builder`, `ssl` or `service_contract`.
@@ -98,6 +105,7 @@ pub struct CatalogItemOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WholesaleOut {
     pub action: String,
     pub period_months: i32,
@@ -106,11 +114,13 @@ pub struct WholesaleOut {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EnabledIn {
     pub enabled: bool,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CouponIn {
     /// 3-32 letters, digits or hyphens.
     pub code: String,
@@ -136,6 +146,7 @@ pub struct CouponIn {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CouponOut {
     pub id: String,
     pub code: String,
@@ -205,6 +216,7 @@ fn below_out(product_id: String, below: Vec<pricing::BelowCost>) -> PriceSetOut 
 pub struct PricesApi;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PriceClassOut {
     pub id: String,
     pub name: String,
@@ -214,6 +226,7 @@ pub struct PriceClassOut {
 
 /// A sell price with where it comes from.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct QuoteOut {
     pub product_id: String,
     pub action: String,
@@ -289,6 +302,15 @@ impl PricesApi {
         customer: Query<Option<String>>,
     ) -> Result<Json<QuoteOut>, ApiError> {
         let (tenant, _) = authorize(&state, req, &auth, "prices:read").await?;
+        // A misspelt parameter (`perod=24`) would silently quote the default:
+        // refused, naming it.
+        if let Some(unknown) = unknown_parameter(req, &["product", "action", "period", "customer"])
+        {
+            return Err(ApiError::invalid(&crate::validation::FieldErrors::single(
+                &unknown,
+                "err.unknown_parameter",
+            )));
+        }
         let tx = state
             .tenancy
             .begin(&tenant)
@@ -716,4 +738,16 @@ fn group_sets(rows: impl Iterator<Item = (String, String, String, i32, i64)>) ->
             });
     }
     sets.into_values().collect()
+}
+
+/// The first query parameter of `req` that is not one of `known`.
+fn unknown_parameter(req: &Request, known: &[&str]) -> Option<String> {
+    req.uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+        .find(|k| !known.contains(k))
+        .map(|k| k.chars().take(64).collect())
 }

@@ -20,6 +20,7 @@ pub struct TenantApi;
 
 /// The reseller the API key belongs to.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantOut {
     /// `ten_...`
     pub id: String,
