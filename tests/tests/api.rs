@@ -716,3 +716,59 @@ async fn answers_keep_the_published_contract() {
     );
     app.stop().await;
 }
+
+/// Refusals before a handler runs are documented and in the API's shape: a
+/// wrong method gets 405 with `Allow`, a body that is not JSON 415.
+#[tokio::test]
+async fn wrong_methods_and_media_types_are_refused_as_documented() {
+    use relabel_tests::contract::{assert_conforms, spec};
+    let app = spawn_app().await;
+    relabel_platform::demo::seed(&app.state).await.unwrap();
+    let host = "alpha.localhost";
+    let key = app
+        .api_key(host, &["customers:read", "customers:write", "tenant:read"])
+        .await;
+    let client = app.client();
+    let r = client
+        .delete(app.url(host, "/api/v1/tenant"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed", "{body}");
+    assert_conforms("GET", "/tenant", 405, &body);
+    let r = client
+        .put(app.url(host, "/api/v1/customers"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let r = client
+        .post(app.url(host, "/api/v1/customers"))
+        .bearer_auth(&key)
+        .header("content-type", "text/plain")
+        .body("email=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let body: Value = r.json().await.unwrap();
+    assert_conforms("POST", "/customers", 415, &body);
+    // Every operation documents them, and the suspended host's 503.
+    for (path, ops) in spec()["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for status in ["405", "415", "503"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} does not document {status}"
+                );
+            }
+        }
+    }
+    app.stop().await;
+}

@@ -37,9 +37,18 @@ pub enum ApiError {
     /// No such resource (or not on this host).
     #[oai(status = 404)]
     NotFound(Json<ApiErrorBody>),
+    /// This method is not served on this path; `Allow` lists the ones that are.
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ApiErrorBody>, #[oai(header = "Allow")] String),
     /// The resource's state does not allow this (e.g. a case decided already).
     #[oai(status = 409)]
     Conflict(Json<ApiErrorBody>),
+    /// The request body is larger than the server takes.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ApiErrorBody>),
+    /// The body is not JSON: send `Content-Type: application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ApiErrorBody>),
     /// Validation failed; `details` names each field.
     #[oai(status = 422)]
     Unprocessable(Json<ApiErrorBody>),
@@ -50,6 +59,9 @@ pub enum ApiError {
     /// Unexpected error; the message carries a request id.
     #[oai(status = 500)]
     Internal(Json<ApiErrorBody>),
+    /// The reseller at this host is suspended.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiErrorBody>),
 }
 
 fn body(code: &str, message: impl Into<String>) -> Json<ApiErrorBody> {
@@ -67,6 +79,7 @@ pub async fn uniform_errors<E: poem::Endpoint>(
     req: poem::Request,
 ) -> poem::Result<poem::Response> {
     use poem::IntoResponse;
+    let path = req.uri().path().to_owned();
     let resp = match ep.call(req).await {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),
@@ -78,6 +91,9 @@ pub async fn uniform_errors<E: poem::Endpoint>(
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return Ok(resp);
     }
+    let allow = (status == poem::http::StatusCode::METHOD_NOT_ALLOWED)
+        .then(|| allowed_methods(&path))
+        .flatten();
     let text = resp.into_body().into_string().await.unwrap_or_default();
     let (code, fallback) = match status.as_u16() {
         400 => ("bad_request", "The request could not be parsed."),
@@ -101,7 +117,54 @@ pub async fn uniform_errors<E: poem::Endpoint>(
     } else {
         text
     };
-    Ok(json_error(status, code, &message))
+    let mut resp = json_error(status, code, &message);
+    if let Some(allow) = allow
+        && let Ok(v) = poem::http::HeaderValue::from_str(&allow)
+    {
+        resp.headers_mut().insert(poem::http::header::ALLOW, v);
+    }
+    Ok(resp)
+}
+
+/// The methods the spec serves on the API path `path` (e.g.
+/// `/api/v1/customers/cus_1`), for a 405's `Allow`.
+fn allowed_methods(path: &str) -> Option<String> {
+    use std::sync::OnceLock;
+    static PATHS: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
+    let paths = PATHS.get_or_init(|| {
+        let spec: serde_json::Value = serde_json::from_str(&super::spec_json()).unwrap_or_default();
+        spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(template, ops)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let methods = ops
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(m, _)| m.to_ascii_uppercase())
+                    .collect();
+                (segments, methods)
+            })
+            .collect()
+    });
+    let rest = path.strip_prefix("/api/v1").unwrap_or(path);
+    let wanted: Vec<&str> = rest.split('/').collect();
+    let mut methods: Vec<String> = paths
+        .iter()
+        .filter(|(segments, _)| {
+            segments.len() == wanted.len()
+                && segments
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(s, w)| s.starts_with('{') || s == w)
+        })
+        .flat_map(|(_, m)| m.iter().cloned())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    (!methods.is_empty()).then(|| methods.join(", "))
 }
 
 /// An error answer in the API's `{code, message, details}` shape, for answers
