@@ -381,12 +381,21 @@ pub const RETURNED: &str = "returned";
 
 /// The invoices with a collection pending, and the date each is collected on.
 pub async fn pending(tx: &TenantTx) -> Result<HashMap<String, NaiveDate>, DbErr> {
+    Ok(pending_items(tx)
+        .await?
+        .into_iter()
+        .map(|(i, on)| (i.invoice_id, on))
+        .collect())
+}
+
+/// The pending items, each with its run's collection date.
+async fn pending_items(tx: &TenantTx) -> Result<Vec<(debit_item::Model, NaiveDate)>, DbErr> {
     let items = debit_item::Entity::find()
         .filter(debit_item::Column::Status.eq(PENDING))
         .all(tx.conn())
         .await?;
     if items.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
     let runs: HashMap<String, NaiveDate> = debit_run::Entity::find()
         .filter(debit_run::Column::Id.is_in(items.iter().map(|i| i.run_id.clone())))
@@ -397,8 +406,21 @@ pub async fn pending(tx: &TenantTx) -> Result<HashMap<String, NaiveDate>, DbErr>
         .collect();
     Ok(items
         .into_iter()
-        .filter_map(|i| runs.get(&i.run_id).map(|d| (i.invoice_id, *d)))
+        .filter_map(|i| runs.get(&i.run_id).map(|d| (i, *d)))
         .collect())
+}
+
+/// The collection date an invoice shows: while it is open and its collection
+/// pending (`pending` from [`pending`]).
+pub fn shown_collection(
+    pending: &HashMap<String, NaiveDate>,
+    invoice_id: &str,
+    status: &str,
+) -> Option<NaiveDate> {
+    pending
+        .get(invoice_id)
+        .copied()
+        .filter(|_| status == "open")
 }
 
 /// Books the payment of every pending item whose collection date has come by
@@ -410,27 +432,9 @@ pub async fn settle_due(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Result<usize, BillingError> {
-    let items = debit_item::Entity::find()
-        .filter(debit_item::Column::Status.eq(PENDING))
-        .all(tx.conn())
-        .await?;
-    if items.is_empty() {
-        return Ok(0);
-    }
-    let runs: HashMap<String, debit_run::Model> = debit_run::Entity::find()
-        .filter(debit_run::Column::Id.is_in(items.iter().map(|i| i.run_id.clone())))
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|r| (r.id.clone(), r))
-        .collect();
     let today = now.date_naive();
     let mut settled = 0;
-    for item in items {
-        let Some(run) = runs.get(&item.run_id) else {
-            continue;
-        };
-        let on = run.collect_on.date_naive();
+    for (item, on) in pending_items(tx).await? {
         if on > today {
             continue;
         }

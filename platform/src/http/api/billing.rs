@@ -96,7 +96,7 @@ fn doc_out(
         refers_to: d.refers_to_number.clone(),
         einvoice: d.einvoice.clone(),
         delivered_at: d.delivered_at,
-        collect_on: pending.get(&d.id).copied().filter(|_| d.status == "open"),
+        collect_on: crate::payments::sepa::shown_collection(pending, &d.id, &d.status),
         lines: lines.map(|ls| {
             ls.into_iter()
                 .map(|l| LineOut {

@@ -122,18 +122,22 @@ pub(crate) fn doc_rows(
     docs: &[invoice::Model],
     pending: &HashMap<String, NaiveDate>,
 ) -> Vec<Value> {
-    docs.iter()
-        .map(|d| doc_row(d, pending.get(&d.id).copied()))
-        .collect()
+    docs.iter().map(|d| doc_row(d, pending)).collect()
 }
 
-pub(crate) fn doc_row(d: &invoice::Model, collect_on: Option<NaiveDate>) -> Value {
-    let collect_on = collect_on.filter(|_| d.status == "open");
-    let status = if collect_on.is_some() {
+/// The state a document shows: `collection_pending` while its direct debit
+/// waits for the collection date, else its status.
+fn shown_status(status: &str, collect_on: Option<NaiveDate>) -> &str {
+    if collect_on.is_some() {
         "collection_pending"
     } else {
-        d.status.as_str()
-    };
+        status
+    }
+}
+
+pub(crate) fn doc_row(d: &invoice::Model, pending: &HashMap<String, NaiveDate>) -> Value {
+    let collect_on = crate::payments::sepa::shown_collection(pending, &d.id, &d.status);
+    let status = shown_status(&d.status, collect_on);
     json!({
         "id": d.id, "kind": d.kind, "number": d.number, "status": status,
         "collect_on": collect_on.map(|d| d.to_string()),
@@ -377,12 +381,12 @@ async fn invoices(
         .into_iter()
         .map(|(id, kind, number, cid, status, issued, due, cur, gross, settled, refers)| {
             let who = people.get(&cid).cloned().unwrap_or_default();
-            let collect_on = pending.get(&id).filter(|_| status == "open");
-            let status = if collect_on.is_some() { "collection_pending" } else { status.as_str() };
+            let collect_on = crate::payments::sepa::shown_collection(&pending, &id, &status);
+            let status = shown_status(&status, collect_on);
             json!({
                 "id": id, "kind": kind, "number": number, "customer_id": cid,
                 "customer_number": who.0, "customer": who.1, "status": status,
-                "collect_on": collect_on.map(ToString::to_string),
+                "collect_on": collect_on.map(|d| d.to_string()),
                 "issued": issued.format("%Y-%m-%d").to_string(), "due": due.format("%Y-%m-%d").to_string(),
                 "gross": fmt_amount(gross, &cur), "open": fmt_amount(gross - settled, &cur),
                 "refers_to": refers,
@@ -461,7 +465,7 @@ async fn invoice_page(
         "title.invoices",
         "billing",
         json!({
-            "doc": doc_row(&inv, pending.get(&inv.id).copied()),
+            "doc": doc_row(&inv, &pending),
             "lines": line_rows(&lines, &inv.currency),
             "credits": doc_rows(&credits, &pending),
             "can_credit": inv.kind == "invoice" && credited < inv.gross_minor,

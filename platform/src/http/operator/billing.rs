@@ -42,7 +42,7 @@ pub async fn show(
         "billing",
         json!({
             "invoices": docs.iter().map(|d| {
-                let mut v = doc_row(d, pending.get(&d.id).copied());
+                let mut v = doc_row(d, &pending);
                 v["reseller"] = json!(names.get(&d.customer_id).cloned().unwrap_or_default());
                 v
             }).collect::<Vec<_>>(),
